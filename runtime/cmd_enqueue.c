@@ -1,0 +1,195 @@
+/*
+ * cmd_enqueue.c - `jobrt enqueue`: one job from the command line, or many
+ * from NDJSON on stdin, pipelined in batches (one round trip per batch).
+ * Prints each job's id on stdout, in input order. A bad line is reported
+ * with its line number and skipped; the other lines are still enqueued.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "enqueue_parse.h"
+#include "queue_keys.h"
+#include "redis_conn.h"
+#include "util.h"
+
+#define PIPELINE 1000
+
+typedef struct {
+    redisContext *c;
+    const char *stream;
+    size_t pending;
+    char (*ids)[ENVELOPE_MAX_ID + 1]; /* explicit ids of pending entries */
+    unsigned long long ok, failed;
+} enq_t;
+
+static int append(enq_t *q, const enqueue_entry_t *e)
+{
+    const char *argv[3 + ENQUEUE_MAX_FIELDS];
+    size_t lens[3 + ENQUEUE_MAX_FIELDS];
+    argv[0] = "XADD";
+    lens[0] = 4;
+    argv[1] = q->stream;
+    lens[1] = strlen(q->stream);
+    argv[2] = "*";
+    lens[2] = 1;
+    for (size_t i = 0; i < e->n_fields; i++) {
+        argv[3 + i] = e->fields[i].ptr;
+        lens[3 + i] = e->fields[i].len;
+    }
+    if (redisAppendCommandArgv(q->c, (int)(3 + e->n_fields), argv, lens) !=
+        REDIS_OK)
+        return -1;
+    memcpy(q->ids[q->pending], e->id, sizeof q->ids[0]);
+    q->pending++;
+    return 0;
+}
+
+/* Reads the replies of the pending batch. Returns -1 if the connection
+ * broke (the rest of the input is not sent). */
+static int drain(enq_t *q)
+{
+    for (size_t i = 0; i < q->pending; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(q->c, (void **)&r) != REDIS_OK) {
+            fprintf(stderr, "jobrt enqueue: lost the connection to redis: %s;"
+                    " %zu job(s) of the last batch may or may not have been "
+                    "enqueued\n", q->c->errstr, q->pending - i);
+            q->failed += q->pending - i;
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_STRING) {
+            puts(q->ids[i][0] ? q->ids[i] : r->str);
+            q->ok++;
+        } else {
+            fprintf(stderr, "jobrt enqueue: XADD failed: %s\n",
+                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            q->failed++;
+        }
+        freeReplyObject(r);
+    }
+    q->pending = 0;
+    return 0;
+}
+
+int cmd_enqueue(int argc, char **argv)
+{
+    const char *redis_url = DEFAULT_REDIS_URL, *ns = DEFAULT_NAMESPACE;
+    const char *payload = NULL, *id = NULL, *corr = NULL;
+    long version = -1, max_attempts = 0;
+    const cli_opt_t opts[] = {
+        {"schema", 'v', NULL, OPT_INT, &version, "N",
+         "Payload schema version (required with JOB).", 0, 2147483647},
+        {"payload", 'd', NULL, OPT_STRING, &payload, "JSON",
+         "The payload as JSON text (required with JOB).", 0, 0},
+        {"id", 0, NULL, OPT_STRING, &id, "ID",
+         "Job id (default: the stream entry id Redis assigns).", 0, 0},
+        {"correlation-id", 0, NULL, OPT_STRING, &corr, "ID",
+         "Correlation id passed through to the handler.", 0, 0},
+        {"max-attempts", 0, NULL, OPT_INT, &max_attempts, "N",
+         "Lower the handler's max attempts for this job.", 1, 1000},
+        {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &redis_url, "URL",
+         "Redis URL (default " DEFAULT_REDIS_URL ").", 0, 0},
+        {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &ns, "NS",
+         "Key prefix (default " DEFAULT_NAMESPACE ").", 0, 0},
+    };
+    const cli_cmd_t cmd = {
+        "enqueue",
+        "jobrt enqueue QUEUE JOB -v N --payload JSON [options]\n"
+        "       jobrt enqueue QUEUE < jobs.ndjson",
+        "Adds jobs to QUEUE and prints each job's id. Without JOB (or with "
+        "JOB '-'), reads\none job per line from stdin as "
+        "{\"job\":\"name\",\"v\":1,\"payload\":{...}} with optional\n\"id\", "
+        "\"correlation_id\" and \"max_attempts\"; lines are sent pipelined "
+        "in batches of 1000.\nA bad line is reported as 'stdin:LINE: reason' "
+        "and skipped.\nExit codes: 0 all enqueued, 1 some line rejected or "
+        "Redis failed, 2 bad usage.",
+        opts, (int)(sizeof opts / sizeof opts[0])};
+    char *pos[2];
+    int n_pos;
+    int rc = cli_parse(&cmd, argc, argv, pos, 2, &n_pos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (n_pos < 1)
+        return cli_usage_error(&cmd, "expected QUEUE");
+    int from_stdin = n_pos == 1 || strcmp(pos[1], "-") == 0;
+    if (!from_stdin && version < 0)
+        return cli_usage_error(&cmd, "-v N (payload schema version) is "
+                               "required");
+    if (!from_stdin && payload == NULL)
+        return cli_usage_error(&cmd, "--payload is required");
+    if (from_stdin && (payload || id || corr || version >= 0))
+        return cli_usage_error(&cmd, "-v, --payload, --id and "
+                               "--correlation-id go with JOB, not with stdin");
+
+    char err[512];
+    queue_keys_t keys;
+    if (queue_keys_init(&keys, ns, pos[0], err, sizeof err) != 0)
+        return cli_usage_error(&cmd, "%s", err);
+    enqueue_entry_t e;
+    memset(&e, 0, sizeof e);
+    if (!from_stdin &&
+        enqueue_build(pos[1], version, payload, id, corr, max_attempts,
+                      util_now_ms(), &e, err, sizeof err) != 0) {
+        enqueue_entry_free(&e);
+        return cli_usage_error(&cmd, "%s", err);
+    }
+    redis_target_t t;
+    if (redis_target_parse(redis_url, &t, err, sizeof err) != 0) {
+        enqueue_entry_free(&e);
+        return cli_usage_error(&cmd, "%s", err);
+    }
+    enq_t q = {.stream = keys.stream};
+    q.ids = calloc(PIPELINE, sizeof *q.ids);
+    q.c = redis_connect_sync(&t, 5000, err, sizeof err);
+    if (q.c == NULL || q.ids == NULL) {
+        fprintf(stderr, "jobrt enqueue: %s\n", q.c ? "out of memory" : err);
+        rc = 1;
+        goto out;
+    }
+    if (!from_stdin) {
+        append(&q, &e);
+        drain(&q);
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        unsigned long long lineno = 0, rejected = 0;
+        while ((n = getline(&line, &cap, stdin)) > 0) {
+            lineno++;
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+            if (n == 0)
+                continue;
+            if (enqueue_parse_line(line, (size_t)n, util_now_ms(), &e, err,
+                                   sizeof err) != 0) {
+                fprintf(stderr, "stdin:%llu: %s; line skipped\n", lineno, err);
+                rejected++;
+                continue;
+            }
+            if (append(&q, &e) != 0 ||
+                (q.pending == PIPELINE && drain(&q) != 0))
+                break;
+        }
+        free(line);
+        if (q.c->err == 0)
+            drain(&q);
+        q.failed += rejected;
+        fprintf(stderr, "jobrt enqueue: %llu job(s) enqueued to %s", q.ok,
+                pos[0]);
+        if (q.failed)
+            fprintf(stderr, ", %llu failed or rejected", q.failed);
+        fprintf(stderr, "\n");
+    }
+    rc = q.failed ? 1 : 0;
+out:
+    if (q.c)
+        redisFree(q.c);
+    free(q.ids);
+    enqueue_entry_free(&e);
+    redis_target_free(&t);
+    return rc;
+}

@@ -1,0 +1,21 @@
+/*
+ * commands.h - one entry point per `jobrt` subcommand. Each returns the
+ * process exit code: 0 success, 2 bad usage, others as its --help says.
+ */
+#ifndef JOBRT_COMMANDS_H
+#define JOBRT_COMMANDS_H
+
+#define JOBRT_VERSION "0.1.0"
+
+/* Defaults shared by the commands that talk to Redis. */
+#define DEFAULT_REDIS_URL "redis://127.0.0.1:6379"
+#define DEFAULT_NAMESPACE "jobrt"
+#define DEFAULT_QUEUE "default"
+
+int cmd_run(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * enqueue_parse.h - turns one NDJSON line given to `jobrt enqueue` into the
+ * fields of a wire-format v1 stream entry. Pure code: the untrusted-input
+ * parser of the enqueue path, kept apart so it can be tested and fuzzed.
+ */
+#ifndef JOBRT_ENQUEUE_PARSE_H
+#define JOBRT_ENQUEUE_PARSE_H
+
+#include <stddef.h>
+
+#include "envelope.h"
+#include "util.h"
+
+#define ENQUEUE_MAX_FIELDS 12
+
+typedef struct {
+    strview_t fields[ENQUEUE_MAX_FIELDS]; /* name/value pairs */
+    size_t n_fields;
+    buf_t scratch;    /* owns the bytes fields point into */
+    char id[ENVELOPE_MAX_ID + 1]; /* "" if the line gave none */
+} enqueue_entry_t;
+
+/* Line: {"job":"x","v":1,"payload":<any JSON>,"id":"..",
+ *        "correlation_id":"..","max_attempts":3}
+ * Returns 0, or -1 with a one-line reason in why. The produced entry is
+ * checked with envelope_parse() too, so what enqueue accepts the worker
+ * accepts. enqueued_at_ms is added when non-zero. */
+int enqueue_parse_line(const char *line, size_t len, long long enqueued_at_ms,
+                       enqueue_entry_t *out, char *why, size_t why_len);
+
+/* The same, from separate values (the single-job command line form). */
+int enqueue_build(const char *job, long version, const char *payload,
+                  const char *id, const char *correlation_id,
+                  long max_attempts, long long enqueued_at_ms,
+                  enqueue_entry_t *out, char *why, size_t why_len);
+
+void enqueue_entry_free(enqueue_entry_t *e);
+
+#endif

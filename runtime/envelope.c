@@ -1,0 +1,148 @@
+/*
+ * envelope.c - strict validation of stream entries. No silent coercion: a
+ * version of "2.0", " 2", "+2", "02" or "" is invalid, never rounded.
+ * Unknown fields are ignored (forward compatibility) and kept intact by the
+ * backend when it re-enqueues or dead-letters the entry.
+ */
+#include "envelope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json_check.h"
+#include "util.h"
+
+static int is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == ':' || c == '/';
+}
+
+int envelope_valid_name(const char *s, size_t len)
+{
+    if (len == 0 || len > ENVELOPE_MAX_NAME)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_name_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* Printable ASCII without spaces: ids end up in keys and log lines. */
+static int valid_id(const strview_t *v)
+{
+    if (v->len == 0 || v->len > ENVELOPE_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static int field_is(const strview_t *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->len == n && memcmp(f->ptr, name, n) == 0;
+}
+
+#define BAD(...)                                                            \
+    do {                                                                    \
+        snprintf(why, why_len, __VA_ARGS__);                                \
+        return -1;                                                          \
+    } while (0)
+
+enum { F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_N };
+static const char *const known[F_N] = {
+    "job", "v", "payload", "id", "correlation_id", "max_attempts", "attempt",
+    "enqueued_at"};
+
+int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
+                   char *why, size_t why_len)
+{
+    const strview_t *seen[F_N] = {0};
+    memset(env, 0, sizeof *env);
+
+    if (n % 2 != 0)
+        BAD("odd number of fields in stream entry");
+    for (size_t i = 0; i < n; i += 2) {
+        for (int k = 0; k < F_N; k++) {
+            if (!field_is(&fields[i], known[k]))
+                continue;
+            if (seen[k])
+                BAD("field '%s' appears more than once", known[k]);
+            seen[k] = &fields[i + 1];
+        }
+    }
+
+    if (!seen[F_JOB])
+        BAD("missing field 'job'");
+    if (!envelope_valid_name(seen[F_JOB]->ptr, seen[F_JOB]->len))
+        BAD("field 'job' must be 1-%d characters of [A-Za-z0-9_.:/-]",
+            ENVELOPE_MAX_NAME);
+    env->job = *seen[F_JOB];
+
+    uint64_t v;
+    if (!seen[F_V])
+        BAD("missing field 'v' (payload schema version)");
+    if (util_parse_u64(seen[F_V]->ptr, seen[F_V]->len, ENVELOPE_MAX_VERSION,
+                       &v) != 0)
+        BAD("field 'v' must be a decimal integer 0-%u, got '%.*s'",
+            ENVELOPE_MAX_VERSION, (int)(seen[F_V]->len > 32 ? 32 : seen[F_V]->len),
+            seen[F_V]->ptr);
+    env->version = (uint32_t)v;
+
+    if (!seen[F_PAYLOAD])
+        BAD("missing field 'payload'");
+    env->payload = *seen[F_PAYLOAD];
+
+    if (seen[F_ID]) {
+        if (!valid_id(seen[F_ID]))
+            BAD("field 'id' must be 1-%d printable non-space ASCII characters",
+                ENVELOPE_MAX_ID);
+        env->id = *seen[F_ID];
+    }
+    if (seen[F_CORR]) {
+        if (!valid_id(seen[F_CORR]))
+            BAD("field 'correlation_id' must be 1-%d printable non-space "
+                "ASCII characters",
+                ENVELOPE_MAX_ID);
+        env->correlation_id = *seen[F_CORR];
+    }
+    if (seen[F_MAXATT]) {
+        if (util_parse_u64(seen[F_MAXATT]->ptr, seen[F_MAXATT]->len,
+                           ENVELOPE_MAX_ATTEMPTS, &v) != 0 || v == 0)
+            BAD("field 'max_attempts' must be an integer 1-%d",
+                ENVELOPE_MAX_ATTEMPTS);
+        env->max_attempts = (uint32_t)v;
+    }
+    env->attempt = 1;
+    if (seen[F_ATTEMPT]) {
+        if (util_parse_u64(seen[F_ATTEMPT]->ptr, seen[F_ATTEMPT]->len,
+                           1000000, &v) != 0 || v == 0)
+            BAD("field 'attempt' must be an integer >= 1");
+        env->attempt = (uint32_t)v;
+    }
+    if (seen[F_ENQ]) {
+        if (util_parse_u64(seen[F_ENQ]->ptr, seen[F_ENQ]->len,
+                           (uint64_t)INT64_MAX, &v) != 0)
+            BAD("field 'enqueued_at' must be ms since the Unix epoch");
+        env->enqueued_at_ms = (int64_t)v;
+    }
+    return 0;
+}
+
+int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
+                           char *why, size_t why_len)
+{
+    const char *reason;
+    if (max_bytes && env->payload.len > max_bytes)
+        BAD("payload is %zu bytes, over the %zu-byte limit", env->payload.len,
+            max_bytes);
+    if (json_check(env->payload.ptr, env->payload.len,
+                   JSON_CHECK_DEFAULT_DEPTH, &reason) != 0)
+        BAD("payload is not valid JSON: %s", reason);
+    return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * envelope.h - the wire format v1 of a job (docs/protocol.md): the fields of
+ * one Redis stream entry, validated into a jobrt_envelope. Pure code, no I/O:
+ * the queue backend hands in the entry's field/value pairs and gets back
+ * either an envelope or the reason it is invalid.
+ */
+#ifndef JOBRT_ENVELOPE_H
+#define JOBRT_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENVELOPE_MAX_NAME 128
+#define ENVELOPE_MAX_ID 128
+#define ENVELOPE_MAX_VERSION 2147483647u
+#define ENVELOPE_MAX_ATTEMPTS 1000
+
+typedef struct {
+    const char *ptr;
+    size_t len;
+} strview_t;
+
+/* Borrowed views into the entry's fields; valid as long as they are. */
+typedef struct {
+    strview_t job;            /* required */
+    uint32_t version;         /* required: field "v" */
+    strview_t payload;        /* required: JSON text */
+    strview_t id;             /* optional; empty = use the stream entry id */
+    strview_t correlation_id; /* optional */
+    uint32_t max_attempts;    /* optional; 0 = not given */
+    uint32_t attempt;         /* runtime-managed; 1 on first delivery */
+    int64_t enqueued_at_ms;   /* optional; 0 = unknown */
+} jobrt_envelope;
+
+/* Parses n field/value pairs (fields[2i] is a name, fields[2i+1] its value).
+ * On success returns 0. On failure returns -1 and writes a one-line reason
+ * (naming the field) into why[why_len]; the entry is then invalid_envelope.
+ * Payload JSON is NOT checked here (see envelope_check_payload). */
+int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
+                   char *why, size_t why_len);
+
+/* Checks the payload is valid JSON within max_bytes; same reason contract. */
+int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
+                           char *why, size_t why_len);
+
+/* A job name is 1..128 bytes of [A-Za-z0-9_.:/-]. */
+int envelope_valid_name(const char *s, size_t len);
+
+#endif

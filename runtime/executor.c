@@ -1,0 +1,189 @@
+/*
+ * executor.c - a fixed pool of threads over one intrusive FIFO. Finished
+ * jobs go on a second list and one uv_async_send wakes the loop; libuv
+ * coalesces wake-ups, so a burst of completions costs one loop callback.
+ * No allocation per job.
+ */
+#include "executor.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "host_api.h"
+#include "log.h"
+
+struct executor {
+    uv_loop_t *loop;
+    uv_async_t wake;
+    executor_done_fn on_done;
+    void *arg;
+
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct jobrt_job *queue_head, *queue_tail;
+    struct jobrt_job *done_head, *done_tail;
+    struct jobrt_job **running; /* per thread, for cancel_all */
+    int stopping;
+
+    size_t inflight; /* loop thread only */
+    int n_threads;
+    pthread_t *threads;
+    atomic_int exited;
+};
+
+typedef struct {
+    executor_t *ex;
+    int index;
+} thread_arg_t;
+
+static void *worker_main(void *p)
+{
+    thread_arg_t *ta = p;
+    executor_t *ex = ta->ex;
+    int index = ta->index;
+    free(ta);
+    pthread_mutex_lock(&ex->lock);
+    for (;;) {
+        while (!ex->stopping && ex->queue_head == NULL)
+            pthread_cond_wait(&ex->ready, &ex->lock);
+        if (ex->stopping)
+            break;
+        struct jobrt_job *job = ex->queue_head;
+        ex->queue_head = job->next;
+        if (ex->queue_head == NULL)
+            ex->queue_tail = NULL;
+        ex->running[index] = job;
+        pthread_mutex_unlock(&ex->lock);
+
+        host_run_job(job);
+
+        pthread_mutex_lock(&ex->lock);
+        ex->running[index] = NULL;
+        job->next = NULL;
+        int was_empty = ex->done_head == NULL;
+        if (ex->done_tail)
+            ex->done_tail->next = job;
+        else
+            ex->done_head = job;
+        ex->done_tail = job;
+        if (was_empty)
+            uv_async_send(&ex->wake);
+    }
+    pthread_mutex_unlock(&ex->lock);
+    atomic_fetch_add(&ex->exited, 1);
+    return NULL;
+}
+
+static void on_wake(uv_async_t *h)
+{
+    executor_t *ex = h->data;
+    pthread_mutex_lock(&ex->lock);
+    struct jobrt_job *done = ex->done_head;
+    ex->done_head = ex->done_tail = NULL;
+    pthread_mutex_unlock(&ex->lock);
+    for (struct jobrt_job *j = done; j; j = j->next)
+        ex->inflight--;
+    if (done)
+        ex->on_done(ex->arg, done);
+}
+
+executor_t *executor_create(uv_loop_t *loop, int threads,
+                            executor_done_fn on_done, void *arg)
+{
+    executor_t *ex = calloc(1, sizeof *ex);
+    if (ex == NULL)
+        return NULL;
+    ex->loop = loop;
+    ex->on_done = on_done;
+    ex->arg = arg;
+    ex->n_threads = threads;
+    ex->threads = calloc((size_t)threads, sizeof *ex->threads);
+    ex->running = calloc((size_t)threads, sizeof *ex->running);
+    if (ex->threads == NULL || ex->running == NULL) {
+        free(ex->threads);
+        free(ex->running);
+        free(ex);
+        return NULL;
+    }
+    pthread_mutex_init(&ex->lock, NULL);
+    pthread_cond_init(&ex->ready, NULL);
+    uv_async_init(loop, &ex->wake, on_wake);
+    ex->wake.data = ex;
+    for (int i = 0; i < threads; i++) {
+        thread_arg_t *ta = malloc(sizeof *ta);
+        if (ta) {
+            ta->ex = ex;
+            ta->index = i;
+        }
+        if (ta == NULL ||
+            pthread_create(&ex->threads[i], NULL, worker_main, ta) != 0) {
+            LOGE("executor", "cannot start worker thread %d", i);
+            free(ta);
+            ex->n_threads = i;
+            executor_destroy(ex, 0);
+            return NULL;
+        }
+    }
+    return ex;
+}
+
+void executor_submit(executor_t *ex, struct jobrt_job *job)
+{
+    job->next = NULL;
+    ex->inflight++;
+    pthread_mutex_lock(&ex->lock);
+    if (ex->queue_tail)
+        ex->queue_tail->next = job;
+    else
+        ex->queue_head = job;
+    ex->queue_tail = job;
+    pthread_cond_signal(&ex->ready);
+    pthread_mutex_unlock(&ex->lock);
+}
+
+size_t executor_inflight(const executor_t *ex) { return ex->inflight; }
+
+void executor_cancel_all(executor_t *ex)
+{
+    pthread_mutex_lock(&ex->lock);
+    for (struct jobrt_job *j = ex->queue_head; j; j = j->next)
+        atomic_store(&j->cancel, 1);
+    for (int i = 0; i < ex->n_threads; i++)
+        if (ex->running[i])
+            atomic_store(&ex->running[i]->cancel, 1);
+    pthread_mutex_unlock(&ex->lock);
+}
+
+static void free_executor(uv_handle_t *h)
+{
+    executor_t *ex = h->data;
+    pthread_mutex_destroy(&ex->lock);
+    pthread_cond_destroy(&ex->ready);
+    free(ex->threads);
+    free(ex->running);
+    free(ex);
+}
+
+void executor_destroy(executor_t *ex, int detach_running)
+{
+    if (ex == NULL)
+        return;
+    pthread_mutex_lock(&ex->lock);
+    ex->stopping = 1;
+    pthread_cond_broadcast(&ex->ready);
+    pthread_mutex_unlock(&ex->lock);
+    for (int i = 0; i < ex->n_threads; i++) {
+        if (detach_running)
+            pthread_detach(ex->threads[i]);
+        else
+            pthread_join(ex->threads[i], NULL);
+    }
+    if (detach_running) {
+        /* Threads still inside a handler keep ex alive; leak it on purpose
+         * because the process is about to exit. */
+        uv_close((uv_handle_t *)&ex->wake, NULL);
+        return;
+    }
+    uv_close((uv_handle_t *)&ex->wake, free_executor);
+}

@@ -1,0 +1,65 @@
+/*
+ * job.c - copying a stream entry into a reusable job slot.
+ */
+#include "job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int job_load_entry(struct jobrt_job *job, const char *stream_id,
+                   const strview_t *fv, size_t n, char *why, size_t why_len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += fv[i].len + 1;
+    buf_reset(&job->raw);
+    if (buf_reserve(&job->raw, total) != 0)
+        return -2;
+    if (n > job->fields_cap) {
+        strview_t *f = realloc(job->fields, n * sizeof *f);
+        if (f == NULL)
+            return -2;
+        job->fields = f;
+        job->fields_cap = n;
+    }
+    char *p = job->raw.data;
+    for (size_t i = 0; i < n; i++) {
+        if (fv[i].len)
+            memcpy(p, fv[i].ptr, fv[i].len);
+        p[fv[i].len] = '\0';
+        job->fields[i].ptr = p;
+        job->fields[i].len = fv[i].len;
+        p += fv[i].len + 1;
+    }
+    job->raw.len = total;
+    job->n_fields = n;
+
+    snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
+    job->handler = NULL;
+    job->has_result = 0;
+    job->error[0] = '\0';
+    job->disposition = JOB_RAN;
+    job->outcome = JOBRT_OK;
+    job->started_ms = job->finished_ms = job->deadline_ms = 0;
+    atomic_store(&job->cancel, 0);
+
+    if (envelope_parse(job->fields, n, &job->env, why, why_len) != 0) {
+        snprintf(job->id, sizeof job->id, "%s", stream_id);
+        return -1;
+    }
+    if (job->env.id.len)
+        memcpy(job->id, job->env.id.ptr, job->env.id.len + 1);
+    else
+        snprintf(job->id, sizeof job->id, "%s", stream_id);
+    return 0;
+}
+
+void job_free_buffers(struct jobrt_job *job)
+{
+    buf_free(&job->raw);
+    buf_free(&job->result);
+    free(job->fields);
+    job->fields = NULL;
+    job->fields_cap = job->n_fields = 0;
+}

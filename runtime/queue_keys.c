@@ -1,0 +1,28 @@
+/*
+ * queue_keys.c - builds the key names; see queue_keys.h.
+ */
+#include "queue_keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+
+int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
+                    char *err, size_t err_len)
+{
+    if (!envelope_valid_name(ns, strlen(ns))) {
+        snprintf(err, err_len, "namespace '%s' must be 1-128 characters of "
+                 "[A-Za-z0-9_.:/-]", ns);
+        return -1;
+    }
+    if (!envelope_valid_name(queue, strlen(queue))) {
+        snprintf(err, err_len, "queue name '%s' must be 1-128 characters of "
+                 "[A-Za-z0-9_.:/-]", queue);
+        return -1;
+    }
+    snprintf(k->stream, sizeof k->stream, "%s:{%s}:stream", ns, queue);
+    snprintf(k->dlq, sizeof k->dlq, "%s:{%s}:dlq", ns, queue);
+    snprintf(k->job_prefix, sizeof k->job_prefix, "%s:{%s}:job:", ns, queue);
+    return 0;
+}

@@ -1,0 +1,704 @@
+/*
+ * queue_redis.c - the Redis Streams backend; see queue_redis.h for the
+ * design. Keys: queue_keys.h. Scripts: queue_scripts.c.
+ */
+#include "queue_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "queue_scripts.h"
+#include "util.h"
+
+#define MAX_FETCH 1000
+#define MAX_BATCH 256
+#define OP_MAX_TRIES 20
+
+/* A list of byte strings in one reusable buffer. */
+typedef struct {
+    buf_t data;
+    size_t *off; /* n + 1 offsets */
+    size_t n, cap;
+} strlist_t;
+
+static int strlist_add(strlist_t *l, const void *p, size_t len)
+{
+    if (l->n + 2 > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        size_t *o = realloc(l->off, cap * sizeof *o);
+        if (o == NULL)
+            return -1;
+        l->off = o;
+        l->cap = cap;
+    }
+    if (l->n == 0)
+        l->off[0] = 0;
+    if (buf_append(&l->data, p, len) != 0)
+        return -1;
+    l->off[++l->n] = l->data.len;
+    return 0;
+}
+
+static const char *strlist_get(const strlist_t *l, size_t i, size_t *len)
+{
+    *len = l->off[i + 1] - l->off[i];
+    return l->data.data + l->off[i];
+}
+
+static void strlist_reset(strlist_t *l)
+{
+    l->n = 0;
+    buf_reset(&l->data);
+}
+
+static void strlist_free(strlist_t *l)
+{
+    buf_free(&l->data);
+    free(l->off);
+}
+
+/* One write to Redis: EVALSHA <script> followed by args. */
+typedef struct op {
+    struct op *next;
+    struct queue_redis *q;
+    int script;
+    int tries;
+    int argc;
+    const char **argv;
+    size_t *lens;
+    char job_id[ENVELOPE_MAX_ID + 1]; /* for log lines */
+} op_t;
+
+struct queue_redis {
+    uv_loop_t *loop;
+    queue_redis_opts_t o;
+    queue_callbacks_t cb;
+    queue_keys_t keys;
+    char result_ttl[24], failure_ttl[24], dlq_max_len[24];
+    redis_conn_t reader, writer;
+
+    char sha[SCRIPT_COUNT][48];
+    int scripts_loaded;   /* how many SCRIPT LOAD replies arrived */
+    int scripts_ready;
+
+    int fetching;         /* enabled */
+    int read_outstanding;
+    int history;          /* re-reading our own pending entries */
+    char history_cursor[48];
+    long long reader_id;  /* CLIENT ID of the reader, for CLIENT UNBLOCK */
+    strview_t *fv;        /* reusable field views */
+    size_t fv_cap;
+
+    op_t *out_head, *out_tail; /* not yet sent */
+    size_t ops_inflight;       /* sent, reply not yet seen */
+    uv_timer_t retry_timer;
+    const char **send_argv;    /* scratch for EVALSHA argv */
+    size_t *send_lens;
+    size_t send_cap;
+
+    /* the completion batch being built */
+    strlist_t b_ids, b_keys, b_recs;
+    strlist_t args; /* scratch for building ops */
+
+    int closing;
+    int handles_open;
+};
+
+static void pump(queue_redis_t *q);
+static void fetch(queue_redis_t *q);
+
+static void progress(queue_redis_t *q)
+{
+    if (q->cb.on_progress)
+        q->cb.on_progress(q->cb.arg);
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static op_t *op_from_args(queue_redis_t *q, int script, const char *job_id)
+{
+    const strlist_t *a = &q->args;
+    size_t argc = a->n;
+    size_t size = sizeof(op_t) + argc * (sizeof(char *) + sizeof(size_t)) +
+                  a->data.len + 1;
+    op_t *op = malloc(size);
+    if (op == NULL)
+        return NULL;
+    memset(op, 0, sizeof *op);
+    op->q = q;
+    op->script = script;
+    op->argc = (int)argc;
+    op->argv = (const char **)(op + 1);
+    op->lens = (size_t *)(op->argv + argc);
+    char *data = (char *)(op->lens + argc);
+    memcpy(data, a->data.data, a->data.len);
+    for (size_t i = 0; i < argc; i++) {
+        op->argv[i] = data + a->off[i];
+        op->lens[i] = a->off[i + 1] - a->off[i];
+    }
+    snprintf(op->job_id, sizeof op->job_id, "%s", job_id ? job_id : "-");
+    return op;
+}
+
+static void outbox_push(queue_redis_t *q, op_t *op, int front)
+{
+    if (front) {
+        op->next = q->out_head;
+        q->out_head = op;
+        if (q->out_tail == NULL)
+            q->out_tail = op;
+    } else {
+        op->next = NULL;
+        if (q->out_tail)
+            q->out_tail->next = op;
+        else
+            q->out_head = op;
+        q->out_tail = op;
+    }
+}
+
+static void add_arg(queue_redis_t *q, const char *s)
+{
+    strlist_add(&q->args, s, strlen(s));
+}
+
+static void submit_op(queue_redis_t *q, int script, const char *job_id)
+{
+    op_t *op = op_from_args(q, script, job_id);
+    strlist_reset(&q->args);
+    if (op == NULL) {
+        LOGE("queue", "out of memory queueing a write for job %s; it stays "
+             "pending in Redis and will be redelivered", job_id);
+        return;
+    }
+    outbox_push(q, op, 0);
+}
+
+static const char *script_name(int s)
+{
+    static const char *names[] = {"complete", "requeue", "dead-letter",
+                                  "release"};
+    return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
+}
+
+static void on_retry_timer(uv_timer_t *t) { pump(t->data); }
+
+static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    op_t *op = priv;
+    queue_redis_t *q = op->q;
+    redisReply *r = reply;
+    (void)ac;
+    q->ops_inflight--;
+    if (r == NULL) { /* connection lost: send again once it is back */
+        outbox_push(q, op, 1);
+        progress(q);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            q->scripts_ready = 0;
+            q->scripts_loaded = 0;
+            outbox_push(q, op, 1);
+            /* scripts reload when the writer reconnects; force it */
+            if (q->writer.ac)
+                redisAsyncDisconnect(q->writer.ac);
+            return;
+        }
+        if (++op->tries < OP_MAX_TRIES && !q->closing) {
+            if (op->tries == 1)
+                LOGW("queue", "%s for job %s failed: %s; retrying",
+                     script_name(op->script), op->job_id, r->str);
+            outbox_push(q, op, 1);
+            uv_timer_start(&q->retry_timer, on_retry_timer, 500, 0);
+            return;
+        }
+        LOGE("queue", "%s for job %s failed %d times: %s; giving up, the "
+             "entry stays pending in Redis and will be redelivered",
+             script_name(op->script), op->job_id, op->tries, r->str);
+    } else if (op->script == SCRIPT_RELEASE && r->type == REDIS_REPLY_INTEGER &&
+               r->integer > 0) {
+        LOGI("queue", "released %lld unfinished job(s) back to queue %s for "
+             "immediate redelivery", r->integer, q->o.queue);
+    }
+    free(op);
+    progress(q);
+}
+
+static void send_op(queue_redis_t *q, op_t *op)
+{
+    size_t argc = (size_t)op->argc + 2;
+    if (argc > q->send_cap) {
+        const char **a = realloc(q->send_argv, argc * sizeof *a);
+        size_t *l = realloc(q->send_lens, argc * sizeof *l);
+        if (a)
+            q->send_argv = a;
+        if (l)
+            q->send_lens = l;
+        if (a == NULL || l == NULL) {
+            outbox_push(q, op, 1);
+            return;
+        }
+        q->send_cap = argc;
+    }
+    q->send_argv[0] = "EVALSHA";
+    q->send_lens[0] = 7;
+    q->send_argv[1] = q->sha[op->script];
+    q->send_lens[1] = strlen(q->sha[op->script]);
+    memcpy(q->send_argv + 2, op->argv, (size_t)op->argc * sizeof(char *));
+    memcpy(q->send_lens + 2, op->lens, (size_t)op->argc * sizeof(size_t));
+    if (redisAsyncCommandArgv(q->writer.ac, on_op_reply, op, (int)argc,
+                              q->send_argv, q->send_lens) != REDIS_OK) {
+        outbox_push(q, op, 1);
+        return;
+    }
+    q->ops_inflight++;
+}
+
+static void pump(queue_redis_t *q)
+{
+    while (q->out_head && q->scripts_ready && redis_conn_up(&q->writer)) {
+        op_t *op = q->out_head;
+        q->out_head = op->next;
+        if (q->out_head == NULL)
+            q->out_tail = NULL;
+        size_t before = q->ops_inflight;
+        send_op(q, op);
+        if (q->ops_inflight == before)
+            break; /* could not send; it went back to the front */
+    }
+}
+
+/* ---- writer connection --------------------------------------------------- */
+
+static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r == NULL)
+        return;
+    if (r->type != REDIS_REPLY_STRING) {
+        LOGE("queue", "SCRIPT LOAD failed: %s",
+             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        return;
+    }
+    snprintf(q->sha[q->scripts_loaded], sizeof q->sha[0], "%s", r->str);
+    if (++q->scripts_loaded == SCRIPT_COUNT) {
+        q->scripts_ready = 1;
+        pump(q);
+        progress(q);
+    }
+}
+
+static void writer_up(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    q->scripts_loaded = 0;
+    q->scripts_ready = 0;
+    for (int i = 0; i < SCRIPT_COUNT; i++)
+        redisAsyncCommand(c->ac, on_script_loaded, q, "SCRIPT LOAD %s",
+                          queue_scripts[i]);
+}
+
+static void writer_down(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    (void)c;
+    q->scripts_ready = 0;
+    progress(q);
+}
+
+/* ---- reader connection -------------------------------------------------- */
+
+static void on_read(redisAsyncContext *ac, void *reply, void *priv);
+
+static void on_fetch_retry(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    q->read_outstanding = 0;
+    fetch(q);
+}
+
+static void on_group_created(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "BUSYGROUP", 9) != 0)
+        LOGE("queue", "cannot create consumer group %s on %s: %s", q->o.group,
+             q->keys.stream, r->str);
+}
+
+static void create_group(queue_redis_t *q)
+{
+    redisAsyncCommand(q->reader.ac, on_group_created, q,
+                      "XGROUP CREATE %s %s 0 MKSTREAM", q->keys.stream,
+                      q->o.group);
+}
+
+static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        q->reader_id = r->integer;
+}
+
+static void reader_up(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    redisAsyncCommand(c->ac, on_client_id, q, "CLIENT ID");
+    create_group(q);
+    /* Re-read what was delivered to us before a disconnect first. */
+    q->history = 1;
+    snprintf(q->history_cursor, sizeof q->history_cursor, "0");
+    q->read_outstanding = 0;
+    fetch(q);
+}
+
+static void reader_down(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    (void)c;
+    q->read_outstanding = 0;
+    progress(q);
+}
+
+static void fetch(queue_redis_t *q)
+{
+    if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader))
+        return;
+    size_t cap = q->cb.capacity(q->cb.arg);
+    if (cap == 0)
+        return;
+    if (cap > MAX_FETCH)
+        cap = MAX_FETCH;
+    int rc;
+    if (q->history)
+        rc = redisAsyncCommand(q->reader.ac, on_read, q,
+                               "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                               q->o.group, q->o.consumer, (int)cap,
+                               q->keys.stream,
+                               q->history_cursor);
+    else
+        rc = redisAsyncCommand(q->reader.ac, on_read, q,
+                               "XREADGROUP GROUP %s %s COUNT %d BLOCK %d "
+                               "STREAMS %s >",
+                               q->o.group, q->o.consumer, (int)cap,
+                               q->o.block_ms,
+                               q->keys.stream);
+    if (rc == REDIS_OK)
+        q->read_outstanding = 1;
+    else
+        LOGE("queue", "cannot send XREADGROUP on %s", q->keys.stream);
+}
+
+static const char *reply_str(const redisReply *r, size_t *len)
+{
+    if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)) {
+        *len = r->len;
+        return r->str;
+    }
+    *len = 0;
+    return "";
+}
+
+static void handle_entry(queue_redis_t *q, const redisReply *e)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *id = e->element[0]->str;
+    const redisReply *f = e->element[1];
+    if (q->history && q->cb.is_inflight(q->cb.arg, id))
+        return;
+    if (f->type != REDIS_REPLY_ARRAY) {
+        /* Pending but deleted from the stream: nothing left to run. */
+        queue_redis_complete(q, id, id, NULL, 0);
+        return;
+    }
+    if (f->elements > q->fv_cap) {
+        strview_t *v = realloc(q->fv, f->elements * sizeof *v);
+        if (v == NULL) {
+            LOGE("queue", "out of memory reading entry %s; it stays pending",
+                 id);
+            return;
+        }
+        q->fv = v;
+        q->fv_cap = f->elements;
+    }
+    for (size_t i = 0; i < f->elements; i++)
+        q->fv[i].ptr = reply_str(f->element[i], &q->fv[i].len);
+    q->cb.on_entry(q->cb.arg, id, q->fv, f->elements);
+}
+
+static void on_read(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->read_outstanding = 0;
+    if (r == NULL)
+        return; /* disconnected; reader_up starts over */
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOGROUP", 7) == 0) {
+            LOGW("queue", "consumer group %s on %s is gone (stream deleted?); "
+                 "recreating it", q->o.group, q->keys.stream);
+            create_group(q);
+        } else {
+            LOGE("queue", "XREADGROUP on %s failed: %s; retrying in 1 s",
+                 q->keys.stream, r->str);
+        }
+        q->read_outstanding = 1; /* until the timer fires */
+        uv_timer_start(&q->retry_timer, on_fetch_retry, 1000, 0);
+        return;
+    }
+    size_t got = 0;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t s = 0; s < r->elements; s++) {
+            const redisReply *sr = r->element[s];
+            if (sr->type != REDIS_REPLY_ARRAY || sr->elements < 2 ||
+                sr->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const redisReply *entries = sr->element[1];
+            for (size_t i = 0; i < entries->elements; i++) {
+                const redisReply *e = entries->element[i];
+                handle_entry(q, e);
+                got++;
+                if (q->history && e->type == REDIS_REPLY_ARRAY &&
+                    e->elements > 0 && e->element[0]->type == REDIS_REPLY_STRING)
+                    snprintf(q->history_cursor, sizeof q->history_cursor,
+                             "%s", e->element[0]->str);
+            }
+        }
+    }
+    if (q->history && got == 0)
+        q->history = 0;
+    queue_redis_flush(q);
+    fetch(q);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+queue_redis_t *queue_redis_create(uv_loop_t *loop,
+                                  const queue_redis_opts_t *opts,
+                                  const queue_callbacks_t *cb, char *err,
+                                  size_t err_len)
+{
+    queue_redis_t *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    if (queue_keys_init(&q->keys, opts->ns, opts->queue, err, err_len) != 0) {
+        free(q);
+        return NULL;
+    }
+    q->loop = loop;
+    q->o = *opts;
+    q->cb = *cb;
+    snprintf(q->result_ttl, sizeof q->result_ttl, "%lld",
+             (long long)opts->result_ttl_s);
+    snprintf(q->failure_ttl, sizeof q->failure_ttl, "%lld",
+             (long long)opts->failure_ttl_s);
+    snprintf(q->dlq_max_len, sizeof q->dlq_max_len, "%ld", opts->dlq_max_len);
+    uv_timer_init(loop, &q->retry_timer);
+    q->retry_timer.data = q;
+    redis_conn_init(&q->reader, loop, opts->target, "reader", reader_up,
+                    reader_down, q);
+    redis_conn_init(&q->writer, loop, opts->target, "writer", writer_up,
+                    writer_down, q);
+    q->fetching = 1;
+    return q;
+}
+
+void queue_redis_start(queue_redis_t *q)
+{
+    redis_conn_start(&q->writer);
+    redis_conn_start(&q->reader);
+}
+
+void queue_redis_poke(queue_redis_t *q) { fetch(q); }
+
+void queue_redis_complete(queue_redis_t *q, const char *stream_id,
+                          const char *job_id, const char *record,
+                          size_t record_len)
+{
+    strlist_add(&q->b_ids, stream_id, strlen(stream_id));
+    if (record && q->o.result_ttl_s > 0) {
+        char key[700];
+        int n = snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
+        strlist_add(&q->b_keys, key, (size_t)n);
+        strlist_add(&q->b_recs, record, record_len);
+    }
+    if (q->b_ids.n >= MAX_BATCH)
+        queue_redis_flush(q);
+}
+
+static void flush_batch(queue_redis_t *q)
+{
+    size_t n = q->b_ids.n, len;
+    if (n == 0)
+        return;
+    char num[24];
+    snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n);
+    add_arg(q, num);
+    add_arg(q, q->keys.stream);
+    for (size_t i = 0; i < q->b_keys.n; i++) {
+        const char *k = strlist_get(&q->b_keys, i, &len);
+        strlist_add(&q->args, k, len);
+    }
+    add_arg(q, q->o.group);
+    add_arg(q, q->result_ttl);
+    snprintf(num, sizeof num, "%zu", n);
+    add_arg(q, num);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strlist_get(&q->b_ids, i, &len);
+        strlist_add(&q->args, id, len);
+    }
+    for (size_t i = 0; i < q->b_recs.n; i++) {
+        const char *rec = strlist_get(&q->b_recs, i, &len);
+        strlist_add(&q->args, rec, len);
+    }
+    const char *first = strlist_get(&q->b_ids, 0, &len);
+    char label[64];
+    snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
+             n > 1 ? " and others" : "");
+    submit_op(q, SCRIPT_COMPLETE, label);
+    strlist_reset(&q->b_ids);
+    strlist_reset(&q->b_keys);
+    strlist_reset(&q->b_recs);
+}
+
+void queue_redis_flush(queue_redis_t *q)
+{
+    flush_batch(q);
+    pump(q);
+}
+
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, uint32_t attempt,
+                         const char *error)
+{
+    char att[16] = "";
+    if (attempt)
+        snprintf(att, sizeof att, "%u", attempt);
+    add_arg(q, "1");
+    add_arg(q, q->keys.stream);
+    add_arg(q, q->o.group);
+    add_arg(q, stream_id);
+    add_arg(q, att);
+    add_arg(q, error ? error : "");
+    add_arg(q, job_id);
+    submit_op(q, SCRIPT_REQUEUE, job_id);
+}
+
+void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
+                             const char *job_id, const char *reason,
+                             const char *error, const char *record,
+                             size_t record_len)
+{
+    char now[24], key[700];
+    int with_record = record && q->o.failure_ttl_s > 0;
+    snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+    add_arg(q, with_record ? "3" : "2");
+    add_arg(q, q->keys.stream);
+    add_arg(q, q->keys.dlq);
+    if (with_record) {
+        snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
+        add_arg(q, key);
+    }
+    add_arg(q, q->o.group);
+    add_arg(q, stream_id);
+    add_arg(q, reason);
+    add_arg(q, error ? error : "");
+    add_arg(q, q->o.consumer);
+    add_arg(q, now);
+    add_arg(q, q->dlq_max_len);
+    if (with_record) {
+        strlist_add(&q->args, record, record_len);
+        add_arg(q, q->failure_ttl);
+    }
+    submit_op(q, SCRIPT_DLQ, job_id);
+}
+
+void queue_redis_stop_fetching(queue_redis_t *q)
+{
+    q->fetching = 0;
+    uv_timer_stop(&q->retry_timer);
+    if (q->read_outstanding && !q->history && q->reader_id &&
+        redis_conn_up(&q->writer))
+        redisAsyncCommand(q->writer.ac, NULL, NULL, "CLIENT UNBLOCK %lld",
+                          q->reader_id);
+}
+
+void queue_redis_release_pending(queue_redis_t *q)
+{
+    add_arg(q, "1");
+    add_arg(q, q->keys.stream);
+    add_arg(q, q->o.group);
+    add_arg(q, q->o.consumer);
+    submit_op(q, SCRIPT_RELEASE, "(release)");
+    pump(q);
+}
+
+int queue_redis_idle(const queue_redis_t *q)
+{
+    return q->out_head == NULL && q->ops_inflight == 0 && q->b_ids.n == 0 &&
+           !q->read_outstanding;
+}
+
+int queue_redis_writer_up(const queue_redis_t *q)
+{
+    return redis_conn_up(&q->writer) && q->scripts_ready;
+}
+
+static void free_queue(queue_redis_t *q)
+{
+    op_t *op = q->out_head;
+    while (op) {
+        op_t *next = op->next;
+        free(op);
+        op = next;
+    }
+    strlist_free(&q->b_ids);
+    strlist_free(&q->b_keys);
+    strlist_free(&q->b_recs);
+    strlist_free(&q->args);
+    free(q->send_argv);
+    free(q->send_lens);
+    free(q->fv);
+    free(q);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    queue_redis_t *owner = ((redis_conn_t *)h->data)->arg;
+    if (--owner->handles_open == 0)
+        free_queue(owner);
+}
+
+static void on_retry_timer_closed(uv_handle_t *h)
+{
+    queue_redis_t *q = h->data;
+    if (--q->handles_open == 0)
+        free_queue(q);
+}
+
+void queue_redis_destroy(queue_redis_t *q)
+{
+    if (q == NULL)
+        return;
+    q->closing = 1;
+    q->fetching = 0;
+    q->handles_open = 3;
+    uv_timer_stop(&q->retry_timer);
+    uv_close((uv_handle_t *)&q->retry_timer, on_retry_timer_closed);
+    redis_conn_close(&q->reader, on_handle_closed);
+    redis_conn_close(&q->writer, on_handle_closed);
+}

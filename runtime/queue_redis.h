@@ -1,0 +1,87 @@
+/*
+ * queue_redis.h - the Redis Streams queue backend, on the libuv loop.
+ *
+ * Two connections: a reader that blocks in XREADGROUP (COUNT bounded by the
+ * worker's free slots: backpressure), and a writer for everything else, so
+ * acks never wait behind a blocked read. Writes are "ops" (Lua scripts, see
+ * queue_scripts.h) kept in an outbox until Redis confirms them: an op whose
+ * reply is lost in a disconnect is sent again after reconnecting, and every
+ * op is idempotent. Completions are batched: one script call acks, deletes
+ * and records a whole batch.
+ *
+ * All functions run on the loop thread.
+ */
+#ifndef JOBRT_QUEUE_REDIS_H
+#define JOBRT_QUEUE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "envelope.h"
+#include "queue_keys.h"
+#include "redis_conn.h"
+
+typedef struct queue_redis queue_redis_t;
+
+typedef struct {
+    /* An entry fetched from the stream: n field/value views, borrowed for
+     * the duration of the call. */
+    void (*on_entry)(void *arg, const char *stream_id, const strview_t *fv,
+                     size_t n);
+    /* How many more entries the worker can take now. */
+    size_t (*capacity)(void *arg);
+    /* Whether stream_id is already running here (history re-reads). */
+    int (*is_inflight)(void *arg, const char *stream_id);
+    /* Something was confirmed or the connection changed: re-check state. */
+    void (*on_progress)(void *arg);
+    void *arg;
+} queue_callbacks_t;
+
+typedef struct {
+    const redis_target_t *target;
+    const char *ns, *queue, *group, *consumer;
+    int64_t result_ttl_s;  /* 0 = do not record successes */
+    int64_t failure_ttl_s; /* 0 = do not record failures */
+    long dlq_max_len;
+    int block_ms;
+} queue_redis_opts_t;
+
+queue_redis_t *queue_redis_create(uv_loop_t *loop,
+                                  const queue_redis_opts_t *opts,
+                                  const queue_callbacks_t *cb, char *err,
+                                  size_t err_len);
+void queue_redis_start(queue_redis_t *q);
+
+/* Capacity may have grown: fetch if no read is outstanding. */
+void queue_redis_poke(queue_redis_t *q);
+
+/* Batches an ack of stream_id with an optional result record (JSON). The
+ * batch goes out at the next queue_redis_flush(). */
+void queue_redis_complete(queue_redis_t *q, const char *stream_id,
+                          const char *job_id, const char *record,
+                          size_t record_len);
+/* Puts an entry back at the tail with `attempt`, atomically with its ack.
+ * attempt 0 keeps the entry's attempt. */
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, uint32_t attempt,
+                         const char *error);
+/* Moves an entry, intact, to the dead-letter stream with a reason code. */
+void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
+                             const char *job_id, const char *reason,
+                             const char *error, const char *record,
+                             size_t record_len);
+void queue_redis_flush(queue_redis_t *q);
+
+/* Stops fetching (unblocks a pending read). */
+void queue_redis_stop_fetching(queue_redis_t *q);
+/* Requeues everything still pending for this consumer (shutdown). */
+void queue_redis_release_pending(queue_redis_t *q);
+/* Nothing waiting to be written or confirmed. */
+int queue_redis_idle(const queue_redis_t *q);
+int queue_redis_writer_up(const queue_redis_t *q);
+/* Closes both connections; unconfirmed ops are dropped (their entries stay
+ * pending in Redis and are redelivered). Frees q once handles are closed. */
+void queue_redis_destroy(queue_redis_t *q);
+
+#endif

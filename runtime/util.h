@@ -1,0 +1,37 @@
+/*
+ * util.h - small helpers shared by runtime modules: clocks, strict integer
+ * parsing, a growable byte buffer.
+ */
+#ifndef JOBRT_UTIL_H
+#define JOBRT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t util_now_ms(void);  /* wall clock, ms since the Unix epoch */
+int64_t util_mono_ms(void); /* monotonic clock, ms */
+
+/* Strict decimal: digits only, no sign, no spaces, no leading zeros unless
+ * the value is 0, value <= max. Returns 0 or -1. */
+int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+
+/* Durations: "250ms", "30s", "5m", "2h", "7d", or bare seconds. */
+int util_parse_duration_ms(const char *s, int64_t *out_ms);
+
+/* A growable buffer; memory is kept across resets for reuse. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} buf_t;
+
+int buf_reserve(buf_t *b, size_t extra);
+int buf_append(buf_t *b, const void *p, size_t n);
+int buf_appendf(buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal (quotes and escapes included). */
+int buf_append_json_str(buf_t *b, const char *s, size_t n);
+void buf_reset(buf_t *b);
+void buf_free(buf_t *b);
+
+#endif

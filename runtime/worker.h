@@ -1,0 +1,34 @@
+/*
+ * worker.h - `jobrt run`: the long-running worker. It loads the plugins,
+ * then on one libuv loop thread fetches entries from the queue backend,
+ * routes each to its handler, hands it to the executor, and turns each
+ * finished job into an ack, a retry or a dead-letter.
+ */
+#ifndef JOBRT_WORKER_H
+#define JOBRT_WORKER_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *plugin_dir;
+    const char *redis_url;
+    const char *queue;
+    const char *ns;
+    const char *group;
+    const char *consumer; /* NULL = <hostname>-<pid> */
+    const char *run_dir;  /* NULL = fresh dir under $TMPDIR */
+    int concurrency;
+    int strict;
+    int64_t shutdown_timeout_ms;
+    int64_t job_timeout_ms;
+    int64_t result_ttl_ms;
+    int64_t failure_ttl_ms;
+    long max_attempts;
+    long max_payload;
+    long dlq_max_len;
+} worker_config_t;
+
+/* Runs until SIGTERM/SIGINT. Returns the process exit code. */
+int worker_run(const worker_config_t *cfg);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * testkit - the test suite's plugin "testkit" 1.0.0. Each handler produces
+ * one behaviour the runtime must handle (schema 1..1 unless noted):
+ *   ok         OK, result {"ok":true,"attempt":A}
+ *   retry      RETRY every time, error "transient A" (max_attempts 3)
+ *   fail       FAIL, error "permanent: bad input"
+ *   flaky      {"succeed_on":N}: RETRY until attempt >= N, then OK with
+ *              {"attempt":A} (max_attempts 5)
+ *   sleep      {"ms":N}: sleeps N ms in 10 ms steps; RETRY "cancelled" as
+ *              soon as cancellation is requested, else OK
+ *   versioned  schema 1 -> {"v":1}, schema 2..3 -> {"v":"2-3"}
+ *   record     appends "<job id>\n" to $JOBRT_TESTKIT_RECORD, then OK
+ */
+#include <jobrt/plugin.h>
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STR_LEN(s) (s), (sizeof(s) - 1)
+
+/* Record a result built with snprintf. */
+static int set_resultf(const jobrt_host_api *host, jobrt_job *job,
+                       const char *fmt, unsigned value)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof(buf), fmt, value);
+
+    if (n < 0 || (size_t)n >= sizeof(buf) ||
+        host->job_set_result(job, buf, (size_t)n) != 0) {
+        host->job_set_error(job, "testkit: could not set result");
+        return JOBRT_FAIL;
+    }
+    return JOBRT_OK;
+}
+
+/*
+ * Read a whole, non-negative number member `key` from the payload object.
+ * Returns 0, or -1 after setting the job's error.
+ */
+static int payload_uint(const jobrt_host_api *host, jobrt_job *job,
+                        const char *key, unsigned long *out)
+{
+    size_t len = 0;
+    const char *text = host->job_payload(job, &len);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    int rc = -1;
+
+    if (cJSON_IsNumber(item) && item->valuedouble >= 0 &&
+        item->valuedouble <= 4294967295.0) {
+        *out = (unsigned long)item->valuedouble;
+        rc = 0;
+    } else {
+        host->job_set_error(job, "payload: %s must be a number >= 0", key);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int run_ok(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    return set_resultf(host, job, "{\"ok\":true,\"attempt\":%u}",
+                       host->job_attempt(job));
+}
+
+static int run_retry(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    host->job_set_error(job, "transient %u", host->job_attempt(job));
+    return JOBRT_RETRY;
+}
+
+static int run_fail(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    host->job_set_error(job, "permanent: bad input");
+    return JOBRT_FAIL;
+}
+
+static int run_flaky(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    uint32_t attempt = host->job_attempt(job);
+    unsigned long succeed_on;
+
+    (void)ctx;
+    if (payload_uint(host, job, "succeed_on", &succeed_on) != 0)
+        return JOBRT_FAIL;
+    if (attempt < succeed_on) {
+        host->job_set_error(job, "flaky: attempt %u of %lu", attempt,
+                            succeed_on);
+        return JOBRT_RETRY;
+    }
+    return set_resultf(host, job, "{\"attempt\":%u}", attempt);
+}
+
+static int run_sleep(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    unsigned long ms, slept = 0;
+
+    (void)ctx;
+    if (payload_uint(host, job, "ms", &ms) != 0)
+        return JOBRT_FAIL;
+    for (;;) {
+        unsigned long step;
+        struct timespec ts;
+
+        if (host->job_cancel_requested(job)) {
+            host->job_set_error(job, "cancelled");
+            return JOBRT_RETRY;
+        }
+        if (slept >= ms)
+            break;
+        step = ms - slept < 10 ? ms - slept : 10;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)step * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        slept += step;
+    }
+    return JOBRT_OK;
+}
+
+static int run_versioned_1(const jobrt_host_api *host, void *ctx,
+                           jobrt_job *job)
+{
+    (void)ctx;
+    if (host->job_set_result(job, STR_LEN("{\"v\":1}")) != 0)
+        return JOBRT_FAIL;
+    return JOBRT_OK;
+}
+
+static int run_versioned_2_3(const jobrt_host_api *host, void *ctx,
+                             jobrt_job *job)
+{
+    (void)ctx;
+    if (host->job_set_result(job, STR_LEN("{\"v\":\"2-3\"}")) != 0)
+        return JOBRT_FAIL;
+    return JOBRT_OK;
+}
+
+static int run_record(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    const char *path = getenv("JOBRT_TESTKIT_RECORD");
+    const char *id = host->job_id(job);
+    size_t id_len = strlen(id);
+    char *line;
+    ssize_t n;
+    int fd;
+
+    (void)ctx;
+    if (path == NULL || path[0] == '\0') {
+        host->job_set_error(job, "record: JOBRT_TESTKIT_RECORD is not set");
+        return JOBRT_FAIL;
+    }
+    /* One write(2) of the whole line to an O_APPEND file: lines written by
+     * concurrent workers (threads or processes) never interleave. */
+    line = malloc(id_len + 1);
+    if (line == NULL) {
+        host->job_set_error(job, "record: out of memory");
+        return JOBRT_RETRY;
+    }
+    memcpy(line, id, id_len);
+    line[id_len] = '\n';
+
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        host->job_set_error(job, "record: open %s: %s", path,
+                            strerror(errno));
+        free(line);
+        return JOBRT_RETRY;
+    }
+    n = write(fd, line, id_len + 1);
+    if (n != (ssize_t)(id_len + 1)) {
+        host->job_set_error(job, "record: write %s: %s", path,
+                            n < 0 ? strerror(errno) : "short write");
+        close(fd);
+        free(line);
+        return JOBRT_RETRY;
+    }
+    close(fd);
+    free(line);
+    return JOBRT_OK;
+}
+
+static const jobrt_handler_desc handlers[] = {
+    { .job_name = "ok", .schema_min = 1, .schema_max = 1, .run = run_ok },
+    {
+        .job_name = "retry",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_retry,
+        .max_attempts = 3,
+    },
+    { .job_name = "fail", .schema_min = 1, .schema_max = 1, .run = run_fail },
+    {
+        .job_name = "flaky",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_flaky,
+        .max_attempts = 5,
+    },
+    {
+        .job_name = "sleep",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_sleep,
+        .timeout_ms = 0,
+    },
+    {
+        .job_name = "versioned",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_versioned_1,
+    },
+    {
+        .job_name = "versioned",
+        .schema_min = 2,
+        .schema_max = 3,
+        .run = run_versioned_2_3,
+    },
+    {
+        .job_name = "record",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_record,
+    },
+};
+
+JOBRT_PLUGIN {
+    JOBRT_PLUGIN_DESC_INIT,
+    .name = "testkit",
+    .version = "1.0.0",
+    .build_id = "test",
+    .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
+    .handlers = handlers,
+};

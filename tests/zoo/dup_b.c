@@ -1,0 +1,29 @@
+/* dup_b.so - valid plugin "dup-b" serving job "dup_job" v1..1, as does
+ * dup_a.so. Loaded together, dup_a.so wins (sorted first) and dup_b.so
+ * is rejected because its job is already served. */
+#include <jobrt/plugin.h>
+
+static int run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    return host->job_set_result(job, "\"dup-b\"", 7) == 0 ? JOBRT_OK
+                                                          : JOBRT_FAIL;
+}
+
+static const jobrt_handler_desc handlers[] = {
+    {
+        .job_name = "dup_job",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run,
+    },
+};
+
+JOBRT_PLUGIN {
+    JOBRT_PLUGIN_DESC_INIT,
+    .name = "dup-b",
+    .version = "1.0.0",
+    .build_id = "zoo",
+    .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
+    .handlers = handlers,
+};
