@@ -29,9 +29,10 @@ int envelope_valid_name(const char *s, size_t len)
     return 1;
 }
 
-/* Printable ASCII without spaces: ids end up in keys and log lines. */
-static int valid_id(const strview_t *v)
+int envelope_valid_id(const char *ptr, size_t len)
 {
+    strview_t view = {ptr, len};
+    const strview_t *v = &view;
     if (v->len == 0 || v->len > ENVELOPE_MAX_ID)
         return 0;
     for (size_t i = 0; i < v->len; i++) {
@@ -99,13 +100,13 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
     env->payload = *seen[F_PAYLOAD];
 
     if (seen[F_ID]) {
-        if (!valid_id(seen[F_ID]))
+        if (!envelope_valid_id(seen[F_ID]->ptr, seen[F_ID]->len))
             BAD("field 'id' must be 1-%d printable non-space ASCII characters",
                 ENVELOPE_MAX_ID);
         env->id = *seen[F_ID];
     }
     if (seen[F_CORR]) {
-        if (!valid_id(seen[F_CORR]))
+        if (!envelope_valid_id(seen[F_CORR]->ptr, seen[F_CORR]->len))
             BAD("field 'correlation_id' must be 1-%d printable non-space "
                 "ASCII characters",
                 ENVELOPE_MAX_ID);

@@ -43,6 +43,10 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
 int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
                            char *why, size_t why_len);
 
+/* An id (job id, correlation id) is 1..128 printable non-space ASCII
+ * bytes: ids end up in Redis keys and log lines. */
+int envelope_valid_id(const char *ptr, size_t len);
+
 /* A job name is 1..128 bytes of [A-Za-z0-9_.:/-]. */
 int envelope_valid_name(const char *s, size_t len);
 

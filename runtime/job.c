@@ -45,7 +45,18 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
     atomic_store(&job->cancel, 0);
 
     if (envelope_parse(job->fields, n, &job->env, why, why_len) != 0) {
+        /* Keep the producer's id if it gave a usable one, so the dead
+         * letter and its record can be found by it. */
+        memset(&job->env, 0, sizeof job->env);
         snprintf(job->id, sizeof job->id, "%s", stream_id);
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            const strview_t *k = &job->fields[i], *v = &job->fields[i + 1];
+            if (k->len == 2 && memcmp(k->ptr, "id", 2) == 0 &&
+                envelope_valid_id(v->ptr, v->len)) {
+                memcpy(job->id, v->ptr, v->len + 1);
+                break;
+            }
+        }
         return -1;
     }
     if (job->env.id.len)

@@ -423,7 +423,9 @@ int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
     int rejected = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096], why[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t dlen = strlen(dir);
+        snprintf(path, sizeof path, "%s%s%s", dir,
+                 dlen && dir[dlen - 1] == '/' ? "" : "/", names[i]);
         why[0] = '\0';
         struct jobrt_plugin *p = loader_load_file(l, path, set, why, sizeof why);
         if (p == NULL)

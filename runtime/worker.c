@@ -85,9 +85,13 @@ static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
     queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
                             w->record.data, w->record.len);
     w->n_dead++;
-    LOGW("worker", "job %s (%s v%u, attempt %u) dead-lettered: %s: %s",
-         job->id, job->env.job.ptr ? job->env.job.ptr : "?", job->env.version,
-         job->env.attempt, reason, error && *error ? error : "-");
+    if (job->env.job.ptr == NULL) /* the envelope itself was invalid */
+        LOGW("worker", "job %s (stream entry %s) dead-lettered: %s: %s",
+             job->id, job->stream_id, reason, error && *error ? error : "-");
+    else
+        LOGW("worker", "job %s (%s v%u, attempt %u) dead-lettered: %s: %s",
+             job->id, job->env.job.ptr, job->env.version, job->env.attempt,
+             reason, error && *error ? error : "-");
 }
 
 /* ---- queue callbacks ---------------------------------------------------- */
@@ -274,17 +278,17 @@ static void on_stop_timer(uv_timer_t *t) { check_shutdown(t->data); }
 static void on_signal(uv_signal_t *s, int signum)
 {
     worker_t *w = s->data;
+    const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
     if (w->phase == PHASE_RUN) {
         LOGI("worker", "%s: stopping; waiting up to %lld ms for %zu running "
-             "job(s)", strsignal(signum),
+             "job(s)", name,
              (long long)w->cfg->shutdown_timeout_ms, executor_inflight(w->ex));
         w->phase = PHASE_DRAIN;
         w->drain_deadline = util_mono_ms() + w->cfg->shutdown_timeout_ms;
         queue_redis_stop_fetching(w->q);
         uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
     } else if (w->phase == PHASE_DRAIN) {
-        LOGW("worker", "second %s: not waiting for running jobs",
-             strsignal(signum));
+        LOGW("worker", "second %s: not waiting for running jobs", name);
         w->drain_deadline = util_mono_ms();
     }
     check_shutdown(w);

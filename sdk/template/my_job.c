@@ -47,7 +47,7 @@ static int my_job_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     const char *corr = host->job_correlation_id(job); /* NULL if none */
     int64_t deadline = host->job_deadline_ms(job); /* epoch ms, 0 = none */
 
-    /* The payload is JSON text, NOT NUL-terminated: always use len. */
+    /* The payload: validated JSON text, NUL-terminated, with its length. */
     size_t len = 0;
     const char *payload = host->job_payload(job, &len);
 

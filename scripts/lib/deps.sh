@@ -1,0 +1,25 @@
+# scripts/lib/deps.sh - sourced by scripts/*: makes sure the Debian 12
+# packages jobrt needs are installed. As root it installs what is missing
+# with apt-get; otherwise it names the command to run and stops.
+
+JOBRT_DEPS=(build-essential cmake pkg-config libhiredis-dev libuv1-dev
+            libcjson-dev libcriterion-dev redis-server redis-tools)
+
+# ensure_deps [extra packages...]
+ensure_deps() {
+    local want=("${JOBRT_DEPS[@]}" "$@") missing=() p
+    for p in "${want[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: ${missing[*]}" >&2
+        echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "installing missing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+}
