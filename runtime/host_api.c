@@ -111,7 +111,10 @@ void host_run_job(struct jobrt_job *job)
         job->timeout_ms ? job->started_ms + (int64_t)job->timeout_ms : 0;
     if (envelope_check_payload(&job->env, job->max_payload, job->error,
                                sizeof job->error) != 0) {
-        job->disposition = JOB_INVALID_PAYLOAD;
+        job->disposition = job->max_payload &&
+                                   job->env.payload.len > job->max_payload
+                               ? JOB_PAYLOAD_TOO_LARGE
+                               : JOB_INVALID_PAYLOAD;
         job->outcome = JOBRT_FAIL;
         job->finished_ms = util_now_ms();
         return;

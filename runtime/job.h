@@ -21,6 +21,7 @@
 typedef enum {
     JOB_RAN = 0,         /* the handler ran; see outcome */
     JOB_INVALID_PAYLOAD, /* payload failed validation; handler not called */
+    JOB_PAYLOAD_TOO_LARGE, /* over --max-payload; handler not called */
 } job_disposition_t;
 
 struct jobrt_job {

@@ -175,7 +175,7 @@ static const plugin_handler_t *find_claim(const plugin_set_t *set,
     return NULL;
 }
 
-static void free_plugin(struct jobrt_plugin *p)
+void loader_free_plugin(struct jobrt_plugin *p)
 {
     if (p == NULL)
         return;
@@ -191,21 +191,10 @@ static void free_plugin(struct jobrt_plugin *p)
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* Validates the descriptor the plugin exports and copies what the runtime
- * keeps into p. No plugin code runs here. */
-static int check_descriptor(void *dl, struct jobrt_plugin *p,
-                            const plugin_set_t *set, jobrt_plugin_desc *d,
-                            char *why, size_t why_len)
+int loader_check_descriptor(const void *sym, size_t sym_size,
+                            const plugin_set_t *set, struct jobrt_plugin *p,
+                            jobrt_plugin_desc *d, char *why, size_t why_len)
 {
-    void *sym = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
-    if (sym == NULL)
-        return reject(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor "
-                                    "exported (built without the jobrt SDK?)");
-    Dl_info info;
-    const ElfW(Sym) *ent = NULL;
-    size_t sym_size = 8;
-    if (dladdr1(sym, &info, (void **)&ent, RTLD_DL_SYMENT) && ent)
-        sym_size = ent->st_size;
     if (sym_size < 8)
         return reject(why, why_len, "descriptor size %zu bytes is too small "
                                     "to be a jobrt_plugin_desc", sym_size);
@@ -357,7 +346,20 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
     }
     p->file = strdup(path);
     p->dl = dl;
-    if (p->file == NULL || check_descriptor(dl, p, set, &d, why, why_len) != 0)
+    void *sym = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
+    if (sym == NULL) {
+        reject(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor exported "
+                             "(built without the jobrt SDK?)");
+        goto fail;
+    }
+    /* The symbol's size as the plugin's ELF states it bounds every read. */
+    Dl_info info;
+    const ElfW(Sym) *ent = NULL;
+    size_t sym_size = 8;
+    if (dladdr1(sym, &info, (void **)&ent, RTLD_DL_SYMENT) && ent)
+        sym_size = ent->st_size;
+    if (p->file == NULL ||
+        loader_check_descriptor(sym, sym_size, set, p, &d, why, why_len) != 0)
         goto fail;
     if (d.init) {
         int rc = d.init(l->host, p, &p->ctx);
@@ -375,7 +377,7 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
     set->count++;
     return p;
 fail:
-    free_plugin(p);
+    loader_free_plugin(p);
     dlclose(dl);
     return NULL;
 }
@@ -446,7 +448,7 @@ void plugin_set_unload_all(plugin_set_t *set)
         if (p->fini)
             p->fini(p->ctx);
         void *dl = p->dl;
-        free_plugin(p);
+        loader_free_plugin(p);
         dlclose(dl);
         p = next;
     }

@@ -42,4 +42,14 @@ int loader_scan_dir(loader_t *loader, const char *dir, plugin_set_t *set,
                     loader_report_fn report, void *arg, char *err,
                     size_t err_len);
 
+/* The descriptor checks alone, on sym_size bytes at sym (no dlopen, no
+ * plugin code): magic, size, ABI version, fields, handler table, conflicts
+ * with set. Fills p's copies and d. Returns 0, or -1 with why set. Exposed
+ * for tests and the fuzzer. */
+int loader_check_descriptor(const void *sym, size_t sym_size,
+                            const plugin_set_t *set, struct jobrt_plugin *p,
+                            jobrt_plugin_desc *d, char *why, size_t why_len);
+/* Frees what loader_check_descriptor copied into p, and p. */
+void loader_free_plugin(struct jobrt_plugin *p);
+
 #endif

@@ -11,6 +11,10 @@ outcome_action_t outcome_decide(const struct jobrt_job *job,
                                 const char **reason)
 {
     *reason = NULL;
+    if (job->disposition == JOB_PAYLOAD_TOO_LARGE) {
+        *reason = REASON_PAYLOAD_TOO_LARGE;
+        return ACTION_DEAD;
+    }
     if (job->disposition == JOB_INVALID_PAYLOAD) {
         *reason = REASON_INVALID_ENVELOPE;
         return ACTION_DEAD;

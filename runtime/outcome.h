@@ -18,6 +18,7 @@ typedef enum { ACTION_ACK, ACTION_RETRY, ACTION_DEAD } outcome_action_t;
 #define REASON_INVALID_ENVELOPE "invalid_envelope"
 #define REASON_RETRIES_EXHAUSTED "retries_exhausted"
 #define REASON_PERMANENT_FAILURE "permanent_failure"
+#define REASON_PAYLOAD_TOO_LARGE "payload_too_large"
 
 /* Sets *reason for ACTION_DEAD (static string), else NULL. */
 outcome_action_t outcome_decide(const struct jobrt_job *job,

@@ -60,8 +60,16 @@ typedef struct {
 
 static void check_shutdown(worker_t *w);
 
+/* Slot buffers keep their memory for reuse, but not after an unusually
+ * large entry: one huge payload must not pin memory for the worker's life. */
+#define SLOT_KEEP_BYTES (256 * 1024)
+
 static void slot_put(worker_t *w, struct jobrt_job *job)
 {
+    if (job->raw.cap > SLOT_KEEP_BYTES)
+        buf_free(&job->raw);
+    if (job->result.cap > SLOT_KEEP_BYTES)
+        buf_free(&job->result);
     job->next = w->free_list;
     w->free_list = job;
     w->n_free++;
@@ -96,6 +104,29 @@ static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
 
 /* ---- queue callbacks ---------------------------------------------------- */
 
+/* Room for the envelope's other fields on top of --max-payload. */
+#define ENTRY_OVERHEAD_BYTES (64 * 1024)
+
+static void too_large(worker_t *w, struct jobrt_job *job, const char *stream_id,
+                      const strview_t *fv, size_t n, size_t total)
+{
+    char why[256];
+    memset(&job->env, 0, sizeof job->env);
+    job->handler = NULL;
+    job->has_result = 0;
+    job->started_ms = job->finished_ms = 0;
+    snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
+    snprintf(job->id, sizeof job->id, "%s", stream_id);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (fv[i].len == 2 && memcmp(fv[i].ptr, "id", 2) == 0 &&
+            envelope_valid_id(fv[i + 1].ptr, fv[i + 1].len))
+            snprintf(job->id, sizeof job->id, "%.*s", (int)fv[i + 1].len,
+                     fv[i + 1].ptr);
+    snprintf(why, sizeof why, "stream entry is %zu bytes, over the "
+             "--max-payload limit of %ld bytes", total, w->cfg->max_payload);
+    dead_letter(w, job, REASON_PAYLOAD_TOO_LARGE, why);
+}
+
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n)
 {
@@ -109,6 +140,15 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         return;
     }
     char why[512];
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += fv[i].len;
+    if (total > (size_t)w->cfg->max_payload + ENTRY_OVERHEAD_BYTES) {
+        /* Too big to be worth copying: dead-letter it from Redis as is. */
+        too_large(w, job, stream_id, fv, n, total);
+        slot_put(w, job);
+        return;
+    }
     int rc = job_load_entry(job, stream_id, fv, n, why, sizeof why);
     if (rc == -2) {
         LOGE("worker", "out of memory copying entry %s; it stays pending",
