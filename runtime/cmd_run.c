@@ -23,6 +23,10 @@ int cmd_run(int argc, char **argv)
         .max_attempts = 5,
         .max_payload = 1 << 20,
         .dlq_max_len = 100000,
+        .lease_ms = 30000,
+        .max_deliveries = 5,
+        .retry_base_ms = 1000,
+        .retry_cap_ms = 3600 * 1000,
     };
     long concurrency = 8;
     const char *log_level = "info";
@@ -57,6 +61,19 @@ int cmd_run(int argc, char **argv)
         {"max-payload", 0, "JOBRT_MAX_PAYLOAD", OPT_SIZE, &c.max_payload,
          "SIZE", "Larger payloads are dead-lettered (default 1m).", 1,
          512L << 20},
+        {"retry-base", 0, "JOBRT_RETRY_BASE", OPT_DURATION, &c.retry_base_ms,
+         "DUR", "Retry backoff: the first retry waits up to DUR, doubling "
+         "per attempt, full jitter (default 1s).", 1, 86400000},
+        {"retry-cap", 0, "JOBRT_RETRY_CAP", OPT_DURATION, &c.retry_cap_ms,
+         "DUR", "No retry waits longer than DUR (default 1h).", 1,
+         7 * 86400000LL},
+        {"lease", 0, "JOBRT_LEASE", OPT_DURATION, &c.lease_ms, "DUR",
+         "A job whose worker stops renewing it (died, or its handler ran "
+         "past its deadline) is redelivered after DUR (default 30s).", 1000,
+         86400000},
+        {"max-deliveries", 0, "JOBRT_MAX_DELIVERIES", OPT_INT,
+         &c.max_deliveries, "N", "A job delivered N times without finishing "
+         "is dead-lettered as poison (default 5).", 1, 1000},
         {"result-ttl", 0, "JOBRT_RESULT_TTL", OPT_DURATION, &c.result_ttl_ms,
          "DUR", "Keep success records this long; 0 keeps none (default 1h).",
          0, 365 * 86400000LL},

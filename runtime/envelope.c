@@ -55,10 +55,23 @@ static int field_is(const strview_t *f, const char *name)
         return -1;                                                          \
     } while (0)
 
-enum { F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_N };
+enum {
+    F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_NBF,
+    F_EXP, F_IDEM, F_N
+};
 static const char *const known[F_N] = {
     "job", "v", "payload", "id", "correlation_id", "max_attempts", "attempt",
-    "enqueued_at"};
+    "enqueued_at", "not_before", "expires_at", "idempotency_key"};
+
+/* An optional ms-since-epoch field. */
+static int parse_ms(const strview_t *v, int64_t *out)
+{
+    uint64_t ms;
+    if (util_parse_u64(v->ptr, v->len, (uint64_t)INT64_MAX, &ms) != 0)
+        return -1;
+    *out = (int64_t)ms;
+    return 0;
+}
 
 int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
                    char *why, size_t why_len)
@@ -126,11 +139,17 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
             BAD("field 'attempt' must be an integer >= 1");
         env->attempt = (uint32_t)v;
     }
-    if (seen[F_ENQ]) {
-        if (util_parse_u64(seen[F_ENQ]->ptr, seen[F_ENQ]->len,
-                           (uint64_t)INT64_MAX, &v) != 0)
-            BAD("field 'enqueued_at' must be ms since the Unix epoch");
-        env->enqueued_at_ms = (int64_t)v;
+    if (seen[F_ENQ] && parse_ms(seen[F_ENQ], &env->enqueued_at_ms) != 0)
+        BAD("field 'enqueued_at' must be ms since the Unix epoch");
+    if (seen[F_NBF] && parse_ms(seen[F_NBF], &env->not_before_ms) != 0)
+        BAD("field 'not_before' must be ms since the Unix epoch");
+    if (seen[F_EXP] && parse_ms(seen[F_EXP], &env->expires_at_ms) != 0)
+        BAD("field 'expires_at' must be ms since the Unix epoch");
+    if (seen[F_IDEM]) {
+        if (!envelope_valid_id(seen[F_IDEM]->ptr, seen[F_IDEM]->len))
+            BAD("field 'idempotency_key' must be 1-%d printable non-space "
+                "ASCII characters", ENVELOPE_MAX_ID);
+        env->idempotency_key = *seen[F_IDEM];
     }
     return 0;
 }

@@ -30,6 +30,9 @@ typedef struct {
     uint32_t max_attempts;    /* optional; 0 = not given */
     uint32_t attempt;         /* runtime-managed; 1 on first delivery */
     int64_t enqueued_at_ms;   /* optional; 0 = unknown */
+    int64_t not_before_ms;    /* optional; 0 = run as soon as possible */
+    int64_t expires_at_ms;    /* optional; 0 = never expires */
+    strview_t idempotency_key; /* optional */
 } jobrt_envelope;
 
 /* Parses n field/value pairs (fields[2i] is a name, fields[2i+1] its value).

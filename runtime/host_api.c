@@ -84,6 +84,21 @@ static void h_job_set_error(jobrt_job *job, const char *fmt, ...)
     va_end(ap);
 }
 
+static void h_job_retry_after(jobrt_job *job, uint32_t ms)
+{
+    job->retry_after_ms = ms ? ms : 1;
+}
+
+static uint32_t h_job_delivery_count(const jobrt_job *job)
+{
+    return job->deliveries;
+}
+
+static const char *h_job_idempotency_key(const jobrt_job *job)
+{
+    return job->env.idempotency_key.len ? job->env.idempotency_key.ptr : NULL;
+}
+
 static const jobrt_host_api host_table = {
     .struct_size = sizeof(jobrt_host_api),
     .abi_major = JOBRT_ABI_MAJOR,
@@ -100,6 +115,9 @@ static const jobrt_host_api host_table = {
     .job_cancel_requested = h_job_cancel_requested,
     .job_set_result = h_job_set_result,
     .job_set_error = h_job_set_error,
+    .job_retry_after = h_job_retry_after,
+    .job_delivery_count = h_job_delivery_count,
+    .job_idempotency_key = h_job_idempotency_key,
 };
 
 const jobrt_host_api *host_api_get(void) { return &host_table; }

@@ -37,6 +37,8 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
 
     snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
     job->handler = NULL;
+    job->deliveries = 1;
+    job->retry_after_ms = 0;
     job->has_result = 0;
     job->error[0] = '\0';
     job->disposition = JOB_RAN;
@@ -73,4 +75,21 @@ void job_free_buffers(struct jobrt_job *job)
     free(job->fields);
     job->fields = NULL;
     job->fields_cap = job->n_fields = 0;
+}
+
+uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,
+                        uint64_t *seed)
+{
+    uint64_t ceiling = base_ms;
+    for (uint32_t i = 1; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    /* xorshift64*: cheap, per worker, no locking */
+    uint64_t x = *seed ? *seed : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *seed = x;
+    return (uint32_t)(((x * 0x2545f4914f6cdd1dull) >> 11) % (ceiling + 1));
 }

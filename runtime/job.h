@@ -34,6 +34,8 @@ struct jobrt_job {
     char id[ENVELOPE_MAX_ID + 1]; /* env.id, or the stream id */
 
     const plugin_handler_t *handler;
+    uint32_t deliveries;     /* times this entry was delivered; 1 normally */
+    uint32_t retry_after_ms; /* set by the handler with JOBRT_RETRY */
     uint32_t max_attempts;
     uint32_t timeout_ms;
     size_t max_payload;
@@ -55,6 +57,11 @@ struct jobrt_job {
  * and fields still hold the copy); -2 on out of memory. */
 int job_load_entry(struct jobrt_job *job, const char *stream_id,
                    const strview_t *fv, size_t n, char *why, size_t why_len);
+
+/* Full-jitter exponential backoff before attempt `attempt + 1`:
+ * uniform in [0, min(cap, base * 2^(attempt-1))], using *seed. */
+uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,
+                        uint64_t *seed);
 
 void job_free_buffers(struct jobrt_job *job);
 

@@ -34,7 +34,9 @@ struct loader {
 
 /* The smallest descriptor any 1.x plugin may have: the 1.0 layout. */
 #define DESC_MIN_SIZE sizeof(jobrt_plugin_desc)
-#define HANDLER_MIN_SIZE sizeof(jobrt_handler_desc)
+/* The 1.0 handler entry ended at backoff_base_ms; later fields read as 0
+ * for plugins built before them. */
+#define HANDLER_MIN_SIZE offsetof(jobrt_handler_desc, backoff_base_ms)
 
 static int reject(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -233,11 +235,11 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
         if (strcmp(q->name, d->name) == 0)
             return reject(why, why_len, "plugin name '%s' is already loaded "
                                         "from %s", d->name, q->file);
-    if (d->handler_size < HANDLER_MIN_SIZE || d->handler_size > 4096)
+    if (d->handler_size < HANDLER_MIN_SIZE || d->handler_size > 4096 ||
+        (d->abi_minor >= 1 && d->handler_size < sizeof(jobrt_handler_desc)))
         return reject(why, why_len, "plugin '%s': handler table entry size "
-                                    "%u does not match the ABI 1.x layout "
-                                    "(%zu bytes)",
-                      d->name, d->handler_size, HANDLER_MIN_SIZE);
+                                    "%u does not match the ABI %u.%u layout",
+                      d->name, d->handler_size, d->abi_major, d->abi_minor);
     if (d->n_handlers == 0 || d->n_handlers > MAX_HANDLERS ||
         d->handlers == NULL)
         return reject(why, why_len, "plugin '%s': handler table is empty or "
@@ -250,7 +252,9 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
     const char *base = (const char *)d->handlers;
     for (uint32_t i = 0; i < d->n_handlers; i++) {
         jobrt_handler_desc h;
-        memcpy(&h, base + (size_t)i * d->handler_size, sizeof h);
+        memset(&h, 0, sizeof h);
+        memcpy(&h, base + (size_t)i * d->handler_size,
+               d->handler_size < sizeof h ? d->handler_size : sizeof h);
         const char *jn = h.job_name;
         if (jn == NULL || !envelope_valid_name(jn, strlen(jn)))
             return reject(why, why_len, "plugin '%s': handler #%u has no "
@@ -295,6 +299,8 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
         ph->run = h.run;
         ph->timeout_ms = h.timeout_ms;
         ph->max_attempts = h.max_attempts;
+        ph->backoff_base_ms = h.backoff_base_ms;
+        ph->backoff_cap_ms = h.backoff_cap_ms;
         ph->plugin = p;
     }
     p->name = strdup(d->name);

@@ -25,7 +25,10 @@ outcome_action_t outcome_decide(const struct jobrt_job *job,
     case JOBRT_RETRY:
         if (job->env.attempt < job->max_attempts)
             return ACTION_RETRY;
-        *reason = REASON_RETRIES_EXHAUSTED;
+        /* Out of attempts: say so, or that the last one ran out of time. */
+        *reason = job->deadline_ms && job->finished_ms >= job->deadline_ms
+                      ? REASON_TIMEOUT
+                      : REASON_RETRIES_EXHAUSTED;
         return ACTION_DEAD;
     default:
         *reason = REASON_PERMANENT_FAILURE;

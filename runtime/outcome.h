@@ -19,6 +19,10 @@ typedef enum { ACTION_ACK, ACTION_RETRY, ACTION_DEAD } outcome_action_t;
 #define REASON_RETRIES_EXHAUSTED "retries_exhausted"
 #define REASON_PERMANENT_FAILURE "permanent_failure"
 #define REASON_PAYLOAD_TOO_LARGE "payload_too_large"
+#define REASON_TIMEOUT "timeout"
+#define REASON_EXPIRED "expired"
+#define REASON_CANCELLED "cancelled"
+#define REASON_POISON "poison"
 
 /* Sets *reason for ACTION_DEAD (static string), else NULL. */
 outcome_action_t outcome_decide(const struct jobrt_job *job,

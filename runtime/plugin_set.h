@@ -19,6 +19,7 @@ typedef struct plugin_handler {
     jobrt_handler_fn run;
     uint32_t timeout_ms;   /* 0 = runtime default */
     uint32_t max_attempts; /* 0 = runtime default */
+    uint32_t backoff_base_ms, backoff_cap_ms; /* 0 = runtime default */
     struct jobrt_plugin *plugin;
 } plugin_handler_t;
 

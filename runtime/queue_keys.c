@@ -24,5 +24,11 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
     snprintf(k->stream, sizeof k->stream, "%s:{%s}:stream", ns, queue);
     snprintf(k->dlq, sizeof k->dlq, "%s:{%s}:dlq", ns, queue);
     snprintf(k->job_prefix, sizeof k->job_prefix, "%s:{%s}:job:", ns, queue);
+    snprintf(k->delayed, sizeof k->delayed, "%s:{%s}:delayed", ns, queue);
+    snprintf(k->seq, sizeof k->seq, "%s:{%s}:seq", ns, queue);
+    snprintf(k->cancelled, sizeof k->cancelled, "%s:{%s}:cancelled", ns,
+             queue);
+    snprintf(k->idem_prefix, sizeof k->idem_prefix, "%s:{%s}:idem:", ns,
+             queue);
     return 0;
 }

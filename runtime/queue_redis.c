@@ -102,6 +102,12 @@ struct queue_redis {
     strlist_t b_ids, b_keys, b_recs;
     strlist_t args; /* scratch for building ops */
 
+    uv_timer_t tick_timer;     /* promote, reclaim, heartbeat, cancels */
+    int64_t next_promote, next_reclaim, next_heartbeat, next_cancel_poll;
+    int promote_outstanding, reclaim_outstanding, cancel_outstanding;
+    int64_t cancel_seen_ms;    /* score of the newest cancellation seen */
+    const char **lease_buf;
+
     int closing;
     int handles_open;
 };
@@ -408,15 +414,16 @@ static const char *reply_str(const redisReply *r, size_t *len)
     return "";
 }
 
-static void handle_entry(queue_redis_t *q, const redisReply *e)
+static void handle_entry(queue_redis_t *q, const redisReply *e,
+                         uint32_t deliveries)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
         e->element[0]->type != REDIS_REPLY_STRING)
         return;
     const char *id = e->element[0]->str;
     const redisReply *f = e->element[1];
-    if (q->history && q->cb.is_inflight(q->cb.arg, id))
-        return;
+    if ((q->history || deliveries > 1) && q->cb.is_inflight(q->cb.arg, id))
+        return; /* already running here (our own lease was reclaimed) */
     if (f->type != REDIS_REPLY_ARRAY) {
         /* Pending but deleted from the stream: nothing left to run. */
         queue_redis_complete(q, id, id, NULL, 0);
@@ -434,7 +441,7 @@ static void handle_entry(queue_redis_t *q, const redisReply *e)
     }
     for (size_t i = 0; i < f->elements; i++)
         q->fv[i].ptr = reply_str(f->element[i], &q->fv[i].len);
-    q->cb.on_entry(q->cb.arg, id, q->fv, f->elements);
+    q->cb.on_entry(q->cb.arg, id, q->fv, f->elements, deliveries);
 }
 
 static void on_read(redisAsyncContext *ac, void *reply, void *priv)
@@ -468,7 +475,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
             const redisReply *entries = sr->element[1];
             for (size_t i = 0; i < entries->elements; i++) {
                 const redisReply *e = entries->element[i];
-                handle_entry(q, e);
+                handle_entry(q, e, 1);
                 got++;
                 if (q->history && e->type == REDIS_REPLY_ARRAY &&
                     e->elements > 0 && e->element[0]->type == REDIS_REPLY_STRING)
@@ -481,6 +488,189 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         q->history = 0;
     queue_redis_flush(q);
     fetch(q);
+}
+
+/* ---- periodic work: delayed jobs, leases, cancellations ----------------- */
+
+#define TICK_MS 50
+#define PROMOTE_EVERY_MS 100
+#define PROMOTE_BATCH 500
+#define CANCEL_POLL_MS 500
+#define MAX_LEASE_IDS 4096
+
+static int writer_ready(const queue_redis_t *q)
+{
+    return !q->closing && redis_conn_up(&q->writer) && q->scripts_ready;
+}
+
+/* An error reply to a periodic script: NOSCRIPT means Redis lost our
+ * scripts (restart, SCRIPT FLUSH): reconnect, which reloads them. */
+static int periodic_failed(queue_redis_t *q, const redisReply *r,
+                           const char *what)
+{
+    if (r == NULL)
+        return 1;
+    if (r->type != REDIS_REPLY_ERROR)
+        return 0;
+    if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        q->scripts_ready = 0;
+        if (q->writer.ac)
+            redisAsyncDisconnect(q->writer.ac);
+    } else {
+        LOGW("queue", "%s on %s failed: %s", what, q->keys.stream, r->str);
+    }
+    return 1;
+}
+
+static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->promote_outstanding = 0;
+    if (periodic_failed(q, r, "moving due delayed jobs"))
+        return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->integer >= PROMOTE_BATCH)
+        q->next_promote = 0; /* more are due: go again next tick */
+}
+
+static void promote(queue_redis_t *q)
+{
+    char batch[16];
+    snprintf(batch, sizeof batch, "%d", PROMOTE_BATCH);
+    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_PROMOTE], "2",
+                          q->keys.stream, q->keys.delayed, batch};
+    if (redisAsyncCommandArgv(q->writer.ac, on_promoted, q, 6, argv, NULL) ==
+        REDIS_OK)
+        q->promote_outstanding = 1;
+}
+
+static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->reclaim_outstanding = 0;
+    if (periodic_failed(q, r, "reclaiming expired leases"))
+        return;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return;
+    const redisReply *got = r->element[0], *counts = r->element[1],
+                     *poisoned = r->element[2];
+    for (size_t i = 0; i < poisoned->elements; i++)
+        LOGW("queue", "entry %s dead-lettered as poison: delivered %ld times "
+             "without finishing", poisoned->element[i]->str,
+             q->o.max_deliveries);
+    for (size_t i = 0; i < got->elements; i++) {
+        uint32_t n = i < counts->elements ? (uint32_t)counts->element[i]->integer
+                                          : 2;
+        const redisReply *e = got->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0)
+            LOGI("queue", "reclaimed entry %s (delivery %u): its lease "
+                 "expired", e->element[0]->str, n);
+        handle_entry(q, e, n < 2 ? 2 : n);
+    }
+    queue_redis_flush(q);
+}
+
+static void reclaim(queue_redis_t *q)
+{
+    size_t cap = q->cb.capacity(q->cb.arg);
+    if (cap == 0)
+        return;
+    if (cap > 100)
+        cap = 100;
+    char lease[24], count[16], maxd[24], now[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)q->o.lease_ms);
+    snprintf(count, sizeof count, "%zu", cap);
+    snprintf(maxd, sizeof maxd, "%ld", q->o.max_deliveries);
+    snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_RECLAIM], "2",
+                          q->keys.stream, q->keys.dlq, q->o.group,
+                          q->o.consumer, lease, count, maxd, now,
+                          q->dlq_max_len};
+    if (redisAsyncCommandArgv(q->writer.ac, on_reclaimed, q, 12, argv,
+                              NULL) == REDIS_OK)
+        q->reclaim_outstanding = 1;
+}
+
+/* Renews the leases of the entries this worker is running: XCLAIM to
+ * ourselves with JUSTID resets their idle time without counting a
+ * delivery. */
+static void heartbeat(queue_redis_t *q)
+{
+    if (q->lease_buf == NULL) {
+        q->lease_buf = malloc((MAX_LEASE_IDS + 5) * sizeof *q->lease_buf);
+        if (q->lease_buf == NULL)
+            return;
+    }
+    const char **argv = q->lease_buf;
+    size_t n = q->cb.lease_ids(q->cb.arg, argv + 5, MAX_LEASE_IDS);
+    if (n == 0)
+        return;
+    argv[0] = "XCLAIM";
+    argv[1] = q->keys.stream;
+    argv[2] = q->o.group;
+    argv[3] = q->o.consumer;
+    argv[4] = "0";
+    argv[5 + n] = "JUSTID";
+    redisAsyncCommandArgv(q->writer.ac, NULL, NULL, (int)(n + 6), argv, NULL);
+}
+
+static void on_cancels(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->cancel_outstanding = 0;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *id = r->element[i], *score = r->element[i + 1];
+        if (id->type != REDIS_REPLY_STRING)
+            continue;
+        long long ms = score->type == REDIS_REPLY_STRING ? atoll(score->str)
+                                                          : 0;
+        if (ms > q->cancel_seen_ms)
+            q->cancel_seen_ms = ms;
+        q->cb.on_cancelled(q->cb.arg, id->str);
+    }
+}
+
+static void poll_cancels(queue_redis_t *q)
+{
+    if (redisAsyncCommand(q->writer.ac, on_cancels, q,
+                          "ZRANGEBYSCORE %s %lld +inf WITHSCORES LIMIT 0 1000",
+                          q->keys.cancelled,
+                          (long long)q->cancel_seen_ms) == REDIS_OK)
+        q->cancel_outstanding = 1;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    if (!writer_ready(q))
+        return;
+    int64_t now = util_mono_ms();
+    if (now >= q->next_promote && !q->promote_outstanding) {
+        q->next_promote = now + PROMOTE_EVERY_MS;
+        promote(q);
+    }
+    if (now >= q->next_cancel_poll && !q->cancel_outstanding) {
+        q->next_cancel_poll = now + CANCEL_POLL_MS;
+        poll_cancels(q);
+    }
+    if (now >= q->next_heartbeat) {
+        q->next_heartbeat = now + q->o.lease_ms / 3;
+        heartbeat(q);
+    }
+    if (now >= q->next_reclaim && !q->reclaim_outstanding && q->fetching) {
+        int64_t every = q->o.lease_ms / 4;
+        q->next_reclaim = now + (every < 250 ? 250 : every > 5000 ? 5000
+                                                                  : every);
+        reclaim(q);
+    }
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -509,6 +699,8 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     snprintf(q->dlq_max_len, sizeof q->dlq_max_len, "%ld", opts->dlq_max_len);
     uv_timer_init(loop, &q->retry_timer);
     q->retry_timer.data = q;
+    uv_timer_init(loop, &q->tick_timer);
+    q->tick_timer.data = q;
     redis_conn_init(&q->reader, loop, opts->target, "reader", reader_up,
                     reader_down, q);
     redis_conn_init(&q->writer, loop, opts->target, "writer", writer_up,
@@ -521,6 +713,7 @@ void queue_redis_start(queue_redis_t *q)
 {
     redis_conn_start(&q->writer);
     redis_conn_start(&q->reader);
+    uv_timer_start(&q->tick_timer, on_tick, TICK_MS, TICK_MS);
 }
 
 void queue_redis_poke(queue_redis_t *q) { fetch(q); }
@@ -583,18 +776,23 @@ void queue_redis_flush(queue_redis_t *q)
 
 void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          const char *job_id, uint32_t attempt,
-                         const char *error)
+                         const char *error, uint32_t delay_ms, int64_t due_ms)
 {
-    char att[16] = "";
+    char att[16] = "", delay[16], due[24];
     if (attempt)
         snprintf(att, sizeof att, "%u", attempt);
-    add_arg(q, "1");
+    snprintf(delay, sizeof delay, "%u", delay_ms);
+    snprintf(due, sizeof due, "%lld", (long long)due_ms);
+    add_arg(q, "2");
     add_arg(q, q->keys.stream);
+    add_arg(q, q->keys.delayed);
     add_arg(q, q->o.group);
     add_arg(q, stream_id);
     add_arg(q, att);
     add_arg(q, error ? error : "");
     add_arg(q, job_id);
+    add_arg(q, delay);
+    add_arg(q, due);
     submit_op(q, SCRIPT_REQUEUE, job_id);
 }
 
@@ -639,8 +837,9 @@ void queue_redis_stop_fetching(queue_redis_t *q)
 
 void queue_redis_release_pending(queue_redis_t *q)
 {
-    add_arg(q, "1");
+    add_arg(q, "2");
     add_arg(q, q->keys.stream);
+    add_arg(q, q->keys.delayed);
     add_arg(q, q->o.group);
     add_arg(q, q->o.consumer);
     submit_op(q, SCRIPT_RELEASE, "(release)");
@@ -673,6 +872,7 @@ static void free_queue(queue_redis_t *q)
     free(q->send_argv);
     free(q->send_lens);
     free(q->fv);
+    free(q->lease_buf);
     free(q);
 }
 
@@ -696,9 +896,11 @@ void queue_redis_destroy(queue_redis_t *q)
         return;
     q->closing = 1;
     q->fetching = 0;
-    q->handles_open = 3;
+    q->handles_open = 4;
     uv_timer_stop(&q->retry_timer);
     uv_close((uv_handle_t *)&q->retry_timer, on_retry_timer_closed);
+    uv_timer_stop(&q->tick_timer);
+    uv_close((uv_handle_t *)&q->tick_timer, on_retry_timer_closed);
     redis_conn_close(&q->reader, on_handle_closed);
     redis_conn_close(&q->writer, on_handle_closed);
 }

@@ -28,13 +28,17 @@ typedef struct {
     /* An entry fetched from the stream: n field/value views, borrowed for
      * the duration of the call. */
     void (*on_entry)(void *arg, const char *stream_id, const strview_t *fv,
-                     size_t n);
+                     size_t n, uint32_t deliveries);
     /* How many more entries the worker can take now. */
     size_t (*capacity)(void *arg);
     /* Whether stream_id is already running here (history re-reads). */
     int (*is_inflight)(void *arg, const char *stream_id);
     /* Something was confirmed or the connection changed: re-check state. */
     void (*on_progress)(void *arg);
+    /* `jobrt cancel` was called for job_id (polled from Redis). */
+    void (*on_cancelled)(void *arg, const char *job_id);
+    /* Fills ids with the stream ids whose leases to renew; returns count. */
+    size_t (*lease_ids)(void *arg, const char **ids, size_t max);
     void *arg;
 } queue_callbacks_t;
 
@@ -45,6 +49,8 @@ typedef struct {
     int64_t failure_ttl_s; /* 0 = do not record failures */
     long dlq_max_len;
     int block_ms;
+    int64_t lease_ms;       /* a silent worker's entries are reclaimed after */
+    long max_deliveries;    /* then dead-lettered as poison */
 } queue_redis_opts_t;
 
 queue_redis_t *queue_redis_create(uv_loop_t *loop,
@@ -61,11 +67,12 @@ void queue_redis_poke(queue_redis_t *q);
 void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           const char *job_id, const char *record,
                           size_t record_len);
-/* Puts an entry back at the tail with `attempt`, atomically with its ack.
- * attempt 0 keeps the entry's attempt. */
+/* Puts an entry back, atomically with its ack: at the tail of the stream,
+ * or into the delayed set for delay_ms (from now, server clock) or until
+ * due_ms (absolute). attempt 0 keeps the entry's attempt. */
 void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          const char *job_id, uint32_t attempt,
-                         const char *error);
+                         const char *error, uint32_t delay_ms, int64_t due_ms);
 /* Moves an entry, intact, to the dead-letter stream with a reason code. */
 void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
                              const char *job_id, const char *reason,

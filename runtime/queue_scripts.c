@@ -1,18 +1,28 @@
 /*
  * queue_scripts.c - Lua source of the queue's scripts. Keys are always
- * passed in KEYS (cluster-safe: they share the queue's hash tag).
+ * passed in KEYS (cluster-safe: they share the queue's hash tag). Time
+ * comes from the Redis server (TIME), so every worker schedules on one
+ * clock.
  */
 #include "queue_scripts.h"
 
-/* Shared: re-add entry `id` of stream `s` with its fields intact except
- * `attempt` (set to `attempt`, or kept when nil), `last_error` and `id`
- * (added when missing). Returns the new id, or false when already gone. */
+#define LUA_NOW_MS                                                          \
+    "local function now_ms()\n"                                             \
+    "  local t = redis.call('TIME')\n"                                      \
+    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"  \
+    "end\n"
+
+/* Re-add entry `id` of stream s with its fields intact except `attempt`
+ * (set, or kept when nil), `last_error` and `id` (added when missing). It
+ * goes to the tail of the stream, or, when due_ms > now, into the delayed
+ * set z. Returns true if the entry was still pending, else false. */
 #define LUA_REQUEUE_FN                                                      \
-    "local function requeue(s, g, id, attempt, err, jobid)\n"               \
+    LUA_NOW_MS                                                              \
+    "local function requeue(s, z, g, id, attempt, err, jobid, delay, due)\n" \
     "  if redis.call('XACK', s, g, id) == 0 then return false end\n"        \
     "  local e = redis.call('XRANGE', s, id, id)\n"                         \
     "  redis.call('XDEL', s, id)\n"                                         \
-    "  if #e == 0 then return false end\n"                                  \
+    "  if #e == 0 then return true end\n"                                   \
     "  local f, out, has_id = e[1][2], {}, false\n"                         \
     "  for i = 1, #f, 2 do\n"                                               \
     "    local k = f[i]\n"                                                  \
@@ -25,11 +35,32 @@
     "    end\n"                                                             \
     "  end\n"                                                               \
     "  if not has_id then out[#out+1] = 'id'; out[#out+1] = jobid or id end\n" \
-    "  if attempt ~= nil then\n"                                            \
+    "  if attempt ~= nil and attempt ~= '' then\n"                          \
     "    out[#out+1] = 'attempt'; out[#out+1] = attempt end\n"              \
     "  if err ~= nil and err ~= '' then\n"                                  \
     "    out[#out+1] = 'last_error'; out[#out+1] = err end\n"               \
-    "  return redis.call('XADD', s, '*', unpack(out))\n"                    \
+    "  local at = tonumber(due or 0) or 0\n"                                \
+    "  local d = tonumber(delay or 0) or 0\n"                               \
+    "  if d > 0 then at = now_ms() + d end\n"                               \
+    "  if at > 0 and at > now_ms() then\n"                                  \
+    "    redis.call('ZADD', z, at, cmsgpack.pack({id, out}))\n"             \
+    "  else\n"                                                              \
+    "    redis.call('XADD', s, '*', unpack(out))\n"                         \
+    "  end\n"                                                               \
+    "  return true\n"                                                       \
+    "end\n"
+
+/* Dead-letter entry `id` (already XACKed by the caller) into dlq d. */
+#define LUA_BURY_FN                                                         \
+    "local function bury(s, d, id, reason, err, worker, at, maxlen)\n"      \
+    "  local e = redis.call('XRANGE', s, id, id)\n"                         \
+    "  redis.call('XDEL', s, id)\n"                                         \
+    "  local out = {}\n"                                                    \
+    "  if #e > 0 then for i, v in ipairs(e[1][2]) do out[i] = v end end\n"  \
+    "  local extra = {'dlq_reason', reason, 'dlq_error', err,\n"           \
+    "    'dlq_worker', worker, 'dlq_at', at, 'dlq_source_id', id}\n"        \
+    "  for _, v in ipairs(extra) do out[#out+1] = v end\n"                  \
+    "  redis.call('XADD', d, 'MAXLEN', '~', maxlen, '*', unpack(out))\n"    \
     "end\n"
 
 const char *const queue_scripts[SCRIPT_COUNT] = {
@@ -46,35 +77,29 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "end\n"
         "return n\n",
 
-    /* REQUEUE: KEYS[1] stream. ARGV: group, id, attempt, error, job id */
+    /* REQUEUE: KEYS[1] stream, KEYS[2] delayed set.
+     * ARGV: group, id, attempt ('' keeps it), error, job id, delay_ms,
+     * due_ms (absolute, server clock; 0 = none) */
     [SCRIPT_REQUEUE] = LUA_REQUEUE_FN
-        "local r = requeue(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], "
-        "ARGV[5])\n"
-        "if r then return r end\n"
+        "if requeue(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], "
+        "ARGV[5], ARGV[6], ARGV[7]) then return 1 end\n"
         "return 0\n",
 
     /* DLQ: KEYS[1] stream, KEYS[2] dlq, KEYS[3] record key (optional).
      * ARGV: group, id, reason, error, worker, now_ms, maxlen, record, ttl */
-    [SCRIPT_DLQ] =
+    [SCRIPT_DLQ] = LUA_BURY_FN
         "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then "
         "return 0 end\n"
-        "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
-        "redis.call('XDEL', KEYS[1], ARGV[2])\n"
-        "local out = {}\n"
-        "if #e > 0 then for i, v in ipairs(e[1][2]) do out[i] = v end end\n"
-        "local extra = {'dlq_reason', ARGV[3], 'dlq_error', ARGV[4],\n"
-        "  'dlq_worker', ARGV[5], 'dlq_at', ARGV[6], 'dlq_source_id', ARGV[2]}\n"
-        "for _, v in ipairs(extra) do out[#out+1] = v end\n"
-        "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', "
-        "unpack(out))\n"
+        "bury(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], "
+        "ARGV[7])\n"
         "if #KEYS >= 3 then\n"
         "  redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[9])\n"
         "end\n"
         "return 1\n",
 
-    /* RELEASE: KEYS[1] stream. ARGV: group, consumer. Requeues, attempt
-     * unchanged, every entry still pending for the consumer; then removes
-     * the consumer. Returns how many entries went back. */
+    /* RELEASE: KEYS[1] stream, KEYS[2] delayed set. ARGV: group, consumer.
+     * Requeues now, attempt unchanged, every entry still pending for the
+     * consumer; then removes the consumer. Returns how many went back. */
     [SCRIPT_RELEASE] = LUA_REQUEUE_FN
         "local n = 0\n"
         "for _ = 1, 1000 do\n"
@@ -82,10 +107,96 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "ARGV[2])\n"
         "  if #p == 0 then break end\n"
         "  for _, ent in ipairs(p) do\n"
-        "    if requeue(KEYS[1], ARGV[1], ent[1], nil, nil, nil) then "
-        "n = n + 1 end\n"
+        "    if requeue(KEYS[1], KEYS[2], ARGV[1], ent[1], nil, nil, nil, 0, "
+        "0) then n = n + 1 end\n"
         "  end\n"
         "end\n"
         "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
         "return n\n",
+
+    /* PROMOTE: KEYS[1] stream, KEYS[2] delayed set. ARGV: max to move.
+     * Returns {moved, ms until the next delayed job is due or -1}. */
+    [SCRIPT_PROMOTE] = LUA_NOW_MS
+        "local now = now_ms()\n"
+        "local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, "
+        "'LIMIT', 0, tonumber(ARGV[1]))\n"
+        "for _, m in ipairs(due) do\n"
+        "  redis.call('ZREM', KEYS[2], m)\n"
+        "  local ok, e = pcall(cmsgpack.unpack, m)\n"
+        "  if ok and type(e) == 'table' and type(e[2]) == 'table' and "
+        "#e[2] >= 2 then\n"
+        "    redis.call('XADD', KEYS[1], '*', unpack(e[2]))\n"
+        "  end\n"
+        "end\n"
+        "local nxt = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+        "local wait = -1\n"
+        "if #nxt == 2 then wait = math.max(0, tonumber(nxt[2]) - now) end\n"
+        "return {#due, wait}\n",
+
+    /* RECLAIM: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
+     * lease_ms, count, max_deliveries, now_ms, dlq maxlen.
+     * Entries idle longer than the lease (their worker died or hung) are
+     * claimed by `consumer`, or, once delivered max_deliveries times,
+     * dead-lettered as poison. Returns {claimed entries (XCLAIM reply),
+     * their delivery counts, poisoned ids}. */
+    [SCRIPT_RECLAIM] = LUA_BURY_FN
+        "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', "
+        "tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))\n"
+        "local claim, counts, poisoned = {}, {}, {}\n"
+        "for _, e in ipairs(p) do\n"
+        "  if e[4] >= tonumber(ARGV[5]) then\n"
+        "    if redis.call('XACK', KEYS[1], ARGV[1], e[1]) == 1 then\n"
+        "      bury(KEYS[1], KEYS[2], e[1], 'poison', 'delivered ' .. e[4] ..\n"
+        "        ' times without finishing: each worker running it died, hung'\n"
+        "        .. ' or lost its lease (last held by ' .. e[2] .. ')',\n"
+        "        ARGV[2], ARGV[6], ARGV[7])\n"
+        "      poisoned[#poisoned+1] = e[1]\n"
+        "    end\n"
+        "  else\n"
+        "    claim[#claim+1] = e[1]; counts[e[1]] = e[4] + 1\n"
+        "  end\n"
+        "end\n"
+        "local got, n = {}, {}\n"
+        "if #claim > 0 then\n"
+        "  got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], "
+        "tonumber(ARGV[3]), unpack(claim))\n"
+        "  for i, e in ipairs(got) do n[i] = counts[e[1]] or 1 end\n"
+        "end\n"
+        "return {got, n, poisoned}\n",
 };
+
+/* SCHEDULE: KEYS[1] delayed set, KEYS[2] sequence counter.
+ * ARGV: delay_ms, at_ms (absolute, 0 = use delay), then field/value pairs.
+ * Returns the due time (ms, server clock). */
+const char *const queue_script_schedule = LUA_NOW_MS
+    "local at = tonumber(ARGV[2])\n"
+    "if at == 0 then at = now_ms() + tonumber(ARGV[1]) end\n"
+    "local f = {}\n"
+    "for i = 3, #ARGV do f[#f+1] = ARGV[i] end\n"
+    "local token = 'sched-' .. redis.call('INCR', KEYS[2])\n"
+    "redis.call('ZADD', KEYS[1], at, cmsgpack.pack({token, f}))\n"
+    "return at\n";
+
+/* DLQ_RETRY: KEYS[1] dlq, KEYS[2] stream. ARGV: dlq entry ids.
+ * Re-enqueues each entry with its original fields (dlq_*, attempt and
+ * last_error dropped: attempts start again) and removes it from the DLQ.
+ * Returns how many moved. */
+const char *const queue_script_dlq_retry =
+    "local n = 0\n"
+    "for _, id in ipairs(ARGV) do\n"
+    "  local e = redis.call('XRANGE', KEYS[1], id, id)\n"
+    "  if #e > 0 then\n"
+    "    local f, out = e[1][2], {}\n"
+    "    for i = 1, #f, 2 do\n"
+    "      local k = f[i]\n"
+    "      if k ~= 'attempt' and k ~= 'last_error' and "
+    "string.sub(k, 1, 4) ~= 'dlq_' then\n"
+    "        out[#out+1] = k; out[#out+1] = f[i+1]\n"
+    "      end\n"
+    "    end\n"
+    "    if #out >= 2 then redis.call('XADD', KEYS[2], '*', unpack(out)) end\n"
+    "    redis.call('XDEL', KEYS[1], id)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";

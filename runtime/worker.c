@@ -24,6 +24,7 @@
 
 #include "executor.h"
 #include "host_api.h"
+#include "idset.h"
 #include "loader.h"
 #include "log.h"
 #include "outcome.h"
@@ -48,6 +49,8 @@ typedef struct {
 
     buf_t record;
     char consumer[256];
+    idset_t *cancelled;  /* ids named by `jobrt cancel` */
+    uint64_t rng;        /* backoff jitter */
 
     uv_signal_t sigterm, sigint;
     uv_timer_t stop_timer;
@@ -88,7 +91,9 @@ static struct jobrt_job *slot_get(worker_t *w)
 static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
                         const char *error)
 {
-    outcome_record(&w->record, job, w->cfg->queue, w->consumer, "dead", reason,
+    const char *status =
+        strcmp(reason, REASON_CANCELLED) == 0 ? "cancelled" : "dead";
+    outcome_record(&w->record, job, w->cfg->queue, w->consumer, status, reason,
                    error);
     queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
                             w->record.data, w->record.len);
@@ -127,8 +132,43 @@ static void too_large(worker_t *w, struct jobrt_job *job, const char *stream_id,
     dead_letter(w, job, REASON_PAYLOAD_TOO_LARGE, why);
 }
 
+/* A job that must not run: dead-letter it with a record saying why. */
+static void skip_job(worker_t *w, struct jobrt_job *job, const char *reason,
+                     const char *error)
+{
+    dead_letter(w, job, reason, error);
+    slot_put(w, job);
+}
+
+/* Checks made before routing; returns 1 if the job was taken care of. */
+static int dispatch_checks(worker_t *w, struct jobrt_job *job)
+{
+    char why[256];
+    int64_t now = util_now_ms();
+    if (idset_has(w->cancelled, job->id, strlen(job->id))) {
+        skip_job(w, job, REASON_CANCELLED, "cancelled with `jobrt cancel` "
+                 "before it started");
+        return 1;
+    }
+    if (job->env.expires_at_ms && now >= job->env.expires_at_ms) {
+        snprintf(why, sizeof why, "not started before it expired at %lld "
+                 "(%lld ms ago)", (long long)job->env.expires_at_ms,
+                 (long long)(now - job->env.expires_at_ms));
+        skip_job(w, job, REASON_EXPIRED, why);
+        return 1;
+    }
+    if (job->env.not_before_ms > now + 20) {
+        /* Early (enqueued with not_before): wait in the delayed set. */
+        queue_redis_requeue(w->q, job->stream_id, job->id, 0, NULL, 0,
+                            job->env.not_before_ms);
+        slot_put(w, job);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
-                     size_t n)
+                     size_t n, uint32_t deliveries)
 {
     worker_t *w = arg;
     if (w->phase != PHASE_RUN)
@@ -161,6 +201,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         slot_put(w, job);
         return;
     }
+    job->deliveries = deliveries;
+    if (dispatch_checks(w, job))
+        return;
     const plugin_handler_t *h;
     route_status_t st = router_acquire(w->router, job->env.job.ptr,
                                        job->env.job.len, job->env.version, &h);
@@ -209,6 +252,37 @@ static int is_inflight(void *arg, const char *stream_id)
 
 static void on_progress(void *arg) { check_shutdown(arg); }
 
+static void on_cancelled(void *arg, const char *job_id)
+{
+    worker_t *w = arg;
+    if (idset_add(w->cancelled, job_id) != 1)
+        return;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        struct jobrt_job *j = &w->slots[i];
+        if (j->handler && strcmp(j->id, job_id) == 0) {
+            atomic_store(&j->cancel, 1);
+            LOGI("worker", "job %s: cancel requested while running; its "
+                 "handler sees job_cancel_requested()", job_id);
+        }
+    }
+}
+
+/* Running jobs whose leases to renew: a job keeps its lease until its
+ * deadline; a handler stuck past it stops renewing, so after one more
+ * lease another worker takes the job over (and counts the delivery). */
+static size_t lease_ids(void *arg, const char **ids, size_t max)
+{
+    worker_t *w = arg;
+    size_t n = 0;
+    int64_t now = util_now_ms();
+    for (int i = 0; i < w->cfg->concurrency && n < max; i++) {
+        const struct jobrt_job *j = &w->slots[i];
+        if (j->handler && (j->deadline_ms == 0 || now < j->deadline_ms))
+            ids[n++] = j->stream_id;
+    }
+    return n;
+}
+
 /* ---- executor callback -------------------------------------------------- */
 
 static void on_done(void *arg, struct jobrt_job *done)
@@ -234,14 +308,28 @@ static void on_done(void *arg, struct jobrt_job *done)
                      job->id, job->env.job.ptr, job->env.version,
                      (long long)(job->finished_ms - job->started_ms));
                 break;
-            case ACTION_RETRY:
-                LOGI("worker", "job %s (%s v%u) attempt %u/%u failed, will "
-                     "retry: %s", job->id, job->env.job.ptr, job->env.version,
-                     job->env.attempt, job->max_attempts, job->error);
+            case ACTION_RETRY: {
+                uint32_t delay = job->retry_after_ms;
+                if (delay == 0) {
+                    const plugin_handler_t *h = job->handler;
+                    uint32_t base = h->backoff_base_ms
+                                        ? h->backoff_base_ms
+                                        : (uint32_t)w->cfg->retry_base_ms;
+                    uint32_t cap = h->backoff_cap_ms
+                                       ? h->backoff_cap_ms
+                                       : (uint32_t)w->cfg->retry_cap_ms;
+                    delay = job_backoff_ms(job->env.attempt, base, cap,
+                                           &w->rng);
+                }
+                LOGI("worker", "job %s (%s v%u) attempt %u/%u failed, retry "
+                     "in %u ms: %s", job->id, job->env.job.ptr,
+                     job->env.version, job->env.attempt, job->max_attempts,
+                     delay, job->error);
                 queue_redis_requeue(w->q, job->stream_id, job->id,
-                                    job->env.attempt + 1, job->error);
+                                    job->env.attempt + 1, job->error, delay, 0);
                 w->n_retry++;
                 break;
+            }
             case ACTION_DEAD:
                 dead_letter(w, job, reason, job->error);
                 break;
@@ -406,8 +494,17 @@ static int setup(worker_t *w)
         .failure_ttl_s = (cfg->failure_ttl_ms + 999) / 1000,
         .dlq_max_len = cfg->dlq_max_len,
         .block_ms = 5000,
+        .lease_ms = cfg->lease_ms,
+        .max_deliveries = cfg->max_deliveries,
     };
-    queue_callbacks_t cb = {on_entry, capacity, is_inflight, on_progress, w};
+    queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
+                            on_cancelled, lease_ids, w};
+    w->cancelled = idset_create(65536);
+    w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
+    if (w->cancelled == NULL) {
+        LOGE("worker", "out of memory");
+        return 1;
+    }
     w->q = queue_redis_create(&w->loop, &qo, &cb, err, sizeof err);
     if (w->q == NULL) {
         LOGE("worker", "%s", err);
@@ -457,6 +554,7 @@ int worker_run(const worker_config_t *cfg)
         buf_free(&w.record);
     }
     loader_destroy(w.loader);
+    idset_destroy(w.cancelled);
     redis_target_free(&w.target);
     return rc;
 }

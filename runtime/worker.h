@@ -26,6 +26,10 @@ typedef struct {
     long max_attempts;
     long max_payload;
     long dlq_max_len;
+    int64_t lease_ms;       /* reclaim a silent worker's jobs after this */
+    long max_deliveries;    /* then quarantine the job as poison */
+    int64_t retry_base_ms;  /* backoff for handlers that set none */
+    int64_t retry_cap_ms;
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit code. */

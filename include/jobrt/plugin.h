@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define JOBRT_ABI_MAJOR 1
-#define JOBRT_ABI_MINOR 0
+#define JOBRT_ABI_MINOR 1
 #define JOBRT_PLUGIN_MAGIC 0x4a525450u /* "JRTP" */
 #define JOBRT_PLUGIN_SYMBOL "jobrt_plugin"
 
@@ -99,6 +99,17 @@ typedef struct jobrt_host_api {
     void (*job_set_error)(jobrt_job *job, const char *fmt, ...)
         JOBRT_PRINTF(2, 3);
 
+    /* ---- added in ABI 1.1 ---- */
+    /* With JOBRT_RETRY: run again no sooner than ms from now (e.g. a
+     * provider's rate-limit window), instead of the backoff policy. */
+    void (*job_retry_after)(jobrt_job *job, uint32_t ms);
+    /* How many times this entry has been delivered to a worker: 1 normally,
+     * more after a worker died or hung holding it. */
+    uint32_t (*job_delivery_count)(const jobrt_job *job);
+    /* The idempotency key the job was enqueued with, or NULL. Use it to
+     * make side effects idempotent (at-least-once delivery). */
+    const char *(*job_idempotency_key)(const jobrt_job *job);
+
     /* APPEND ONLY below this line. */
 } jobrt_host_api;
 
@@ -122,6 +133,9 @@ typedef struct jobrt_handler_desc {
     uint32_t timeout_ms;   /* 0 = runtime default (--job-timeout) */
     uint32_t max_attempts; /* 0 = runtime default (--max-attempts) */
     uint32_t flags;        /* reserved: must be 0 */
+    /* ---- added in ABI 1.1 (0 = runtime default) ---- */
+    uint32_t backoff_base_ms; /* first retry waits up to this long */
+    uint32_t backoff_cap_ms;  /* no retry waits longer than this */
 } jobrt_handler_desc;
 
 /* The plugin descriptor, exported as `const jobrt_plugin_desc jobrt_plugin`.
