@@ -13,8 +13,12 @@
 #include "commands.h"
 #include "enqueue_parse.h"
 #include "queue_keys.h"
+#include "queue_scripts.h"
 #include "redis_conn.h"
 #include "util.h"
+
+#include <sys/random.h>
+#include <time.h>
 
 #define PIPELINE 1000
 
@@ -75,11 +79,96 @@ static int drain(enq_t *q)
     return 0;
 }
 
+/* --at: ms since the epoch, or UTC ISO-8601 like 2026-11-23T15:00:00Z. */
+static int parse_at(const char *s, int64_t *out)
+{
+    uint64_t ms;
+    if (util_parse_u64(s, strlen(s), (uint64_t)INT64_MAX, &ms) == 0) {
+        *out = (int64_t)ms;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL)
+        return -1;
+    long frac_ms = 0;
+    if (*end == '.') {
+        int digits = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++, digits++)
+            if (digits < 3)
+                frac_ms = frac_ms * 10 + (*end - '0');
+        for (; digits < 3; digits++)
+            frac_ms *= 10;
+    }
+    if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0)
+        return -1;
+    *out = (int64_t)timegm(&tm) * 1000 + frac_ms;
+    return 0;
+}
+
+/* One job through the ENQUEUE script (delay and/or dedupe). Prints the
+ * job id (the first job's, for a duplicate). Returns 0 or 1. */
+static int enqueue_scripted(redisContext *c, const queue_keys_t *k,
+                            const enqueue_entry_t *e, const char *job_id,
+                            int64_t delay_ms, int64_t at_ms,
+                            const char *idem_key, int64_t window_ms)
+{
+    /* EVAL, script, numkeys, 4 keys, 4 args, then the fields */
+    const char *argv[11 + ENQUEUE_MAX_FIELDS];
+    size_t lens[11 + ENQUEUE_MAX_FIELDS];
+    char idem[700], d[24], a[24], w[24];
+    int n = 0;
+#define ARG(p)                                                              \
+    do {                                                                    \
+        argv[n] = (p);                                                      \
+        lens[n++] = strlen(p);                                              \
+    } while (0)
+    ARG("EVAL");
+    ARG(queue_script_enqueue);
+    ARG(idem_key ? "4" : "3");
+    ARG(k->stream);
+    ARG(k->delayed);
+    ARG(k->seq);
+    if (idem_key) {
+        snprintf(idem, sizeof idem, "%s%s", k->idem_prefix, idem_key);
+        ARG(idem);
+    }
+    snprintf(d, sizeof d, "%lld", (long long)delay_ms);
+    snprintf(a, sizeof a, "%lld", (long long)at_ms);
+    snprintf(w, sizeof w, "%lld", (long long)window_ms);
+    ARG(d);
+    ARG(a);
+    ARG(w);
+    ARG(job_id);
+#undef ARG
+    for (size_t i = 0; i < e->n_fields; i++) {
+        argv[n] = e->fields[i].ptr;
+        lens[n++] = e->fields[i].len;
+    }
+    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    int rc = 1;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "jobrt enqueue: %s\n", r ? r->str : c->errstr);
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        puts(r->element[1]->str);
+        if (r->element[0]->integer == 0)
+            fprintf(stderr, "jobrt enqueue: duplicate: key '%s' was used by "
+                    "job %s within the dedupe window; nothing enqueued\n",
+                    idem_key, r->element[1]->str);
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int cmd_enqueue(int argc, char **argv)
 {
     const char *redis_url = DEFAULT_REDIS_URL, *ns = DEFAULT_NAMESPACE;
     const char *payload = NULL, *id = NULL, *corr = NULL;
     long version = -1, max_attempts = 0;
+    const char *at = NULL, *idem_key = NULL;
+    int64_t delay_ms = 0, expires_in_ms = 0, window_ms = 86400000;
     const cli_opt_t opts[] = {
         {"schema", 'v', NULL, OPT_INT, &version, "N",
          "Payload schema version (required with JOB).", 0, 2147483647},
@@ -91,6 +180,20 @@ int cmd_enqueue(int argc, char **argv)
          "Correlation id passed through to the handler.", 0, 0},
         {"max-attempts", 0, NULL, OPT_INT, &max_attempts, "N",
          "Lower the handler's max attempts for this job.", 1, 1000},
+        {"delay", 0, NULL, OPT_DURATION, &delay_ms, "DUR",
+         "Run no sooner than DUR from now (waits in the delayed set).", 0,
+         366 * 86400000LL},
+        {"at", 0, NULL, OPT_STRING, &at, "TIME",
+         "Run no sooner than TIME: ms since the epoch, or UTC ISO-8601 "
+         "(2026-11-23T15:00:00Z).", 0, 0},
+        {"expires-in", 0, NULL, OPT_DURATION, &expires_in_ms, "DUR",
+         "Dead-letter as expired, never run, if not started within DUR.", 1,
+         366 * 86400000LL},
+        {"key", 0, NULL, OPT_STRING, &idem_key, "KEY",
+         "Idempotency key: within the dedupe window a second enqueue with "
+         "KEY enqueues nothing and prints the first job's id.", 0, 0},
+        {"dedupe-window", 0, NULL, OPT_DURATION, &window_ms, "DUR",
+         "How long --key is remembered (default 24h).", 1, 366 * 86400000LL},
         {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &redis_url, "URL",
          "Redis URL (default " DEFAULT_REDIS_URL ").", 0, 0},
         {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &ns, "NS",
@@ -100,7 +203,9 @@ int cmd_enqueue(int argc, char **argv)
         "enqueue",
         "jobrt enqueue QUEUE JOB -v N --payload JSON [options]\n"
         "       jobrt enqueue QUEUE < jobs.ndjson",
-        "Adds jobs to QUEUE and prints each job's id. Without JOB (or with "
+        "Adds jobs to QUEUE and prints each job's id. --delay/--at park a job "
+        "in the\nqueue's delayed set until it is due; --key makes the "
+        "enqueue idempotent.\nWithout JOB (or with "
         "JOB '-'), reads\none job per line from stdin as "
         "{\"job\":\"name\",\"v\":1,\"payload\":{...}} with optional\n\"id\", "
         "\"correlation_id\" and \"max_attempts\"; lines are sent pipelined "
@@ -121,9 +226,32 @@ int cmd_enqueue(int argc, char **argv)
                                "required");
     if (!from_stdin && payload == NULL)
         return cli_usage_error(&cmd, "--payload is required");
-    if (from_stdin && (payload || id || corr || version >= 0))
-        return cli_usage_error(&cmd, "-v, --payload, --id and "
-                               "--correlation-id go with JOB, not with stdin");
+    if (from_stdin && (payload || id || corr || version >= 0 || delay_ms ||
+                       at || expires_in_ms || idem_key))
+        return cli_usage_error(&cmd, "-v, --payload, --id, --correlation-id, "
+                               "--delay, --at, --expires-in and --key go with "
+                               "JOB, not with stdin");
+    int64_t at_ms = 0;
+    if (at && parse_at(at, &at_ms) != 0)
+        return cli_usage_error(&cmd, "--at: expected ms since the epoch or "
+                               "UTC ISO-8601 like 2026-11-23T15:00:00Z, got "
+                               "'%s'", at);
+    if (at && delay_ms)
+        return cli_usage_error(&cmd, "--at and --delay: give one of them");
+    if (idem_key && !envelope_valid_id(idem_key, strlen(idem_key)))
+        return cli_usage_error(&cmd, "--key must be 1-%d printable non-space "
+                               "ASCII characters", ENVELOPE_MAX_ID);
+    int scripted = delay_ms || at || idem_key;
+    char gen_id[64];
+    if (!from_stdin && scripted && id == NULL) {
+        /* Not XADDed now, so Redis assigns no id: make one. */
+        uint32_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            rnd = (uint32_t)util_mono_ms();
+        snprintf(gen_id, sizeof gen_id, "%lld-%08x",
+                 (long long)util_now_ms(), rnd);
+        id = gen_id;
+    }
 
     char err[512];
     queue_keys_t keys;
@@ -137,6 +265,14 @@ int cmd_enqueue(int argc, char **argv)
         enqueue_entry_free(&e);
         return cli_usage_error(&cmd, "%s", err);
     }
+    if (!from_stdin && expires_in_ms) {
+        char exp[24];
+        snprintf(exp, sizeof exp, "%lld",
+                 (long long)(util_now_ms() + expires_in_ms));
+        enqueue_entry_add(&e, "expires_at", exp);
+    }
+    if (!from_stdin && idem_key)
+        enqueue_entry_add(&e, "idempotency_key", idem_key);
     redis_target_t t;
     if (redis_target_parse(redis_url, &t, err, sizeof err) != 0) {
         enqueue_entry_free(&e);
@@ -150,7 +286,11 @@ int cmd_enqueue(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (!from_stdin) {
+    if (!from_stdin && scripted) {
+        rc = enqueue_scripted(q.c, &keys, &e, id, delay_ms, at_ms, idem_key,
+                              window_ms);
+        goto out;
+    } else if (!from_stdin) {
         append(&q, &e);
         drain(&q);
     } else {

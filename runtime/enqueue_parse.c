@@ -169,4 +169,24 @@ out:
     return rc;
 }
 
+int enqueue_entry_add(enqueue_entry_t *e, const char *name, const char *value)
+{
+    if (e->n_fields + 2 > ENQUEUE_MAX_FIELDS)
+        return -1;
+    size_t off[ENQUEUE_MAX_FIELDS];
+    for (size_t i = 0; i < e->n_fields; i++)
+        off[i] = (size_t)(e->fields[i].ptr - e->scratch.data);
+    size_t name_off = e->scratch.len, nlen = strlen(name), vlen = strlen(value);
+    if (buf_append(&e->scratch, name, nlen) != 0 ||
+        buf_append(&e->scratch, value, vlen) != 0)
+        return -1;
+    for (size_t i = 0; i < e->n_fields; i++) /* the buffer may have moved */
+        e->fields[i].ptr = e->scratch.data + off[i];
+    e->fields[e->n_fields].ptr = e->scratch.data + name_off;
+    e->fields[e->n_fields++].len = nlen;
+    e->fields[e->n_fields].ptr = e->scratch.data + name_off + nlen;
+    e->fields[e->n_fields++].len = vlen;
+    return 0;
+}
+
 void enqueue_entry_free(enqueue_entry_t *e) { buf_free(&e->scratch); }

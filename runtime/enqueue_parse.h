@@ -11,7 +11,7 @@
 #include "envelope.h"
 #include "util.h"
 
-#define ENQUEUE_MAX_FIELDS 12
+#define ENQUEUE_MAX_FIELDS 16
 
 typedef struct {
     strview_t fields[ENQUEUE_MAX_FIELDS]; /* name/value pairs */
@@ -33,6 +33,10 @@ int enqueue_build(const char *job, long version, const char *payload,
                   const char *id, const char *correlation_id,
                   long max_attempts, long long enqueued_at_ms,
                   enqueue_entry_t *out, char *why, size_t why_len);
+
+/* Appends one more field/value pair (e.g. expires_at) to a built entry.
+ * Returns 0, or -1 when full or out of memory. */
+int enqueue_entry_add(enqueue_entry_t *e, const char *name, const char *value);
 
 void enqueue_entry_free(enqueue_entry_t *e);
 

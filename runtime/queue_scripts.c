@@ -177,6 +177,33 @@ const char *const queue_script_schedule = LUA_NOW_MS
     "redis.call('ZADD', KEYS[1], at, cmsgpack.pack({token, f}))\n"
     "return at\n";
 
+/* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
+ * KEYS[4] idempotency key (optional).
+ * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
+ * field/value pairs (the job id is among them). With KEYS[4] set and the
+ * key present, nothing is enqueued and the first job's id comes back.
+ * Returns {1 created | 0 duplicate, job id}. */
+const char *const queue_script_enqueue = LUA_NOW_MS
+    "if #KEYS >= 4 then\n"
+    "  local first = redis.call('GET', KEYS[4])\n"
+    "  if first then return {0, first} end\n"
+    "end\n"
+    "local f = {}\n"
+    "for i = 5, #ARGV do f[#f+1] = ARGV[i] end\n"
+    "local at = tonumber(ARGV[2])\n"
+    "local d = tonumber(ARGV[1])\n"
+    "if at == 0 and d > 0 then at = now_ms() + d end\n"
+    "if at > now_ms() then\n"
+    "  local token = 'sched-' .. redis.call('INCR', KEYS[3])\n"
+    "  redis.call('ZADD', KEYS[2], at, cmsgpack.pack({token, f}))\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
+    "end\n"
+    "if #KEYS >= 4 then\n"
+    "  redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3])\n"
+    "end\n"
+    "return {1, ARGV[4]}\n";
+
 /* DLQ_RETRY: KEYS[1] dlq, KEYS[2] stream. ARGV: dlq entry ids.
  * Re-enqueues each entry with its original fields (dlq_*, attempt and
  * last_error dropped: attempts start again) and removes it from the DLQ.
@@ -186,14 +213,18 @@ const char *const queue_script_dlq_retry =
     "for _, id in ipairs(ARGV) do\n"
     "  local e = redis.call('XRANGE', KEYS[1], id, id)\n"
     "  if #e > 0 then\n"
-    "    local f, out = e[1][2], {}\n"
+    "    local f, out, has_id, src = e[1][2], {}, false, nil\n"
     "    for i = 1, #f, 2 do\n"
     "      local k = f[i]\n"
+    "      if k == 'id' then has_id = true end\n"
+    "      if k == 'dlq_source_id' then src = f[i+1] end\n"
     "      if k ~= 'attempt' and k ~= 'last_error' and "
     "string.sub(k, 1, 4) ~= 'dlq_' then\n"
     "        out[#out+1] = k; out[#out+1] = f[i+1]\n"
     "      end\n"
     "    end\n"
+    "    if not has_id and src then out[#out+1] = 'id'; out[#out+1] = src "
+    "end\n"
     "    if #out >= 2 then redis.call('XADD', KEYS[2], '*', unpack(out)) end\n"
     "    redis.call('XDEL', KEYS[1], id)\n"
     "    n = n + 1\n"

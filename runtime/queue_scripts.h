@@ -27,6 +27,7 @@ extern const char *const queue_scripts[SCRIPT_COUNT];
 
 /* Used by the CLI (EVAL), not by workers. */
 extern const char *const queue_script_schedule;  /* enqueue delayed */
+extern const char *const queue_script_enqueue;   /* delay and/or dedupe */
 extern const char *const queue_script_dlq_retry; /* DLQ -> stream */
 
 #endif
