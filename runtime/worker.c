@@ -418,6 +418,12 @@ static void on_signal(uv_signal_t *s, int signum)
     } else if (w->phase == PHASE_DRAIN) {
         LOGW("worker", "second %s: not waiting for running jobs", name);
         w->drain_deadline = util_mono_ms();
+    } else if (w->phase == PHASE_RELEASE) {
+        LOGW("worker", "%s while handing jobs back: exiting now; what was "
+             "not confirmed stays leased and is reclaimed after --lease",
+             name);
+        finish(w);
+        return;
     }
     check_shutdown(w);
 }

@@ -189,7 +189,88 @@ static int run_record(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     return JOBRT_OK;
 }
 
+/* Appends "<id> <attempt> <wall ms>\n" to $JOBRT_TESTKIT_RECORD in one
+ * write(2); returns 0 or -1 (error set on the job). */
+static int append_line(const jobrt_host_api *host, jobrt_job *job)
+{
+    const char *path = getenv("JOBRT_TESTKIT_RECORD");
+    struct timespec ts;
+    char line[256];
+    if (path == NULL || path[0] == '\0') {
+        host->job_set_error(job, "JOBRT_TESTKIT_RECORD is not set");
+        return -1;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int n = snprintf(line, sizeof line, "%s %u %lld\n", host->job_id(job),
+                     host->job_attempt(job),
+                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || n < 0 || write(fd, line, (size_t)n) != n) {
+        host->job_set_error(job, "cannot append to %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* retry_log: logs each attempt with its time, then asks for a retry
+ * (backoff timing tests). */
+static int run_retry_log(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    if (append_line(host, job) != 0)
+        return JOBRT_FAIL;
+    host->job_set_error(job, "retry_log attempt %u", host->job_attempt(job));
+    return JOBRT_RETRY;
+}
+
+/* retry_after: payload {"ms":N}: the first attempt asks to be retried no
+ * sooner than N ms later (a rate-limit window); the second succeeds. */
+static int run_retry_after(const jobrt_host_api *host, void *ctx,
+                           jobrt_job *job)
+{
+    unsigned long ms = 0;
+    (void)ctx;
+    if (append_line(host, job) != 0)
+        return JOBRT_FAIL;
+    if (host->job_attempt(job) > 1)
+        return JOBRT_OK;
+    if (payload_uint(host, job, "ms", &ms) != 0)
+        return JOBRT_FAIL;
+    host->job_retry_after(job, (uint32_t)ms);
+    host->job_set_error(job, "rate limited for %lu ms", ms);
+    return JOBRT_RETRY;
+}
+
+/* crash: takes its whole worker process down, as a segfaulting or
+ * OOM-killed handler would (poison-job tests). */
+static int run_crash(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    host->job_log(job, JOBRT_LOG_WARN, "crashing the worker on purpose");
+    abort();
+}
+
 static const jobrt_handler_desc handlers[] = {
+    {
+        .job_name = "retry_log",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_retry_log,
+        .max_attempts = 4,
+        .backoff_base_ms = 400,
+        .backoff_cap_ms = 1000,
+    },
+    {
+        .job_name = "retry_after",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_retry_after,
+        .max_attempts = 3,
+    },
+    { .job_name = "crash", .schema_min = 1, .schema_max = 1, .run = run_crash },
     { .job_name = "ok", .schema_min = 1, .schema_max = 1, .run = run_ok },
     {
         .job_name = "retry",
