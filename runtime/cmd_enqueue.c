@@ -269,10 +269,16 @@ int cmd_enqueue(int argc, char **argv)
         char exp[24];
         snprintf(exp, sizeof exp, "%lld",
                  (long long)(util_now_ms() + expires_in_ms));
-        enqueue_entry_add(&e, "expires_at", exp);
+        if (enqueue_entry_add(&e, "expires_at", exp) != 0) {
+            enqueue_entry_free(&e);
+            return cli_usage_error(&cmd, "too many fields for one job");
+        }
     }
-    if (!from_stdin && idem_key)
-        enqueue_entry_add(&e, "idempotency_key", idem_key);
+    if (!from_stdin && idem_key &&
+        enqueue_entry_add(&e, "idempotency_key", idem_key) != 0) {
+        enqueue_entry_free(&e);
+        return cli_usage_error(&cmd, "too many fields for one job");
+    }
     redis_target_t t;
     if (redis_target_parse(redis_url, &t, err, sizeof err) != 0) {
         enqueue_entry_free(&e);

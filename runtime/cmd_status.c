@@ -24,8 +24,8 @@ int cmd_status(int argc, char **argv)
     };
     const cli_cmd_t cmd = {
         "status", "jobrt status ID [--queue NAME]",
-        "Prints the recorded outcome of job ID as JSON: status (succeeded or "
-        "dead), reason,\nresult or error, attempts, plugin, timestamps. "
+        "Prints the recorded outcome of job ID as JSON: status (succeeded, "
+        "dead or cancelled),\nreason, result or error, attempts, plugin, timestamps. "
         "Records are kept for the worker's\n--result-ttl / --failure-ttl. "
         "Exit codes: 0 found, 1 no record or Redis error,\n2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};

@@ -17,5 +17,7 @@ int cmd_enqueue(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 
 #endif

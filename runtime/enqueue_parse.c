@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /*
  * enqueue_parse.c - NDJSON line -> stream entry fields (cJSON for the line,
  * json_check for the payload, envelope_parse for the final word).
@@ -97,12 +98,20 @@ static int get_int(const cJSON *item, double lo, double hi, long *out)
     return 0;
 }
 
-static const char *get_str(const cJSON *obj, const char *key, int *bad)
+/* A string member. cJSON decodes "\u0000" and its strings end at the
+ * first NUL, so a raw value containing that escape would be silently cut
+ * short: such a value is refused (*bad) instead. */
+static const char *get_str(const cJSON *obj, const char *line, size_t len,
+                           const char *key, int *bad)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (it == NULL || cJSON_IsNull(it))
         return NULL;
-    if (!cJSON_IsString(it)) {
+    const char *raw;
+    size_t raw_len;
+    if (!cJSON_IsString(it) ||
+        (json_member_span(line, len, key, &raw, &raw_len) == 0 &&
+         memmem(raw, raw_len, "\\u0000", 6) != NULL)) {
         *bad = 1;
         return NULL;
     }
@@ -126,9 +135,9 @@ int enqueue_parse_line(const char *line, size_t len, long long enqueued_at_ms,
     int rc = -1, bad = 0;
     char *payload = NULL;
     long version, max_attempts = 0;
-    const char *job = get_str(obj, "job", &bad);
+    const char *job = get_str(obj, line, len, "job", &bad);
     if (job == NULL) {
-        snprintf(why, why_len, "\"job\" must be a string");
+        snprintf(why, why_len, "\"job\" must be a string (without \\u0000)");
         goto out;
     }
     if (get_int(cJSON_GetObjectItemCaseSensitive(obj, "v"), 0, 2147483647.0,
@@ -144,12 +153,17 @@ int enqueue_parse_line(const char *line, size_t len, long long enqueued_at_ms,
     /* Keep the payload's exact bytes: re-printing could change numbers. */
     const char *raw;
     size_t raw_len;
-    if (json_member_span(line, len, "payload", &raw, &raw_len) == 0)
-        payload = strndup(raw, raw_len);
-    const char *id = get_str(obj, "id", &bad);
-    const char *corr = get_str(obj, "correlation_id", &bad);
+    if (json_member_span(line, len, "payload", &raw, &raw_len) != 0) {
+        snprintf(why, why_len, "write the key \"payload\" without escapes, "
+                 "so its value can be kept byte for byte");
+        goto out;
+    }
+    payload = strndup(raw, raw_len);
+    const char *id = get_str(obj, line, len, "id", &bad);
+    const char *corr = get_str(obj, line, len, "correlation_id", &bad);
     if (bad) {
-        snprintf(why, why_len, "\"id\" and \"correlation_id\" must be strings");
+        snprintf(why, why_len, "\"id\" and \"correlation_id\" must be "
+                 "strings (without \\u0000)");
         goto out;
     }
     const cJSON *ma = cJSON_GetObjectItemCaseSensitive(obj, "max_attempts");

@@ -11,7 +11,9 @@
 #include "envelope.h"
 #include "util.h"
 
-#define ENQUEUE_MAX_FIELDS 16
+/* job v payload id correlation_id max_attempts enqueued_at expires_at
+ * idempotency_key not_before: 10 pairs, with room to grow */
+#define ENQUEUE_MAX_FIELDS 24
 
 typedef struct {
     strview_t fields[ENQUEUE_MAX_FIELDS]; /* name/value pairs */

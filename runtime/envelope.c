@@ -43,6 +43,26 @@ int envelope_valid_id(const char *ptr, size_t len)
     return 1;
 }
 
+/* Up to 32 bytes of v for a reason line: printable ASCII as is, other
+ * bytes as \xNN, so a reason stays one line of valid UTF-8. */
+static void printable(const strview_t *v, char *out, size_t out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < v->len && i < 32 && o + 5 < out_len; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 static int field_is(const strview_t *f, const char *name)
 {
     size_t n = strlen(name);
@@ -102,10 +122,12 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
     if (!seen[F_V])
         BAD("missing field 'v' (payload schema version)");
     if (util_parse_u64(seen[F_V]->ptr, seen[F_V]->len, ENVELOPE_MAX_VERSION,
-                       &v) != 0)
-        BAD("field 'v' must be a decimal integer 0-%u, got '%.*s'",
-            ENVELOPE_MAX_VERSION, (int)(seen[F_V]->len > 32 ? 32 : seen[F_V]->len),
-            seen[F_V]->ptr);
+                       &v) != 0) {
+        char shown[32 * 4 + 1];
+        printable(seen[F_V], shown, sizeof shown);
+        BAD("field 'v' must be a decimal integer 0-%u, got '%s'",
+            ENVELOPE_MAX_VERSION, shown);
+    }
     env->version = (uint32_t)v;
 
     if (!seen[F_PAYLOAD])

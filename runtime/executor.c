@@ -60,6 +60,8 @@ static void *worker_main(void *p)
 
         pthread_mutex_lock(&ex->lock);
         ex->running[index] = NULL;
+        if (ex->stopping)
+            break; /* the loop is gone or going: nobody to hand it to */
         job->next = NULL;
         int was_empty = ex->done_head == NULL;
         if (ex->done_tail)
@@ -148,10 +150,10 @@ void executor_cancel_all(executor_t *ex)
 {
     pthread_mutex_lock(&ex->lock);
     for (struct jobrt_job *j = ex->queue_head; j; j = j->next)
-        atomic_store(&j->cancel, 1);
+        atomic_store(&j->cancel, JOB_CANCEL_SHUTDOWN);
     for (int i = 0; i < ex->n_threads; i++)
         if (ex->running[i])
-            atomic_store(&ex->running[i]->cancel, 1);
+            atomic_store(&ex->running[i]->cancel, JOB_CANCEL_SHUTDOWN);
     pthread_mutex_unlock(&ex->lock);
 }
 

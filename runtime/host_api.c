@@ -80,8 +80,10 @@ static void h_job_set_error(jobrt_job *job, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(job->error, sizeof job->error, fmt, ap);
+    int n = vsnprintf(job->error, sizeof job->error, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof job->error) /* cut, but not inside a character */
+        utf8_truncate(job->error, sizeof job->error - 1);
 }
 
 static void h_job_retry_after(jobrt_job *job, uint32_t ms)
@@ -125,8 +127,10 @@ const jobrt_host_api *host_api_get(void) { return &host_table; }
 void host_run_job(struct jobrt_job *job)
 {
     job->started_ms = util_now_ms();
-    job->deadline_ms =
-        job->timeout_ms ? job->started_ms + (int64_t)job->timeout_ms : 0;
+    /* The worker sets the deadline on the loop thread before submitting
+     * (its lease bookkeeping reads it there); other callers get it here. */
+    if (job->deadline_ms == 0 && job->timeout_ms)
+        job->deadline_ms = job->started_ms + (int64_t)job->timeout_ms;
     if (envelope_check_payload(&job->env, job->max_payload, job->error,
                                sizeof job->error) != 0) {
         job->disposition = job->max_payload &&
@@ -153,9 +157,9 @@ void host_run_job(struct jobrt_job *job)
         char prefix[64];
         int n = snprintf(prefix, sizeof prefix, "timeout after %u ms: ",
                          job->timeout_ms);
-        size_t plen = (size_t)n, elen = strlen(job->error);
-        if (plen + elen >= sizeof job->error)
-            elen = sizeof job->error - plen - 1;
+        size_t plen = (size_t)n;
+        utf8_truncate(job->error, sizeof job->error - plen - 1);
+        size_t elen = strlen(job->error);
         memmove(job->error + plen, job->error, elen);
         memcpy(job->error, prefix, plen);
         job->error[plen + elen] = '\0';

@@ -12,7 +12,7 @@
 const jobrt_host_api *host_api_get(void);
 
 /* Validates the payload, then calls the handler with the job's deadline
- * set; fills disposition, outcome, result, error and timestamps. Runs on
+ * set (job->deadline_ms if the caller set it, else now + timeout_ms); fills disposition, outcome, result, error and timestamps. Runs on
  * whichever thread calls it (a worker thread, or main for `jobrt exec`). */
 void host_run_job(struct jobrt_job *job);
 

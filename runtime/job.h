@@ -41,7 +41,9 @@ struct jobrt_job {
     size_t max_payload;
 
     int64_t started_ms, finished_ms, deadline_ms; /* wall clock */
-    atomic_int cancel;
+    atomic_int cancel; /* 0, or why the handler should stop: */
+#define JOB_CANCEL_SHUTDOWN 1 /* the worker is stopping */
+#define JOB_CANCEL_USER 2     /* `jobrt cancel` named this job */
 
     job_disposition_t disposition;
     int outcome;      /* jobrt_outcome */

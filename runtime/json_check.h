@@ -12,7 +12,7 @@
 
 /* Returns 0 if s[0..len) is exactly one JSON value (surrounding whitespace
  * allowed). Otherwise -1, and *why (if not NULL) points at a static phrase
- * such as "invalid UTF-8" or "nesting deeper than 64". */
+ * such as "invalid UTF-8" or "nesting too deep". */
 int json_check(const char *s, size_t len, int max_depth, const char **why);
 
 #endif

@@ -426,7 +426,8 @@ int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
 
     int rejected = 0;
     for (size_t i = 0; i < n; i++) {

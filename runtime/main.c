@@ -21,6 +21,8 @@ static void usage(FILE *out)
             "  exec       run one job through a plugin locally, no Redis\n"
             "  plugins    validate and list the plugins in a directory\n"
             "  status     show the recorded outcome of a job\n"
+            "  dlq        list, show, retry or purge dead letters\n"
+            "  cancel     request cancellation of jobs by id\n"
             "  version    print the runtime and plugin ABI versions\n\n"
             "'jobrt COMMAND --help' describes each command. Every option can "
             "also be set\nwith a JOBRT_* environment variable (named in the "
@@ -55,6 +57,10 @@ int main(int argc, char **argv)
         return cmd_plugins(argc, argv);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc, argv);
+    if (strcmp(cmd, "dlq") == 0)
+        return cmd_dlq(argc, argv);
+    if (strcmp(cmd, "cancel") == 0)
+        return cmd_cancel(argc, argv);
     if (strcmp(cmd, "version") == 0) {
         if (argc > 1 && strcmp(argv[1], "--help") != 0) {
             fprintf(stderr, "jobrt version: takes no arguments\n");

@@ -19,6 +19,13 @@ outcome_action_t outcome_decide(const struct jobrt_job *job,
         *reason = REASON_INVALID_ENVELOPE;
         return ACTION_DEAD;
     }
+    /* Cancelled by `jobrt cancel` while running, and it did not finish:
+     * it stays cancelled, whatever the handler asked for. */
+    if (job->outcome != JOBRT_OK &&
+        atomic_load(&job->cancel) == JOB_CANCEL_USER) {
+        *reason = REASON_CANCELLED;
+        return ACTION_DEAD;
+    }
     switch (job->outcome) {
     case JOBRT_OK:
         return ACTION_ACK;

@@ -231,6 +231,8 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     free(op);
     progress(q);
+    if (q->history && q->out_head == NULL && q->ops_inflight == 0)
+        fetch(q); /* the re-read was waiting for this */
 }
 
 static void send_op(queue_redis_t *q, op_t *op)
@@ -296,6 +298,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
         q->scripts_ready = 1;
         pump(q);
         progress(q);
+        fetch(q); /* in case the reader was waiting for the writer */
     }
 }
 
@@ -378,6 +381,12 @@ static void reader_down(redis_conn_t *c, void *arg)
 static void fetch(queue_redis_t *q)
 {
     if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader))
+        return;
+    /* Re-reading our own pending entries after a reconnect must wait until
+     * the acks queued meanwhile are confirmed: otherwise jobs that finished
+     * during the outage would look unfinished and run again. */
+    if (q->history &&
+        (q->out_head || q->ops_inflight || q->b_ids.n || !q->scripts_ready))
         return;
     size_t cap = q->cb.capacity(q->cb.arg);
     if (cap == 0)

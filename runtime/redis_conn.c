@@ -12,13 +12,14 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <hiredis/adapters/libuv.h>
+#include "redis_uv.h"
 
 #include "log.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define CONNECT_TIMEOUT_MS 5000
 
 void redis_target_free(redis_target_t *t)
 {
@@ -148,6 +149,7 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
 }
 
 static void schedule_retry(redis_conn_t *c);
+static void on_retry_timer(uv_timer_t *t);
 
 static void mark_down(redis_conn_t *c, const char *why)
 {
@@ -173,6 +175,8 @@ static void mark_down(redis_conn_t *c, const char *why)
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     redis_conn_t *c = ac->data;
+    if (c == NULL)
+        return;
     if (status != REDIS_OK) {
         mark_down(c, ac->errstr[0] ? ac->errstr : "connect failed");
         return;
@@ -212,6 +216,7 @@ static void on_ready(redisAsyncContext *ac, void *reply, void *priv)
     else if (!c->ever_up)
         LOGD("redis", "%s connected to %s", c->label, c->target->display);
     c->outage_logged = 0;
+    uv_timer_stop(&c->retry_timer); /* the connect watchdog */
     c->down_since_ms = 0;
     c->backoff_ms = 0;
     c->state = CONN_UP;
@@ -248,7 +253,7 @@ static void connect_now(redis_conn_t *c)
         return;
     }
     ac->data = c;
-    if (redisLibuvAttach(ac, c->loop) != REDIS_OK) {
+    if (redis_uv_attach(ac, c->loop) != REDIS_OK) {
         redisAsyncFree(ac);
         mark_down(c, "cannot attach to the event loop");
         return;
@@ -262,13 +267,25 @@ static void connect_now(redis_conn_t *c)
     if (c->target->db)
         redisAsyncCommand(ac, on_setup_reply, c, "SELECT %d", c->target->db);
     redisAsyncCommand(ac, on_ready, c, "PING");
+    uv_timer_start(&c->retry_timer, on_retry_timer, CONNECT_TIMEOUT_MS, 0);
 }
 
+/* One timer serves both: retrying while down, and giving up on a connect
+ * (or its AUTH/SELECT/PING) that has not finished in CONNECT_TIMEOUT_MS. */
 static void on_retry_timer(uv_timer_t *t)
 {
     redis_conn_t *c = t->data;
-    if (!c->closing && c->state == CONN_DOWN)
+    if (c->closing)
+        return;
+    if (c->state == CONN_DOWN) {
         connect_now(c);
+    } else if (c->state == CONN_CONNECTING && c->ac) {
+        redisAsyncContext *ac = c->ac;
+        ac->data = NULL; /* no callback of ours may run for it any more */
+        c->ac = NULL;
+        redisAsyncFree(ac);
+        mark_down(c, "connect timed out");
+    }
 }
 
 static void schedule_retry(redis_conn_t *c)

@@ -108,6 +108,52 @@ int buf_appendf(buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+size_t utf8_seq_len(const char *p, size_t avail)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned c = u[0], need;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (avail <= need)
+        return 0;
+    for (unsigned i = 1; i <= need; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (u[i] & 0x3f);
+    }
+    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need + 1;
+}
+
+void utf8_truncate(char *s, size_t max)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n && i < max) {
+        size_t k = utf8_seq_len(s + i, n - i);
+        if (k == 0)
+            k = 1;
+        if (i + k > max)
+            break;
+        i += k;
+    }
+    s[i] = '\0';
+}
+
 int buf_append_json_str(buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -127,8 +173,19 @@ int buf_append_json_str(buf_t *b, const char *s, size_t n)
             esc[5] = hex[c & 15];
             if (buf_append(b, esc, 6) != 0)
                 return -1;
-        } else if (buf_append(b, &s[i], 1) != 0) {
-            return -1;
+        } else if (c < 0x80) {
+            if (buf_append(b, &s[i], 1) != 0)
+                return -1;
+        } else {
+            size_t n_seq = utf8_seq_len(s + i, n - i);
+            if (n_seq == 0) { /* invalid byte: replacement character */
+                if (buf_append(b, "\\ufffd", 6) != 0)
+                    return -1;
+            } else {
+                if (buf_append(b, s + i, n_seq) != 0)
+                    return -1;
+                i += n_seq - 1;
+            }
         }
     }
     return buf_append(b, "\"", 1);

@@ -29,7 +29,14 @@ int buf_reserve(buf_t *b, size_t extra);
 int buf_append(buf_t *b, const void *p, size_t n);
 int buf_appendf(buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string literal (quotes and escapes included). */
+/* Length of the valid UTF-8 sequence at p (1 for ASCII), or 0 if the
+ * bytes there are not valid UTF-8. */
+size_t utf8_seq_len(const char *p, size_t avail);
+/* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
+void utf8_truncate(char *s, size_t max);
+
+/* Append s as a JSON string literal (quotes and escapes included); bytes
+ * that are not valid UTF-8 become U+FFFD, so the result is valid JSON. */
 int buf_append_json_str(buf_t *b, const char *s, size_t n);
 void buf_reset(buf_t *b);
 void buf_free(buf_t *b);

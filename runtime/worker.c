@@ -230,6 +230,8 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     job->timeout_ms = h->timeout_ms ? h->timeout_ms
                                     : (uint32_t)w->cfg->job_timeout_ms;
     job->max_payload = (size_t)w->cfg->max_payload;
+    /* Set here, on the loop thread, which reads it for leases. */
+    job->deadline_ms = job->timeout_ms ? util_now_ms() + job->timeout_ms : 0;
     executor_submit(w->ex, job);
 }
 
@@ -260,7 +262,7 @@ static void on_cancelled(void *arg, const char *job_id)
     for (int i = 0; i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
         if (j->handler && strcmp(j->id, job_id) == 0) {
-            atomic_store(&j->cancel, 1);
+            atomic_store(&j->cancel, JOB_CANCEL_USER);
             LOGI("worker", "job %s: cancel requested while running; its "
                  "handler sees job_cancel_requested()", job_id);
         }
@@ -558,6 +560,13 @@ int worker_run(const worker_config_t *cfg)
         free(w.slots);
         router_destroy(w.router);
         buf_free(&w.record);
+    }
+    if (handlers_running) {
+        /* A handler is still inside plugin code on a detached thread:
+         * returning would run exit handlers and unmap plugins under it.
+         * Everything that matters is in Redis already. */
+        LOGW("worker", "exiting with handlers still running");
+        _exit(rc);
     }
     loader_destroy(w.loader);
     idset_destroy(w.cancelled);
