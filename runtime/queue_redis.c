@@ -184,8 +184,10 @@ static void submit_op(queue_redis_t *q, int script, const char *job_id)
 
 static const char *script_name(int s)
 {
-    static const char *names[] = {"complete", "requeue", "dead-letter",
-                                  "release"};
+    static const char *const names[SCRIPT_COUNT] = {
+        [SCRIPT_COMPLETE] = "complete", [SCRIPT_REQUEUE] = "requeue",
+        [SCRIPT_DLQ] = "dead-letter",   [SCRIPT_RELEASE] = "release",
+        [SCRIPT_PROMOTE] = "promote",   [SCRIPT_RECLAIM] = "reclaim"};
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
 }
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# bench/profile.sh - where does a jobrt drain spend its CPU? Starts a private
+# redis-server on a free loopback port, enqueues N no-op jobs with
+# `jobrt enqueue`, then runs one jobrt worker under `perf record` while a
+# second perf attaches to redis-server, until the stream is drained.
+# Writes flat self-time profiles (by DSO and symbol) and Redis'
+# INFO commandstats to bench/.peers/profile/ and prints their heads.
+#
+# Usage: bench/profile.sh [--build DIR] [--jobs N] [--concurrency C]
+#   (defaults: build-bench, 200000, 256; run ./scripts/bench --quick first
+#    so build-bench exists). Falls back to valgrind --tool=callgrind on
+#    N/10 jobs when perf cannot sample here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-bench jobs=200000 conc=256
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build) build=$2; shift 2 ;;
+        --jobs) jobs=$2; shift 2 ;;
+        --concurrency) conc=$2; shift 2 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+out=bench/.peers/profile
+mkdir -p "$out"
+jobrt=$build/jobrt
+
+port=""
+for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "profile.sh: no free port" >&2; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jobrt-profile.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --dir "$tmp" --logfile "$tmp/redis.log" &
+redis_pid=$!
+pids+=("$redis_pid")
+rc() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+for _ in $(seq 1 100); do rc ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+use_perf=1
+perf record -e cpu-clock -o "$tmp/probe.data" true >/dev/null 2>&1 || use_perf=0
+[ $use_perf = 1 ] || jobs=$((jobs / 10))
+
+awk -v n="$jobs" 'BEGIN{for(i=0;i<n;i++) print "{\"job\":\"noop\",\"v\":1,\"payload\":{}}"}' \
+    > "$tmp/jobs.ndjson"
+"$jobrt" enqueue prof --redis "redis://127.0.0.1:$port" < "$tmp/jobs.ndjson" >/dev/null
+rc config resetstat >/dev/null
+cpu() { rc info cpu | awk -F: '/^used_cpu_(sys|user):/{s+=$2} END{printf "%.3f", s}'; }
+c0=$(cpu)
+t0=$(date +%s.%N)
+
+worker=("$jobrt" run --plugin-dir "$build/plugins" --redis "redis://127.0.0.1:$port"
+        --queue prof --concurrency "$conc" --result-ttl 0)
+if [ $use_perf = 1 ]; then
+    perf record -e cpu-clock -F 1999 -o "$tmp/redis.data" -p "$redis_pid" \
+        >/dev/null 2>&1 &
+    perf_redis=$!
+    pids+=("$perf_redis")
+    perf record -e cpu-clock -F 1999 -o "$tmp/jobrt.data" -- "${worker[@]}" \
+        2>"$tmp/worker.log" >/dev/null &
+    perf_jobrt=$!
+    pids+=("$perf_jobrt")
+else
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
+        "${worker[@]}" 2>"$tmp/worker.log" >/dev/null &
+    perf_jobrt=$!
+    pids+=("$perf_jobrt")
+fi
+for _ in $(seq 1 30000); do   # at most ~10 minutes
+    [ "$(rc xlen 'jobrt:{prof}:stream')" = 0 ] && break
+    sleep 0.02
+done
+t1=$(date +%s.%N)
+c1=$(cpu)
+left=$(rc xlen 'jobrt:{prof}:stream')
+# stop the worker (perf passes SIGINT on to it) and the redis sampler
+kill -INT "$perf_jobrt" 2>/dev/null || true
+pkill -INT -P "$perf_jobrt" 2>/dev/null || true
+wait "$perf_jobrt" 2>/dev/null || true
+if [ $use_perf = 1 ]; then
+    kill -INT "$perf_redis" 2>/dev/null || true
+    wait "$perf_redis" 2>/dev/null || true
+fi
+rc info commandstats > "$out/commandstats.txt"
+
+awk -v n="$jobs" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" -v l="$left" \
+    'BEGIN{printf "drained %d jobs (left %s) in %.2f s under the profiler = %.0f jobs/s; Redis CPU %.2f us/job\n", n, l, b-a, n/(b-a), (c1-c0)*1e6/n}' |
+    tee "$out/summary.txt"
+tail -n 3 "$tmp/worker.log" >> "$out/summary.txt"
+if [ $use_perf = 1 ]; then
+    for w in jobrt redis; do
+        perf report -i "$tmp/$w.data" --no-children --sort dso,symbol \
+            --percent-limit 0.5 --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+            > "$out/$w-symbols.txt" || true
+        perf report -i "$tmp/$w.data" --no-children --sort dso \
+            --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+            > "$out/$w-dso.txt" || true
+        perf report -i "$tmp/$w.data" --no-children --sort comm \
+            --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
+            > "$out/$w-threads.txt" || true
+    done
+    echo "== jobrt worker by DSO"; head -n 12 "$out/jobrt-dso.txt"
+    echo "== jobrt worker by thread"; head -n 6 "$out/jobrt-threads.txt"
+    echo "== jobrt worker by symbol"; head -n 40 "$out/jobrt-symbols.txt"
+    echo "== redis-server by symbol"; head -n 40 "$out/redis-symbols.txt"
+else
+    callgrind_annotate "$tmp/callgrind.out" 2>/dev/null | head -n 60 |
+        tee "$out/jobrt-callgrind.txt"
+fi
+echo "== redis commandstats"
+sort -t= -k3 -rn "$out/commandstats.txt" | grep cmdstat | head -n 8
+echo "(full reports in $out/)"
