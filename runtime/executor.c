@@ -16,6 +16,11 @@
 struct executor {
     uv_loop_t *loop;
     uv_async_t wake;
+    uv_check_t hand_over;  /* once per loop iteration: submit the batch */
+    uv_idle_t nudge;       /* active while a batch waits: poll won't block */
+    struct jobrt_job *batch_head, *batch_tail; /* loop thread only */
+    size_t batch_n;
+    int idle_threads;      /* waiting on `ready` (under lock) */
     executor_done_fn on_done;
     void *arg;
 
@@ -30,12 +35,16 @@ struct executor {
     int n_threads;
     pthread_t *threads;
     atomic_int exited;
+    int closed; /* handles whose close callback ran */
 };
 
 typedef struct {
     executor_t *ex;
     int index;
 } thread_arg_t;
+
+static void on_hand_over(uv_check_t *h);
+static void on_nudge(uv_idle_t *h);
 
 static void *worker_main(void *p)
 {
@@ -45,8 +54,11 @@ static void *worker_main(void *p)
     free(ta);
     pthread_mutex_lock(&ex->lock);
     for (;;) {
-        while (!ex->stopping && ex->queue_head == NULL)
+        while (!ex->stopping && ex->queue_head == NULL) {
+            ex->idle_threads++;
             pthread_cond_wait(&ex->ready, &ex->lock);
+            ex->idle_threads--;
+        }
         if (ex->stopping)
             break;
         struct jobrt_job *job = ex->queue_head;
@@ -112,6 +124,11 @@ executor_t *executor_create(uv_loop_t *loop, int threads,
     pthread_cond_init(&ex->ready, NULL);
     uv_async_init(loop, &ex->wake, on_wake);
     ex->wake.data = ex;
+    uv_check_init(loop, &ex->hand_over);
+    ex->hand_over.data = ex;
+    uv_check_start(&ex->hand_over, on_hand_over);
+    uv_idle_init(loop, &ex->nudge);
+    ex->nudge.data = ex;
     for (int i = 0; i < threads; i++) {
         thread_arg_t *ta = malloc(sizeof *ta);
         if (ta) {
@@ -130,24 +147,55 @@ executor_t *executor_create(uv_loop_t *loop, int threads,
     return ex;
 }
 
+/* Jobs submitted during one loop iteration (typically one fetched batch)
+ * go to the threads together: one lock, and only as many wake-ups as
+ * there are jobs for idle threads. A thread that finds more work queued
+ * keeps going without sleeping. */
+static void on_hand_over(uv_check_t *h)
+{
+    executor_t *ex = h->data;
+    if (ex->batch_head == NULL)
+        return;
+    pthread_mutex_lock(&ex->lock);
+    if (ex->queue_tail)
+        ex->queue_tail->next = ex->batch_head;
+    else
+        ex->queue_head = ex->batch_head;
+    ex->queue_tail = ex->batch_tail;
+    size_t wake = ex->batch_n;
+    if (wake >= (size_t)ex->idle_threads)
+        pthread_cond_broadcast(&ex->ready);
+    else
+        while (wake--)
+            pthread_cond_signal(&ex->ready);
+    pthread_mutex_unlock(&ex->lock);
+    ex->batch_head = ex->batch_tail = NULL;
+    ex->batch_n = 0;
+    uv_idle_stop(&ex->nudge);
+}
+
+static void on_nudge(uv_idle_t *h) { (void)h; }
+
 void executor_submit(executor_t *ex, struct jobrt_job *job)
 {
     job->next = NULL;
     ex->inflight++;
-    pthread_mutex_lock(&ex->lock);
-    if (ex->queue_tail)
-        ex->queue_tail->next = job;
+    if (ex->batch_n == 0)
+        uv_idle_start(&ex->nudge, on_nudge);
+    if (ex->batch_tail)
+        ex->batch_tail->next = job;
     else
-        ex->queue_head = job;
-    ex->queue_tail = job;
-    pthread_cond_signal(&ex->ready);
-    pthread_mutex_unlock(&ex->lock);
+        ex->batch_head = job;
+    ex->batch_tail = job;
+    ex->batch_n++;
 }
 
 size_t executor_inflight(const executor_t *ex) { return ex->inflight; }
 
 void executor_cancel_all(executor_t *ex)
 {
+    for (struct jobrt_job *j = ex->batch_head; j; j = j->next)
+        atomic_store(&j->cancel, JOB_CANCEL_SHUTDOWN);
     pthread_mutex_lock(&ex->lock);
     for (struct jobrt_job *j = ex->queue_head; j; j = j->next)
         atomic_store(&j->cancel, JOB_CANCEL_SHUTDOWN);
@@ -160,6 +208,8 @@ void executor_cancel_all(executor_t *ex)
 static void free_executor(uv_handle_t *h)
 {
     executor_t *ex = h->data;
+    if (++ex->closed < 3)
+        return; /* the other handle's close callback frees */
     pthread_mutex_destroy(&ex->lock);
     pthread_cond_destroy(&ex->ready);
     free(ex->threads);
@@ -181,11 +231,12 @@ void executor_destroy(executor_t *ex, int detach_running)
         else
             pthread_join(ex->threads[i], NULL);
     }
-    if (detach_running) {
-        /* Threads still inside a handler keep ex alive; leak it on purpose
-         * because the process is about to exit. */
-        uv_close((uv_handle_t *)&ex->wake, NULL);
-        return;
-    }
-    uv_close((uv_handle_t *)&ex->wake, free_executor);
+    uv_check_stop(&ex->hand_over);
+    uv_idle_stop(&ex->nudge);
+    uv_close_cb cb = free_executor;
+    if (detach_running) /* threads still inside a handler keep ex alive: */
+        cb = NULL;      /* leak it on purpose, the process is exiting */
+    uv_close((uv_handle_t *)&ex->wake, cb);
+    uv_close((uv_handle_t *)&ex->hand_over, cb);
+    uv_close((uv_handle_t *)&ex->nudge, cb);
 }

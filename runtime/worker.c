@@ -301,10 +301,15 @@ static void on_done(void *arg, struct jobrt_job *done)
         } else {
             switch (outcome_decide(job, &reason)) {
             case ACTION_ACK:
-                outcome_record(&w->record, job, w->cfg->queue, w->consumer,
-                               "succeeded", NULL, NULL);
-                queue_redis_complete(w->q, job->stream_id, job->id,
-                                     w->record.data, w->record.len);
+                if (w->cfg->result_ttl_ms > 0) {
+                    outcome_record(&w->record, job, w->cfg->queue,
+                                   w->consumer, "succeeded", NULL, NULL);
+                    queue_redis_complete(w->q, job->stream_id, job->id,
+                                         w->record.data, w->record.len);
+                } else { /* --result-ttl 0: no record to build */
+                    queue_redis_complete(w->q, job->stream_id, job->id,
+                                         NULL, 0);
+                }
                 w->n_ok++;
                 LOGD("worker", "job %s (%s v%u) succeeded in %lld ms",
                      job->id, job->env.job.ptr, job->env.version,

@@ -5,6 +5,7 @@
  * from the input (as a real plugin's would point into its own image), with
  * the table sized exactly as the descriptor declares it.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ctl & 32)
         d.reserved[0] = &d;
 
-    size_t hs = d.handler_size >= sizeof(jobrt_handler_desc)
-                    ? d.handler_size
-                    : sizeof(jobrt_handler_desc);
+    /* Entries sit at the stride the descriptor declares, as a plugin's
+     * own table would; a stride too small to hold the 1.0 fields is
+     * rejected before any entry is read, so it gets a full-size table. */
+    size_t min_size = offsetof(jobrt_handler_desc, backoff_base_ms);
+    size_t hs = d.handler_size >= min_size ? d.handler_size
+                                           : sizeof(jobrt_handler_desc);
     unsigned char *table = calloc(d.n_handlers ? d.n_handlers : 1, hs);
     if (table == NULL)
         return 0;
@@ -87,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         h.run = take32(&in) % 5 ? dummy_run : NULL;
         h.max_attempts = take32(&in) % 1200;
         h.flags = take32(&in) % 3 == 0;
-        memcpy(table + (size_t)i * hs, &h, sizeof h);
+        memcpy(table + (size_t)i * hs, &h, hs < sizeof h ? hs : sizeof h);
     }
     d.handlers = (const jobrt_handler_desc *)table;
     if (ctl & 64)
