@@ -5,6 +5,8 @@
  */
 #include "json_check.h"
 
+#include "util.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -30,32 +32,10 @@ static void skip_ws(scan_t *s)
 /* Validates one UTF-8 sequence starting at s->p (first byte >= 0x80). */
 static int utf8_seq(scan_t *s)
 {
-    const unsigned char *p = s->p;
-    unsigned c = p[0], need;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        cp = c & 0x07;
-    } else {
+    size_t n = utf8_seq_len((const char *)s->p, (size_t)(s->end - s->p));
+    if (n == 0)
         return fail(s, "invalid UTF-8");
-    }
-    if ((size_t)(s->end - p) <= need)
-        return fail(s, "invalid UTF-8");
-    for (unsigned i = 1; i <= need; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return fail(s, "invalid UTF-8");
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return fail(s, "invalid UTF-8");
-    s->p += need + 1;
+    s->p += n;
     return 0;
 }
 
