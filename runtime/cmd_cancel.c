@@ -18,7 +18,7 @@
 #include "commands.h"
 #include "envelope.h"
 #include "queue_keys.h"
-#include "redis_conn.h"
+#include "cmd_redis.h"
 
 #define CANCEL_KEEP_MS "604800000" /* 7 days */
 
@@ -34,16 +34,9 @@ static const char cancel_script[] =
 
 int cmd_cancel(int argc, char **argv)
 {
-    const char *redis_url = DEFAULT_REDIS_URL, *ns = DEFAULT_NAMESPACE;
-    const char *queue = DEFAULT_QUEUE;
+    redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
     const cli_opt_t opts[] = {
-        {"queue", 'q', "JOBRT_QUEUE", OPT_STRING, &queue, "NAME",
-         "Queue the jobs were enqueued to (default " DEFAULT_QUEUE ").", 0,
-         0},
-        {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &redis_url, "URL",
-         "Redis URL (default " DEFAULT_REDIS_URL ").", 0, 0},
-        {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &ns, "NS",
-         "Key prefix (default " DEFAULT_NAMESPACE ").", 0, 0},
+        REDIS_CLI_OPT_ROWS(ro, "Queue the jobs were enqueued to"),
     };
     const cli_cmd_t cmd = {
         "cancel", "jobrt cancel ID [ID...] [--queue NAME]",
@@ -94,20 +87,11 @@ int cmd_cancel(int argc, char **argv)
             pos[n_ids++] = pos[i];
     }
 
-    char err[512];
     queue_keys_t keys;
-    redis_target_t t;
-    if (queue_keys_init(&keys, ns, queue, err, sizeof err) != 0 ||
-        redis_target_parse(redis_url, &t, err, sizeof err) != 0) {
-        free(pos);
-        return cli_usage_error(&cmd, "%s", err);
-    }
-    redisContext *c = redis_connect_sync(&t, 5000, err, sizeof err);
-    redis_target_free(&t);
+    redisContext *c = redis_cli_connect(&cmd, &ro, &keys, &rc);
     if (c == NULL) {
-        fprintf(stderr, "jobrt cancel: %s\n", err);
         free(pos);
-        return 1;
+        return rc;
     }
     const char **av = calloc((size_t)n_ids + 5, sizeof *av);
     if (av == NULL) {

@@ -17,7 +17,7 @@
 #include "commands.h"
 #include "queue_keys.h"
 #include "queue_scripts.h"
-#include "redis_conn.h"
+#include "cmd_redis.h"
 #include "util.h"
 
 #define SCAN_PAGE 500     /* entries per XRANGE / XREVRANGE */
@@ -761,17 +761,12 @@ out:
 
 int cmd_dlq(int argc, char **argv)
 {
-    const char *redis_url = DEFAULT_REDIS_URL, *ns = DEFAULT_NAMESPACE;
-    const char *queue = DEFAULT_QUEUE, *reason = NULL, *job = NULL;
+    redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
+    const char *reason = NULL, *job = NULL;
     long count = 0; /* 0: not given */
     int all = 0;
     const cli_opt_t opts[] = {
-        {"queue", 'q', "JOBRT_QUEUE", OPT_STRING, &queue, "NAME",
-         "Queue whose dead letters to use (default " DEFAULT_QUEUE ").", 0, 0},
-        {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &redis_url, "URL",
-         "Redis URL (default " DEFAULT_REDIS_URL ").", 0, 0},
-        {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &ns, "NS",
-         "Key prefix (default " DEFAULT_NAMESPACE ").", 0, 0},
+        REDIS_CLI_OPT_ROWS(ro, "Queue whose dead letters to use"),
         {"reason", 0, NULL, OPT_STRING, &reason, "R",
          "list, retry --all, purge --all: only dead letters with dlq_reason "
          "R.", 0, 0},
@@ -869,27 +864,15 @@ int cmd_dlq(int argc, char **argv)
         return rc;
     }
 
-    char err[512];
     dlq_t d;
     memset(&d, 0, sizeof d);
-    d.queue = queue;
+    d.queue = ro.queue;
     d.reason = reason;
     d.job = job;
-    if (queue_keys_init(&d.keys, ns, queue, err, sizeof err) != 0) {
-        free(pos);
-        return cli_usage_error(&cmd, "%s", err);
-    }
-    redis_target_t t;
-    if (redis_target_parse(redis_url, &t, err, sizeof err) != 0) {
-        free(pos);
-        return cli_usage_error(&cmd, "%s", err);
-    }
-    d.c = redis_connect_sync(&t, 5000, err, sizeof err);
-    redis_target_free(&t);
+    d.c = redis_cli_connect(&cmd, &ro, &d.keys, &rc);
     if (d.c == NULL) {
-        fprintf(stderr, "jobrt dlq: %s\n", err);
         free(pos);
-        return 1;
+        return rc;
     }
     if (is_list)
         rc = do_list(&d, count ? count : 50);
