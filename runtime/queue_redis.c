@@ -10,11 +10,13 @@
 
 #include "log.h"
 #include "queue_scripts.h"
+#include "stream_sweep.h"
 #include "util.h"
 
 #define MAX_FETCH 1000
 #define MAX_BATCH 256
 #define OP_MAX_TRIES 20
+#define OP_XACK (-1) /* an op that is a plain XACK, not a script */
 
 /* A list of byte strings in one reusable buffer. */
 typedef struct {
@@ -59,7 +61,7 @@ static void strlist_free(strlist_t *l)
     free(l->off);
 }
 
-/* One write to Redis: EVALSHA <script> followed by args. */
+/* One write to Redis: EVALSHA <script> followed by args, or XACK <args>. */
 typedef struct op {
     struct op *next;
     struct queue_redis *q;
@@ -107,6 +109,11 @@ struct queue_redis {
     int promote_outstanding, reclaim_outstanding, cancel_outstanding;
     int64_t cancel_seen_ms;    /* score of the newest cancellation seen */
     const char **lease_buf;
+
+    stream_sweep_t sweep;      /* acked ids no trim has passed yet */
+    int64_t next_trim;
+    int trim_outstanding;
+    char *stale_buf;           /* ids handed to TRIM for deletion */
 
     int closing;
     int handles_open;
@@ -187,7 +194,10 @@ static const char *script_name(int s)
     static const char *const names[SCRIPT_COUNT] = {
         [SCRIPT_COMPLETE] = "complete", [SCRIPT_REQUEUE] = "requeue",
         [SCRIPT_DLQ] = "dead-letter",   [SCRIPT_RELEASE] = "release",
-        [SCRIPT_PROMOTE] = "promote",   [SCRIPT_RECLAIM] = "reclaim"};
+        [SCRIPT_PROMOTE] = "promote",   [SCRIPT_RECLAIM] = "reclaim",
+        [SCRIPT_TRIM] = "trim"};
+    if (s == OP_XACK)
+        return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
 }
 
@@ -239,7 +249,8 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
 
 static void send_op(queue_redis_t *q, op_t *op)
 {
-    size_t argc = (size_t)op->argc + 2;
+    size_t prefix = op->script == OP_XACK ? 1 : 2;
+    size_t argc = (size_t)op->argc + prefix;
     if (argc > q->send_cap) {
         const char **a = realloc(q->send_argv, argc * sizeof *a);
         size_t *l = realloc(q->send_lens, argc * sizeof *l);
@@ -253,12 +264,17 @@ static void send_op(queue_redis_t *q, op_t *op)
         }
         q->send_cap = argc;
     }
-    q->send_argv[0] = "EVALSHA";
-    q->send_lens[0] = 7;
-    q->send_argv[1] = q->sha[op->script];
-    q->send_lens[1] = strlen(q->sha[op->script]);
-    memcpy(q->send_argv + 2, op->argv, (size_t)op->argc * sizeof(char *));
-    memcpy(q->send_lens + 2, op->lens, (size_t)op->argc * sizeof(size_t));
+    if (op->script == OP_XACK) {
+        q->send_argv[0] = "XACK";
+        q->send_lens[0] = 4;
+    } else {
+        q->send_argv[0] = "EVALSHA";
+        q->send_lens[0] = 7;
+        q->send_argv[1] = q->sha[op->script];
+        q->send_lens[1] = strlen(q->sha[op->script]);
+    }
+    memcpy(q->send_argv + prefix, op->argv, (size_t)op->argc * sizeof(char *));
+    memcpy(q->send_lens + prefix, op->lens, (size_t)op->argc * sizeof(size_t));
     if (redisAsyncCommandArgv(q->writer.ac, on_op_reply, op, (int)argc,
                               q->send_argv, q->send_lens) != REDIS_OK) {
         outbox_push(q, op, 1);
@@ -508,6 +524,11 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
 #define PROMOTE_BATCH 500
 #define CANCEL_POLL_MS 500
 #define MAX_LEASE_IDS 4096
+#define TRIM_EVERY_MS 100   /* after this worker acked something */
+#define TRIM_IDLE_MS 1000   /* otherwise: what dead workers acked, poison */
+#define STALE_ROUNDS 10 /* trims an acked id may wait before its own XDEL */
+#define MAX_STALE 1000  /* ids deleted one by one per trim, at most */
+#define STALE_WIDTH 48  /* "<u64>-<u64>" and a NUL */
 
 static int writer_ready(const queue_redis_t *q)
 {
@@ -606,6 +627,42 @@ static void reclaim(queue_redis_t *q)
         q->reclaim_outstanding = 1;
 }
 
+static void on_trimmed(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->trim_outstanding = 0;
+    if (periodic_failed(q, r, "trimming finished entries"))
+        return;
+    stream_id_t point = {0, 0};
+    if (r->type == REDIS_REPLY_STRING)
+        stream_id_parse(r->str, r->len, &point);
+    stream_sweep_trimmed(&q->sweep, point);
+}
+
+/* Cuts the stream below the oldest unfinished entry (see stream_sweep.h);
+ * acked ids the cut has not reached for STALE_ROUNDS trims are deleted
+ * one by one. If the reply is lost, later cuts still remove them. */
+static void trim(queue_redis_t *q)
+{
+    if (q->stale_buf == NULL &&
+        (q->stale_buf = malloc(MAX_STALE * STALE_WIDTH)) == NULL)
+        return;
+    const char *argv[MAX_STALE + 4];
+    size_t n = stream_sweep_take_stale(&q->sweep, STALE_ROUNDS, q->stale_buf,
+                                       STALE_WIDTH, MAX_STALE);
+    argv[0] = "EVALSHA";
+    argv[1] = q->sha[SCRIPT_TRIM];
+    argv[2] = "1";
+    argv[3] = q->keys.stream;
+    for (size_t i = 0; i < n; i++)
+        argv[4 + i] = q->stale_buf + i * STALE_WIDTH;
+    if (redisAsyncCommandArgv(q->writer.ac, on_trimmed, q, (int)(n + 4), argv,
+                              NULL) == REDIS_OK)
+        q->trim_outstanding = 1;
+}
+
 /* Renews the leases of the entries this worker is running: XCLAIM to
  * ourselves with JUSTID resets their idle time without counting a
  * delivery. */
@@ -671,6 +728,12 @@ static void on_tick(uv_timer_t *t)
     if (now >= q->next_cancel_poll && !q->cancel_outstanding) {
         q->next_cancel_poll = now + CANCEL_POLL_MS;
         poll_cancels(q);
+    }
+    if (!q->trim_outstanding &&
+        (now >= q->next_trim + TRIM_IDLE_MS - TRIM_EVERY_MS ||
+         (now >= q->next_trim && stream_sweep_count(&q->sweep) > 0))) {
+        q->next_trim = now + TRIM_EVERY_MS;
+        trim(q);
     }
     if (now >= q->next_heartbeat) {
         q->next_heartbeat = now + q->o.lease_ms / 3;
@@ -749,6 +812,25 @@ static void flush_batch(queue_redis_t *q)
     size_t n = q->b_ids.n, len;
     if (n == 0)
         return;
+    const char *first = strlist_get(&q->b_ids, 0, &len);
+    char label[64];
+    snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
+             n > 1 ? " and others" : "");
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strlist_get(&q->b_ids, i, &len);
+        stream_sweep_add(&q->sweep, id, len); /* on failure trims alone */
+    }
+    if (q->b_keys.n == 0) { /* nothing to record: a plain XACK will do */
+        add_arg(q, q->keys.stream);
+        add_arg(q, q->o.group);
+        for (size_t i = 0; i < n; i++) {
+            const char *id = strlist_get(&q->b_ids, i, &len);
+            strlist_add(&q->args, id, len);
+        }
+        submit_op(q, OP_XACK, label);
+        strlist_reset(&q->b_ids);
+        return;
+    }
     char num[24];
     snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n);
     add_arg(q, num);
@@ -769,10 +851,6 @@ static void flush_batch(queue_redis_t *q)
         const char *rec = strlist_get(&q->b_recs, i, &len);
         strlist_add(&q->args, rec, len);
     }
-    const char *first = strlist_get(&q->b_ids, 0, &len);
-    char label[64];
-    snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
-             n > 1 ? " and others" : "");
     submit_op(q, SCRIPT_COMPLETE, label);
     strlist_reset(&q->b_ids);
     strlist_reset(&q->b_keys);
@@ -854,6 +932,10 @@ void queue_redis_release_pending(queue_redis_t *q)
     add_arg(q, q->o.group);
     add_arg(q, q->o.consumer);
     submit_op(q, SCRIPT_RELEASE, "(release)");
+    /* then a last cut, so the stream holds only what is left to run */
+    add_arg(q, "1");
+    add_arg(q, q->keys.stream);
+    submit_op(q, SCRIPT_TRIM, "(trim)");
     pump(q);
 }
 
@@ -884,6 +966,8 @@ static void free_queue(queue_redis_t *q)
     free(q->send_lens);
     free(q->fv);
     free(q->lease_buf);
+    free(q->stale_buf);
+    stream_sweep_free(&q->sweep);
     free(q);
 }
 

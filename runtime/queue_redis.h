@@ -6,8 +6,10 @@
  * acks never wait behind a blocked read. Writes are "ops" (Lua scripts, see
  * queue_scripts.h) kept in an outbox until Redis confirms them: an op whose
  * reply is lost in a disconnect is sent again after reconnecting, and every
- * op is idempotent. Completions are batched: one script call acks, deletes
- * and records a whole batch.
+ * op is idempotent. Completions are batched: one XACK per batch (or one
+ * script call when result records are written too). Acked entries are
+ * removed by a periodic trim below the oldest unfinished entry rather than
+ * one XDEL each (see stream_sweep.h).
  *
  * All functions run on the loop thread.
  */

@@ -65,13 +65,14 @@
 
 const char *const queue_scripts[SCRIPT_COUNT] = {
     /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
-     * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1) */
+     * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
+     * Acked entries stay in the stream until TRIM cuts below them. A batch
+     * with no records is sent as a plain XACK instead. */
     [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
         "local ids = {}\n"
         "for i = 1, n do ids[i] = ARGV[3 + i] end\n"
         "redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))\n"
-        "redis.call('XDEL', KEYS[1], unpack(ids))\n"
         "for i = 2, #KEYS do\n"
         "  redis.call('SET', KEYS[i], ARGV[3 + n + i - 1], 'EX', ARGV[2])\n"
         "end\n"
@@ -163,6 +164,48 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  for i, e in ipairs(got) do n[i] = counts[e[1]] or 1 end\n"
         "end\n"
         "return {got, n, poisoned}\n",
+
+    /* TRIM: KEYS[1] stream. ARGV: acked ids to delete one by one if the
+     * cut does not reach them (they wait behind a long-pending entry).
+     * The cut point is the lowest of, over every consumer group, its
+     * oldest pending id and its last delivered id: everything below it
+     * has been delivered to and acked by every group. When no group has
+     * anything pending, the last delivered entry itself goes too, so an
+     * idle queue's stream ends up empty. Returns the cut point ('' when
+     * the stream or its groups do not exist). */
+    [SCRIPT_TRIM] =
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return '' end\n"
+        "local function num_less(a, b)\n"
+        "  if #a ~= #b then return #a < #b end\n"
+        "  return a < b\n"
+        "end\n"
+        "local function id_less(x, y)\n"
+        "  local xm, xs = string.match(x, '^(%d+)-(%d+)$')\n"
+        "  local ym, ys = string.match(y, '^(%d+)-(%d+)$')\n"
+        "  if xm ~= ym then return num_less(xm, ym) end\n"
+        "  return num_less(xs, ys)\n"
+        "end\n"
+        "local point, busy = nil, false\n"
+        "for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+        "  local f = {}\n"
+        "  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n"
+        "  local cut = f['last-delivered-id']\n"
+        "  if f['pending'] > 0 then\n"
+        "    busy = true\n"
+        "    local p = redis.call('XPENDING', KEYS[1], f['name'])\n"
+        "    if id_less(p[2], cut) then cut = p[2] end\n"
+        "  end\n"
+        "  if point == nil or id_less(cut, point) then point = cut end\n"
+        "end\n"
+        "if point == nil or point == '0-0' then return '' end\n"
+        "redis.call('XTRIM', KEYS[1], 'MINID', point)\n"
+        "if not busy then redis.call('XDEL', KEYS[1], point) end\n"
+        "local stale = {}\n"
+        "for i = 1, #ARGV do\n"
+        "  if not id_less(ARGV[i], point) then stale[#stale + 1] = ARGV[i] end\n"
+        "end\n"
+        "if #stale > 0 then redis.call('XDEL', KEYS[1], unpack(stale)) end\n"
+        "return point\n",
 };
 
 /* SCHEDULE: KEYS[1] delayed set, KEYS[2] sequence counter.

@@ -14,12 +14,13 @@
 #define JOBRT_QUEUE_SCRIPTS_H
 
 enum {
-    SCRIPT_COMPLETE, /* ack + delete a batch, write result records */
+    SCRIPT_COMPLETE, /* ack a batch and write its result records */
     SCRIPT_REQUEUE,  /* re-add one entry (new attempt) now or delayed */
     SCRIPT_DLQ,      /* copy one entry to the DLQ with a reason, ack + del */
     SCRIPT_RELEASE,  /* requeue everything pending for one consumer */
     SCRIPT_PROMOTE,  /* move due delayed jobs into the stream */
     SCRIPT_RECLAIM,  /* claim expired leases; dead-letter poison jobs */
+    SCRIPT_TRIM,     /* cut the stream below what is still unfinished */
     SCRIPT_COUNT
 };
 
