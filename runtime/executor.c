@@ -3,6 +3,12 @@
  * jobs go on a second list and one uv_async_send wakes the loop; libuv
  * coalesces wake-ups, so a burst of completions costs one loop callback.
  * No allocation per job.
+ *
+ * Waking a sleeping thread costs far more than a cheap handler, so threads
+ * are woken one at a time: at most one wake-up is in flight, and a thread
+ * that wakes and finds more work queued wakes the next one before it runs
+ * its job. Cheap jobs are then drained by the few threads already awake;
+ * slow jobs still spread over every thread, one wake-up after another.
  */
 #include "executor.h"
 
@@ -21,6 +27,7 @@ struct executor {
     struct jobrt_job *batch_head, *batch_tail; /* loop thread only */
     size_t batch_n;
     int idle_threads;      /* waiting on `ready` (under lock) */
+    int waking;            /* a signalled thread has not resumed yet */
     executor_done_fn on_done;
     void *arg;
 
@@ -46,6 +53,16 @@ typedef struct {
 static void on_hand_over(uv_check_t *h);
 static void on_nudge(uv_idle_t *h);
 
+/* Under ex->lock: wake one more thread if work waits for it and no other
+ * wake-up is already on its way. */
+static void wake_one(executor_t *ex)
+{
+    if (ex->queue_head && ex->idle_threads > 0 && !ex->waking) {
+        ex->waking = 1;
+        pthread_cond_signal(&ex->ready);
+    }
+}
+
 static void *worker_main(void *p)
 {
     thread_arg_t *ta = p;
@@ -58,6 +75,7 @@ static void *worker_main(void *p)
             ex->idle_threads++;
             pthread_cond_wait(&ex->ready, &ex->lock);
             ex->idle_threads--;
+            ex->waking = 0;
         }
         if (ex->stopping)
             break;
@@ -66,6 +84,7 @@ static void *worker_main(void *p)
         if (ex->queue_head == NULL)
             ex->queue_tail = NULL;
         ex->running[index] = job;
+        wake_one(ex); /* more queued: a helper for what is left */
         pthread_mutex_unlock(&ex->lock);
 
         host_run_job(job);
@@ -148,9 +167,8 @@ executor_t *executor_create(uv_loop_t *loop, int threads,
 }
 
 /* Jobs submitted during one loop iteration (typically one fetched batch)
- * go to the threads together: one lock, and only as many wake-ups as
- * there are jobs for idle threads. A thread that finds more work queued
- * keeps going without sleeping. */
+ * go to the threads together: one lock and at most one wake-up (see the
+ * top of the file). */
 static void on_hand_over(uv_check_t *h)
 {
     executor_t *ex = h->data;
@@ -162,12 +180,7 @@ static void on_hand_over(uv_check_t *h)
     else
         ex->queue_head = ex->batch_head;
     ex->queue_tail = ex->batch_tail;
-    size_t wake = ex->batch_n;
-    if (wake >= (size_t)ex->idle_threads)
-        pthread_cond_broadcast(&ex->ready);
-    else
-        while (wake--)
-            pthread_cond_signal(&ex->ready);
+    wake_one(ex);
     pthread_mutex_unlock(&ex->lock);
     ex->batch_head = ex->batch_tail = NULL;
     ex->batch_n = 0;

@@ -210,6 +210,26 @@ Test(executor, two_hundred_ok_jobs)
     teardown();
 }
 
+/* Threads are woken one at a time (cheap jobs then run on few threads);
+ * jobs that block must still spread over every thread. Only 24 jobs
+ * running side by side can pass the testkit's gather rendezvous. */
+Test(executor, blocking_jobs_use_every_thread)
+{
+    setup();
+    enum { N = 24 };
+    start(N);
+    for (int i = 0; i < N; i++)
+        executor_submit(ex, make_job("gather", "1", "{\"n\":24}", NULL, 0));
+    run_until(N, 15000);
+    for (int k = 0; k < N; k++) {
+        const struct jobrt_job *j = returned[k];
+        cr_assert_eq(j->outcome, JOBRT_OK, "%s", j->error);
+        cr_assert(result_is(j, "{\"peak\":24}"), "result [%.*s]",
+                  (int)j->result.len, j->has_result ? j->result.data : "");
+    }
+    teardown();
+}
+
 Test(executor, retry_and_fail_outcomes)
 {
     setup();

@@ -10,12 +10,15 @@
  *              soon as cancellation is requested, else OK
  *   versioned  schema 1 -> {"v":1}, schema 2..3 -> {"v":"2-3"}
  *   record     appends "<job id>\n" to $JOBRT_TESTKIT_RECORD, then OK
+ *   gather     {"n":N}: waits (up to 5 s) until N gather jobs are running
+ *              at once in this process: OK {"peak":P}, else FAIL
  */
 #include <jobrt/plugin.h>
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +247,37 @@ static int run_retry_after(const jobrt_host_api *host, void *ctx,
     return JOBRT_RETRY;
 }
 
+/* gather: a rendezvous that only N jobs running side by side can pass,
+ * so it proves the runtime really runs N at once. */
+static atomic_ulong gather_running, gather_peak;
+
+static int run_gather(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    unsigned long n, now, peak;
+    int waited_ms = 0;
+
+    (void)ctx;
+    if (payload_uint(host, job, "n", &n) != 0)
+        return JOBRT_FAIL;
+    now = atomic_fetch_add(&gather_running, 1) + 1;
+    peak = atomic_load(&gather_peak);
+    while (now > peak &&
+           !atomic_compare_exchange_weak(&gather_peak, &peak, now))
+        ;
+    while (atomic_load(&gather_peak) < n && waited_ms < 5000) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+        waited_ms++;
+    }
+    atomic_fetch_sub(&gather_running, 1);
+    peak = atomic_load(&gather_peak);
+    if (peak < n) {
+        host->job_set_error(job, "only %lu of %lu ran at once", peak, n);
+        return JOBRT_FAIL;
+    }
+    return set_resultf(host, job, "{\"peak\":%lu}", peak);
+}
+
 /* crash: takes its whole worker process down, as a segfaulting or
  * OOM-killed handler would (poison-job tests). */
 static int run_crash(const jobrt_host_api *host, void *ctx, jobrt_job *job)
@@ -312,6 +346,7 @@ static const jobrt_handler_desc handlers[] = {
         .schema_max = 1,
         .run = run_record,
     },
+    { .job_name = "gather", .schema_min = 1, .schema_max = 1, .run = run_gather },
 };
 
 JOBRT_PLUGIN {
