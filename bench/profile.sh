@@ -76,13 +76,24 @@ else
     perf_jobrt=$!
     pids+=("$perf_jobrt")
 fi
+# jobs not yet finished: the group's lag (not yet delivered) + pending.
+# Not XLEN: finished entries stay in the stream until the next trim.
+left() {
+    local lag pend
+    lag=$(rc xinfo groups 'jobrt:{prof}:stream' 2>/dev/null |
+        awk 'f {print; exit} $0 == "lag" {f = 1}')
+    pend=$(rc xpending 'jobrt:{prof}:stream' jobrt 2>/dev/null | head -n 1)
+    case "$lag" in ''|*[!0-9]*) lag=1 ;; esac  # no group yet, or lag unknown
+    case "$pend" in ''|*[!0-9]*) pend=1 ;; esac
+    echo $((lag + pend))
+}
 for _ in $(seq 1 30000); do   # at most ~10 minutes
-    [ "$(rc xlen 'jobrt:{prof}:stream')" = 0 ] && break
+    [ "$(left)" = 0 ] && break
     sleep 0.02
 done
 t1=$(date +%s.%N)
 c1=$(cpu)
-left=$(rc xlen 'jobrt:{prof}:stream')
+left=$(left)
 # stop the worker (perf passes SIGINT on to it) and the redis sampler
 kill -INT "$perf_jobrt" 2>/dev/null || true
 pkill -INT -P "$perf_jobrt" 2>/dev/null || true

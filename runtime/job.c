@@ -35,7 +35,7 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
     job->raw.len = total;
     job->n_fields = n;
 
-    snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
+    util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
     job->handler = NULL;
     job->deliveries = 1;
     job->retry_after_ms = 0;
@@ -50,7 +50,7 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
         /* Keep the producer's id if it gave a usable one, so the dead
          * letter and its record can be found by it. */
         memset(&job->env, 0, sizeof job->env);
-        snprintf(job->id, sizeof job->id, "%s", stream_id);
+        util_copy_str(job->id, sizeof job->id, stream_id);
         for (size_t i = 0; i + 1 < n; i += 2) {
             const strview_t *k = &job->fields[i], *v = &job->fields[i + 1];
             if (k->len == 2 && memcmp(k->ptr, "id", 2) == 0 &&
@@ -64,7 +64,7 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
     if (job->env.id.len)
         memcpy(job->id, job->env.id.ptr, job->env.id.len + 1);
     else
-        snprintf(job->id, sizeof job->id, "%s", stream_id);
+        util_copy_str(job->id, sizeof job->id, stream_id);
     return 0;
 }
 

@@ -23,6 +23,13 @@ int64_t util_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void util_copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
     if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))

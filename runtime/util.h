@@ -13,6 +13,9 @@ int64_t util_mono_ms(void); /* monotonic clock, ms */
 
 /* Strict decimal: digits only, no sign, no spaces, no leading zeros unless
  * the value is 0, value <= max. Returns 0 or -1. */
+/* Copies NUL-terminated src into dst[size], truncating (size > 0). The
+ * per-job copies use it instead of snprintf("%s"). */
+void util_copy_str(char *dst, size_t size, const char *src);
 int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* Durations: "250ms", "30s", "5m", "2h", "7d", or bare seconds. */
