@@ -42,7 +42,8 @@ int cmd_run(int argc, char **argv)
          "Key prefix, so environments can share a Redis (default "
          DEFAULT_NAMESPACE ").", 0, 0},
         {"concurrency", 'c', "JOBRT_CONCURRENCY", OPT_INT, &concurrency, "N",
-         "Handler threads, and jobs held at once (default 8).", 1, 4096},
+         "Jobs held and run at once, each on its own thread (threads "
+         "start as needed; default 8).", 1, 4096},
         {"group", 0, "JOBRT_GROUP", OPT_STRING, &c.group, "NAME",
          "Redis consumer group shared by the fleet (default jobrt).", 0, 0},
         {"consumer", 0, "JOBRT_CONSUMER", OPT_STRING, &c.consumer, "NAME",

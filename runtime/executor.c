@@ -9,6 +9,10 @@
  * that wakes and finds more work queued wakes the next one before it runs
  * its job. Cheap jobs are then drained by the few threads already awake;
  * slow jobs still spread over every thread, one wake-up after another.
+ * Threads are started the same way, on demand: one at the start, another
+ * only when work waits and every started thread is busy, up to the limit.
+ * An idle worker with --concurrency 1000 therefore holds one thread, not
+ * a thousand stacks.
  */
 #include "executor.h"
 
@@ -39,7 +43,8 @@ struct executor {
     int stopping;
 
     size_t inflight; /* loop thread only */
-    int n_threads;
+    int n_threads;  /* the limit */
+    int n_started;  /* threads[0..n_started) exist (under lock) */
     pthread_t *threads;
     atomic_int exited;
     int closed; /* handles whose close callback ran */
@@ -53,13 +58,41 @@ typedef struct {
 static void on_hand_over(uv_check_t *h);
 static void on_nudge(uv_idle_t *h);
 
-/* Under ex->lock: wake one more thread if work waits for it and no other
- * wake-up is already on its way. */
+static void *worker_main(void *p);
+
+/* Under ex->lock (or before any thread exists): starts thread n_started.
+ * On failure the limit drops to the threads there are. */
+static int start_thread(executor_t *ex)
+{
+    int i = ex->n_started;
+    thread_arg_t *ta = malloc(sizeof *ta);
+    if (ta) {
+        ta->ex = ex;
+        ta->index = i;
+    }
+    if (ta == NULL ||
+        pthread_create(&ex->threads[i], NULL, worker_main, ta) != 0) {
+        free(ta);
+        LOGW("executor", "cannot start worker thread %d; running with %d "
+             "thread(s)", i + 1, i);
+        ex->n_threads = i;
+        return -1;
+    }
+    ex->n_started++;
+    return 0;
+}
+
+/* Under ex->lock: get one more thread onto queued work, unless another
+ * is already on its way: wake an idle one, or start one if none is idle. */
 static void wake_one(executor_t *ex)
 {
-    if (ex->queue_head && ex->idle_threads > 0 && !ex->waking) {
+    if (ex->queue_head == NULL || ex->waking || ex->stopping)
+        return;
+    if (ex->idle_threads > 0) {
         ex->waking = 1;
         pthread_cond_signal(&ex->ready);
+    } else if (ex->n_started < ex->n_threads && start_thread(ex) == 0) {
+        ex->waking = 1; /* cleared by the new thread */
     }
 }
 
@@ -70,6 +103,7 @@ static void *worker_main(void *p)
     int index = ta->index;
     free(ta);
     pthread_mutex_lock(&ex->lock);
+    ex->waking = 0;
     for (;;) {
         while (!ex->stopping && ex->queue_head == NULL) {
             ex->idle_threads++;
@@ -148,20 +182,10 @@ executor_t *executor_create(uv_loop_t *loop, int threads,
     uv_check_start(&ex->hand_over, on_hand_over);
     uv_idle_init(loop, &ex->nudge);
     ex->nudge.data = ex;
-    for (int i = 0; i < threads; i++) {
-        thread_arg_t *ta = malloc(sizeof *ta);
-        if (ta) {
-            ta->ex = ex;
-            ta->index = i;
-        }
-        if (ta == NULL ||
-            pthread_create(&ex->threads[i], NULL, worker_main, ta) != 0) {
-            LOGE("executor", "cannot start worker thread %d", i);
-            free(ta);
-            ex->n_threads = i;
-            executor_destroy(ex, 0);
-            return NULL;
-        }
+    if (start_thread(ex) != 0) {
+        LOGE("executor", "cannot start any worker thread");
+        executor_destroy(ex, 0);
+        return NULL;
     }
     return ex;
 }
@@ -235,10 +259,11 @@ void executor_destroy(executor_t *ex, int detach_running)
     if (ex == NULL)
         return;
     pthread_mutex_lock(&ex->lock);
-    ex->stopping = 1;
+    ex->stopping = 1; /* from here on no thread is started */
     pthread_cond_broadcast(&ex->ready);
+    int started = ex->n_started;
     pthread_mutex_unlock(&ex->lock);
-    for (int i = 0; i < ex->n_threads; i++) {
+    for (int i = 0; i < started; i++) {
         if (detach_running)
             pthread_detach(ex->threads[i]);
         else

@@ -1,7 +1,8 @@
 /*
- * executor.h - runs jobs on --concurrency worker threads and hands finished
- * jobs back to the libuv loop thread in batches. Handlers never run on the
- * loop thread, so nothing they do can stall Redis I/O, timers or signals.
+ * executor.h - runs jobs on up to --concurrency worker threads (started as
+ * needed) and hands finished jobs back to the libuv loop thread in batches.
+ * Handlers never run on the loop thread, so nothing they do can stall
+ * Redis I/O, timers or signals.
  */
 #ifndef JOBRT_EXECUTOR_H
 #define JOBRT_EXECUTOR_H

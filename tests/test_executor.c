@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,14 +211,29 @@ Test(executor, two_hundred_ok_jobs)
     teardown();
 }
 
-/* Threads are woken one at a time (cheap jobs then run on few threads);
- * jobs that block must still spread over every thread. Only 24 jobs
+/* Threads of this process, from /proc/self/task. */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    cr_assert_not_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Threads are started on demand and woken one at a time (cheap jobs then
+ * run on few threads); jobs that block must still spread over every
+ * thread, and no more threads than the limit may start. Only 24 jobs
  * running side by side can pass the testkit's gather rendezvous. */
 Test(executor, blocking_jobs_use_every_thread)
 {
     setup();
     enum { N = 24 };
+    int before = count_threads();
     start(N);
+    cr_assert_eq(count_threads(), before + 1, "an idle pool holds one thread");
     for (int i = 0; i < N; i++)
         executor_submit(ex, make_job("gather", "1", "{\"n\":24}", NULL, 0));
     run_until(N, 15000);
@@ -227,6 +243,7 @@ Test(executor, blocking_jobs_use_every_thread)
         cr_assert(result_is(j, "{\"peak\":24}"), "result [%.*s]",
                   (int)j->result.len, j->has_result ? j->result.data : "");
     }
+    cr_assert_eq(count_threads(), before + N, "threads started, limit %d", N);
     teardown();
 }
 
