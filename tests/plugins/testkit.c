@@ -275,7 +275,7 @@ static int run_gather(const jobrt_host_api *host, void *ctx, jobrt_job *job)
         host->job_set_error(job, "only %lu of %lu ran at once", peak, n);
         return JOBRT_FAIL;
     }
-    return set_resultf(host, job, "{\"peak\":%lu}", peak);
+    return set_resultf(host, job, "{\"peak\":%u}", (unsigned)peak);
 }
 
 /* crash: takes its whole worker process down, as a segfaulting or
