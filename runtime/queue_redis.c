@@ -863,25 +863,61 @@ void queue_redis_flush(queue_redis_t *q)
     pump(q);
 }
 
-void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
-                         const char *job_id, uint32_t attempt,
-                         const char *error, uint32_t delay_ms, int64_t due_ms)
+static int key_is(const strview_t *k, const char *name)
 {
-    char att[16] = "", delay[16], due[24];
-    if (attempt)
-        snprintf(att, sizeof att, "%u", attempt);
-    snprintf(delay, sizeof delay, "%u", delay_ms);
-    snprintf(due, sizeof due, "%lld", (long long)due_ms);
+    size_t n = strlen(name);
+    return k->len == n && memcmp(k->ptr, name, n) == 0;
+}
+
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, const strview_t *fv, size_t n,
+                         uint32_t attempt, const char *error,
+                         uint32_t delay_ms, int64_t due_ms)
+{
+    char num[24];
     add_arg(q, "2");
     add_arg(q, q->keys.stream);
     add_arg(q, q->keys.delayed);
     add_arg(q, q->o.group);
     add_arg(q, stream_id);
-    add_arg(q, att);
-    add_arg(q, error ? error : "");
-    add_arg(q, job_id);
-    add_arg(q, delay);
-    add_arg(q, due);
+    snprintf(num, sizeof num, "%u", delay_ms);
+    add_arg(q, num);
+    snprintf(num, sizeof num, "%lld", (long long)due_ms);
+    add_arg(q, num);
+    /* the entry's fields, with attempt and last_error replaced */
+    const strview_t *old_attempt = NULL, *old_error = NULL;
+    int has_id = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (key_is(&fv[i], "attempt")) {
+            old_attempt = &fv[i + 1];
+        } else if (key_is(&fv[i], "last_error")) {
+            old_error = &fv[i + 1];
+        } else {
+            has_id |= key_is(&fv[i], "id");
+            strlist_add(&q->args, fv[i].ptr, fv[i].len);
+            strlist_add(&q->args, fv[i + 1].ptr, fv[i + 1].len);
+        }
+    }
+    if (!has_id) {
+        add_arg(q, "id");
+        add_arg(q, job_id);
+    }
+    if (attempt) {
+        snprintf(num, sizeof num, "%u", attempt);
+        add_arg(q, "attempt");
+        add_arg(q, num);
+    } else if (old_attempt && old_attempt->len) {
+        add_arg(q, "attempt");
+        strlist_add(&q->args, old_attempt->ptr, old_attempt->len);
+    }
+    if (error && *error) {
+        add_arg(q, "last_error");
+        add_arg(q, error);
+    } else if (old_error && old_error->len) {
+        add_arg(q, "last_error");
+        strlist_add(&q->args, old_error->ptr, old_error->len);
+    }
+    stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
     submit_op(q, SCRIPT_REQUEUE, job_id);
 }
 

@@ -71,10 +71,13 @@ void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           size_t record_len);
 /* Puts an entry back, atomically with its ack: at the tail of the stream,
  * or into the delayed set for delay_ms (from now, server clock) or until
- * due_ms (absolute). attempt 0 keeps the entry's attempt. */
+ * due_ms (absolute). fv/n are the entry's fields as fetched; the new
+ * entry has them with `attempt` set (0 keeps the entry's), `last_error`
+ * set (NULL or "" keeps the entry's) and `id` added when missing. */
 void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
-                         const char *job_id, uint32_t attempt,
-                         const char *error, uint32_t delay_ms, int64_t due_ms);
+                         const char *job_id, const strview_t *fv, size_t n,
+                         uint32_t attempt, const char *error,
+                         uint32_t delay_ms, int64_t due_ms);
 /* Moves an entry, intact, to the dead-letter stream with a reason code. */
 void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
                              const char *job_id, const char *reason,

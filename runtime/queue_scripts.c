@@ -12,7 +12,8 @@
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"  \
     "end\n"
 
-/* Re-add entry `id` of stream s with its fields intact except `attempt`
+/* For RELEASE, which has only ids: re-add entry `id` of stream s with its
+ * fields intact except `attempt`
  * (set, or kept when nil), `last_error` and `id` (added when missing). It
  * goes to the tail of the stream, or, when due_ms > now, into the delayed
  * set z. Returns true if the entry was still pending, else false. */
@@ -79,12 +80,27 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "return n\n",
 
     /* REQUEUE: KEYS[1] stream, KEYS[2] delayed set.
-     * ARGV: group, id, attempt ('' keeps it), error, job id, delay_ms,
-     * due_ms (absolute, server clock; 0 = none) */
-    [SCRIPT_REQUEUE] = LUA_REQUEUE_FN
-        "if requeue(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], "
-        "ARGV[5], ARGV[6], ARGV[7]) then return 1 end\n"
-        "return 0\n",
+     * ARGV: group, id, delay_ms, due_ms (absolute, server clock; 0 =
+     * none), then the new entry's field/value pairs (the worker holds the
+     * entry, so Redis need not look it up). Acks id; the new entry goes
+     * to the tail of the stream, or into the delayed set when it is due
+     * later. The acked entry is left to TRIM. Returns 1, or 0 when id was
+     * no longer pending (a resend after a lost reply): nothing is added. */
+    [SCRIPT_REQUEUE] = LUA_NOW_MS
+        "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then "
+        "return 0 end\n"
+        "local f = {}\n"
+        "for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
+        "local d, at = tonumber(ARGV[3]) or 0, tonumber(ARGV[4]) or 0\n"
+        "local now = 0\n"
+        "if d > 0 or at > 0 then now = now_ms() end\n"
+        "if d > 0 then at = now + d end\n"
+        "if at > now then\n"
+        "  redis.call('ZADD', KEYS[2], at, cmsgpack.pack({ARGV[2], f}))\n"
+        "else\n"
+        "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
+        "end\n"
+        "return 1\n",
 
     /* DLQ: KEYS[1] stream, KEYS[2] dlq, KEYS[3] record key (optional).
      * ARGV: group, id, reason, error, worker, now_ms, maxlen, record, ttl */

@@ -159,7 +159,8 @@ static int dispatch_checks(worker_t *w, struct jobrt_job *job)
     }
     if (job->env.not_before_ms > now + 20) {
         /* Early (enqueued with not_before): wait in the delayed set. */
-        queue_redis_requeue(w->q, job->stream_id, job->id, 0, NULL, 0,
+        queue_redis_requeue(w->q, job->stream_id, job->id, job->fields,
+                            job->n_fields, 0, NULL, 0,
                             job->env.not_before_ms);
         slot_put(w, job);
         return 1;
@@ -333,7 +334,9 @@ static void on_done(void *arg, struct jobrt_job *done)
                      job->env.version, job->env.attempt, job->max_attempts,
                      delay, job->error);
                 queue_redis_requeue(w->q, job->stream_id, job->id,
-                                    job->env.attempt + 1, job->error, delay, 0);
+                                    job->fields, job->n_fields,
+                                    job->env.attempt + 1, job->error, delay,
+                                    0);
                 w->n_retry++;
                 break;
             }
