@@ -238,8 +238,9 @@ async function remaining(system, queue) {
     // delivered) plus its pending count; XLEN only if Redis cannot tell
     // the lag.
     const key = `jobrt:{${queue}}:stream`;
-    const [[gerr, groups], [, len], [perr, pend]] = await redis.pipeline()
-      .xinfo('GROUPS', key).xlen(key).xpending(key, 'jobrt').exec();
+    const [[gerr, groups], [, len], [perr, pend], [, delayed]] = await redis.pipeline()
+      .xinfo('GROUPS', key).xlen(key).xpending(key, 'jobrt')
+      .zcard(`jobrt:{${queue}}:delayed`).exec();
     let waiting = len;
     if (!gerr) {
       for (const g of groups) {
@@ -248,12 +249,12 @@ async function remaining(system, queue) {
         if (f.name === 'jobrt' && f.lag !== null && f.lag !== undefined) waiting = Number(f.lag);
       }
     }
-    return waiting + (perr ? 0 : Number(pend[0]));
+    return waiting + (perr ? 0 : Number(pend[0])) + Number(delayed || 0);
   }
-  const keys = system === 'bullmq'
-    ? [`bull:${queue}:wait`, `bull:${queue}:active`]
-    : [`bq:${queue}:waiting`, `bq:${queue}:active`];
-  const res = await redis.pipeline().llen(keys[0]).llen(keys[1]).exec();
+  const p = system === 'bullmq' ? `bull:${queue}` : `bq:${queue}`;
+  const res = await redis.pipeline()
+    .llen(system === 'bullmq' ? `${p}:wait` : `${p}:waiting`)
+    .llen(`${p}:active`).zcard(`${p}:delayed`).exec();
   return res.reduce((a, [err, n]) => a + (err ? 0 : n), 0);
 }
 
@@ -265,6 +266,7 @@ async function failedCount(system, queue) {
 
 // ---- enqueueing ------------------------------------------------------------
 
+const JOB_NAME = { noop: 'noop', json: 'bench_json', retry: 'bench_retry' };
 const ndjsonCache = new Map();
 function ndjsonFile(kind, n) {
   const key = `${kind}-${n}`;
@@ -273,14 +275,17 @@ function ndjsonFile(kind, n) {
   const lines = [];
   for (let i = 0; i < n; i++) {
     const payload = kind === 'json' ? invoice(i) : {};
-    lines.push(JSON.stringify({ job: kind === 'json' ? 'bench_json' : 'noop', v: 1, payload }));
+    lines.push(JSON.stringify({ job: JOB_NAME[kind], v: 1, payload }));
   }
   fs.writeFileSync(file, lines.join('\n') + '\n');
   ndjsonCache.set(key, file);
   return file;
 }
 
-// Bulk-enqueues n jobs of kind ('noop' | 'json'); returns seconds taken.
+// Bulk-enqueues n jobs of kind ('noop' | 'json' | 'retry'); returns
+// seconds taken. 'retry' jobs fail their first attempt and succeed on the
+// second, 1 ms of backoff in between (jobrt: the bench_retry handler's own
+// policy; peers: job options).
 async function enqueueBulk(system, queue, kind, n) {
   if (system === 'jobrt') {
     const file = ndjsonFile(kind, n);
@@ -297,14 +302,21 @@ async function enqueueBulk(system, queue, kind, n) {
   }
   const data = [];
   for (let i = 0; i < n; i++) data.push(kind === 'json' ? invoice(i) : {});
-  const name = kind === 'json' ? 'bench_json' : 'noop';
+  const name = JOB_NAME[kind];
+  const retry = kind === 'retry';
   if (system === 'bullmq') {
     const q = new BullQueue(queue, { connection: { host: HOST, port: opt.port } });
     await q.waitUntilReady();
     const t0 = performance.now();
     for (let i = 0; i < n; i += 1000) {
       await q.addBulk(data.slice(i, i + 1000).map((d) => ({
-        name, data: d, opts: { removeOnComplete: true, removeOnFail: 1000 },
+        name,
+        data: d,
+        opts: {
+          removeOnComplete: true,
+          removeOnFail: 1000,
+          ...(retry ? { attempts: 2, backoff: { type: 'fixed', delay: 1 } } : {}),
+        },
       })));
     }
     const secs = (performance.now() - t0) / 1000;
@@ -318,7 +330,8 @@ async function enqueueBulk(system, queue, kind, n) {
   await q.ready();
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
-    const errs = await q.saveAll(data.slice(i, i + 1000).map((d) => q.createJob(d)));
+    const errs = await q.saveAll(data.slice(i, i + 1000).map((d) => (retry
+      ? q.createJob(d).retries(1).backoff('fixed', 1) : q.createJob(d))));
     if (errs && errs.size) throw new Error(`bee-queue saveAll: ${errs.size} error(s)`);
   }
   const secs = (performance.now() - t0) / 1000;
@@ -560,11 +573,12 @@ async function main() {
   for (const s of SYSTEMS) log(`best config: ${LABEL[s]}: ${cfgName(best[s])}`);
 
   const rounds = [];
+  const retryJobs = Math.max(1000, Math.round(opt.jobs / 4));
   for (let r = 0; r < opt.rounds; r++) {
     // rotate who goes first each round, so no system always runs on a
     // freshly started (or an already warm) redis-server
     const order = SYSTEMS.map((_, i) => SYSTEMS[(i + r) % SYSTEMS.length]);
-    const R = { order, drain: {}, json: {}, latency: {}, ceiling: null };
+    const R = { order, drain: {}, json: {}, retry: {}, latency: {}, ceiling: null };
     for (const s of order) {
       R.drain[s] = await drain(s, best[s], 'noop', opt.jobs);
       log(`round ${r + 1} drain   ${LABEL[s].padEnd(9)} ${fmt(R.drain[s].jobs_per_s)} jobs/s, enqueue ${fmt(R.drain[s].enqueue_jobs_per_s)} jobs/s, redis ${fmt(R.drain[s].redis_us_per_job, 2)} us/job`);
@@ -572,6 +586,10 @@ async function main() {
     for (const s of order) {
       R.json[s] = await drain(s, best[s], 'json', opt.jobs);
       log(`round ${r + 1} json    ${LABEL[s].padEnd(9)} ${fmt(R.json[s].jobs_per_s)} jobs/s`);
+    }
+    for (const s of order) {
+      R.retry[s] = await drain(s, best[s], 'retry', retryJobs);
+      log(`round ${r + 1} retry   ${LABEL[s].padEnd(9)} ${fmt(R.retry[s].jobs_per_s)} jobs/s, redis ${fmt(R.retry[s].redis_us_per_job, 2)} us/job`);
     }
     for (const s of order) {
       R.latency[s] = await latency(s, best[s]);
@@ -613,6 +631,9 @@ async function main() {
   row('worker CPU per job, noop drain, us', (R, s) => R.drain[s].worker_us_per_job, 2, 'lower');
   row('worker CPU per job, JSON drain, us', (R, s) => R.json[s].worker_us_per_job, 2, 'lower');
   row('worker context switches per job, noop', (R, s) => R.drain[s].ctx_switches_per_job, 2, 'lower');
+  // delivery guarantees: every job fails once and is retried after 1 ms
+  row('retry once (fail, 1 ms backoff, ok), jobs/s', (R, s) => R.retry[s].jobs_per_s, 0, 'higher');
+  row('Redis CPU per job, retry once, us', (R, s) => R.retry[s].redis_us_per_job, 2, 'lower');
 
   const ceil = {
     cycle: med((R) => R.ceiling.cycle.jobs_per_s),

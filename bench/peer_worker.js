@@ -3,7 +3,7 @@
 // bench/harness.js, so the peers' RSS and CPU are measured per process the
 // same way as jobrt's. Started with fork(); argv[2] is a JSON config:
 //   {system: 'bullmq'|'bee', port, queue, concurrency,
-//    workload: 'noop'|'json'|'latency'}
+//    workload: 'noop'|'json'|'retry'|'latency'}
 // IPC: sends {type:'ready'} once connected (the parent starts its clock
 // then, and the worker starts taking jobs right after); on {type:'stop'}
 // closes the worker and sends {type:'stopped', processed, failed, lat}
@@ -32,6 +32,17 @@ function makeHandler(getData) {
       const r = invoiceTotal(getData(job));
       processed++;
       return r;
+    };
+  }
+  if (cfg.workload === 'retry') {
+    // first attempt fails, the retry (job options: 1 more, 1 ms backoff)
+    // succeeds; only successes count as processed
+    const firstAttempt = cfg.system === 'bullmq'
+      ? (job) => job.attemptsMade === 0
+      : (job) => job.options.retries > 0;
+    return async (job) => {
+      if (firstAttempt(job)) throw new Error('first attempt fails on purpose');
+      processed++;
     };
   }
   return async () => { processed++; };
@@ -63,7 +74,10 @@ async function main() {
       sendEvents: false,
       storeJobs: false,
       removeOnSuccess: true,
-      activateDelayedJobs: false,
+      // retries with backoff wait in the delayed set; check it as often as
+      // jobrt does (every 100 ms; bee-queue's default debounce is 1 s)
+      activateDelayedJobs: cfg.workload === 'retry',
+      delayedDebounce: 100,
     });
     q.on('error', (e) => { process.stderr.write(`bee-queue error: ${e.message}\n`); });
     q.on('failed', () => { failed++; });

@@ -5,6 +5,10 @@
  * records {"total_cents":N,"items":K} as the job's result (the benchmark
  * runs with --result-ttl 0, so the runtime drops it, like the peers'
  * removeOnComplete / removeOnSuccess).
+ *
+ * Also "bench_retry" v1 (the retry-path workload): the first attempt asks
+ * for a retry, the second succeeds. Backoff 0-1 ms, so every retry goes
+ * through the delayed set and back, as a retry with backoff does.
  */
 #include <cjson/cJSON.h>
 #include <jobrt/plugin.h>
@@ -44,9 +48,22 @@ static int json_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     return JOBRT_OK;
 }
 
+static int retry_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    if (host->job_attempt(job) <= 1) {
+        host->job_set_error(job, "first attempt fails on purpose");
+        return JOBRT_RETRY;
+    }
+    return JOBRT_OK;
+}
+
 static const jobrt_handler_desc json_handlers[] = {
     {.job_name = "bench_json", .schema_min = 1, .schema_max = 1,
      .run = json_run},
+    {.job_name = "bench_retry", .schema_min = 1, .schema_max = 1,
+     .run = retry_run, .max_attempts = 2, .backoff_base_ms = 1,
+     .backoff_cap_ms = 1},
 };
 
 JOBRT_PLUGIN {
@@ -54,6 +71,6 @@ JOBRT_PLUGIN {
     .name = "bench-json",
     .version = "1.0.0",
     .build_id = "bench",
-    .n_handlers = 1,
+    .n_handlers = sizeof json_handlers / sizeof json_handlers[0],
     .handlers = json_handlers,
 };
