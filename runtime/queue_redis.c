@@ -114,6 +114,8 @@ struct queue_redis {
     int64_t next_trim;
     int trim_outstanding;
     char *stale_buf;           /* ids handed to TRIM for deletion */
+    const char **trim_argv;
+    size_t stale_cap;          /* ids both of them have room for */
 
     int closing;
     int handles_open;
@@ -527,7 +529,6 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
 #define TRIM_EVERY_MS 100   /* after this worker acked something */
 #define TRIM_IDLE_MS 1000   /* otherwise: what dead workers acked, poison */
 #define STALE_ROUNDS 10 /* trims an acked id may wait before its own XDEL */
-#define MAX_STALE 1000  /* ids deleted one by one per trim, at most */
 #define STALE_WIDTH 48  /* "<u64>-<u64>" and a NUL */
 
 static int writer_ready(const queue_redis_t *q)
@@ -633,10 +634,11 @@ static void on_trimmed(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     (void)ac;
     q->trim_outstanding = 0;
-    if (periodic_failed(q, r, "trimming finished entries"))
-        return;
     stream_id_t point = {0, 0};
-    if (r->type == REDIS_REPLY_STRING)
+    /* A failed trim still counts as a round, so ids cannot pile up here
+     * when trims keep failing (they go, and later cuts remove them). */
+    if (!periodic_failed(q, r, "trimming finished entries") &&
+        r->type == REDIS_REPLY_STRING)
         stream_id_parse(r->str, r->len, &point);
     stream_sweep_trimmed(&q->sweep, point);
 }
@@ -646,19 +648,32 @@ static void on_trimmed(redisAsyncContext *ac, void *reply, void *priv)
  * one by one. If the reply is lost, later cuts still remove them. */
 static void trim(queue_redis_t *q)
 {
-    if (q->stale_buf == NULL &&
-        (q->stale_buf = malloc(MAX_STALE * STALE_WIDTH)) == NULL)
+    /* room for every id that could be stale; grows only */
+    size_t cap = stream_sweep_count(&q->sweep);
+    if (cap > q->stale_cap) {
+        char *b = realloc(q->stale_buf, cap * STALE_WIDTH);
+        if (b)
+            q->stale_buf = b;
+        const char **a = realloc(q->trim_argv, (cap + 5) * sizeof *a);
+        if (a)
+            q->trim_argv = a;
+        if (b && a)
+            q->stale_cap = cap;
+    }
+    if (q->trim_argv == NULL &&
+        (q->trim_argv = malloc(5 * sizeof *q->trim_argv)) == NULL)
         return;
-    const char *argv[MAX_STALE + 4];
+    const char **argv = q->trim_argv;
     size_t n = stream_sweep_take_stale(&q->sweep, STALE_ROUNDS, q->stale_buf,
-                                       STALE_WIDTH, MAX_STALE);
+                                       STALE_WIDTH, q->stale_cap);
     argv[0] = "EVALSHA";
     argv[1] = q->sha[SCRIPT_TRIM];
     argv[2] = "1";
     argv[3] = q->keys.stream;
+    argv[4] = q->o.group;
     for (size_t i = 0; i < n; i++)
-        argv[4 + i] = q->stale_buf + i * STALE_WIDTH;
-    if (redisAsyncCommandArgv(q->writer.ac, on_trimmed, q, (int)(n + 4), argv,
+        argv[5 + i] = q->stale_buf + i * STALE_WIDTH;
+    if (redisAsyncCommandArgv(q->writer.ac, on_trimmed, q, (int)(n + 5), argv,
                               NULL) == REDIS_OK)
         q->trim_outstanding = 1;
 }
@@ -971,6 +986,7 @@ void queue_redis_release_pending(queue_redis_t *q)
     /* then a last cut, so the stream holds only what is left to run */
     add_arg(q, "1");
     add_arg(q, q->keys.stream);
+    add_arg(q, q->o.group);
     submit_op(q, SCRIPT_TRIM, "(trim)");
     pump(q);
 }
@@ -1003,6 +1019,7 @@ static void free_queue(queue_redis_t *q)
     free(q->fv);
     free(q->lease_buf);
     free(q->stale_buf);
+    free(q->trim_argv);
     stream_sweep_free(&q->sweep);
     free(q);
 }

@@ -181,14 +181,17 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "end\n"
         "return {got, n, poisoned}\n",
 
-    /* TRIM: KEYS[1] stream. ARGV: acked ids to delete one by one if the
-     * cut does not reach them (they wait behind a long-pending entry).
+    /* TRIM: KEYS[1] stream. ARGV: group, then acked ids to delete one by
+     * one if the cut does not reach them (they wait behind a long-pending
+     * entry). An id still pending for the group is never deleted: its ack
+     * may have failed, or Redis may have restarted from an older snapshot.
      * The cut point is the lowest of, over every consumer group, its
      * oldest pending id and its last delivered id: everything below it
      * has been delivered to and acked by every group. When no group has
      * anything pending, the last delivered entry itself goes too, so an
-     * idle queue's stream ends up empty. Returns the cut point ('' when
-     * the stream or its groups do not exist). */
+     * idle queue's stream ends up empty. No cut while a group has read
+     * nothing yet, but the stale ids are deleted all the same. Returns the
+     * cut point ('' when there is none). */
     [SCRIPT_TRIM] =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return '' end\n"
         "local function num_less(a, b)\n"
@@ -213,14 +216,33 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  end\n"
         "  if point == nil or id_less(cut, point) then point = cut end\n"
         "end\n"
-        "if point == nil or point == '0-0' then return '' end\n"
-        "redis.call('XTRIM', KEYS[1], 'MINID', point)\n"
-        "if not busy then redis.call('XDEL', KEYS[1], point) end\n"
-        "local stale = {}\n"
-        "for i = 1, #ARGV do\n"
-        "  if not id_less(ARGV[i], point) then stale[#stale + 1] = ARGV[i] end\n"
+        "if point == nil or point == '0-0' then\n"
+        "  point = ''\n"
+        "else\n"
+        "  redis.call('XTRIM', KEYS[1], 'MINID', point)\n"
+        "  if not busy then redis.call('XDEL', KEYS[1], point) end\n"
         "end\n"
-        "if #stale > 0 then redis.call('XDEL', KEYS[1], unpack(stale)) end\n"
+        "local stale, lo, hi = {}, nil, nil\n"
+        "for i = 2, #ARGV do\n"
+        "  local id = ARGV[i]\n"
+        "  if point == '' or not id_less(id, point) then\n"
+        "    stale[#stale + 1] = id\n"
+        "    if lo == nil or id_less(id, lo) then lo = id end\n"
+        "    if hi == nil or id_less(hi, id) then hi = id end\n"
+        "  end\n"
+        "end\n"
+        "if #stale == 0 then return point end\n"
+        "local pending = {}\n"
+        "for _, e in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], lo, hi, "
+        "1000000)) do pending[e[1]] = true end\n"
+        "local del = {}\n"
+        "for _, id in ipairs(stale) do\n"
+        "  if not pending[id] then del[#del + 1] = id end\n"
+        "  if #del == 1000 then\n"
+        "    redis.call('XDEL', KEYS[1], unpack(del)); del = {}\n"
+        "  end\n"
+        "end\n"
+        "if #del > 0 then redis.call('XDEL', KEYS[1], unpack(del)) end\n"
         "return point\n",
 };
 

@@ -42,6 +42,8 @@ int stream_sweep_add(stream_sweep_t *s, const char *id, size_t len)
     stream_id_t sid;
     if (stream_id_parse(id, len, &sid) != 0)
         return -1;
+    if (s->n >= STREAM_SWEEP_MAX)
+        return -1;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
         sweep_entry_t *v = realloc(s->v, cap * sizeof *v);

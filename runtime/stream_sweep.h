@@ -10,7 +10,9 @@
  * remembers the ids this worker acked until a trim passes them; an id that
  * a trim has not passed after a while (a long job pending ahead of it
  * holds the trim point back) is handed out to be deleted one by one, so
- * memory stays bounded whatever runs long.
+ * memory stays bounded whatever runs long. At most STREAM_SWEEP_MAX ids
+ * are remembered; past that (trims failing for long), ids are left to
+ * later cuts alone.
  *
  * Pure bookkeeping, no I/O; loop thread only.
  */
@@ -19,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define STREAM_SWEEP_MAX (1u << 20) /* 24 MiB of ids */
 
 typedef struct {
     uint64_t ms, seq;
@@ -39,8 +43,9 @@ typedef struct {
 int stream_id_parse(const char *s, size_t len, stream_id_t *out);
 int stream_id_less(stream_id_t a, stream_id_t b);
 
-/* Remembers an acked id. -1 (and nothing remembered) on a bad id or no
- * memory: the entry is then left to the trims alone. */
+/* Remembers an acked id. -1 (and nothing remembered) on a bad id, no
+ * memory or STREAM_SWEEP_MAX ids held: the entry is then left to the
+ * trims alone. */
 int stream_sweep_add(stream_sweep_t *s, const char *id, size_t len);
 
 /* A trim removed everything below `point`: forget those ids, and start a

@@ -111,3 +111,18 @@ Test(stream_sweep, take_stale_respects_max_and_grows_past_first_block)
     stream_sweep_free(&s);
     cr_assert_eq(stream_sweep_count(&s), 0u);
 }
+
+Test(stream_sweep, remembers_at_most_the_cap)
+{
+    stream_sweep_t s = {0};
+    char text[48];
+    for (unsigned i = 0; i < STREAM_SWEEP_MAX; i++) {
+        snprintf(text, sizeof text, "7-%u", i);
+        cr_assert_eq(stream_sweep_add(&s, text, strlen(text)), 0);
+    }
+    cr_assert_eq(stream_sweep_add(&s, "8-0", 3), -1, "over the cap");
+    cr_assert_eq(stream_sweep_count(&s), (size_t)STREAM_SWEEP_MAX);
+    stream_sweep_trimmed(&s, id("7-10"));
+    cr_assert_eq(stream_sweep_add(&s, "8-0", 3), 0, "room again after a cut");
+    stream_sweep_free(&s);
+}
