@@ -16,9 +16,11 @@
  */
 #include "executor.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "host_api.h"
 #include "log.h"
@@ -70,11 +72,16 @@ static int start_thread(executor_t *ex)
         ta->ex = ex;
         ta->index = i;
     }
-    if (ta == NULL ||
-        pthread_create(&ex->threads[i], NULL, worker_main, ta) != 0) {
+    int rc = ta ? pthread_create(&ex->threads[i], NULL, worker_main, ta)
+                : ENOMEM;
+    if (rc != 0) {
         free(ta);
-        LOGW("executor", "cannot start worker thread %d; running with %d "
-             "thread(s)", i + 1, i);
+        if (i == 0)
+            LOGE("executor", "cannot start a worker thread: %s",
+                 strerror(rc));
+        else
+            LOGW("executor", "cannot start worker thread %d (%s); jobs "
+                 "run on the %d there are", i + 1, strerror(rc), i);
         ex->n_threads = i;
         return -1;
     }
@@ -183,7 +190,6 @@ executor_t *executor_create(uv_loop_t *loop, int threads,
     uv_idle_init(loop, &ex->nudge);
     ex->nudge.data = ex;
     if (start_thread(ex) != 0) {
-        LOGE("executor", "cannot start any worker thread");
         executor_destroy(ex, 0);
         return NULL;
     }
