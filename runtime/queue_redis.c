@@ -555,6 +555,8 @@ static int periodic_failed(queue_redis_t *q, const redisReply *r,
     return 1;
 }
 
+static void promote(queue_redis_t *q);
+
 static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
 {
     queue_redis_t *q = priv;
@@ -563,9 +565,12 @@ static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
     q->promote_outstanding = 0;
     if (periodic_failed(q, r, "moving due delayed jobs"))
         return;
+    /* A full batch: more are due. Go again at once, so a backlog of due
+     * jobs (a burst of retries) moves at Redis speed, not one batch per
+     * tick. */
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->integer >= PROMOTE_BATCH)
-        q->next_promote = 0; /* more are due: go again next tick */
+        r->element[0]->integer >= PROMOTE_BATCH && writer_ready(q))
+        promote(q);
 }
 
 static void promote(queue_redis_t *q)
