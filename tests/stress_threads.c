@@ -16,10 +16,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "executor.h"
-#include "host_api.h"
-#include "loader.h"
-#include "router.h"
+#include "exec/executor.h"
+#include "plugin/host_api.h"
+#include "plugin/loader.h"
+#include "plugin/router.h"
 
 #define N_JOBS 5000
 #define N_SLOTS 64

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enqueue_parse.h"
+#include "queue/enqueue_parse.h"
 
 static enqueue_entry_t e;
 static char why[512];

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "envelope.h"
+#include "core/envelope.h"
 
 #define MAX_PAIRS 16
 

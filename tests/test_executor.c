@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "executor.h"
-#include "host_api.h"
-#include "loader.h"
-#include "router.h"
+#include "exec/executor.h"
+#include "plugin/host_api.h"
+#include "plugin/loader.h"
+#include "plugin/router.h"
 
 #define TESTKIT JOBRT_TESTKIT_DIR "/testkit.so"
 #define MAX_JOBS 256

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_check.h"
+#include "core/json_check.h"
 
 static int check_n(const char *s, size_t n, const char **why)
 {

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host_api.h"
-#include "loader.h"
+#include "plugin/host_api.h"
+#include "plugin/loader.h"
 
 #define ZOO JOBRT_ZOO_DIR
 #define TESTKIT JOBRT_TESTKIT_DIR "/testkit.so"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "plugin/router.h"
 
 static int run_dummy(const jobrt_host_api *host, void *ctx, jobrt_job *job)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "enqueue_parse.h"
+#include "queue/enqueue_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

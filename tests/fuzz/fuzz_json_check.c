@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json_check.h"
+#include "core/json_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

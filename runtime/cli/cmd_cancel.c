@@ -1,0 +1,128 @@
+/*
+ * cmd_cancel.c - `jobrt cancel ID...`: adds job ids to the queue's
+ * cancelled set (NS:{QUEUE}:cancelled, id -> time in ms). Workers poll the
+ * set about every 0.5 s for entries scored at or after the newest they have
+ * seen: they skip a cancelled job that has not started (dead-lettered as
+ * `cancelled`) and flag a running one (job_cancel_requested()).
+ *
+ * The score is the Redis server's clock, taken inside the script that adds
+ * the ids: a client clock behind the one of an earlier `jobrt cancel` would
+ * give a score below what workers have already seen, and they would never
+ * pick the cancellation up. Entries older than 7 days are dropped here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/options.h"
+#include "cli/commands.h"
+#include "core/envelope.h"
+#include "queue/keys.h"
+#include "cli/redis_opts.h"
+
+#define CANCEL_KEEP_MS "604800000" /* 7 days */
+
+/* KEYS[1] cancelled set. ARGV[1] keep ms, ARGV[2..] job ids.
+ * Returns the score used (server time, ms). */
+static const char cancel_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+    "'(' .. (now - tonumber(ARGV[1])))\n"
+    "return now\n";
+
+int cmd_cancel(int argc, char **argv)
+{
+    redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
+    const cli_opt_t opts[] = {
+        REDIS_CLI_OPT_ROWS(ro, "Queue the jobs were enqueued to"),
+    };
+    const cli_cmd_t cmd = {
+        "cancel", "jobrt cancel ID [ID...] [--queue NAME]",
+        "Requests cancellation of the jobs with these job ids in one queue. "
+        "Workers of\nthe queue pick the request up within about 0.5 s: a job "
+        "that has not started\n(waiting, delayed or retrying) is skipped and "
+        "dead-lettered as 'cancelled';\na running job's handler sees "
+        "job_cancel_requested() return true, and what it\nthen does is its "
+        "own choice (stop early and fail or retry, or finish); a retry\nit "
+        "asks for is skipped and dead-lettered as 'cancelled'. A job already "
+        "finished\nis not affected. Requests are kept 7 days, so a job "
+        "enqueued later with the\nsame id within that time is skipped too, "
+        "as is one re-driven with\n`jobrt dlq retry`. Ids are not checked "
+        "against the queue: an id no job has is\naccepted and does nothing. "
+        "Put -- before ids that start with '-'.\n\n"
+        "Exit codes: 0 requested, 1 Redis error, 2 bad usage (e.g. an id "
+        "that is not\n1-128 printable ASCII characters without spaces).",
+        opts, (int)(sizeof opts / sizeof opts[0])};
+
+    char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
+    if (pos == NULL) {
+        fprintf(stderr, "jobrt cancel: out of memory\n");
+        return 1;
+    }
+    int n_pos, rc = cli_parse(&cmd, argc, argv, pos, argc, &n_pos);
+    if (rc) {
+        free(pos);
+        return rc == 1 ? 0 : rc;
+    }
+    if (n_pos == 0) {
+        free(pos);
+        return cli_usage_error(&cmd, "expected at least one job ID");
+    }
+    /* Distinct ids, each a valid job id (docs/protocol.md). */
+    int n_ids = 0;
+    for (int i = 0; i < n_pos; i++) {
+        if (!envelope_valid_id(pos[i], strlen(pos[i]))) {
+            rc = cli_usage_error(&cmd, "'%s' is not a job id (1-128 "
+                                 "printable ASCII characters, no spaces)",
+                                 pos[i]);
+            free(pos);
+            return rc;
+        }
+        int dup = 0;
+        for (int k = 0; k < n_ids && !dup; k++)
+            dup = strcmp(pos[k], pos[i]) == 0;
+        if (!dup)
+            pos[n_ids++] = pos[i];
+    }
+
+    queue_keys_t keys;
+    redisContext *c = redis_cli_connect(&cmd, &ro, &keys, &rc);
+    if (c == NULL) {
+        free(pos);
+        return rc;
+    }
+    const char **av = calloc((size_t)n_ids + 5, sizeof *av);
+    if (av == NULL) {
+        fprintf(stderr, "jobrt cancel: out of memory\n");
+        redisFree(c);
+        free(pos);
+        return 1;
+    }
+    int ac = 0;
+    av[ac++] = "EVAL";
+    av[ac++] = cancel_script;
+    av[ac++] = "1";
+    av[ac++] = keys.cancelled;
+    av[ac++] = CANCEL_KEEP_MS;
+    for (int i = 0; i < n_ids; i++)
+        av[ac++] = pos[i];
+    redisReply *r = redisCommandArgv(c, ac, av, NULL);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "jobrt cancel: adding to %s failed: %s\n",
+                keys.cancelled, r ? r->str : c->errstr);
+        rc = 1;
+    } else {
+        printf("cancel requested for %d job(s): workers skip them if not "
+               "started (dead-lettered as cancelled) and signal them if "
+               "running (handlers see job_cancel_requested); a job already "
+               "finished is not affected\n", n_ids);
+        rc = 0;
+    }
+    freeReplyObject(r);
+    free(av);
+    redisFree(c);
+    free(pos);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * options.c - option parsing and help output; see options.h.
+ */
+#include "cli/options.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "jobrt %s: %s (see 'jobrt %s --help')\n", cmd->name, msg,
+            cmd->name);
+    return 2;
+}
+
+static int parse_size(const char *s, long *out)
+{
+    size_t n = strlen(s), digits = 0;
+    while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    uint64_t v;
+    if (util_parse_u64(s, digits, (uint64_t)1 << 40, &v) != 0)
+        return -1;
+    const char *u = s + digits;
+    uint64_t mult = 1;
+    if (*u == 'k' || *u == 'K')
+        mult = 1024;
+    else if (*u == 'm' || *u == 'M')
+        mult = 1024 * 1024;
+    else if (*u != '\0')
+        return -1;
+    if (*u && u[1] != '\0' && strcmp(u + 1, "iB") != 0 && strcmp(u + 1, "B"))
+        return -1;
+    *out = (long)(v * mult);
+    return 0;
+}
+
+/* Applies one value; `from` names its source for the error line. */
+static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
+                     const char *value, const char *from)
+{
+    switch (o->kind) {
+    case OPT_FLAG: {
+        if (value == NULL || strcmp(value, "1") == 0 ||
+            strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+            *(int *)o->target = 1;
+            return 0;
+        }
+        if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+            strcmp(value, "no") == 0 || *value == '\0') {
+            *(int *)o->target = 0;
+            return 0;
+        }
+        return cli_usage_error(cmd, "%s: expected 1/0/true/false, got '%s'",
+                               from, value);
+    }
+    case OPT_STRING:
+        if (*value == '\0')
+            return cli_usage_error(cmd, "%s: must not be empty", from);
+        *(const char **)o->target = value;
+        return 0;
+    case OPT_INT: {
+        int neg = value[0] == '-';
+        uint64_t v;
+        if (util_parse_u64(value + neg, strlen(value + neg), (uint64_t)1 << 62,
+                           &v) != 0 ||
+            (neg ? -(long)v : (long)v) < o->min ||
+            (neg ? -(long)v : (long)v) > o->max)
+            return cli_usage_error(cmd, "%s: expected an integer %ld-%ld, "
+                                   "got '%s'", from, o->min, o->max, value);
+        *(long *)o->target = neg ? -(long)v : (long)v;
+        return 0;
+    }
+    case OPT_DURATION: {
+        int64_t ms;
+        if (util_parse_duration_ms(value, &ms) != 0 || ms < o->min ||
+            ms > o->max)
+            return cli_usage_error(cmd, "%s: expected a duration like 500ms, "
+                                   "30s, 5m, 2h or 7d, got '%s'", from, value);
+        *(int64_t *)o->target = ms;
+        return 0;
+    }
+    case OPT_SIZE: {
+        long bytes;
+        if (parse_size(value, &bytes) != 0 || bytes < o->min ||
+            bytes > o->max)
+            return cli_usage_error(cmd, "%s: expected a size like 512, 64k or "
+                                   "1m within %ld-%ld bytes, got '%s'",
+                                   from, o->min, o->max, value);
+        *(long *)o->target = bytes;
+        return 0;
+    }
+    }
+    return 2;
+}
+
+static const cli_opt_t *find_long(const cli_cmd_t *cmd, const char *name,
+                                  size_t len)
+{
+    for (int i = 0; i < cmd->n_opts; i++)
+        if (strlen(cmd->opts[i].name) == len &&
+            strncmp(cmd->opts[i].name, name, len) == 0)
+            return &cmd->opts[i];
+    return NULL;
+}
+
+static const cli_opt_t *find_short(const cli_cmd_t *cmd, char c)
+{
+    for (int i = 0; i < cmd->n_opts; i++)
+        if (cmd->opts[i].short_name == c)
+            return &cmd->opts[i];
+    return NULL;
+}
+
+int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
+              int max_pos, int *n_pos)
+{
+    *n_pos = 0;
+    for (int i = 0; i < cmd->n_opts; i++) {
+        const cli_opt_t *o = &cmd->opts[i];
+        const char *v = o->env ? getenv(o->env) : NULL;
+        if (v && *v) {
+            char from[128];
+            snprintf(from, sizeof from, "environment %s", o->env);
+            int rc = set_value(cmd, o, v, from);
+            if (rc)
+                return rc;
+        }
+    }
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*n_pos >= max_pos)
+                return cli_usage_error(cmd, "unexpected argument '%s'", a);
+            pos[(*n_pos)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_print_help(cmd, stdout);
+            return 1;
+        }
+        const cli_opt_t *o;
+        const char *value = NULL;
+        char from[160];
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            o = find_long(cmd, a + 2, len);
+            if (o == NULL)
+                return cli_usage_error(cmd, "unknown option '%.*s'",
+                                       (int)(len + 2), a);
+            snprintf(from, sizeof from, "--%s", o->name);
+            if (eq)
+                value = eq + 1;
+        } else {
+            o = find_short(cmd, a[1]);
+            if (o == NULL || a[2] != '\0')
+                return cli_usage_error(cmd, "unknown option '%s'", a);
+            snprintf(from, sizeof from, "-%c", o->short_name);
+        }
+        if (o->kind != OPT_FLAG && value == NULL) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "%s needs a value", from);
+            value = argv[++i];
+        }
+        int rc = set_value(cmd, o, value, from);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void cli_print_help(const cli_cmd_t *cmd, FILE *out)
+{
+    fprintf(out, "Usage: %s\n\n%s\n", cmd->usage, cmd->summary);
+    if (cmd->n_opts)
+        fprintf(out, "\nOptions:\n");
+    for (int i = 0; i < cmd->n_opts; i++) {
+        const cli_opt_t *o = &cmd->opts[i];
+        char left[96];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name,
+                     o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        fprintf(out, "  %-30s %s", left, o->help);
+        if (o->env)
+            fprintf(out, " [env %s]", o->env);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "  %-30s %s\n", "-h, --help", "Show this help and exit.");
+}

@@ -1,0 +1,190 @@
+/*
+ * envelope.c - strict validation of stream entries. No silent coercion: a
+ * version of "2.0", " 2", "+2", "02" or "" is invalid, never rounded.
+ * Unknown fields are ignored (forward compatibility) and kept intact by the
+ * backend when it re-enqueues or dead-letters the entry.
+ */
+#include "core/envelope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json_check.h"
+#include "core/util.h"
+
+static int is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == ':' || c == '/';
+}
+
+int envelope_valid_name(const char *s, size_t len)
+{
+    if (len == 0 || len > ENVELOPE_MAX_NAME)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_name_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+int envelope_valid_id(const char *ptr, size_t len)
+{
+    strview_t view = {ptr, len};
+    const strview_t *v = &view;
+    if (v->len == 0 || v->len > ENVELOPE_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Up to 32 bytes of v for a reason line: printable ASCII as is, other
+ * bytes as \xNN, so a reason stays one line of valid UTF-8. */
+static void printable(const strview_t *v, char *out, size_t out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < v->len && i < 32 && o + 5 < out_len; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static int field_is(const strview_t *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->len == n && memcmp(f->ptr, name, n) == 0;
+}
+
+#define BAD(...)                                                            \
+    do {                                                                    \
+        snprintf(why, why_len, __VA_ARGS__);                                \
+        return -1;                                                          \
+    } while (0)
+
+enum {
+    F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_NBF,
+    F_EXP, F_IDEM, F_N
+};
+static const char *const known[F_N] = {
+    "job", "v", "payload", "id", "correlation_id", "max_attempts", "attempt",
+    "enqueued_at", "not_before", "expires_at", "idempotency_key"};
+
+/* An optional ms-since-epoch field. */
+static int parse_ms(const strview_t *v, int64_t *out)
+{
+    uint64_t ms;
+    if (util_parse_u64(v->ptr, v->len, (uint64_t)INT64_MAX, &ms) != 0)
+        return -1;
+    *out = (int64_t)ms;
+    return 0;
+}
+
+int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
+                   char *why, size_t why_len)
+{
+    const strview_t *seen[F_N] = {0};
+    memset(env, 0, sizeof *env);
+
+    if (n % 2 != 0)
+        BAD("odd number of fields in stream entry");
+    for (size_t i = 0; i < n; i += 2) {
+        for (int k = 0; k < F_N; k++) {
+            if (!field_is(&fields[i], known[k]))
+                continue;
+            if (seen[k])
+                BAD("field '%s' appears more than once", known[k]);
+            seen[k] = &fields[i + 1];
+        }
+    }
+
+    if (!seen[F_JOB])
+        BAD("missing field 'job'");
+    if (!envelope_valid_name(seen[F_JOB]->ptr, seen[F_JOB]->len))
+        BAD("field 'job' must be 1-%d characters of [A-Za-z0-9_.:/-]",
+            ENVELOPE_MAX_NAME);
+    env->job = *seen[F_JOB];
+
+    uint64_t v;
+    if (!seen[F_V])
+        BAD("missing field 'v' (payload schema version)");
+    if (util_parse_u64(seen[F_V]->ptr, seen[F_V]->len, ENVELOPE_MAX_VERSION,
+                       &v) != 0) {
+        char shown[32 * 4 + 1];
+        printable(seen[F_V], shown, sizeof shown);
+        BAD("field 'v' must be a decimal integer 0-%u, got '%s'",
+            ENVELOPE_MAX_VERSION, shown);
+    }
+    env->version = (uint32_t)v;
+
+    if (!seen[F_PAYLOAD])
+        BAD("missing field 'payload'");
+    env->payload = *seen[F_PAYLOAD];
+
+    if (seen[F_ID]) {
+        if (!envelope_valid_id(seen[F_ID]->ptr, seen[F_ID]->len))
+            BAD("field 'id' must be 1-%d printable non-space ASCII characters",
+                ENVELOPE_MAX_ID);
+        env->id = *seen[F_ID];
+    }
+    if (seen[F_CORR]) {
+        if (!envelope_valid_id(seen[F_CORR]->ptr, seen[F_CORR]->len))
+            BAD("field 'correlation_id' must be 1-%d printable non-space "
+                "ASCII characters",
+                ENVELOPE_MAX_ID);
+        env->correlation_id = *seen[F_CORR];
+    }
+    if (seen[F_MAXATT]) {
+        if (util_parse_u64(seen[F_MAXATT]->ptr, seen[F_MAXATT]->len,
+                           ENVELOPE_MAX_ATTEMPTS, &v) != 0 || v == 0)
+            BAD("field 'max_attempts' must be an integer 1-%d",
+                ENVELOPE_MAX_ATTEMPTS);
+        env->max_attempts = (uint32_t)v;
+    }
+    env->attempt = 1;
+    if (seen[F_ATTEMPT]) {
+        if (util_parse_u64(seen[F_ATTEMPT]->ptr, seen[F_ATTEMPT]->len,
+                           1000000, &v) != 0 || v == 0)
+            BAD("field 'attempt' must be an integer >= 1");
+        env->attempt = (uint32_t)v;
+    }
+    if (seen[F_ENQ] && parse_ms(seen[F_ENQ], &env->enqueued_at_ms) != 0)
+        BAD("field 'enqueued_at' must be ms since the Unix epoch");
+    if (seen[F_NBF] && parse_ms(seen[F_NBF], &env->not_before_ms) != 0)
+        BAD("field 'not_before' must be ms since the Unix epoch");
+    if (seen[F_EXP] && parse_ms(seen[F_EXP], &env->expires_at_ms) != 0)
+        BAD("field 'expires_at' must be ms since the Unix epoch");
+    if (seen[F_IDEM]) {
+        if (!envelope_valid_id(seen[F_IDEM]->ptr, seen[F_IDEM]->len))
+            BAD("field 'idempotency_key' must be 1-%d printable non-space "
+                "ASCII characters", ENVELOPE_MAX_ID);
+        env->idempotency_key = *seen[F_IDEM];
+    }
+    return 0;
+}
+
+int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
+                           char *why, size_t why_len)
+{
+    const char *reason;
+    if (max_bytes && env->payload.len > max_bytes)
+        BAD("payload is %zu bytes, over the %zu-byte limit", env->payload.len,
+            max_bytes);
+    if (json_check(env->payload.ptr, env->payload.len,
+                   JSON_CHECK_DEFAULT_DEPTH, &reason) != 0)
+        BAD("payload is not valid JSON: %s", reason);
+    return 0;
+}

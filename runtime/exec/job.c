@@ -1,0 +1,95 @@
+/*
+ * job.c - copying a stream entry into a reusable job slot.
+ */
+#include "exec/job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int job_load_entry(struct jobrt_job *job, const char *stream_id,
+                   const strview_t *fv, size_t n, char *why, size_t why_len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += fv[i].len + 1;
+    buf_reset(&job->raw);
+    if (buf_reserve(&job->raw, total) != 0)
+        return -2;
+    if (n > job->fields_cap) {
+        strview_t *f = realloc(job->fields, n * sizeof *f);
+        if (f == NULL)
+            return -2;
+        job->fields = f;
+        job->fields_cap = n;
+    }
+    char *p = job->raw.data;
+    for (size_t i = 0; i < n; i++) {
+        if (fv[i].len)
+            memcpy(p, fv[i].ptr, fv[i].len);
+        p[fv[i].len] = '\0';
+        job->fields[i].ptr = p;
+        job->fields[i].len = fv[i].len;
+        p += fv[i].len + 1;
+    }
+    job->raw.len = total;
+    job->n_fields = n;
+
+    util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
+    job->handler = NULL;
+    job->deliveries = 1;
+    job->retry_after_ms = 0;
+    job->has_result = 0;
+    job->error[0] = '\0';
+    job->disposition = JOB_RAN;
+    job->outcome = JOBRT_OK;
+    job->started_ms = job->finished_ms = job->deadline_ms = 0;
+    atomic_store(&job->cancel, 0);
+
+    if (envelope_parse(job->fields, n, &job->env, why, why_len) != 0) {
+        /* Keep the producer's id if it gave a usable one, so the dead
+         * letter and its record can be found by it. */
+        memset(&job->env, 0, sizeof job->env);
+        util_copy_str(job->id, sizeof job->id, stream_id);
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            const strview_t *k = &job->fields[i], *v = &job->fields[i + 1];
+            if (k->len == 2 && memcmp(k->ptr, "id", 2) == 0 &&
+                envelope_valid_id(v->ptr, v->len)) {
+                memcpy(job->id, v->ptr, v->len + 1);
+                break;
+            }
+        }
+        return -1;
+    }
+    if (job->env.id.len)
+        memcpy(job->id, job->env.id.ptr, job->env.id.len + 1);
+    else
+        util_copy_str(job->id, sizeof job->id, stream_id);
+    return 0;
+}
+
+void job_free_buffers(struct jobrt_job *job)
+{
+    buf_free(&job->raw);
+    buf_free(&job->result);
+    free(job->fields);
+    job->fields = NULL;
+    job->fields_cap = job->n_fields = 0;
+}
+
+uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,
+                        uint64_t *seed)
+{
+    uint64_t ceiling = base_ms;
+    for (uint32_t i = 1; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    /* xorshift64*: cheap, per worker, no locking */
+    uint64_t x = *seed ? *seed : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *seed = x;
+    return (uint32_t)(((x * 0x2545f4914f6cdd1dull) >> 11) % (ceiling + 1));
+}

@@ -1,0 +1,70 @@
+/*
+ * job.h - one job as the runtime holds it from fetch to ack. Jobs live in a
+ * fixed pool of --concurrency slots that are reused, so the hot path copies
+ * a stream entry into memory it already owns instead of allocating.
+ *
+ * Ownership: the loop thread fills a job and hands it to the executor; from
+ * then until it comes back in a completion batch, only the worker thread
+ * running it touches it (except the atomic cancel flag).
+ */
+#ifndef JOBRT_JOB_H
+#define JOBRT_JOB_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/envelope.h"
+#include "plugin/plugin_set.h"
+#include "core/util.h"
+
+/* Why a job did not end with its handler's own outcome. */
+typedef enum {
+    JOB_RAN = 0,         /* the handler ran; see outcome */
+    JOB_INVALID_PAYLOAD, /* payload failed validation; handler not called */
+    JOB_PAYLOAD_TOO_LARGE, /* over --max-payload; handler not called */
+} job_disposition_t;
+
+struct jobrt_job {
+    /* Copy of the entry: every field and value NUL-terminated, in order. */
+    buf_t raw;
+    strview_t *fields;
+    size_t n_fields, fields_cap;
+    jobrt_envelope env; /* views into raw */
+    char stream_id[48];
+    char id[ENVELOPE_MAX_ID + 1]; /* env.id, or the stream id */
+
+    const plugin_handler_t *handler;
+    uint32_t deliveries;     /* times this entry was delivered; 1 normally */
+    uint32_t retry_after_ms; /* set by the handler with JOBRT_RETRY */
+    uint32_t max_attempts;
+    uint32_t timeout_ms;
+    size_t max_payload;
+
+    int64_t started_ms, finished_ms, deadline_ms; /* wall clock */
+    atomic_int cancel; /* 0, or why the handler should stop: */
+#define JOB_CANCEL_SHUTDOWN 1 /* the worker is stopping */
+#define JOB_CANCEL_USER 2     /* `jobrt cancel` named this job */
+
+    job_disposition_t disposition;
+    int outcome;      /* jobrt_outcome */
+    buf_t result;     /* JSON set by the handler, if has_result */
+    int has_result;
+    char error[1024];
+
+    struct jobrt_job *next; /* intrusive list link (pool, queues) */
+};
+
+/* Copies an entry (n field/value pairs as views) into job and parses its
+ * envelope. Returns 0; -1 with why set if the envelope is invalid (job->raw
+ * and fields still hold the copy); -2 on out of memory. */
+int job_load_entry(struct jobrt_job *job, const char *stream_id,
+                   const strview_t *fv, size_t n, char *why, size_t why_len);
+
+/* Full-jitter exponential backoff before attempt `attempt + 1`:
+ * uniform in [0, min(cap, base * 2^(attempt-1))], using *seed. */
+uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,
+                        uint64_t *seed);
+
+void job_free_buffers(struct jobrt_job *job);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * outcome.h - what happens to a job once its handler returns, decided in
+ * one pure function so the rules are testable without Redis: ack it, put it
+ * back for another attempt, or dead-letter it with a reason code. Also
+ * builds the JSON status record that `jobrt status ID` reads.
+ */
+#ifndef JOBRT_OUTCOME_H
+#define JOBRT_OUTCOME_H
+
+#include "exec/job.h"
+#include "core/util.h"
+
+typedef enum { ACTION_ACK, ACTION_RETRY, ACTION_DEAD } outcome_action_t;
+
+/* Dead-letter reason codes (docs/protocol.md). */
+#define REASON_NO_HANDLER "no_handler"
+#define REASON_SCHEMA_UNSUPPORTED "schema_unsupported"
+#define REASON_INVALID_ENVELOPE "invalid_envelope"
+#define REASON_RETRIES_EXHAUSTED "retries_exhausted"
+#define REASON_PERMANENT_FAILURE "permanent_failure"
+#define REASON_PAYLOAD_TOO_LARGE "payload_too_large"
+#define REASON_TIMEOUT "timeout"
+#define REASON_EXPIRED "expired"
+#define REASON_CANCELLED "cancelled"
+#define REASON_POISON "poison"
+
+/* Sets *reason for ACTION_DEAD (static string), else NULL. */
+outcome_action_t outcome_decide(const struct jobrt_job *job,
+                                const char **reason);
+
+/* Writes the status record of a finished job into out (reset first).
+ * status: "succeeded" or "dead"; reason may be NULL. */
+int outcome_record(buf_t *out, const struct jobrt_job *job, const char *queue,
+                   const char *worker, const char *status, const char *reason,
+                   const char *error);
+
+#endif

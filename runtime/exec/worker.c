@@ -1,0 +1,583 @@
+/*
+ * worker.c - the `run` command; see worker.h.
+ *
+ * A job's path: queue_redis fetches an entry -> on_entry() copies it into a
+ * free job slot and validates the envelope -> the router picks the handler
+ * (or the entry is dead-lettered: invalid_envelope, no_handler,
+ * schema_unsupported) -> the executor runs it on a worker thread ->
+ * on_done() applies outcome_decide(): ack + record, requeue, or
+ * dead-letter. Slots are bounded by --concurrency and fetching asks only
+ * for as many entries as there are free slots.
+ *
+ * Shutdown (SIGTERM/SIGINT): stop fetching; wait for running jobs up to
+ * --shutdown-timeout; then flag the rest cancelled, flush acks, and release
+ * every entry still pending for this worker back to the stream so another
+ * worker picks it up at once. A second signal skips the wait.
+ */
+#include "exec/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "exec/executor.h"
+#include "plugin/host_api.h"
+#include "core/idset.h"
+#include "plugin/loader.h"
+#include "core/log.h"
+#include "exec/outcome.h"
+#include "queue/queue.h"
+#include "plugin/router.h"
+
+typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
+
+typedef struct {
+    const worker_config_t *cfg;
+    uv_loop_t loop;
+    redis_target_t target;
+    loader_t *loader;
+    plugin_set_t plugins;
+    router_t *router;
+    executor_t *ex;
+    queue_redis_t *q;
+
+    struct jobrt_job *slots;
+    struct jobrt_job *free_list;
+    size_t n_free;
+
+    buf_t record;
+    char consumer[256];
+    idset_t *cancelled;  /* ids named by `jobrt cancel` */
+    uint64_t rng;        /* backoff jitter */
+
+    uv_signal_t sigterm, sigint;
+    uv_timer_t stop_timer;
+    phase_t phase;
+    int64_t drain_deadline, release_deadline;
+    int exit_code;
+
+    unsigned long long n_ok, n_retry, n_dead;
+} worker_t;
+
+static void check_shutdown(worker_t *w);
+
+/* Slot buffers keep their memory for reuse, but not after an unusually
+ * large entry: one huge payload must not pin memory for the worker's life. */
+#define SLOT_KEEP_BYTES (256 * 1024)
+
+static void slot_put(worker_t *w, struct jobrt_job *job)
+{
+    if (job->raw.cap > SLOT_KEEP_BYTES)
+        buf_free(&job->raw);
+    if (job->result.cap > SLOT_KEEP_BYTES)
+        buf_free(&job->result);
+    job->next = w->free_list;
+    w->free_list = job;
+    w->n_free++;
+}
+
+static struct jobrt_job *slot_get(worker_t *w)
+{
+    struct jobrt_job *job = w->free_list;
+    if (job) {
+        w->free_list = job->next;
+        w->n_free--;
+    }
+    return job;
+}
+
+static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
+                        const char *error)
+{
+    const char *status =
+        strcmp(reason, REASON_CANCELLED) == 0 ? "cancelled" : "dead";
+    outcome_record(&w->record, job, w->cfg->queue, w->consumer, status, reason,
+                   error);
+    queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
+                            w->record.data, w->record.len);
+    w->n_dead++;
+    if (job->env.job.ptr == NULL) /* the envelope itself was invalid */
+        LOGW("worker", "job %s (stream entry %s) dead-lettered: %s: %s",
+             job->id, job->stream_id, reason, error && *error ? error : "-");
+    else
+        LOGW("worker", "job %s (%s v%u, attempt %u) dead-lettered: %s: %s",
+             job->id, job->env.job.ptr, job->env.version, job->env.attempt,
+             reason, error && *error ? error : "-");
+}
+
+/* ---- queue callbacks ---------------------------------------------------- */
+
+/* Room for the envelope's other fields on top of --max-payload. */
+#define ENTRY_OVERHEAD_BYTES (64 * 1024)
+
+static void too_large(worker_t *w, struct jobrt_job *job, const char *stream_id,
+                      const strview_t *fv, size_t n, size_t total)
+{
+    char why[256];
+    memset(&job->env, 0, sizeof job->env);
+    job->handler = NULL;
+    job->has_result = 0;
+    job->started_ms = job->finished_ms = 0;
+    snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
+    snprintf(job->id, sizeof job->id, "%s", stream_id);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (fv[i].len == 2 && memcmp(fv[i].ptr, "id", 2) == 0 &&
+            envelope_valid_id(fv[i + 1].ptr, fv[i + 1].len))
+            snprintf(job->id, sizeof job->id, "%.*s", (int)fv[i + 1].len,
+                     fv[i + 1].ptr);
+    snprintf(why, sizeof why, "stream entry is %zu bytes, over the "
+             "--max-payload limit of %ld bytes", total, w->cfg->max_payload);
+    dead_letter(w, job, REASON_PAYLOAD_TOO_LARGE, why);
+}
+
+/* A job that must not run: dead-letter it with a record saying why. */
+static void skip_job(worker_t *w, struct jobrt_job *job, const char *reason,
+                     const char *error)
+{
+    dead_letter(w, job, reason, error);
+    slot_put(w, job);
+}
+
+/* Checks made before routing; returns 1 if the job was taken care of. */
+static int dispatch_checks(worker_t *w, struct jobrt_job *job)
+{
+    char why[256];
+    int64_t now = util_now_ms();
+    if (idset_has(w->cancelled, job->id, strlen(job->id))) {
+        skip_job(w, job, REASON_CANCELLED, "cancelled with `jobrt cancel` "
+                 "before it started");
+        return 1;
+    }
+    if (job->env.expires_at_ms && now >= job->env.expires_at_ms) {
+        snprintf(why, sizeof why, "not started before it expired at %lld "
+                 "(%lld ms ago)", (long long)job->env.expires_at_ms,
+                 (long long)(now - job->env.expires_at_ms));
+        skip_job(w, job, REASON_EXPIRED, why);
+        return 1;
+    }
+    if (job->env.not_before_ms > now + 20) {
+        /* Early (enqueued with not_before): wait in the delayed set. */
+        queue_redis_requeue(w->q, job->stream_id, job->id, job->fields,
+                            job->n_fields, 0, NULL, 0,
+                            job->env.not_before_ms);
+        slot_put(w, job);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
+                     size_t n, uint32_t deliveries)
+{
+    worker_t *w = arg;
+    if (w->phase != PHASE_RUN)
+        return; /* stays pending; released before exit */
+    struct jobrt_job *job = slot_get(w);
+    if (job == NULL) {
+        LOGE("worker", "entry %s arrived with no free slot; it stays pending",
+             stream_id);
+        return;
+    }
+    char why[512];
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += fv[i].len;
+    if (total > (size_t)w->cfg->max_payload + ENTRY_OVERHEAD_BYTES) {
+        /* Too big to be worth copying: dead-letter it from Redis as is. */
+        too_large(w, job, stream_id, fv, n, total);
+        slot_put(w, job);
+        return;
+    }
+    int rc = job_load_entry(job, stream_id, fv, n, why, sizeof why);
+    if (rc == -2) {
+        LOGE("worker", "out of memory copying entry %s; it stays pending",
+             stream_id);
+        slot_put(w, job);
+        return;
+    }
+    if (rc == -1) {
+        dead_letter(w, job, REASON_INVALID_ENVELOPE, why);
+        slot_put(w, job);
+        return;
+    }
+    job->deliveries = deliveries;
+    if (dispatch_checks(w, job))
+        return;
+    const plugin_handler_t *h;
+    route_status_t st = router_acquire(w->router, job->env.job.ptr,
+                                       job->env.job.len, job->env.version, &h);
+    if (st != ROUTE_OK) {
+        char served[256];
+        router_describe_versions(w->router, job->env.job.ptr, job->env.job.len,
+                                 served, sizeof served);
+        if (st == ROUTE_NO_HANDLER)
+            snprintf(why, sizeof why, "no loaded plugin handles job '%s'",
+                     job->env.job.ptr);
+        else
+            snprintf(why, sizeof why, "job '%s' schema v%u is not served "
+                     "(loaded handlers serve %s)", job->env.job.ptr,
+                     job->env.version, served);
+        dead_letter(w, job, route_status_reason(st), why);
+        slot_put(w, job);
+        return;
+    }
+    job->handler = h;
+    job->max_attempts = h->max_attempts ? h->max_attempts
+                                        : (uint32_t)w->cfg->max_attempts;
+    if (job->env.max_attempts && job->env.max_attempts < job->max_attempts)
+        job->max_attempts = job->env.max_attempts;
+    job->timeout_ms = h->timeout_ms ? h->timeout_ms
+                                    : (uint32_t)w->cfg->job_timeout_ms;
+    job->max_payload = (size_t)w->cfg->max_payload;
+    /* Set here, on the loop thread, which reads it for leases. */
+    job->deadline_ms = job->timeout_ms ? util_now_ms() + job->timeout_ms : 0;
+    executor_submit(w->ex, job);
+}
+
+static size_t capacity(void *arg)
+{
+    worker_t *w = arg;
+    return w->phase == PHASE_RUN ? w->n_free : 0;
+}
+
+static int is_inflight(void *arg, const char *stream_id)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        const struct jobrt_job *j = &w->slots[i];
+        if (j->handler && strcmp(j->stream_id, stream_id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_progress(void *arg) { check_shutdown(arg); }
+
+static void on_cancelled(void *arg, const char *job_id)
+{
+    worker_t *w = arg;
+    if (idset_add(w->cancelled, job_id) != 1)
+        return;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        struct jobrt_job *j = &w->slots[i];
+        if (j->handler && strcmp(j->id, job_id) == 0) {
+            atomic_store(&j->cancel, JOB_CANCEL_USER);
+            LOGI("worker", "job %s: cancel requested while running; its "
+                 "handler sees job_cancel_requested()", job_id);
+        }
+    }
+}
+
+/* Running jobs whose leases to renew: a job keeps its lease until its
+ * deadline; a handler stuck past it stops renewing, so after one more
+ * lease another worker takes the job over (and counts the delivery). */
+static size_t lease_ids(void *arg, const char **ids, size_t max)
+{
+    worker_t *w = arg;
+    size_t n = 0;
+    int64_t now = util_now_ms();
+    for (int i = 0; i < w->cfg->concurrency && n < max; i++) {
+        const struct jobrt_job *j = &w->slots[i];
+        if (j->handler && (j->deadline_ms == 0 || now < j->deadline_ms))
+            ids[n++] = j->stream_id;
+    }
+    return n;
+}
+
+/* ---- executor callback -------------------------------------------------- */
+
+static void on_done(void *arg, struct jobrt_job *done)
+{
+    worker_t *w = arg;
+    while (done) {
+        struct jobrt_job *job = done;
+        done = job->next;
+        const char *reason;
+        if (w->phase == PHASE_RELEASE || w->phase == PHASE_DONE) {
+            /* Its entry was already released for redelivery. */
+            LOGI("worker", "job %s finished after shutdown released it; it "
+                 "will run again elsewhere", job->id);
+        } else {
+            switch (outcome_decide(job, &reason)) {
+            case ACTION_ACK:
+                if (w->cfg->result_ttl_ms > 0) {
+                    outcome_record(&w->record, job, w->cfg->queue,
+                                   w->consumer, "succeeded", NULL, NULL);
+                    queue_redis_complete(w->q, job->stream_id, job->id,
+                                         w->record.data, w->record.len);
+                } else { /* --result-ttl 0: no record to build */
+                    queue_redis_complete(w->q, job->stream_id, job->id,
+                                         NULL, 0);
+                }
+                w->n_ok++;
+                LOGD("worker", "job %s (%s v%u) succeeded in %lld ms",
+                     job->id, job->env.job.ptr, job->env.version,
+                     (long long)(job->finished_ms - job->started_ms));
+                break;
+            case ACTION_RETRY: {
+                uint32_t delay = job->retry_after_ms;
+                if (delay == 0) {
+                    const plugin_handler_t *h = job->handler;
+                    uint32_t base = h->backoff_base_ms
+                                        ? h->backoff_base_ms
+                                        : (uint32_t)w->cfg->retry_base_ms;
+                    uint32_t cap = h->backoff_cap_ms
+                                       ? h->backoff_cap_ms
+                                       : (uint32_t)w->cfg->retry_cap_ms;
+                    delay = job_backoff_ms(job->env.attempt, base, cap,
+                                           &w->rng);
+                }
+                LOGI("worker", "job %s (%s v%u) attempt %u/%u failed, retry "
+                     "in %u ms: %s", job->id, job->env.job.ptr,
+                     job->env.version, job->env.attempt, job->max_attempts,
+                     delay, job->error);
+                queue_redis_requeue(w->q, job->stream_id, job->id,
+                                    job->fields, job->n_fields,
+                                    job->env.attempt + 1, job->error, delay,
+                                    0);
+                w->n_retry++;
+                break;
+            }
+            case ACTION_DEAD:
+                dead_letter(w, job, reason, job->error);
+                break;
+            }
+        }
+        router_release(job->handler);
+        job->handler = NULL;
+        slot_put(w, job);
+    }
+    queue_redis_flush(w->q);
+    queue_redis_poke(w->q);
+    check_shutdown(w);
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish(worker_t *w)
+{
+    w->phase = PHASE_DONE;
+    size_t running = executor_inflight(w->ex);
+    LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu dead-lettered"
+         "%s", w->n_ok, w->n_retry, w->n_dead,
+         running ? "; exiting with handlers still running" : "");
+    queue_redis_destroy(w->q);
+    w->q = NULL;
+    executor_destroy(w->ex, running > 0);
+    w->ex = NULL;
+    uv_signal_stop(&w->sigterm);
+    uv_signal_stop(&w->sigint);
+    close_handle((uv_handle_t *)&w->sigterm);
+    close_handle((uv_handle_t *)&w->sigint);
+    uv_timer_stop(&w->stop_timer);
+    close_handle((uv_handle_t *)&w->stop_timer);
+}
+
+static void check_shutdown(worker_t *w)
+{
+    int64_t now = util_mono_ms();
+    if (w->phase == PHASE_DRAIN) {
+        int timed_out = now >= w->drain_deadline;
+        if (executor_inflight(w->ex) > 0 && !timed_out)
+            return;
+        if (executor_inflight(w->ex) > 0) {
+            LOGW("worker", "shutdown timeout: %zu job(s) still running; "
+                 "cancelling them and releasing their entries",
+                 executor_inflight(w->ex));
+            executor_cancel_all(w->ex);
+        }
+        queue_redis_flush(w->q);
+        w->phase = PHASE_RELEASE;
+        w->release_deadline = now + 5000;
+        queue_redis_release_pending(w->q);
+    }
+    if (w->phase == PHASE_RELEASE) {
+        if (queue_redis_idle(w->q)) {
+            finish(w);
+        } else if (now >= w->release_deadline) {
+            LOGW("worker", "could not confirm acks/releases with Redis before "
+                 "exiting; unconfirmed jobs stay pending in Redis and will be "
+                 "redelivered");
+            finish(w);
+        }
+    }
+}
+
+static void on_stop_timer(uv_timer_t *t) { check_shutdown(t->data); }
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    worker_t *w = s->data;
+    const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (w->phase == PHASE_RUN) {
+        LOGI("worker", "%s: stopping; waiting up to %lld ms for %zu running "
+             "job(s)", name,
+             (long long)w->cfg->shutdown_timeout_ms, executor_inflight(w->ex));
+        w->phase = PHASE_DRAIN;
+        w->drain_deadline = util_mono_ms() + w->cfg->shutdown_timeout_ms;
+        queue_redis_stop_fetching(w->q);
+        uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
+    } else if (w->phase == PHASE_DRAIN) {
+        LOGW("worker", "second %s: not waiting for running jobs", name);
+        w->drain_deadline = util_mono_ms();
+    } else if (w->phase == PHASE_RELEASE) {
+        LOGW("worker", "%s while handing jobs back: exiting now; what was "
+             "not confirmed stays leased and is reclaimed after --lease",
+             name);
+        finish(w);
+        return;
+    }
+    check_shutdown(w);
+}
+
+/* ---- start -------------------------------------------------------------- */
+
+static void report_plugin(void *arg, const char *path,
+                          const struct jobrt_plugin *p, const char *why)
+{
+    (void)arg;
+    if (p == NULL) {
+        LOGE("loader", "%s: rejected: %s", path, why);
+        return;
+    }
+    for (uint32_t i = 0; i < p->n_handlers; i++)
+        LOGI("loader", "%s: plugin %s %s serves %s v%u..%u", path, p->name,
+             p->version, p->handlers[i].job_name, p->handlers[i].schema_min,
+             p->handlers[i].schema_max);
+}
+
+static int setup(worker_t *w)
+{
+    const worker_config_t *cfg = w->cfg;
+    char err[512];
+    if (redis_target_parse(cfg->redis_url, &w->target, err, sizeof err) != 0) {
+        LOGE("worker", "%s", err);
+        return 2;
+    }
+    if (cfg->consumer) {
+        snprintf(w->consumer, sizeof w->consumer, "%s", cfg->consumer);
+    } else {
+        char host[200] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(w->consumer, sizeof w->consumer, "%s-%d", host, (int)getpid());
+    }
+    w->loader = loader_create(cfg->run_dir, host_api_get(), err, sizeof err);
+    if (w->loader == NULL) {
+        LOGE("loader", "%s", err);
+        return 1;
+    }
+    int rejected = loader_scan_dir(w->loader, cfg->plugin_dir, &w->plugins,
+                                   report_plugin, w, err, sizeof err);
+    if (rejected < 0) {
+        LOGE("loader", "%s", err);
+        return 1;
+    }
+    if (rejected > 0 && cfg->strict) {
+        LOGE("loader", "%d plugin file(s) rejected and --strict is set; "
+             "not starting", rejected);
+        return 1;
+    }
+    if (w->plugins.count == 0)
+        LOGW("loader", "no plugins loaded from %s: every job will be "
+             "dead-lettered as no_handler", cfg->plugin_dir);
+    w->router = router_create(&w->plugins);
+    w->slots = calloc((size_t)cfg->concurrency, sizeof *w->slots);
+    if (w->router == NULL || w->slots == NULL) {
+        LOGE("worker", "out of memory");
+        return 1;
+    }
+    for (int i = cfg->concurrency - 1; i >= 0; i--)
+        slot_put(w, &w->slots[i]);
+
+    w->ex = executor_create(&w->loop, cfg->concurrency, on_done, w);
+    if (w->ex == NULL)
+        return 1;
+    queue_redis_opts_t qo = {
+        .target = &w->target,
+        .ns = cfg->ns,
+        .queue = cfg->queue,
+        .group = cfg->group,
+        .consumer = w->consumer,
+        .result_ttl_s = (cfg->result_ttl_ms + 999) / 1000,
+        .failure_ttl_s = (cfg->failure_ttl_ms + 999) / 1000,
+        .dlq_max_len = cfg->dlq_max_len,
+        .block_ms = 5000,
+        .lease_ms = cfg->lease_ms,
+        .max_deliveries = cfg->max_deliveries,
+    };
+    queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
+                            on_cancelled, lease_ids, w};
+    w->cancelled = idset_create(65536);
+    w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
+    if (w->cancelled == NULL) {
+        LOGE("worker", "out of memory");
+        return 1;
+    }
+    w->q = queue_redis_create(&w->loop, &qo, &cb, err, sizeof err);
+    if (w->q == NULL) {
+        LOGE("worker", "%s", err);
+        return 2;
+    }
+    return 0;
+}
+
+int worker_run(const worker_config_t *cfg)
+{
+    worker_t w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    uv_loop_init(&w.loop);
+    int rc = setup(&w);
+    if (rc == 0) {
+        uv_signal_init(&w.loop, &w.sigterm);
+        uv_signal_init(&w.loop, &w.sigint);
+        w.sigterm.data = w.sigint.data = &w;
+        uv_signal_start(&w.sigterm, on_signal, SIGTERM);
+        uv_signal_start(&w.sigint, on_signal, SIGINT);
+        uv_timer_init(&w.loop, &w.stop_timer);
+        w.stop_timer.data = &w;
+        LOGI("worker", "jobrt worker %s: queue %s on %s, %d slot(s), %u "
+             "plugin(s)", w.consumer, cfg->queue, w.target.display,
+             cfg->concurrency, w.plugins.count);
+        queue_redis_start(w.q);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+    } else if (w.ex) {
+        executor_destroy(w.ex, 0);
+        if (w.q)
+            queue_redis_destroy(w.q);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+    }
+    if (uv_loop_close(&w.loop) != 0)
+        LOGD("worker", "event loop closed with handles still open");
+    /* Unload plugins only if no handler can still be running. */
+    int handlers_running = 0;
+    for (const struct jobrt_plugin *p = w.plugins.head; p; p = p->next)
+        handlers_running |= atomic_load(&p->inflight) != 0;
+    if (!handlers_running) {
+        plugin_set_unload_all(&w.plugins);
+        for (int i = 0; w.slots && i < cfg->concurrency; i++)
+            job_free_buffers(&w.slots[i]);
+        free(w.slots);
+        router_destroy(w.router);
+        buf_free(&w.record);
+    }
+    if (handlers_running) {
+        /* A handler is still inside plugin code on a detached thread:
+         * returning would run exit handlers and unmap plugins under it.
+         * Everything that matters is in Redis already. */
+        LOGW("worker", "exiting with handlers still running");
+        _exit(rc);
+    }
+    loader_destroy(w.loader);
+    idset_destroy(w.cancelled);
+    redis_target_free(&w.target);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * keys.c - builds the key names; see keys.h.
+ */
+#include "queue/keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/envelope.h"
+
+int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
+                    char *err, size_t err_len)
+{
+    if (!envelope_valid_name(ns, strlen(ns))) {
+        snprintf(err, err_len, "namespace '%s' must be 1-128 characters of "
+                 "[A-Za-z0-9_.:/-]", ns);
+        return -1;
+    }
+    if (!envelope_valid_name(queue, strlen(queue))) {
+        snprintf(err, err_len, "queue name '%s' must be 1-128 characters of "
+                 "[A-Za-z0-9_.:/-]", queue);
+        return -1;
+    }
+    snprintf(k->stream, sizeof k->stream, "%s:{%s}:stream", ns, queue);
+    snprintf(k->dlq, sizeof k->dlq, "%s:{%s}:dlq", ns, queue);
+    snprintf(k->job_prefix, sizeof k->job_prefix, "%s:{%s}:job:", ns, queue);
+    snprintf(k->delayed, sizeof k->delayed, "%s:{%s}:delayed", ns, queue);
+    snprintf(k->seq, sizeof k->seq, "%s:{%s}:seq", ns, queue);
+    snprintf(k->cancelled, sizeof k->cancelled, "%s:{%s}:cancelled", ns,
+             queue);
+    snprintf(k->idem_prefix, sizeof k->idem_prefix, "%s:{%s}:idem:", ns,
+             queue);
+    return 0;
+}

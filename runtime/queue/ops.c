@@ -1,0 +1,201 @@
+/*
+ * ops.c - the state changes of a job that the worker asks for, each turned
+ * into an op for the outbox: completions (batched into one XACK, or one
+ * COMPLETE call when outcome records are written), requeues for a retry or
+ * a not_before, dead letters, and the release of everything still pending
+ * at shutdown. The scripts and the invariant each keeps are described in
+ * scripts.h.
+ */
+#include "queue/queue_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+void queue_redis_complete(queue_redis_t *q, const char *stream_id,
+                          const char *job_id, const char *record,
+                          size_t record_len)
+{
+    size_t n_ids = q->b_ids.n, n_keys = q->b_keys.n, n_recs = q->b_recs.n;
+    int rc = strlist_adds(&q->b_ids, stream_id);
+    if (rc == 0 && record && q->o.result_ttl_s > 0) {
+        char key[700];
+        int n = snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
+        rc = strlist_add(&q->b_keys, key, (size_t)n);
+        if (rc == 0)
+            rc = strlist_add(&q->b_recs, record, record_len);
+    }
+    if (rc != 0) {
+        /* All three lists must stay aligned: record i belongs to key i. */
+        strlist_truncate(&q->b_ids, n_ids);
+        strlist_truncate(&q->b_keys, n_keys);
+        strlist_truncate(&q->b_recs, n_recs);
+        LOGE("queue", "out of memory acking job %s (entry %s); it stays "
+             "pending in Redis and will be redelivered", job_id, stream_id);
+        return;
+    }
+    if (q->b_ids.n >= MAX_BATCH)
+        queue_redis_flush(q);
+}
+
+static void flush_batch(queue_redis_t *q)
+{
+    size_t n = q->b_ids.n, len;
+    if (n == 0)
+        return;
+    const char *first = strlist_get(&q->b_ids, 0, &len);
+    char label[64];
+    snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
+             n > 1 ? " and others" : "");
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strlist_get(&q->b_ids, i, &len);
+        stream_sweep_add(&q->sweep, id, len); /* on failure trims alone */
+    }
+    if (q->b_keys.n == 0) { /* nothing to record: a plain XACK will do */
+        outbox_arg(q, q->keys.stream);
+        outbox_arg(q, q->o.group);
+        for (size_t i = 0; i < n; i++) {
+            const char *id = strlist_get(&q->b_ids, i, &len);
+            outbox_arg_len(q, id, len);
+        }
+        outbox_submit(q, OP_XACK, label);
+        strlist_reset(&q->b_ids);
+        return;
+    }
+    char num[24];
+    snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n);
+    outbox_arg(q, num);
+    outbox_arg(q, q->keys.stream);
+    for (size_t i = 0; i < q->b_keys.n; i++) {
+        const char *k = strlist_get(&q->b_keys, i, &len);
+        outbox_arg_len(q, k, len);
+    }
+    outbox_arg(q, q->o.group);
+    outbox_arg(q, q->result_ttl);
+    snprintf(num, sizeof num, "%zu", n);
+    outbox_arg(q, num);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = strlist_get(&q->b_ids, i, &len);
+        outbox_arg_len(q, id, len);
+    }
+    for (size_t i = 0; i < q->b_recs.n; i++) {
+        const char *rec = strlist_get(&q->b_recs, i, &len);
+        outbox_arg_len(q, rec, len);
+    }
+    outbox_submit(q, SCRIPT_COMPLETE, label);
+    strlist_reset(&q->b_ids);
+    strlist_reset(&q->b_keys);
+    strlist_reset(&q->b_recs);
+}
+
+void queue_redis_flush(queue_redis_t *q)
+{
+    flush_batch(q);
+    outbox_pump(q);
+}
+
+static int key_is(const strview_t *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->len == n && memcmp(k->ptr, name, n) == 0;
+}
+
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, const strview_t *fv, size_t n,
+                         uint32_t attempt, const char *error,
+                         uint32_t delay_ms, int64_t due_ms)
+{
+    char num[24];
+    outbox_arg(q, "2");
+    outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->keys.delayed);
+    outbox_arg(q, q->o.group);
+    outbox_arg(q, stream_id);
+    snprintf(num, sizeof num, "%u", delay_ms);
+    outbox_arg(q, num);
+    snprintf(num, sizeof num, "%lld", (long long)due_ms);
+    outbox_arg(q, num);
+    /* the entry's fields, with attempt and last_error replaced */
+    const strview_t *old_attempt = NULL, *old_error = NULL;
+    int has_id = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (key_is(&fv[i], "attempt")) {
+            old_attempt = &fv[i + 1];
+        } else if (key_is(&fv[i], "last_error")) {
+            old_error = &fv[i + 1];
+        } else {
+            has_id |= key_is(&fv[i], "id");
+            outbox_arg_len(q, fv[i].ptr, fv[i].len);
+            outbox_arg_len(q, fv[i + 1].ptr, fv[i + 1].len);
+        }
+    }
+    if (!has_id) {
+        outbox_arg(q, "id");
+        outbox_arg(q, job_id);
+    }
+    if (attempt) {
+        snprintf(num, sizeof num, "%u", attempt);
+        outbox_arg(q, "attempt");
+        outbox_arg(q, num);
+    } else if (old_attempt && old_attempt->len) {
+        outbox_arg(q, "attempt");
+        outbox_arg_len(q, old_attempt->ptr, old_attempt->len);
+    }
+    if (error && *error) {
+        outbox_arg(q, "last_error");
+        outbox_arg(q, error);
+    } else if (old_error && old_error->len) {
+        outbox_arg(q, "last_error");
+        outbox_arg_len(q, old_error->ptr, old_error->len);
+    }
+    stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
+    outbox_submit(q, SCRIPT_REQUEUE, job_id);
+}
+
+void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
+                             const char *job_id, const char *reason,
+                             const char *error, const char *record,
+                             size_t record_len)
+{
+    char now[24], key[700];
+    int with_record = record && q->o.failure_ttl_s > 0;
+    snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+    outbox_arg(q, with_record ? "3" : "2");
+    outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->keys.dlq);
+    if (with_record) {
+        snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
+        outbox_arg(q, key);
+    }
+    outbox_arg(q, q->o.group);
+    outbox_arg(q, stream_id);
+    outbox_arg(q, reason);
+    outbox_arg(q, error ? error : "");
+    outbox_arg(q, q->o.consumer);
+    outbox_arg(q, now);
+    outbox_arg(q, q->dlq_max_len);
+    if (with_record) {
+        outbox_arg_len(q, record, record_len);
+        outbox_arg(q, q->failure_ttl);
+    }
+    outbox_submit(q, SCRIPT_DLQ, job_id);
+}
+
+void queue_redis_release_pending(queue_redis_t *q)
+{
+    outbox_arg(q, "2");
+    outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->keys.delayed);
+    outbox_arg(q, q->o.group);
+    outbox_arg(q, q->o.consumer);
+    outbox_submit(q, SCRIPT_RELEASE, "(release)");
+    /* then a last cut, so the stream holds only what is left to run */
+    outbox_arg(q, "1");
+    outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->o.group);
+    outbox_submit(q, SCRIPT_TRIM, "(trim)");
+    outbox_pump(q);
+}

@@ -1,0 +1,253 @@
+/*
+ * outbox.c - the writer side of the queue: every state change of a job is
+ * an "op" (a script call or a plain XACK) kept in a FIFO until Redis
+ * confirms it. An op whose reply is lost in a disconnect goes back to the
+ * front and is sent again after reconnecting (every op is idempotent); an
+ * error reply is retried after a pause, up to OP_MAX_TRIES times, after
+ * which the entry is left pending in Redis to be redelivered. Nothing is
+ * sent until the writer is connected and every script is loaded.
+ */
+#include "queue/queue_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static op_t *op_from_args(queue_redis_t *q, int script, const char *job_id)
+{
+    const strlist_t *a = &q->args;
+    size_t argc = a->n;
+    size_t size = sizeof(op_t) + argc * (sizeof(char *) + sizeof(size_t)) +
+                  a->data.len + 1;
+    op_t *op = malloc(size);
+    if (op == NULL)
+        return NULL;
+    memset(op, 0, sizeof *op);
+    op->q = q;
+    op->script = script;
+    op->argc = (int)argc;
+    op->argv = (const char **)(op + 1);
+    op->lens = (size_t *)(op->argv + argc);
+    char *data = (char *)(op->lens + argc);
+    memcpy(data, a->data.data, a->data.len);
+    for (size_t i = 0; i < argc; i++) {
+        op->argv[i] = data + a->off[i];
+        op->lens[i] = a->off[i + 1] - a->off[i];
+    }
+    snprintf(op->job_id, sizeof op->job_id, "%s", job_id ? job_id : "-");
+    return op;
+}
+
+static void push(queue_redis_t *q, op_t *op, int front)
+{
+    if (front) {
+        op->next = q->out_head;
+        q->out_head = op;
+        if (q->out_tail == NULL)
+            q->out_tail = op;
+    } else {
+        op->next = NULL;
+        if (q->out_tail)
+            q->out_tail->next = op;
+        else
+            q->out_head = op;
+        q->out_tail = op;
+    }
+}
+
+void outbox_arg(queue_redis_t *q, const char *s)
+{
+    strlist_adds(&q->args, s);
+}
+
+void outbox_arg_len(queue_redis_t *q, const char *p, size_t len)
+{
+    strlist_add(&q->args, p, len);
+}
+
+int outbox_submit(queue_redis_t *q, int script, const char *job_id)
+{
+    op_t *op = strlist_failed(&q->args) ? NULL
+                                        : op_from_args(q, script, job_id);
+    strlist_reset(&q->args);
+    if (op == NULL) {
+        LOGE("queue", "out of memory queueing a write for job %s; it stays "
+             "pending in Redis and will be redelivered", job_id);
+        return -1;
+    }
+    push(q, op, 0);
+    return 0;
+}
+
+static const char *script_name(int s)
+{
+    static const char *const names[SCRIPT_COUNT] = {
+        [SCRIPT_COMPLETE] = "complete", [SCRIPT_REQUEUE] = "requeue",
+        [SCRIPT_DLQ] = "dead-letter",   [SCRIPT_RELEASE] = "release",
+        [SCRIPT_PROMOTE] = "promote",   [SCRIPT_RECLAIM] = "reclaim",
+        [SCRIPT_TRIM] = "trim"};
+    if (s == OP_XACK)
+        return "ack";
+    return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
+}
+
+static void on_op_retry_timer(uv_timer_t *t) { outbox_pump(t->data); }
+
+static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    op_t *op = priv;
+    queue_redis_t *q = op->q;
+    redisReply *r = reply;
+    (void)ac;
+    q->ops_inflight--;
+    if (r == NULL) { /* connection lost: send again once it is back */
+        push(q, op, 1);
+        queue_progress(q);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            q->scripts_ready = 0;
+            q->scripts_loaded = 0;
+            push(q, op, 1);
+            /* scripts reload when the writer reconnects; force it */
+            if (q->writer.ac)
+                redisAsyncDisconnect(q->writer.ac);
+            return;
+        }
+        if (++op->tries < OP_MAX_TRIES && !q->closing) {
+            if (op->tries == 1)
+                LOGW("queue", "%s for job %s failed: %s; retrying",
+                     script_name(op->script), op->job_id, r->str);
+            push(q, op, 1);
+            uv_timer_start(&q->op_retry_timer, on_op_retry_timer, 500, 0);
+            return;
+        }
+        LOGE("queue", "%s for job %s failed %d times: %s; giving up, the "
+             "entry stays pending in Redis and will be redelivered",
+             script_name(op->script), op->job_id, op->tries, r->str);
+    } else if (op->script == SCRIPT_RELEASE && r->type == REDIS_REPLY_INTEGER &&
+               r->integer > 0) {
+        LOGI("queue", "released %lld unfinished job(s) back to queue %s for "
+             "immediate redelivery", r->integer, q->o.queue);
+    }
+    free(op);
+    queue_progress(q);
+    if (q->history && q->out_head == NULL && q->ops_inflight == 0)
+        reader_fetch(q); /* the re-read was waiting for this */
+}
+
+static void send_op(queue_redis_t *q, op_t *op)
+{
+    size_t prefix = op->script == OP_XACK ? 1 : 2;
+    size_t argc = (size_t)op->argc + prefix;
+    if (argc > q->send_cap) {
+        const char **a = realloc(q->send_argv, argc * sizeof *a);
+        size_t *l = realloc(q->send_lens, argc * sizeof *l);
+        if (a)
+            q->send_argv = a;
+        if (l)
+            q->send_lens = l;
+        if (a == NULL || l == NULL) {
+            push(q, op, 1);
+            return;
+        }
+        q->send_cap = argc;
+    }
+    if (op->script == OP_XACK) {
+        q->send_argv[0] = "XACK";
+        q->send_lens[0] = 4;
+    } else {
+        q->send_argv[0] = "EVALSHA";
+        q->send_lens[0] = 7;
+        q->send_argv[1] = q->sha[op->script];
+        q->send_lens[1] = strlen(q->sha[op->script]);
+    }
+    memcpy(q->send_argv + prefix, op->argv, (size_t)op->argc * sizeof(char *));
+    memcpy(q->send_lens + prefix, op->lens, (size_t)op->argc * sizeof(size_t));
+    if (redisAsyncCommandArgv(q->writer.ac, on_op_reply, op, (int)argc,
+                              q->send_argv, q->send_lens) != REDIS_OK) {
+        push(q, op, 1);
+        return;
+    }
+    q->ops_inflight++;
+}
+
+void outbox_pump(queue_redis_t *q)
+{
+    while (q->out_head && q->scripts_ready && redis_conn_up(&q->writer)) {
+        op_t *op = q->out_head;
+        q->out_head = op->next;
+        if (q->out_head == NULL)
+            q->out_tail = NULL;
+        size_t before = q->ops_inflight;
+        send_op(q, op);
+        if (q->ops_inflight == before)
+            break; /* could not send; it went back to the front */
+    }
+}
+
+static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r == NULL)
+        return;
+    if (r->type != REDIS_REPLY_STRING) {
+        LOGE("queue", "SCRIPT LOAD failed: %s",
+             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        return;
+    }
+    snprintf(q->sha[q->scripts_loaded], sizeof q->sha[0], "%s", r->str);
+    if (++q->scripts_loaded == SCRIPT_COUNT) {
+        q->scripts_ready = 1;
+        outbox_pump(q);
+        queue_progress(q);
+        reader_fetch(q); /* in case the reader was waiting for the writer */
+    }
+}
+
+void outbox_writer_up(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    q->scripts_loaded = 0;
+    q->scripts_ready = 0;
+    for (int i = 0; i < SCRIPT_COUNT; i++)
+        redisAsyncCommand(c->ac, on_script_loaded, q, "SCRIPT LOAD %s",
+                          queue_scripts[i]);
+}
+
+void outbox_writer_down(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    (void)c;
+    q->scripts_ready = 0;
+    queue_progress(q);
+}
+
+int outbox_ready(const queue_redis_t *q)
+{
+    return !q->closing && redis_conn_up(&q->writer) && q->scripts_ready;
+}
+
+int outbox_empty(const queue_redis_t *q)
+{
+    return q->out_head == NULL && q->ops_inflight == 0;
+}
+
+void outbox_free(queue_redis_t *q)
+{
+    op_t *op = q->out_head;
+    while (op) {
+        op_t *next = op->next;
+        free(op);
+        op = next;
+    }
+    q->out_head = q->out_tail = NULL;
+    strlist_free(&q->args);
+    free(q->send_argv);
+    free(q->send_lens);
+}

@@ -1,0 +1,117 @@
+/*
+ * queue.c - creating, starting and destroying the Redis Streams backend;
+ * see queue.h for the design and queue_internal.h for how the files of
+ * this folder share its state.
+ */
+#include "queue/queue_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void queue_progress(queue_redis_t *q)
+{
+    if (q->cb.on_progress)
+        q->cb.on_progress(q->cb.arg);
+}
+
+static void init_timer(queue_redis_t *q, uv_timer_t *t)
+{
+    uv_timer_init(q->loop, t);
+    t->data = q;
+}
+
+queue_redis_t *queue_redis_create(uv_loop_t *loop,
+                                  const queue_redis_opts_t *opts,
+                                  const queue_callbacks_t *cb, char *err,
+                                  size_t err_len)
+{
+    queue_redis_t *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    if (queue_keys_init(&q->keys, opts->ns, opts->queue, err, err_len) != 0) {
+        free(q);
+        return NULL;
+    }
+    q->loop = loop;
+    q->o = *opts;
+    q->cb = *cb;
+    snprintf(q->result_ttl, sizeof q->result_ttl, "%lld",
+             (long long)opts->result_ttl_s);
+    snprintf(q->failure_ttl, sizeof q->failure_ttl, "%lld",
+             (long long)opts->failure_ttl_s);
+    snprintf(q->dlq_max_len, sizeof q->dlq_max_len, "%ld", opts->dlq_max_len);
+    init_timer(q, &q->op_retry_timer);
+    init_timer(q, &q->fetch_retry_timer);
+    init_timer(q, &q->tick_timer);
+    redis_conn_init(&q->reader, loop, opts->target, "reader", reader_up,
+                    reader_down, q);
+    redis_conn_init(&q->writer, loop, opts->target, "writer",
+                    outbox_writer_up, outbox_writer_down, q);
+    q->fetching = 1;
+    return q;
+}
+
+void queue_redis_start(queue_redis_t *q)
+{
+    redis_conn_start(&q->writer);
+    redis_conn_start(&q->reader);
+    periodic_start(q);
+}
+
+void queue_redis_poke(queue_redis_t *q) { reader_fetch(q); }
+
+int queue_redis_idle(const queue_redis_t *q)
+{
+    return outbox_empty(q) && q->b_ids.n == 0 && !q->read_outstanding;
+}
+
+int queue_redis_writer_up(const queue_redis_t *q) { return outbox_ready(q); }
+
+static void free_queue(queue_redis_t *q)
+{
+    outbox_free(q);
+    periodic_free(q);
+    strlist_free(&q->b_ids);
+    strlist_free(&q->b_keys);
+    strlist_free(&q->b_recs);
+    free(q->fv);
+    free(q);
+}
+
+/* The timers' data is q; the connections' is their redis_conn_t. */
+static void on_conn_closed(uv_handle_t *h)
+{
+    queue_redis_t *q = ((redis_conn_t *)h->data)->arg;
+    if (--q->handles_open == 0)
+        free_queue(q);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    queue_redis_t *q = h->data;
+    if (--q->handles_open == 0)
+        free_queue(q);
+}
+
+static void close_timer(uv_timer_t *t)
+{
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, on_timer_closed);
+}
+
+void queue_redis_destroy(queue_redis_t *q)
+{
+    if (q == NULL)
+        return;
+    q->closing = 1;
+    q->fetching = 0;
+    q->handles_open = 5;
+    close_timer(&q->op_retry_timer);
+    close_timer(&q->fetch_retry_timer);
+    close_timer(&q->tick_timer);
+    redis_conn_close(&q->reader, on_conn_closed);
+    redis_conn_close(&q->writer, on_conn_closed);
+}

@@ -1,0 +1,100 @@
+/*
+ * queue.h - the Redis Streams queue backend, on the libuv loop.
+ *
+ * Two connections: a reader that blocks in XREADGROUP (COUNT bounded by the
+ * worker's free slots: backpressure), and a writer for everything else, so
+ * acks never wait behind a blocked read. Writes are "ops" (Lua scripts, see
+ * scripts.h) kept in an outbox until Redis confirms them: an op whose
+ * reply is lost in a disconnect is sent again after reconnecting, and every
+ * op is idempotent. Completions are batched: one XACK per batch (or one
+ * script call when result records are written too). Acked entries are
+ * removed by a periodic trim below the oldest unfinished entry rather than
+ * one XDEL each (see sweep.h). The files that implement it are listed in
+ * queue_internal.h.
+ *
+ * All functions run on the loop thread.
+ */
+#ifndef JOBRT_QUEUE_REDIS_H
+#define JOBRT_QUEUE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/envelope.h"
+#include "queue/keys.h"
+#include "queue/redis_conn.h"
+
+typedef struct queue_redis queue_redis_t;
+
+typedef struct {
+    /* An entry fetched from the stream: n field/value views, borrowed for
+     * the duration of the call. */
+    void (*on_entry)(void *arg, const char *stream_id, const strview_t *fv,
+                     size_t n, uint32_t deliveries);
+    /* How many more entries the worker can take now. */
+    size_t (*capacity)(void *arg);
+    /* Whether stream_id is already running here (history re-reads). */
+    int (*is_inflight)(void *arg, const char *stream_id);
+    /* Something was confirmed or the connection changed: re-check state. */
+    void (*on_progress)(void *arg);
+    /* `jobrt cancel` was called for job_id (polled from Redis). */
+    void (*on_cancelled)(void *arg, const char *job_id);
+    /* Fills ids with the stream ids whose leases to renew; returns count. */
+    size_t (*lease_ids)(void *arg, const char **ids, size_t max);
+    void *arg;
+} queue_callbacks_t;
+
+typedef struct {
+    const redis_target_t *target;
+    const char *ns, *queue, *group, *consumer;
+    int64_t result_ttl_s;  /* 0 = do not record successes */
+    int64_t failure_ttl_s; /* 0 = do not record failures */
+    long dlq_max_len;
+    int block_ms;
+    int64_t lease_ms;       /* a silent worker's entries are reclaimed after */
+    long max_deliveries;    /* then dead-lettered as poison */
+} queue_redis_opts_t;
+
+queue_redis_t *queue_redis_create(uv_loop_t *loop,
+                                  const queue_redis_opts_t *opts,
+                                  const queue_callbacks_t *cb, char *err,
+                                  size_t err_len);
+void queue_redis_start(queue_redis_t *q);
+
+/* Capacity may have grown: fetch if no read is outstanding. */
+void queue_redis_poke(queue_redis_t *q);
+
+/* Batches an ack of stream_id with an optional result record (JSON). The
+ * batch goes out at the next queue_redis_flush(). */
+void queue_redis_complete(queue_redis_t *q, const char *stream_id,
+                          const char *job_id, const char *record,
+                          size_t record_len);
+/* Puts an entry back, atomically with its ack: at the tail of the stream,
+ * or into the delayed set for delay_ms (from now, server clock) or until
+ * due_ms (absolute). fv/n are the entry's fields as fetched; the new
+ * entry has them with `attempt` set (0 keeps the entry's), `last_error`
+ * set (NULL or "" keeps the entry's) and `id` added when missing. */
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, const strview_t *fv, size_t n,
+                         uint32_t attempt, const char *error,
+                         uint32_t delay_ms, int64_t due_ms);
+/* Moves an entry, intact, to the dead-letter stream with a reason code. */
+void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
+                             const char *job_id, const char *reason,
+                             const char *error, const char *record,
+                             size_t record_len);
+void queue_redis_flush(queue_redis_t *q);
+
+/* Stops fetching (unblocks a pending read). */
+void queue_redis_stop_fetching(queue_redis_t *q);
+/* Requeues everything still pending for this consumer (shutdown). */
+void queue_redis_release_pending(queue_redis_t *q);
+/* Nothing waiting to be written or confirmed. */
+int queue_redis_idle(const queue_redis_t *q);
+int queue_redis_writer_up(const queue_redis_t *q);
+/* Closes both connections; unconfirmed ops are dropped (their entries stay
+ * pending in Redis and are redelivered). Frees q once handles are closed. */
+void queue_redis_destroy(queue_redis_t *q);
+
+#endif

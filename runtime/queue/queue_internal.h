@@ -1,0 +1,133 @@
+/*
+ * queue_internal.h - the state of one Redis Streams backend, shared by the
+ * files that implement it (not for use outside runtime/queue/):
+ *
+ *   queue.c     create, start, destroy; whether everything is confirmed
+ *   outbox.c    the writer connection: scripts loaded, ops sent, resent
+ *               after a lost reply, retried after an error reply
+ *   reader.c    the reader connection: XREADGROUP, re-reading our own
+ *               pending entries after a reconnect
+ *   ops.c       the job state changes the worker asks for: complete
+ *               (batched), requeue, dead-letter, release at shutdown
+ *   periodic.c  the tick: promote delayed jobs, reclaim expired leases,
+ *               renew ours, poll cancellations, trim the stream
+ *
+ * All of it runs on the loop thread.
+ */
+#ifndef JOBRT_QUEUE_INTERNAL_H
+#define JOBRT_QUEUE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/strlist.h"
+#include "queue/queue.h"
+#include "queue/scripts.h"
+#include "queue/sweep.h"
+
+#define MAX_FETCH 1000 /* entries per XREADGROUP */
+#define MAX_BATCH 256  /* completions per XACK / COMPLETE call */
+#define OP_MAX_TRIES 20
+#define OP_XACK (-1)   /* an op that is a plain XACK, not a script */
+
+/* One write to Redis: EVALSHA <script> followed by args, or XACK <args>.
+ * Allocated in one block with its arguments. */
+typedef struct op {
+    struct op *next;
+    struct queue_redis *q;
+    int script;
+    int tries;
+    int argc;
+    const char **argv;
+    size_t *lens;
+    char job_id[ENVELOPE_MAX_ID + 1]; /* for log lines */
+} op_t;
+
+struct queue_redis {
+    uv_loop_t *loop;
+    queue_redis_opts_t o;
+    queue_callbacks_t cb;
+    queue_keys_t keys;
+    char result_ttl[24], failure_ttl[24], dlq_max_len[24];
+    redis_conn_t reader, writer;
+
+    /* writer: scripts */
+    char sha[SCRIPT_COUNT][48];
+    int scripts_loaded;   /* how many SCRIPT LOAD replies arrived */
+    int scripts_ready;
+
+    /* reader */
+    int fetching;         /* enabled */
+    int read_outstanding;
+    int history;          /* re-reading our own pending entries */
+    char history_cursor[48];
+    long long reader_id;  /* CLIENT ID of the reader, for CLIENT UNBLOCK */
+    strview_t *fv;        /* reusable field views */
+    size_t fv_cap;
+    uv_timer_t fetch_retry_timer; /* after an error reply to a read */
+
+    /* outbox */
+    op_t *out_head, *out_tail; /* not yet sent */
+    size_t ops_inflight;       /* sent, reply not yet seen */
+    uv_timer_t op_retry_timer; /* after an error reply to an op */
+    const char **send_argv;    /* scratch for EVALSHA argv */
+    size_t *send_lens;
+    size_t send_cap;
+    strlist_t args;            /* the op being built */
+
+    /* the completion batch being built */
+    strlist_t b_ids, b_keys, b_recs;
+
+    /* periodic work */
+    uv_timer_t tick_timer;
+    int64_t next_promote, next_reclaim, next_heartbeat, next_cancel_poll;
+    int promote_outstanding, reclaim_outstanding, cancel_outstanding;
+    int64_t cancel_seen_ms;    /* score of the newest cancellation seen */
+    const char **lease_buf;
+
+    stream_sweep_t sweep;      /* acked ids no trim has passed yet */
+    int64_t next_trim;
+    int trim_outstanding;
+    char *stale_buf;           /* ids handed to TRIM for deletion */
+    const char **trim_argv;
+    size_t stale_cap;          /* ids both of them have room for */
+
+    int closing;
+    int handles_open;
+};
+
+/* Tells the worker to re-check its state (something was confirmed, or a
+ * connection changed). */
+void queue_progress(queue_redis_t *q);
+
+/* outbox.c */
+void outbox_writer_up(redis_conn_t *c, void *arg);
+void outbox_writer_down(redis_conn_t *c, void *arg);
+/* Appends one argument to the op being built (q->args). */
+void outbox_arg(queue_redis_t *q, const char *s);
+void outbox_arg_len(queue_redis_t *q, const char *p, size_t len);
+/* Turns the arguments built so far into an op at the tail of the outbox
+ * (sent at the next outbox_pump). Returns 0, or -1 when out of memory:
+ * then nothing is queued and the entry stays pending in Redis, to be
+ * redelivered. */
+int outbox_submit(queue_redis_t *q, int script, const char *job_id);
+/* Sends what the outbox holds, if the writer is up with scripts loaded. */
+void outbox_pump(queue_redis_t *q);
+/* Writer up, scripts loaded, not closing. */
+int outbox_ready(const queue_redis_t *q);
+int outbox_empty(const queue_redis_t *q);
+void outbox_free(queue_redis_t *q);
+
+/* reader.c */
+void reader_up(redis_conn_t *c, void *arg);
+void reader_down(redis_conn_t *c, void *arg);
+/* Issues the next XREADGROUP if fetching, connected and there is room. */
+void reader_fetch(queue_redis_t *q);
+/* Hands one entry of an XREADGROUP/XCLAIM reply to the worker. */
+void reader_handle_entry(queue_redis_t *q, const redisReply *e,
+                         uint32_t deliveries);
+
+/* periodic.c */
+void periodic_start(queue_redis_t *q);
+void periodic_free(queue_redis_t *q);
+
+#endif

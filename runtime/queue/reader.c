@@ -1,0 +1,205 @@
+/*
+ * reader.c - the reader side of the queue: one connection that blocks in
+ * XREADGROUP for at most as many entries as the worker has free slots
+ * (backpressure), so acks never wait behind a blocked read. After a
+ * (re)connect it first re-reads the entries already delivered to this
+ * consumer, then reads new ones.
+ */
+#include "queue/queue_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static void on_read(redisAsyncContext *ac, void *reply, void *priv);
+
+static void on_fetch_retry(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    q->read_outstanding = 0;
+    reader_fetch(q);
+}
+
+static void on_group_created(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "BUSYGROUP", 9) != 0)
+        LOGE("queue", "cannot create consumer group %s on %s: %s", q->o.group,
+             q->keys.stream, r->str);
+}
+
+static void create_group(queue_redis_t *q)
+{
+    redisAsyncCommand(q->reader.ac, on_group_created, q,
+                      "XGROUP CREATE %s %s 0 MKSTREAM", q->keys.stream,
+                      q->o.group);
+}
+
+static void on_client_id(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        q->reader_id = r->integer;
+}
+
+void reader_up(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    redisAsyncCommand(c->ac, on_client_id, q, "CLIENT ID");
+    create_group(q);
+    /* Re-read what was delivered to us before a disconnect first. */
+    q->history = 1;
+    snprintf(q->history_cursor, sizeof q->history_cursor, "0");
+    q->read_outstanding = 0;
+    reader_fetch(q);
+}
+
+void reader_down(redis_conn_t *c, void *arg)
+{
+    queue_redis_t *q = arg;
+    (void)c;
+    q->read_outstanding = 0;
+    queue_progress(q);
+}
+
+void reader_fetch(queue_redis_t *q)
+{
+    if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader))
+        return;
+    /* Re-reading our own pending entries after a reconnect must wait until
+     * the acks queued meanwhile are confirmed: otherwise jobs that finished
+     * during the outage would look unfinished and run again. */
+    if (q->history &&
+        (!outbox_empty(q) || q->b_ids.n || !q->scripts_ready))
+        return;
+    size_t cap = q->cb.capacity(q->cb.arg);
+    if (cap == 0)
+        return;
+    if (cap > MAX_FETCH)
+        cap = MAX_FETCH;
+    int rc;
+    if (q->history)
+        rc = redisAsyncCommand(q->reader.ac, on_read, q,
+                               "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                               q->o.group, q->o.consumer, (int)cap,
+                               q->keys.stream,
+                               q->history_cursor);
+    else
+        rc = redisAsyncCommand(q->reader.ac, on_read, q,
+                               "XREADGROUP GROUP %s %s COUNT %d BLOCK %d "
+                               "STREAMS %s >",
+                               q->o.group, q->o.consumer, (int)cap,
+                               q->o.block_ms,
+                               q->keys.stream);
+    if (rc == REDIS_OK)
+        q->read_outstanding = 1;
+    else
+        LOGE("queue", "cannot send XREADGROUP on %s", q->keys.stream);
+}
+
+static const char *reply_str(const redisReply *r, size_t *len)
+{
+    if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)) {
+        *len = r->len;
+        return r->str;
+    }
+    *len = 0;
+    return "";
+}
+
+void reader_handle_entry(queue_redis_t *q, const redisReply *e,
+                         uint32_t deliveries)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *id = e->element[0]->str;
+    const redisReply *f = e->element[1];
+    if ((q->history || deliveries > 1) && q->cb.is_inflight(q->cb.arg, id))
+        return; /* already running here (our own lease was reclaimed) */
+    if (f->type != REDIS_REPLY_ARRAY) {
+        /* Pending but deleted from the stream: nothing left to run. */
+        queue_redis_complete(q, id, id, NULL, 0);
+        return;
+    }
+    if (f->elements > q->fv_cap) {
+        strview_t *v = realloc(q->fv, f->elements * sizeof *v);
+        if (v == NULL) {
+            LOGE("queue", "out of memory reading entry %s; it stays pending",
+                 id);
+            return;
+        }
+        q->fv = v;
+        q->fv_cap = f->elements;
+    }
+    for (size_t i = 0; i < f->elements; i++)
+        q->fv[i].ptr = reply_str(f->element[i], &q->fv[i].len);
+    q->cb.on_entry(q->cb.arg, id, q->fv, f->elements, deliveries);
+}
+
+static void on_read(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    q->read_outstanding = 0;
+    if (r == NULL)
+        return; /* disconnected; reader_up starts over */
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOGROUP", 7) == 0) {
+            LOGW("queue", "consumer group %s on %s is gone (stream deleted?); "
+                 "recreating it", q->o.group, q->keys.stream);
+            create_group(q);
+        } else {
+            LOGE("queue", "XREADGROUP on %s failed: %s; retrying in 1 s",
+                 q->keys.stream, r->str);
+        }
+        q->read_outstanding = 1; /* until the timer fires */
+        uv_timer_start(&q->fetch_retry_timer, on_fetch_retry, 1000, 0);
+        return;
+    }
+    size_t got = 0;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t s = 0; s < r->elements; s++) {
+            const redisReply *sr = r->element[s];
+            if (sr->type != REDIS_REPLY_ARRAY || sr->elements < 2 ||
+                sr->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            const redisReply *entries = sr->element[1];
+            for (size_t i = 0; i < entries->elements; i++) {
+                const redisReply *e = entries->element[i];
+                reader_handle_entry(q, e, 1);
+                got++;
+                if (q->history && e->type == REDIS_REPLY_ARRAY &&
+                    e->elements > 0 && e->element[0]->type == REDIS_REPLY_STRING)
+                    snprintf(q->history_cursor, sizeof q->history_cursor,
+                             "%s", e->element[0]->str);
+            }
+        }
+    }
+    if (q->history && got == 0)
+        q->history = 0;
+    queue_redis_flush(q);
+    reader_fetch(q);
+}
+
+void queue_redis_stop_fetching(queue_redis_t *q)
+{
+    q->fetching = 0;
+    if (uv_is_active((uv_handle_t *)&q->fetch_retry_timer)) {
+        /* a read that failed was waiting to be retried: there is none */
+        uv_timer_stop(&q->fetch_retry_timer);
+        q->read_outstanding = 0;
+    }
+    if (q->read_outstanding && !q->history && q->reader_id &&
+        redis_conn_up(&q->writer))
+        redisAsyncCommand(q->writer.ac, NULL, NULL, "CLIENT UNBLOCK %lld",
+                          q->reader_id);
+}
