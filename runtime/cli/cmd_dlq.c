@@ -23,49 +23,12 @@
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* Printable ASCII as is, every other byte as \xNN. */
-static size_t esc_len(unsigned char ch)
-{
-    return ch >= 0x20 && ch < 0x7f ? 1 : 4;
-}
-
-static void esc_byte(buf_t *b, unsigned char ch)
-{
-    if (esc_len(ch) == 1)
-        buf_append(b, &ch, 1);
-    else
-        buf_appendf(b, "\\x%02x", ch);
-}
-
-/* Appends p escaped, cut to at most max columns ("..." at the end of a cut
- * value) unless max is 0. */
-static void esc_append(buf_t *b, const char *p, size_t n, size_t max)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += esc_len((unsigned char)p[i]);
-    if (max == 0 || total <= max) {
-        for (size_t i = 0; i < n; i++)
-            esc_byte(b, (unsigned char)p[i]);
-        return;
-    }
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = esc_len((unsigned char)p[i]);
-        if (used + l > max - 3)
-            break;
-        esc_byte(b, (unsigned char)p[i]);
-        used += l;
-    }
-    buf_append(b, "...", 3);
-}
-
 /* A NUL-terminated copy of the escaped value, or of `dflt` if v is NULL. */
 static char *cell(const redisReply *v, const char *dflt, size_t max)
 {
     buf_t b = {0};
     if (v)
-        esc_append(&b, v->str, v->len, max);
+        buf_append_escaped(&b, v->str, v->len, max, NULL);
     else
         buf_append(&b, dflt, strlen(dflt));
     buf_append(&b, "", 1);
@@ -232,10 +195,10 @@ static int do_show(dlq_t *d, const char *arg)
         const redisReply *k = f->element[i], *v = f->element[i + 1];
         buf_reset(&b);
         if (k->type == REDIS_REPLY_STRING)
-            esc_append(&b, k->str, k->len, 0);
+            buf_append_escaped(&b, k->str, k->len, 0, NULL);
         buf_append(&b, ": ", 2);
         if (v->type == REDIS_REPLY_STRING)
-            esc_append(&b, v->str, v->len, 0);
+            buf_append_escaped(&b, v->str, v->len, 0, NULL);
         buf_append(&b, "\n", 1);
         fwrite(b.data, 1, b.len, stdout);
     }

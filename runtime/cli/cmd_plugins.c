@@ -58,7 +58,7 @@ int cmd_plugins(int argc, char **argv)
         dir = pos[0];
     if (dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
-    log_set_level(LOG_WARN);
+    log_set_level(JOBRT_LOG_WARN);
     char err[512];
     loader_t *l = loader_create(NULL, host_api_get(), err, sizeof err);
     if (l == NULL) {

@@ -43,30 +43,31 @@ int envelope_valid_id(const char *ptr, size_t len)
     return 1;
 }
 
-/* Up to 32 bytes of v for a reason line: printable ASCII as is, other
- * bytes as \xNN, so a reason stays one line of valid UTF-8. */
-static void printable(const strview_t *v, char *out, size_t out_len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < v->len && i < 32 && o + 5 < out_len; i++) {
-        unsigned char c = (unsigned char)v->ptr[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
-static int field_is(const strview_t *f, const char *name)
+int strview_is(const strview_t *v, const char *name)
 {
     size_t n = strlen(name);
-    return f->len == n && memcmp(f->ptr, name, n) == 0;
+    return v->len == n && memcmp(v->ptr, name, n) == 0;
+}
+
+const strview_t *envelope_find_id(const strview_t *fields, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (strview_is(&fields[i], "id"))
+            return envelope_valid_id(fields[i + 1].ptr, fields[i + 1].len)
+                       ? &fields[i + 1]
+                       : NULL;
+    return NULL;
+}
+
+/* Up to about 64 columns of v for a reason line (quoted in '...'). */
+static void printable(const strview_t *v, char *out, size_t out_len)
+{
+    buf_t b = {0};
+    if (buf_append_escaped(&b, v->ptr, v->len, 64, "\\'") == 0 && b.data)
+        util_copy_str(out, out_len, b.data);
+    else
+        util_copy_str(out, out_len, "?");
+    buf_free(&b);
 }
 
 #define BAD(...)                                                            \
@@ -101,9 +102,12 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
 
     if (n % 2 != 0)
         BAD("odd number of fields in stream entry");
+    if (n > 2 * ENVELOPE_MAX_FIELDS)
+        BAD("stream entry has %zu fields, over the limit of %d", n / 2,
+            ENVELOPE_MAX_FIELDS);
     for (size_t i = 0; i < n; i += 2) {
         for (int k = 0; k < F_N; k++) {
-            if (!field_is(&fields[i], known[k]))
+            if (!strview_is(&fields[i], known[k]))
                 continue;
             if (seen[k])
                 BAD("field '%s' appears more than once", known[k]);
@@ -123,7 +127,7 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
         BAD("missing field 'v' (payload schema version)");
     if (util_parse_u64(seen[F_V]->ptr, seen[F_V]->len, ENVELOPE_MAX_VERSION,
                        &v) != 0) {
-        char shown[32 * 4 + 1];
+        char shown[80];
         printable(seen[F_V], shown, sizeof shown);
         BAD("field 'v' must be a decimal integer 0-%u, got '%s'",
             ENVELOPE_MAX_VERSION, shown);
@@ -165,8 +169,11 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
         BAD("field 'enqueued_at' must be ms since the Unix epoch");
     if (seen[F_NBF] && parse_ms(seen[F_NBF], &env->not_before_ms) != 0)
         BAD("field 'not_before' must be ms since the Unix epoch");
-    if (seen[F_EXP] && parse_ms(seen[F_EXP], &env->expires_at_ms) != 0)
-        BAD("field 'expires_at' must be ms since the Unix epoch");
+    if (seen[F_EXP]) {
+        if (parse_ms(seen[F_EXP], &env->expires_at_ms) != 0)
+            BAD("field 'expires_at' must be ms since the Unix epoch");
+        env->has_expires_at = 1;
+    }
     if (seen[F_IDEM]) {
         if (!envelope_valid_id(seen[F_IDEM]->ptr, seen[F_IDEM]->len))
             BAD("field 'idempotency_key' must be 1-%d printable non-space "

@@ -14,11 +14,19 @@
 #define ENVELOPE_MAX_ID 128
 #define ENVELOPE_MAX_VERSION 2147483647u
 #define ENVELOPE_MAX_ATTEMPTS 1000
+/* Field/value pairs one entry may have. Every script that re-adds an
+ * entry field by field passes its values to one Lua call, which Lua caps
+ * at about 8 000; entries over this limit are dead-lettered as
+ * too_many_fields by a path that never does that (scripts.h). */
+#define ENVELOPE_MAX_FIELDS 256
 
 typedef struct {
     const char *ptr;
     size_t len;
 } strview_t;
+
+/* Whether v holds exactly the NUL-terminated name. */
+int strview_is(const strview_t *v, const char *name);
 
 /* Borrowed views into the entry's fields; valid as long as they are. */
 typedef struct {
@@ -31,7 +39,8 @@ typedef struct {
     uint32_t attempt;         /* runtime-managed; 1 on first delivery */
     int64_t enqueued_at_ms;   /* optional; 0 = unknown */
     int64_t not_before_ms;    /* optional; 0 = run as soon as possible */
-    int64_t expires_at_ms;    /* optional; 0 = never expires */
+    int64_t expires_at_ms;    /* optional, see has_expires_at */
+    int has_expires_at;       /* the field is there (0 is a time too) */
     strview_t idempotency_key; /* optional */
 } jobrt_envelope;
 
@@ -45,6 +54,12 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
 /* Checks the payload is valid JSON within max_bytes; same reason contract. */
 int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
                            char *why, size_t why_len);
+
+/* The value of the first field "id" among n field/value views, when it is
+ * a valid id (envelope_valid_id), else NULL: the producer's id, so that an
+ * entry dead-lettered before (or for) failing validation can still be
+ * found by it. */
+const strview_t *envelope_find_id(const strview_t *fields, size_t n);
 
 /* An id (job id, correlation id) is 1..128 printable non-space ASCII
  * bytes: ids end up in Redis keys and log lines. */

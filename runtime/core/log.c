@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int log_threshold = LOG_INFO; /* set once at start-up */
+static int log_threshold = JOBRT_LOG_INFO; /* set once at start-up */
 
 static const char *level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
@@ -19,7 +19,7 @@ int log_set_level_name(const char *name)
 {
     for (int i = 0; i < 4; i++) {
         if (strcasecmp(name, level_names[i]) == 0 ||
-            (i == LOG_WARN && strcasecmp(name, "warning") == 0)) {
+            (i == JOBRT_LOG_WARN && strcasecmp(name, "warning") == 0)) {
             log_threshold = i;
             return 0;
         }

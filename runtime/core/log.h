@@ -8,7 +8,10 @@
 
 #include <stdarg.h>
 
-enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+/* The levels are the plugin ABI's (JOBRT_LOG_ERROR .. JOBRT_LOG_DEBUG), so
+ * a plugin's log line needs no translation; the names cannot clash with
+ * <syslog.h>'s LOG_* as plain LOG_INFO would. */
+#include "jobrt/plugin.h"
 
 /* Set-once threshold; lines above it are dropped. Returns -1 on an unknown
  * level name ("error", "warn", "info", "debug"). */
@@ -20,13 +23,13 @@ void log_line(int level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void log_vline(int level, const char *module, const char *fmt, va_list ap);
 
-#define LOGE(mod, ...) log_line(LOG_ERROR, mod, __VA_ARGS__)
-#define LOGW(mod, ...) log_line(LOG_WARN, mod, __VA_ARGS__)
-#define LOGI(mod, ...) log_line(LOG_INFO, mod, __VA_ARGS__)
+#define LOGE(mod, ...) log_line(JOBRT_LOG_ERROR, mod, __VA_ARGS__)
+#define LOGW(mod, ...) log_line(JOBRT_LOG_WARN, mod, __VA_ARGS__)
+#define LOGI(mod, ...) log_line(JOBRT_LOG_INFO, mod, __VA_ARGS__)
 #define LOGD(mod, ...)                                                      \
     do {                                                                    \
-        if (log_enabled(LOG_DEBUG))                                         \
-            log_line(LOG_DEBUG, mod, __VA_ARGS__);                          \
+        if (log_enabled(JOBRT_LOG_DEBUG))                                   \
+            log_line(JOBRT_LOG_DEBUG, mod, __VA_ARGS__);                    \
     } while (0)
 
 #endif

@@ -198,6 +198,34 @@ int buf_append_json_str(buf_t *b, const char *s, size_t n)
     return buf_append(b, "\"", 1);
 }
 
+static size_t esc_width(unsigned char c, const char *also)
+{
+    return c >= 0x20 && c < 0x7f && !(also && c && strchr(also, c)) ? 1 : 4;
+}
+
+int buf_append_escaped(buf_t *b, const char *p, size_t n, size_t max,
+                       const char *also)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t total = 0, limit = (size_t)-1, used = 0;
+    for (size_t i = 0; i < n && (max == 0 || total <= max); i++)
+        total += esc_width((unsigned char)p[i], also);
+    int cut = max > 0 && total > max;
+    if (cut)
+        limit = max > 3 ? max - 3 : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        size_t w = esc_width(c, also);
+        if (used + w > limit)
+            break;
+        char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        if (buf_append(b, w == 1 ? (const char *)&p[i] : e, w) != 0)
+            return -1;
+        used += w;
+    }
+    return cut ? buf_append(b, "...", 3) : 0;
+}
+
 void buf_reset(buf_t *b)
 {
     b->len = 0;

@@ -38,6 +38,13 @@ size_t utf8_seq_len(const char *p, size_t avail);
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 void utf8_truncate(char *s, size_t max);
 
+/* Appends p[0..n) for a human to read on one line: printable ASCII as
+ * is, every other byte, and every byte in `also` (may be NULL), as \xNN.
+ * With max > 0 the result is cut to at most max columns, ending in "...".
+ * Returns 0, or -1 when out of memory. */
+int buf_append_escaped(buf_t *b, const char *p, size_t n, size_t max,
+                       const char *also);
+
 /* Append s as a JSON string literal (quotes and escapes included); bytes
  * that are not valid UTF-8 become U+FFFD, so the result is valid JSON. */
 int buf_append_json_str(buf_t *b, const char *s, size_t n);

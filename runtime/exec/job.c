@@ -7,6 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+void job_set_id(struct jobrt_job *job, const char *stream_id,
+                const strview_t *fv, size_t n)
+{
+    const strview_t *id = envelope_find_id(fv, n);
+    if (id) {
+        memcpy(job->id, id->ptr, id->len);
+        job->id[id->len] = '\0';
+    } else {
+        util_copy_str(job->id, sizeof job->id, stream_id);
+    }
+}
+
 int job_load_entry(struct jobrt_job *job, const char *stream_id,
                    const strview_t *fv, size_t n, char *why, size_t why_len)
 {
@@ -50,15 +62,7 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
         /* Keep the producer's id if it gave a usable one, so the dead
          * letter and its record can be found by it. */
         memset(&job->env, 0, sizeof job->env);
-        util_copy_str(job->id, sizeof job->id, stream_id);
-        for (size_t i = 0; i + 1 < n; i += 2) {
-            const strview_t *k = &job->fields[i], *v = &job->fields[i + 1];
-            if (k->len == 2 && memcmp(k->ptr, "id", 2) == 0 &&
-                envelope_valid_id(v->ptr, v->len)) {
-                memcpy(job->id, v->ptr, v->len + 1);
-                break;
-            }
-        }
+        job_set_id(job, stream_id, job->fields, n);
         return -1;
     }
     if (job->env.id.len)

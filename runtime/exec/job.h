@@ -60,6 +60,10 @@ struct jobrt_job {
 int job_load_entry(struct jobrt_job *job, const char *stream_id,
                    const strview_t *fv, size_t n, char *why, size_t why_len);
 
+/* Sets job->id to the entry's own valid "id" field, else the stream id. */
+void job_set_id(struct jobrt_job *job, const char *stream_id,
+                const strview_t *fv, size_t n);
+
 /* Full-jitter exponential backoff before attempt `attempt + 1`:
  * uniform in [0, min(cap, base * 2^(attempt-1))], using *seed. */
 uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,

@@ -65,9 +65,11 @@ int outcome_record(buf_t *b, const struct jobrt_job *job, const char *queue,
         rc |= buf_append_json_str(b, job->env.job.ptr, job->env.job.len);
     else
         rc |= buf_append(b, "null", 4);
-    rc |= buf_appendf(b, ",\"v\":%u,\"status\":\"%s\",\"attempts\":%u",
+    rc |= buf_appendf(b, ",\"v\":%u,\"status\":\"%s\",\"attempts\":%u"
+                      ",\"deliveries\":%u",
                       job->env.version, status,
-                      job->env.attempt ? job->env.attempt : 1);
+                      job->env.attempt ? job->env.attempt : 1,
+                      job->deliveries ? job->deliveries : 1);
     rc |= buf_append(b, ",\"reason\":", 10);
     if (reason)
         rc |= buf_append_json_str(b, reason, strlen(reason));

@@ -19,6 +19,8 @@ typedef enum { ACTION_ACK, ACTION_RETRY, ACTION_DEAD } outcome_action_t;
 #define REASON_RETRIES_EXHAUSTED "retries_exhausted"
 #define REASON_PERMANENT_FAILURE "permanent_failure"
 #define REASON_PAYLOAD_TOO_LARGE "payload_too_large"
+#define REASON_ENTRY_TOO_LARGE "entry_too_large"
+#define REASON_TOO_MANY_FIELDS "too_many_fields"
 #define REASON_TIMEOUT "timeout"
 #define REASON_EXPIRED "expired"
 #define REASON_CANCELLED "cancelled"

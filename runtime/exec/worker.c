@@ -109,27 +109,65 @@ static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
 
 /* ---- queue callbacks ---------------------------------------------------- */
 
-/* Room for the envelope's other fields on top of --max-payload. */
-#define ENTRY_OVERHEAD_BYTES (64 * 1024)
+/* How many bytes the fields other than the payload may take together. */
+#define ENTRY_OTHER_FIELDS_MAX (64 * 1024)
 
-static void too_large(worker_t *w, struct jobrt_job *job, const char *stream_id,
-                      const strview_t *fv, size_t n, size_t total)
+/* Dead-letters an entry from Redis as it is, without copying it into the
+ * slot (too big, or too many fields to be worth it): the slot only carries
+ * the ids for the dead letter's record. */
+static void reject_uncopied(worker_t *w, struct jobrt_job *job,
+                            const char *stream_id, const strview_t *fv,
+                            size_t n, uint32_t deliveries, const char *reason,
+                            const char *why)
 {
-    char why[256];
     memset(&job->env, 0, sizeof job->env);
     job->handler = NULL;
     job->has_result = 0;
     job->started_ms = job->finished_ms = 0;
-    snprintf(job->stream_id, sizeof job->stream_id, "%s", stream_id);
-    snprintf(job->id, sizeof job->id, "%s", stream_id);
-    for (size_t i = 0; i + 1 < n; i += 2)
-        if (fv[i].len == 2 && memcmp(fv[i].ptr, "id", 2) == 0 &&
-            envelope_valid_id(fv[i + 1].ptr, fv[i + 1].len))
-            snprintf(job->id, sizeof job->id, "%.*s", (int)fv[i + 1].len,
-                     fv[i + 1].ptr);
-    snprintf(why, sizeof why, "stream entry is %zu bytes, over the "
-             "--max-payload limit of %ld bytes", total, w->cfg->max_payload);
-    dead_letter(w, job, REASON_PAYLOAD_TOO_LARGE, why);
+    job->deliveries = deliveries;
+    util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
+    job_set_id(job, stream_id, fv, n);
+    dead_letter(w, job, reason, why);
+}
+
+/* The limits checked before an entry is copied: how many fields it has,
+ * how big its payload is, and how big everything else is. Returns 1 if the
+ * entry was dead-lettered. */
+static int over_limits(worker_t *w, struct jobrt_job *job,
+                       const char *stream_id, const strview_t *fv, size_t n,
+                       uint32_t deliveries)
+{
+    char why[256];
+    const char *reason = NULL;
+    size_t payload = 0, other = 0;
+    if (n > 2 * ENVELOPE_MAX_FIELDS) {
+        reason = REASON_TOO_MANY_FIELDS;
+        snprintf(why, sizeof why, "stream entry has %zu fields, over the "
+                 "limit of %d", n / 2, ENVELOPE_MAX_FIELDS);
+    } else {
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            if (strview_is(&fv[i], "payload"))
+                payload = fv[i + 1].len;
+            else
+                other += fv[i + 1].len;
+            other += fv[i].len;
+        }
+        if (payload > (size_t)w->cfg->max_payload) {
+            reason = REASON_PAYLOAD_TOO_LARGE;
+            snprintf(why, sizeof why, "payload is %zu bytes, over the "
+                     "--max-payload limit of %ld bytes", payload,
+                     w->cfg->max_payload);
+        } else if (other > ENTRY_OTHER_FIELDS_MAX) {
+            reason = REASON_ENTRY_TOO_LARGE;
+            snprintf(why, sizeof why, "the fields other than the payload "
+                     "take %zu bytes, over the limit of %d bytes", other,
+                     ENTRY_OTHER_FIELDS_MAX);
+        }
+    }
+    if (reason == NULL)
+        return 0;
+    reject_uncopied(w, job, stream_id, fv, n, deliveries, reason, why);
+    return 1;
 }
 
 /* A job that must not run: dead-letter it with a record saying why. */
@@ -150,7 +188,7 @@ static int dispatch_checks(worker_t *w, struct jobrt_job *job)
                  "before it started");
         return 1;
     }
-    if (job->env.expires_at_ms && now >= job->env.expires_at_ms) {
+    if (job->env.has_expires_at && now >= job->env.expires_at_ms) {
         snprintf(why, sizeof why, "not started before it expired at %lld "
                  "(%lld ms ago)", (long long)job->env.expires_at_ms,
                  (long long)(now - job->env.expires_at_ms));
@@ -181,12 +219,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         return;
     }
     char why[512];
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += fv[i].len;
-    if (total > (size_t)w->cfg->max_payload + ENTRY_OVERHEAD_BYTES) {
-        /* Too big to be worth copying: dead-letter it from Redis as is. */
-        too_large(w, job, stream_id, fv, n, total);
+    if (over_limits(w, job, stream_id, fv, n, deliveries)) {
         slot_put(w, job);
         return;
     }
@@ -198,6 +231,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         return;
     }
     if (rc == -1) {
+        job->deliveries = deliveries;
         dead_letter(w, job, REASON_INVALID_ENVELOPE, why);
         slot_put(w, job);
         return;

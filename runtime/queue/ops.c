@@ -97,12 +97,6 @@ void queue_redis_flush(queue_redis_t *q)
     outbox_pump(q);
 }
 
-static int key_is(const strview_t *k, const char *name)
-{
-    size_t n = strlen(name);
-    return k->len == n && memcmp(k->ptr, name, n) == 0;
-}
-
 void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          const char *job_id, const strview_t *fv, size_t n,
                          uint32_t attempt, const char *error,
@@ -122,12 +116,12 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
     const strview_t *old_attempt = NULL, *old_error = NULL;
     int has_id = 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
-        if (key_is(&fv[i], "attempt")) {
+        if (strview_is(&fv[i], "attempt")) {
             old_attempt = &fv[i + 1];
-        } else if (key_is(&fv[i], "last_error")) {
+        } else if (strview_is(&fv[i], "last_error")) {
             old_error = &fv[i + 1];
         } else {
-            has_id |= key_is(&fv[i], "id");
+            has_id |= strview_is(&fv[i], "id");
             outbox_arg_len(q, fv[i].ptr, fv[i].len);
             outbox_arg_len(q, fv[i + 1].ptr, fv[i + 1].len);
         }

@@ -5,29 +5,18 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-static int parse_u64(const char **p, const char *end, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    if (s == end || *s < '0' || *s > '9')
-        return -1;
-    for (; s < end && *s >= '0' && *s <= '9'; s++) {
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *p = s;
-    *out = v;
-    return 0;
-}
+#include "core/util.h"
 
 int stream_id_parse(const char *s, size_t len, stream_id_t *out)
 {
-    const char *p = s, *end = s + len;
-    if (parse_u64(&p, end, &out->ms) != 0 || p == end || *p++ != '-' ||
-        parse_u64(&p, end, &out->seq) != 0 || p != end)
+    const char *dash = memchr(s, '-', len);
+    if (dash == NULL)
+        return -1;
+    size_t a = (size_t)(dash - s);
+    if (util_parse_u64(s, a, UINT64_MAX, &out->ms) != 0 ||
+        util_parse_u64(dash + 1, len - a - 1, UINT64_MAX, &out->seq) != 0)
         return -1;
     return 0;
 }
