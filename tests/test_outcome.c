@@ -405,3 +405,55 @@ Test(outcome_record, regression_invalid_utf8_in_bad_v_keeps_record_valid_json)
     cr_assert_eq(valid, 0, "status record is not valid JSON: %s",
                  reason ? reason : "");
 }
+
+/* A job whose handler was asked to stop because the worker is shutting
+ * down (--shutdown-grace) and answered JOBRT_RETRY is handed back without
+ * counting an attempt, even on its last one; any other answer is applied
+ * as usual, and a user's cancel still wins. */
+static outcome_action_t decide_cancelled(int cancel, int outcome,
+                                         uint32_t attempt, const char **reason)
+{
+    struct jobrt_job *job = simple_job(attempt, 3);
+    job->outcome = outcome;
+    atomic_store(&job->cancel, cancel);
+    outcome_action_t got = outcome_decide(job, reason);
+    free_job(job);
+    return got;
+}
+
+Test(outcome_decide, retry_after_shutdown_cancel_is_released)
+{
+    const char *reason = "x";
+    cr_assert_eq(decide_cancelled(JOB_CANCEL_SHUTDOWN, JOBRT_RETRY, 1,
+                                  &reason), ACTION_RELEASE);
+    cr_assert_null(reason);
+    cr_assert_eq(decide_cancelled(JOB_CANCEL_SHUTDOWN, JOBRT_RETRY, 3,
+                                  &reason), ACTION_RELEASE,
+                 "the last attempt is not used up by a shutdown");
+    cr_assert_eq(decide_cancelled(JOB_CANCEL_SHUTDOWN, JOBRT_OK, 1, &reason),
+                 ACTION_ACK);
+    cr_assert_eq(decide_cancelled(JOB_CANCEL_SHUTDOWN, JOBRT_FAIL, 1,
+                                  &reason), ACTION_DEAD);
+    cr_assert_str_eq(reason, REASON_PERMANENT_FAILURE);
+    cr_assert_eq(decide_cancelled(JOB_CANCEL_USER, JOBRT_RETRY, 1, &reason),
+                 ACTION_DEAD);
+    cr_assert_str_eq(reason, REASON_CANCELLED);
+    cr_assert_eq(decide_cancelled(0, JOBRT_RETRY, 1, &reason), ACTION_RETRY);
+}
+
+Test(outcome_record, records_the_delivery_count)
+{
+    const char *fv[] = {"job", "invoice_email", "v", "2", "payload", "{}",
+                        "id", "inv-1"};
+    struct jobrt_job *job = new_job(fv, 8);
+    buf_t b = {0};
+    cJSON *o = record(&b, job, "succeeded", NULL, NULL);
+    cr_assert_eq(num_of(o, "deliveries"), 1.0, "%s", b.data);
+    cJSON_Delete(o);
+    job->deliveries = 3; /* ran twice before: a worker died holding it */
+    o = record(&b, job, "succeeded", NULL, NULL);
+    cr_assert_eq(num_of(o, "deliveries"), 3.0, "%s", b.data);
+    cJSON_Delete(o);
+    buf_free(&b);
+    free_job(job);
+}

@@ -17,6 +17,7 @@ int cmd_run(int argc, char **argv)
         .ns = DEFAULT_NAMESPACE,
         .group = "jobrt",
         .shutdown_timeout_ms = 30000,
+        .shutdown_grace_ms = 5000,
         .job_timeout_ms = 300000,
         .result_ttl_ms = 3600 * 1000LL,
         .failure_ttl_ms = 7 * 86400 * 1000LL,
@@ -52,7 +53,13 @@ int cmd_run(int argc, char **argv)
          "Refuse to start if any plugin file is rejected.", 0, 0},
         {"shutdown-timeout", 0, "JOBRT_SHUTDOWN_TIMEOUT", OPT_DURATION,
          &c.shutdown_timeout_ms, "DUR",
-         "On SIGTERM/SIGINT, wait this long for running jobs (default 30s).",
+         "On SIGTERM/SIGINT, wait this long for running jobs, then hand "
+         "back the unfinished ones for redelivery (default 30s).",
+         0, 86400000},
+        {"shutdown-grace", 0, "JOBRT_SHUTDOWN_GRACE", OPT_DURATION,
+         &c.shutdown_grace_ms, "DUR",
+         "The last DUR of --shutdown-timeout: handlers still running see "
+         "job_cancel_requested() and can stop cleanly (default 5s).",
          0, 86400000},
         {"job-timeout", 0, "JOBRT_JOB_TIMEOUT", OPT_DURATION, &c.job_timeout_ms,
          "DUR", "Deadline for handlers that set none (default 5m).", 1,

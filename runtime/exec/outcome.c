@@ -26,6 +26,11 @@ outcome_action_t outcome_decide(const struct jobrt_job *job,
         *reason = REASON_CANCELLED;
         return ACTION_DEAD;
     }
+    /* Asked to stop because the worker is shutting down, and it said
+     * "try again": the attempt was cut short by us, not by the job. */
+    if (job->outcome == JOBRT_RETRY &&
+        atomic_load(&job->cancel) == JOB_CANCEL_SHUTDOWN)
+        return ACTION_RELEASE;
     switch (job->outcome) {
     case JOBRT_OK:
         return ACTION_ACK;

@@ -10,7 +10,12 @@
 #include "exec/job.h"
 #include "core/util.h"
 
-typedef enum { ACTION_ACK, ACTION_RETRY, ACTION_DEAD } outcome_action_t;
+typedef enum {
+    ACTION_ACK,     /* done: ack, with its record */
+    ACTION_RETRY,   /* another attempt after a backoff */
+    ACTION_DEAD,    /* dead-letter with a reason */
+    ACTION_RELEASE  /* stopped for shutdown: back now, attempt not counted */
+} outcome_action_t;
 
 /* Dead-letter reason codes (docs/protocol.md). */
 #define REASON_NO_HANDLER "no_handler"

@@ -9,9 +9,14 @@
  * dead-letter. Slots are bounded by --concurrency and fetching asks only
  * for as many entries as there are free slots.
  *
- * Shutdown (SIGTERM/SIGINT): stop fetching; wait for running jobs up to
- * --shutdown-timeout; then flag the rest cancelled, flush acks, and release
- * every entry still pending for this worker back to the stream so another
+ * Shutdown (SIGTERM/SIGINT): stop fetching; let running jobs finish for
+ * up to --shutdown-timeout. For the last --shutdown-grace of that time
+ * (all of it when the grace is longer) the jobs still running have their
+ * cancel flag set, so handlers see job_cancel_requested() and can stop
+ * cleanly: what a handler returns then is applied as usual (a JOBRT_RETRY
+ * after the flag hands the job back at once without counting an attempt).
+ * At the end of the timeout, acks are flushed and every entry still
+ * pending for this worker is released back to the stream so another
  * worker picks it up at once. A second signal skips the wait.
  */
 #include "exec/worker.h"
@@ -55,7 +60,8 @@ typedef struct {
     uv_signal_t sigterm, sigint;
     uv_timer_t stop_timer;
     phase_t phase;
-    int64_t drain_deadline, release_deadline;
+    int64_t cancel_at, stop_at, release_deadline; /* monotonic ms */
+    int cancel_sent; /* the running jobs' cancel flags are set */
     int exit_code;
 
     unsigned long long n_ok, n_retry, n_dead;
@@ -377,6 +383,14 @@ static void on_done(void *arg, struct jobrt_job *done)
             case ACTION_DEAD:
                 dead_letter(w, job, reason, job->error);
                 break;
+            case ACTION_RELEASE:
+                LOGI("worker", "job %s (%s v%u) stopped for shutdown; handed "
+                     "back for redelivery, attempt %u not counted", job->id,
+                     job->env.job.ptr, job->env.version, job->env.attempt);
+                queue_redis_requeue(w->q, job->stream_id, job->id,
+                                    job->fields, job->n_fields, 0, NULL, 0,
+                                    0);
+                break;
             }
         }
         router_release(job->handler);
@@ -419,15 +433,20 @@ static void check_shutdown(worker_t *w)
 {
     int64_t now = util_mono_ms();
     if (w->phase == PHASE_DRAIN) {
-        int timed_out = now >= w->drain_deadline;
-        if (executor_inflight(w->ex) > 0 && !timed_out)
-            return;
-        if (executor_inflight(w->ex) > 0) {
-            LOGW("worker", "shutdown timeout: %zu job(s) still running; "
-                 "cancelling them and releasing their entries",
-                 executor_inflight(w->ex));
+        size_t running = executor_inflight(w->ex);
+        if (running > 0 && now >= w->cancel_at && !w->cancel_sent) {
+            w->cancel_sent = 1;
+            LOGI("worker", "shutdown: %zu job(s) still running; their "
+                 "handlers see job_cancel_requested() now and have %lld ms "
+                 "to return", running,
+                 (long long)(w->stop_at > now ? w->stop_at - now : 0));
             executor_cancel_all(w->ex);
         }
+        if (running > 0 && now < w->stop_at)
+            return;
+        if (running > 0)
+            LOGW("worker", "shutdown timeout: %zu job(s) still running; "
+                 "releasing their entries for redelivery", running);
         queue_redis_flush(w->q);
         w->phase = PHASE_RELEASE;
         w->release_deadline = now + 5000;
@@ -452,16 +471,21 @@ static void on_signal(uv_signal_t *s, int signum)
     worker_t *w = s->data;
     const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
     if (w->phase == PHASE_RUN) {
+        int64_t now = util_mono_ms(), grace = w->cfg->shutdown_grace_ms;
+        if (grace > w->cfg->shutdown_timeout_ms)
+            grace = w->cfg->shutdown_timeout_ms;
         LOGI("worker", "%s: stopping; waiting up to %lld ms for %zu running "
-             "job(s)", name,
-             (long long)w->cfg->shutdown_timeout_ms, executor_inflight(w->ex));
+             "job(s), cancelling those still running for the last %lld ms",
+             name, (long long)w->cfg->shutdown_timeout_ms,
+             executor_inflight(w->ex), (long long)grace);
         w->phase = PHASE_DRAIN;
-        w->drain_deadline = util_mono_ms() + w->cfg->shutdown_timeout_ms;
+        w->stop_at = now + w->cfg->shutdown_timeout_ms;
+        w->cancel_at = w->stop_at - grace;
         queue_redis_stop_fetching(w->q);
         uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
     } else if (w->phase == PHASE_DRAIN) {
         LOGW("worker", "second %s: not waiting for running jobs", name);
-        w->drain_deadline = util_mono_ms();
+        w->cancel_at = w->stop_at = util_mono_ms();
     } else if (w->phase == PHASE_RELEASE) {
         LOGW("worker", "%s while handing jobs back: exiting now; what was "
              "not confirmed stays leased and is reclaimed after --lease",

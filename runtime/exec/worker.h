@@ -19,7 +19,8 @@ typedef struct {
     const char *run_dir;  /* NULL = fresh dir under $TMPDIR */
     int concurrency;
     int strict;
-    int64_t shutdown_timeout_ms;
+    int64_t shutdown_timeout_ms; /* the whole wait for running jobs */
+    int64_t shutdown_grace_ms;   /* its last part: cancel flags set */
     int64_t job_timeout_ms;
     int64_t result_ttl_ms;
     int64_t failure_ttl_ms;

@@ -65,6 +65,8 @@ stop_worker w2 15
 assert_eq 0 "$WORKER_RC" "w2's exit code after SIGTERM"
 
 # ---- 2: the timeout expires: cancel, release, exit 0 ----------------------
+# With no --shutdown-grace the cancel flag and the release come together;
+# shutdown_grace.sh tests what handlers do with a grace period.
 Q=st2
 S=$(stream_key $Q)
 for i in 1 2 3 4; do
@@ -109,11 +111,11 @@ release_check()
 }
 
 start_worker w3 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
-    --queue $Q --concurrency 4 --shutdown-timeout 200ms
+    --queue $Q --concurrency 4 --shutdown-timeout 200ms --shutdown-grace 0
 release_check w3
 # The released entries are ordinary new entries: another worker gets them.
 start_worker w4 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
-    --queue $Q --concurrency 4 --shutdown-timeout 200ms
+    --queue $Q --concurrency 4 --shutdown-timeout 200ms --shutdown-grace 0
 release_check w4
 
 pass

@@ -12,6 +12,8 @@
  *   record     appends "<job id>\n" to $JOBRT_TESTKIT_RECORD, then OK
  *   gather     {"n":N}: waits (up to 5 s) until N gather jobs are running
  *              at once in this process: OK {"peak":P}, else FAIL
+ *   stoppable  runs until cancellation is requested (at most 60 s), then
+ *              OK {"stopped":true}: a handler that stops cleanly
  */
 #include <jobrt/plugin.h>
 
@@ -278,6 +280,23 @@ static int run_gather(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     return set_resultf(host, job, "{\"peak\":%u}", (unsigned)peak);
 }
 
+static int run_stoppable(const jobrt_host_api *host, void *ctx,
+                         jobrt_job *job)
+{
+    (void)ctx;
+    for (int waited_ms = 0; waited_ms < 60000; waited_ms += 5) {
+        struct timespec ts = {0, 5000000L};
+        if (host->job_cancel_requested(job)) {
+            if (host->job_set_result(job, STR_LEN("{\"stopped\":true}")) != 0)
+                return JOBRT_FAIL;
+            return JOBRT_OK;
+        }
+        nanosleep(&ts, NULL);
+    }
+    host->job_set_error(job, "stoppable: never asked to stop");
+    return JOBRT_FAIL;
+}
+
 /* crash: takes its whole worker process down, as a segfaulting or
  * OOM-killed handler would (poison-job tests). */
 static int run_crash(const jobrt_host_api *host, void *ctx, jobrt_job *job)
@@ -347,6 +366,12 @@ static const jobrt_handler_desc handlers[] = {
         .run = run_record,
     },
     { .job_name = "gather", .schema_min = 1, .schema_max = 1, .run = run_gather },
+    {
+        .job_name = "stoppable",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_stoppable,
+    },
 };
 
 JOBRT_PLUGIN {
