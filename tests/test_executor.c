@@ -461,10 +461,22 @@ Test(executor, destroy_does_not_run_queued_jobs)
         snprintf(id, sizeof id, "queued-%d", i);
         executor_submit(ex, make_job("record", "1", "{}", id, 0));
     }
-    executor_destroy(ex, 0);
+    /* Let the loop hand the batch to the executor and the one thread take
+     * the sleep job: the five record jobs then wait in the executor's own
+     * queue, which is what destroy must not run. */
+    for (int i = 0; i < 2000 && atomic_load(&s->cancel) == 0 &&
+                    *(volatile int64_t *)&s->started_ms == 0;
+         i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    cr_assert_neq(*(volatile int64_t *)&s->started_ms, 0,
+                  "the sleep job never started on the executor's thread");
+    cr_assert_eq(file_size(record_path), -1, "a record job ran too early");
+    executor_destroy(ex, 0); /* joins the thread once the sleep returns */
     ex = NULL;
     cr_assert_eq(file_size(record_path), -1,
                  "jobs still queued at destroy must never run");
-    cr_assert_eq(n_returned, 0);
+    cr_assert_eq(n_returned, 0, "nothing is handed back after destroy");
     teardown();
 }
