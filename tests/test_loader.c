@@ -3,11 +3,18 @@
  * every member of the broken-plugin zoo (tests/zoo, JOBRT_ZOO_DIR) must be
  * refused with its one-line reason, a directory scan must load the good one
  * and report every file, and the testkit plugin (JOBRT_TESTKIT_DIR) must
- * load with its handler table. Private copies must not stay on disk.
+ * load with its handler table. Private copies must not stay on disk. A
+ * plugin refused before dlopen runs none of its code; plugins built against
+ * the frozen 1.0 and 1.1 headers load; truncated and corrupt copies are one
+ * line each, never a crash; untrusted files and directories are refused.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,7 @@
 #include "plugin/loader.h"
 
 #define ZOO JOBRT_ZOO_DIR
+#define ABI ZOO "/abi"
 #define TESTKIT JOBRT_TESTKIT_DIR "/testkit.so"
 
 static char tmp_root[256]; /* our own $TMPDIR for this test */
@@ -36,6 +44,52 @@ static int dir_entries(const char *dir)
             n++;
     closedir(d);
     return n;
+}
+
+static void copy_file(const char *src, const char *dst, mode_t mode)
+{
+    FILE *in = fopen(src, "rb");
+    cr_assert_not_null(in, "%s", src);
+    int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    cr_assert_geq(fd, 0, "%s", dst);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        cr_assert_eq(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    cr_assert_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+/* The whole of a file, in a malloc'd buffer. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    cr_assert_gt(n, 0);
+    rewind(f);
+    unsigned char *buf = malloc((size_t)n);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The loader's private run dir: the one jobrt-run-* entry in tmp_root. */
@@ -93,6 +147,11 @@ static const zoo_case_t zoo_cases[] = {
     {"handler_overlap.so", "handler", "overlap"},
     {"handler_size.so", "handler", "entry size 4"},
     {"init_fails.so", "init failed", "-1"},
+    {"ctor_bad_magic.so", "bad magic", "0xdeadbeef"},
+    {"truncated.so", "truncated or corrupt", "5000 bytes"},
+    {"dynamic_zeroed.so", "corrupt dynamic section", "DT_STRTAB"},
+    {"other_machine.so", "not a shared object for this machine", "built for"},
+    {"other_class.so", "not a shared object for this machine", "32-bit"},
 };
 #define N_ZOO_CASES (sizeof zoo_cases / sizeof zoo_cases[0])
 
@@ -165,7 +224,8 @@ Test(loader, missing_and_non_regular_files)
 {
     setup();
     plugin_set_t set = {NULL, 0};
-    expect_rejected(ZOO "/does_not_exist.so", &set, "cannot stat", NULL);
+    expect_rejected(ZOO "/does_not_exist.so", &set, "cannot open",
+                    "No such file");
     expect_rejected(ZOO, &set, "not a regular file", NULL);
     teardown();
 }
@@ -306,9 +366,16 @@ Test(loader, scan_ignores_non_so_and_hidden_files)
         fputs("junk\n", f);
         fclose(f);
     }
-    /* one real plugin, through a symlink */
+    /* a real plugin through a symlink inside the directory loads; one
+     * whose target is outside it is refused */
+    snprintf(p, sizeof p, "%s/store", dir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/store/dup_a.so", dir);
+    copy_file(ZOO "/dup_a.so", p, 0755);
     snprintf(p, sizeof p, "%s/real.so", dir);
-    cr_assert_eq(symlink(ZOO "/dup_a.so", p), 0);
+    cr_assert_eq(symlink("store/dup_a.so", p), 0);
+    snprintf(p, sizeof p, "%s/outside.so", dir);
+    cr_assert_eq(symlink(ZOO "/dup_b.so", p), 0);
 
     plugin_set_t set = {NULL, 0};
     static report_t r;
@@ -316,19 +383,19 @@ Test(loader, scan_ignores_non_so_and_hidden_files)
     char err[256] = "";
     cr_assert_eq(loader_scan_dir(loader, dir, &set, on_report, &r, err,
                                  sizeof err),
-                 0, "%s", err);
-    cr_assert_eq(r.calls, 1, "only real.so may be looked at");
-    cr_assert_str_eq(r.seen[0], "real.so");
+                 1, "%s", err);
+    cr_assert_eq(r.calls, 2, "only outside.so and real.so may be looked at");
+    cr_assert_str_eq(r.seen[0], "outside.so");
+    cr_assert_eq(r.ok[0], 0);
+    cr_assert(strstr(r.why[0], "outside the plugin directory") != NULL,
+              "%s", r.why[0]);
+    cr_assert(strstr(r.why[0], ZOO "/dup_b.so") != NULL, "%s", r.why[0]);
+    cr_assert_str_eq(r.seen[1], "real.so");
     cr_assert_eq(r.loaded, 1);
     cr_assert_eq(set.count, 1u);
     cr_assert_str_eq(set.head->name, "dup-a");
     plugin_set_unload_all(&set);
-    unlink(p);
-    for (int i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    remove_tree(dir);
     teardown();
 }
 
@@ -525,4 +592,162 @@ Test(loader_dir, explicit_run_dir)
     l = loader_create("/nonexistent/a/b", host_api_get(), err, sizeof err);
     cr_assert_null(l);
     cr_assert(strstr(err, "/nonexistent/a/b") != NULL, "%s", err);
+}
+
+/* ---- code that runs, and code that must not ---------------------------- */
+
+/* A fresh trace dir for the zoo's trace.h, in tmp_root. */
+static void trace_dir(char *out, size_t out_len)
+{
+    snprintf(out, out_len, "%s/trace", tmp_root);
+    cr_assert_eq(mkdir(out, 0700), 0);
+    setenv("JOBRT_ZOO_TRACE_DIR", out, 1);
+}
+
+static int traced(const char *dir, const char *name)
+{
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+Test(loader, refused_before_dlopen_runs_no_plugin_code)
+{
+    setup();
+    char tr[512];
+    trace_dir(tr, sizeof tr);
+    plugin_set_t set = {NULL, 0};
+    expect_rejected(ZOO "/ctor_bad_magic.so", &set, "bad magic",
+                    "0xdeadbeef");
+    cr_assert(!traced(tr, "ctor_bad_magic"),
+              "ctor_bad_magic.so's constructor ran although its magic is "
+              "refused from the file");
+    /* the control: a loaded plugin's constructor does leave its trace */
+    char why[512] = "";
+    cr_assert_not_null(
+        loader_load_file(loader, ZOO "/dup_a.so", &set, why, sizeof why),
+        "%s", why);
+    cr_assert(traced(tr, "dup_a"), "trace.h wrote nothing for dup_a.so");
+    plugin_set_unload_all(&set);
+    remove_tree(tr);
+    unsetenv("JOBRT_ZOO_TRACE_DIR");
+    teardown();
+}
+
+Test(loader, failed_init_calls_neither_fini_nor_a_handler)
+{
+    setup();
+    char tr[512];
+    trace_dir(tr, sizeof tr);
+    plugin_set_t set = {NULL, 0};
+    expect_rejected(ZOO "/init_fails.so", &set, "init failed", "-1");
+    cr_assert(!traced(tr, "init_fails.fini"), "fini() ran after init failed");
+    cr_assert(!traced(tr, "init_fails.run"), "a handler ran");
+    remove_tree(tr);
+    unsetenv("JOBRT_ZOO_TRACE_DIR");
+    teardown();
+}
+
+/* ---- ABI compatibility ------------------------------------------------- */
+
+static const plugin_handler_t *handler_of(const struct jobrt_plugin *p,
+                                          const char *job)
+{
+    for (uint32_t i = 0; i < p->n_handlers; i++)
+        if (strcmp(p->handlers[i].job_name, job) == 0)
+            return &p->handlers[i];
+    cr_assert_fail("%s has no handler for %s", p->name, job);
+    return NULL;
+}
+
+Test(loader, plugins_of_every_published_minor_load)
+{
+    setup();
+    plugin_set_t set = {NULL, 0};
+    char why[512] = "";
+    struct jobrt_plugin *p10 =
+        loader_load_file(loader, ABI "/abi_1_0.so", &set, why, sizeof why);
+    cr_assert_not_null(p10, "a 1.0 plugin must load: %s", why);
+    cr_assert_eq(p10->abi_minor, 0);
+    cr_assert_eq(p10->n_handlers, 2u);
+    const plugin_handler_t *h = handler_of(p10, "abi_1_0_b");
+    cr_assert_eq(h->timeout_ms, 2345u, "1.0 table read with a wrong stride");
+    cr_assert_eq(h->max_attempts, 3u);
+    cr_assert_eq(h->backoff_base_ms, 0u);
+
+    struct jobrt_plugin *p11 =
+        loader_load_file(loader, ABI "/abi_1_1.so", &set, why, sizeof why);
+    cr_assert_not_null(p11, "a 1.1 plugin must load: %s", why);
+    h = handler_of(p11, "abi_1_1_b");
+    cr_assert_eq(h->backoff_base_ms, 333u);
+    cr_assert_eq(h->backoff_cap_ms, 444u);
+    plugin_set_unload_all(&set);
+    teardown();
+}
+
+/* A 1.0 handler entry is 36 bytes of fields and 4 of padding, where 1.1
+ * put backoff_base_ms: the original loader read the padding (0xdeadbeef
+ * in abi_1_0_padding.so) as a 3.7-billion-ms backoff. */
+Test(loader, regression_abi_1_0_padding_read_as_backoff)
+{
+    setup();
+    plugin_set_t set = {NULL, 0};
+    char why[512] = "";
+    struct jobrt_plugin *p = loader_load_file(
+        loader, ABI "/abi_1_0_padding.so", &set, why, sizeof why);
+    cr_assert_not_null(p, "%s", why);
+    for (uint32_t i = 0; i < p->n_handlers; i++)
+        cr_assert_eq(p->handlers[i].backoff_base_ms, 0u,
+                     "%s: padding read as backoff_base_ms %u",
+                     p->handlers[i].job_name, p->handlers[i].backoff_base_ms);
+    plugin_set_unload_all(&set);
+    teardown();
+}
+
+Test(loader, a_newer_minor_is_refused)
+{
+    setup();
+    plugin_set_t set = {NULL, 0};
+    expect_rejected(ABI "/abi_1_2.so", &set, "ABI minor", "newer");
+    teardown();
+}
+
+Test(loader, sha256_of_the_loaded_file)
+{
+    setup();
+    size_t len;
+    unsigned char *buf = slurp(TESTKIT, &len);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    cr_assert_eq(EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL), 1);
+    char want[65];
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+    plugin_set_t set = {NULL, 0};
+    char why[512] = "";
+    struct jobrt_plugin *p = loader_load_file(loader, TESTKIT, &set, why,
+                                              sizeof why);
+    cr_assert_not_null(p, "%s", why);
+    cr_assert_str_eq(p->sha256, want);
+    plugin_set_unload_all(&set);
+    free(buf);
+    teardown();
+}
+
+Test(loader, a_file_over_the_size_limit_is_refused)
+{
+    setup();
+    char p[600];
+    snprintf(p, sizeof p, "%s/huge.so", tmp_root);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+    cr_assert_geq(fd, 0);
+    /* sparse: no disk is used */
+    cr_assert_eq(ftruncate(fd, (off_t)LOADER_MAX_FILE_SIZE + 1), 0);
+    close(fd);
+    plugin_set_t set = {NULL, 0};
+    expect_rejected(p, &set, "more than the 256 MiB a plugin may have",
+                    NULL);
+    unlink(p);
+    teardown();
 }

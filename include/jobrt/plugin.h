@@ -3,18 +3,37 @@
  * job-handler plugin (.so). ABI 1.x.
  *
  * A plugin exports exactly one data symbol, `jobrt_plugin`, of type
- * jobrt_plugin_desc. The runtime reads and validates it (magic, ABI version,
- * sizes, handler table) before it calls any plugin code. The plugin calls the
- * runtime only through the jobrt_host_api table handed to init() and to every
- * handler: plugins link against no runtime symbol.
+ * jobrt_plugin_desc. The plugin calls the runtime only through the
+ * jobrt_host_api table handed to init() and to every handler: plugins link
+ * against no runtime symbol.
  *
- * Rules that keep 1.x plugins loading on later 1.y runtimes:
+ * What runs when. Before any plugin code runs, the runtime checks the file
+ * (owner and mode, ELF structure) and the descriptor's integers as they
+ * are in the file (magic, struct_size, abi_major/abi_minor, handler_size,
+ * n_handlers). Then dlopen() runs the plugin's ELF constructors (keep them
+ * trivial: they run before anything else is validated); then the runtime
+ * checks the rest of the descriptor (names, handler table, conflicts with
+ * other plugins) and calls init(). Handlers run only once init() (if any)
+ * returned 0. At unload, fini() runs, then dlclose() runs the ELF
+ * destructors.
+ *
+ * Rules that keep 1.x plugins loading on later 1.y runtimes (growth at the
+ * end, for the descriptor, the handler entry and the host API table alike):
  *   - JOBRT_ABI_MAJOR changes on any removal, reorder or change of meaning;
  *     the runtime refuses a plugin whose major differs.
- *   - JOBRT_ABI_MINOR grows on every addition; structs only grow at the end.
- *     The runtime refuses a plugin built against a newer minor than its own.
+ *   - JOBRT_ABI_MINOR grows on every addition, and an addition is always a
+ *     new field after the last one of the struct. Fields never move, and
+ *     the layout of every published minor is frozen in the runtime. The
+ *     runtime refuses a plugin built against a newer minor than its own.
  *   - Every struct that crosses the boundary starts with, or is described by,
- *     its size as compiled, and neither side reads past it.
+ *     its size as compiled. From a plugin's descriptor and handler entries
+ *     the runtime reads only the fields the plugin's own abi_minor defines
+ *     (never padding after them, which a later minor may turn into a
+ *     field); fields the plugin's minor lacks read as 0. A plugin reads a
+ *     host API member added after 1.0 only if JOBRT_HOST_HAS says so.
+ *   - No struct has spare fields for later use: jobrt_plugin_desc.reserved
+ *     is part of the frozen 1.0 layout, must be NULL and will never be
+ *     given a meaning.
  *
  * Only fixed-width integers, const char pointers with lengths, opaque
  * handles and function pointers appear here. No libuv, hiredis or cJSON type.
@@ -60,10 +79,11 @@ typedef struct jobrt_job jobrt_job;       /* one job, valid during run() */
 typedef struct jobrt_plugin jobrt_plugin_ref; /* one loaded plugin */
 
 /*
- * The host API table. Append-only: new members go at the end and bump
- * JOBRT_ABI_MINOR. Check JOBRT_HOST_HAS(host, member) before using a member
- * added after 1.0. Every function is safe to call from the thread that runs
- * the handler; strings returned are borrowed until run() returns.
+ * The host API table. Grows only at the end: new members go after the last
+ * one and bump JOBRT_ABI_MINOR. Check JOBRT_HOST_HAS(host, member) before
+ * using a member added after 1.0. Every function is safe to call from the
+ * thread that runs the handler; strings returned are borrowed until run()
+ * returns.
  */
 typedef struct jobrt_host_api {
     uint32_t struct_size; /* sizeof as compiled into the runtime */
@@ -133,9 +153,13 @@ typedef struct jobrt_handler_desc {
     uint32_t timeout_ms;   /* 0 = runtime default (--job-timeout) */
     uint32_t max_attempts; /* 0 = runtime default (--max-attempts) */
     uint32_t flags;        /* reserved: must be 0 */
+    /* A 1.0 entry ends here (36 bytes of fields, then padding the runtime
+     * never reads). */
     /* ---- added in ABI 1.1 (0 = runtime default) ---- */
     uint32_t backoff_base_ms; /* first retry waits up to this long */
     uint32_t backoff_cap_ms;  /* no retry waits longer than this */
+
+    /* New fields go here, and only here. */
 } jobrt_handler_desc;
 
 /* The plugin descriptor, exported as `const jobrt_plugin_desc jobrt_plugin`.
@@ -152,16 +176,23 @@ typedef struct jobrt_plugin_desc {
     const char *build_id; /* anything that tells builds apart (git sha) */
 
     /* Optional. Return 0 to go live; non-zero rejects the plugin. May store
-     * a context pointer that is passed to handlers and fini(). */
+     * a context pointer that is passed to handlers and fini(). An init()
+     * that fails must undo its own partial work before it returns: the
+     * runtime does not call fini() after a failed init(), it dlclose()s
+     * the plugin (its ELF destructors run). */
     int (*init)(const jobrt_host_api *host, jobrt_plugin_ref *self,
                 void **ctx);
-    /* Optional. Frees what init() made; no plugin code runs after it. */
+    /* Optional. Called once after a successful init(), when the plugin is
+     * unloaded and no job of it is running; frees what init() made. After
+     * it only the plugin's ELF destructors run, at dlclose(). */
     void (*fini)(void *ctx);
 
     uint32_t n_handlers;
     const jobrt_handler_desc *handlers;
 
-    void *reserved[4]; /* must be NULL */
+    void *reserved[4]; /* frozen 1.0 layout: must be NULL, never used */
+
+    /* New fields go here, and only here. */
 } jobrt_plugin_desc;
 
 #define JOBRT_PLUGIN_DESC_INIT                                              \

@@ -29,9 +29,15 @@ int cmd_exec(int argc, char **argv)
     long version = -1, attempt = 1;
     int64_t timeout_ms = 300000;
     const char *log_level = "info";
+    int insecure = 0;
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &dir, "DIR",
          "Load the plugins in DIR (required).", 0, 0},
+        {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
+         &insecure, NULL,
+         "Development only: load plugin files and directories that are "
+         "writable by group or others or owned by another user, with a "
+         "WARN line each (refused by default).", 0, 0},
         {"schema", 'v', NULL, OPT_INT, &version, "N",
          "Payload schema version (required).", 0, 2147483647},
         {"payload", 'd', NULL, OPT_STRING, &payload, "JSON",
@@ -99,6 +105,8 @@ int cmd_exec(int argc, char **argv)
         fprintf(stderr, "jobrt exec: %s\n", err);
         return 1;
     }
+    if (insecure)
+        loader_set_insecure(l);
     plugin_set_t set = {0};
     if (loader_scan_dir(l, dir, &set, report_rejected, NULL, err,
                         sizeof err) < 0) {

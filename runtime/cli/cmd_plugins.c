@@ -1,7 +1,8 @@
 /*
  * cmd_plugins.c - `jobrt plugins` validates every *.so in a directory the
- * way the worker would (including init) and lists what each serves, or why
- * it was rejected.
+ * way the worker would (including init) and lists what each serves and the
+ * SHA-256 of the build, or why it was rejected. Its --help says which
+ * plugin code runs when.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +22,9 @@ static void print_plugin(void *arg, const char *path,
         printf("REJECTED %s: %s\n", path, why);
         return;
     }
-    printf("ok       %s: plugin %s %s (ABI %u.%u, build %s):", path, p->name,
-           p->version, p->abi_major, p->abi_minor,
-           *p->build_id ? p->build_id : "-");
+    printf("ok       %s: plugin %s %s (ABI %u.%u, build %s, sha256 %.12s):",
+           path, p->name, p->version, p->abi_major, p->abi_minor,
+           *p->build_id ? p->build_id : "-", p->sha256);
     for (uint32_t i = 0; i < p->n_handlers; i++) {
         const plugin_handler_t *h = &p->handlers[i];
         if (h->schema_min == h->schema_max)
@@ -38,17 +39,42 @@ static void print_plugin(void *arg, const char *path,
 int cmd_plugins(int argc, char **argv)
 {
     const char *dir = NULL;
+    int insecure = 0;
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &dir, "DIR",
          "Directory to check (required).", 0, 0},
+        {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
+         &insecure, NULL,
+         "Development only: accept plugin files and directories that are "
+         "writable by group or others or owned by another user, with a "
+         "WARN line each (refused by default).", 0, 0},
     };
     const cli_cmd_t cmd = {
         "plugins", "jobrt plugins --plugin-dir DIR",
-        "Loads every *.so in DIR exactly as the worker would (descriptor, "
-        "ABI, handler table,\nconflicts, init) and prints one line per file: "
-        "what it serves, or why it was\nrejected. Exit codes: 0 all loaded, 1 "
-        "some file rejected or DIR unreadable, 2 bad usage.",
-        opts, 1};
+        "Loads every *.so in DIR exactly as the worker would and prints one "
+        "line per file:\nwhat it serves and the SHA-256 of the file, or why "
+        "it was rejected.\n\n"
+        "Checked before any plugin code runs (a file failing these never "
+        "runs):\n"
+        "  owner and mode of DIR, of each parent and of the file (root or "
+        "this user,\n  not writable by group or others), symlinks staying "
+        "inside DIR; the ELF\n  structure against the file's length, class "
+        "and machine; the descriptor's\n  magic, ABI version and sizes, "
+        "read from the file.\n"
+        "Then plugin code runs, in this order:\n"
+        "  1. dlopen(): the plugin's ELF constructors (and those of the "
+        "libraries it\n     needs) run; then the runtime checks the "
+        "descriptor's names, handler\n     table and conflicts with plugins "
+        "already loaded;\n"
+        "  2. init(), if the plugin has one; if it fails, fini() is not "
+        "called;\n"
+        "  3. handlers: only `jobrt run` and `jobrt exec` call them, never "
+        "this command;\n"
+        "  4. fini(), then dlclose() runs the ELF destructors, at exit (at "
+        "once for a\n     plugin rejected after dlopen, without fini()).\n\n"
+        "Exit codes: 0 all loaded, 1 some file rejected or DIR unreadable "
+        "or not trusted,\n2 bad usage.",
+        opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
     int rc = cli_parse(&cmd, argc, argv, pos, 1, &n_pos);
@@ -65,6 +91,8 @@ int cmd_plugins(int argc, char **argv)
         fprintf(stderr, "jobrt plugins: %s\n", err);
         return 1;
     }
+    if (insecure)
+        loader_set_insecure(l);
     plugin_set_t set = {0};
     int rejected = loader_scan_dir(l, dir, &set, print_plugin, NULL, err,
                                    sizeof err);

@@ -51,6 +51,11 @@ int cmd_run(int argc, char **argv)
          "This worker's consumer name (default <hostname>-<pid>).", 0, 0},
         {"strict", 0, "JOBRT_STRICT", OPT_FLAG, &c.strict, NULL,
          "Refuse to start if any plugin file is rejected.", 0, 0},
+        {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
+         &c.insecure_plugin_dir, NULL,
+         "Development only: load plugin files and directories that are "
+         "writable by group or others or owned by another user, with a "
+         "WARN line each (refused by default).", 0, 0},
         {"shutdown-timeout", 0, "JOBRT_SHUTDOWN_TIMEOUT", OPT_DURATION,
          &c.shutdown_timeout_ms, "DUR",
          "On SIGTERM/SIGINT, wait this long for running jobs, then hand "
@@ -93,8 +98,11 @@ int cmd_run(int argc, char **argv)
          "Approximate cap on dead-letter stream length (default 100000).", 1,
          100000000},
         {"run-dir", 0, "JOBRT_RUN_DIR", OPT_STRING, &c.run_dir, "DIR",
-         "Where private plugin copies are loaded from (default a new "
-         "directory in $TMPDIR; must not be mounted noexec).", 0, 0},
+         "Where private plugin copies are loaded from: made 0700 if "
+         "missing; an existing one must be a directory of this user that "
+         "group and others cannot write (default a new directory in "
+         "$TMPDIR, where those of workers that died are removed at start; "
+         "must not be mounted noexec).", 0, 0},
         {"log-level", 0, "JOBRT_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
          "error, warn, info or debug (default info).", 0, 0},
     };

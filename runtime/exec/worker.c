@@ -532,6 +532,8 @@ static int setup(worker_t *w)
         LOGE("loader", "%s", err);
         return 1;
     }
+    if (cfg->insecure_plugin_dir)
+        loader_set_insecure(w->loader);
     int rejected = loader_scan_dir(w->loader, cfg->plugin_dir, &w->plugins,
                                    report_plugin, w, err, sizeof err);
     if (rejected < 0) {

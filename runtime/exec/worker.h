@@ -19,6 +19,7 @@ typedef struct {
     const char *run_dir;  /* NULL = fresh dir under $TMPDIR */
     int concurrency;
     int strict;
+    int insecure_plugin_dir; /* owner/mode problems only warn (dev) */
     int64_t shutdown_timeout_ms; /* the whole wait for running jobs */
     int64_t shutdown_grace_ms;   /* its last part: cancel flags set */
     int64_t job_timeout_ms;

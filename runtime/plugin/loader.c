@@ -1,42 +1,36 @@
 /*
- * loader.c - plugin discovery and validation (see loader.h). The checks run
- * in the order that keeps the runtime safe: ELF header, private copy,
- * dlopen, descriptor symbol and its size, magic, ABI version, descriptor
- * fields, handler table, conflicts with plugins already loaded, init().
+ * loader.c - plugin loading (see loader.h). The checks run in the order
+ * that keeps the runtime safe: trust of the directory and the file, one
+ * read of the whole file, its ELF structure, the descriptor's integers in
+ * the file, the private copy, dlopen (constructors run here), the live
+ * descriptor and handler table, conflicts with plugins already loaded,
+ * init().
  */
 #define _GNU_SOURCE
 #include "plugin/loader.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/envelope.h"
 #include "core/log.h"
-
-#define MAX_HANDLERS 1024
+#include "plugin/elf_image.h"
+#include "plugin/run_dir.h"
 
 struct loader {
-    char *run_dir;
-    int made_run_dir;
-    unsigned seq;
+    run_dir_t run;
     const jobrt_host_api *host;
+    elf_target_t self; /* this runtime's ELF class and machine */
+    int insecure;
 };
-
-/* The smallest descriptor any 1.x plugin may have: the 1.0 layout. */
-#define DESC_MIN_SIZE sizeof(jobrt_plugin_desc)
-/* The 1.0 handler entry ended at backoff_base_ms; later fields read as 0
- * for plugins built before them. */
-#define HANDLER_MIN_SIZE offsetof(jobrt_handler_desc, backoff_base_ms)
 
 static int reject(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -58,26 +52,11 @@ loader_t *loader_create(const char *run_dir, const jobrt_host_api *host,
         return NULL;
     }
     l->host = host;
-    if (run_dir) {
-        if (mkdir(run_dir, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, err_len, "run dir %s: %s", run_dir, strerror(errno));
-            free(l);
-            return NULL;
-        }
-        l->run_dir = strdup(run_dir);
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        char tmpl[4096];
-        snprintf(tmpl, sizeof tmpl, "%s/jobrt-run-XXXXXX",
-                 tmp && *tmp ? tmp : "/tmp");
-        if (mkdtemp(tmpl) == NULL) {
-            snprintf(err, err_len, "cannot create run dir %s: %s", tmpl,
-                     strerror(errno));
-            free(l);
-            return NULL;
-        }
-        l->run_dir = strdup(tmpl);
-        l->made_run_dir = 1;
+    l->run.fd = -1;
+    if (elf_target_self(&l->self, err, err_len) != 0 ||
+        run_dir_open(&l->run, run_dir, err, err_len) != 0) {
+        free(l);
+        return NULL;
     }
     return l;
 }
@@ -86,288 +65,178 @@ void loader_destroy(loader_t *l)
 {
     if (l == NULL)
         return;
-    if (l->made_run_dir)
-        rmdir(l->run_dir);
-    free(l->run_dir);
+    run_dir_close(&l->run);
     free(l);
 }
 
-/* Reads the ELF header: a shared object of this machine's class and
- * architecture, and not an executable (PIE executables are ET_DYN too, but
- * have an interpreter). */
-static int check_elf(const char *path, char *why, size_t why_len)
+void loader_set_insecure(loader_t *l)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return reject(why, why_len, "cannot open: %s", strerror(errno));
-    ElfW(Ehdr) eh;
-    ssize_t n = pread(fd, &eh, sizeof eh, 0);
-    int rc = 0;
-    if (n < (ssize_t)EI_NIDENT || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
-        rc = reject(why, why_len, "not an ELF file");
-    } else if (n < (ssize_t)sizeof eh ||
-               eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64
-                                                            : ELFCLASS32)) {
-        rc = reject(why, why_len, "not a shared object for this machine "
-                                  "(wrong ELF class)");
-    } else if (eh.e_type != ET_DYN) {
-        rc = reject(why, why_len, "not a shared object (ELF type %u)",
-                    (unsigned)eh.e_type);
-    } else {
-        for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
-            ElfW(Phdr) ph;
-            off_t off = (off_t)eh.e_phoff + (off_t)i * eh.e_phentsize;
-            if (pread(fd, &ph, sizeof ph, off) != (ssize_t)sizeof ph)
-                break;
-            if (ph.p_type == PT_INTERP) {
-                rc = reject(why, why_len, "not a shared object (it is an "
-                                          "executable)");
-                break;
+    l->insecure = 1;
+    LOGW("loader", "--insecure-plugin-dir is set: plugin files and "
+         "directories writable by group or others or owned by another user "
+         "are loaded anyway (development only, never in production)");
+}
+
+/* The whole of fd, a regular file, into a new buffer. */
+static unsigned char *read_whole(int fd, const struct stat *st, size_t *len,
+                                 char *why, size_t why_len)
+{
+    if ((unsigned long long)st->st_size > LOADER_MAX_FILE_SIZE) {
+        reject(why, why_len, "file is %lld bytes, more than the %u MiB a "
+               "plugin may have", (long long)st->st_size,
+               LOADER_MAX_FILE_SIZE >> 20);
+        return NULL;
+    }
+    size_t cap = (size_t)st->st_size + 1, n = 0;
+    unsigned char *buf = malloc(cap);
+    if (buf == NULL) {
+        reject(why, why_len, "out of memory");
+        return NULL;
+    }
+    for (;;) {
+        if (n == cap) { /* it grew while we read it */
+            if (cap > LOADER_MAX_FILE_SIZE) {
+                reject(why, why_len, "file grew past %u MiB while it was "
+                       "read", LOADER_MAX_FILE_SIZE >> 20);
+                free(buf);
+                return NULL;
             }
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                reject(why, why_len, "out of memory");
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
         }
-    }
-    close(fd);
-    return rc;
-}
-
-static int copy_file(const char *src, const char *dst, char *why,
-                     size_t why_len)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return reject(why, why_len, "cannot open: %s", strerror(errno));
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-    if (out < 0) {
-        close(in);
-        return reject(why, why_len, "cannot create private copy %s: %s", dst,
-                      strerror(errno));
-    }
-    char buf[65536];
-    ssize_t n;
-    int rc = 0;
-    while ((n = read(in, buf, sizeof buf)) > 0) {
-        if (write(out, buf, (size_t)n) != n) {
-            rc = reject(why, why_len, "cannot write private copy %s: %s", dst,
-                        strerror(errno));
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            reject(why, why_len, "read failed: %s", strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
             break;
-        }
+        n += (size_t)r;
     }
-    if (n < 0)
-        rc = reject(why, why_len, "read failed: %s", strerror(errno));
-    close(in);
-    if (close(out) != 0 && rc == 0)
-        rc = reject(why, why_len, "cannot write private copy %s: %s", dst,
-                    strerror(errno));
-    if (rc != 0)
-        unlink(dst);
-    return rc;
+    *len = n;
+    return buf;
 }
 
-static const plugin_handler_t *find_claim(const plugin_set_t *set,
-                                          const char *job, uint32_t lo,
-                                          uint32_t hi)
+static int sha256_hex(const unsigned char *buf, size_t len, char out[65])
 {
-    for (const struct jobrt_plugin *p = set->head; p; p = p->next)
-        for (uint32_t i = 0; i < p->n_handlers; i++) {
-            const plugin_handler_t *h = &p->handlers[i];
-            if (strcmp(h->job_name, job) == 0 && h->schema_min <= hi &&
-                lo <= h->schema_max)
-                return h;
-        }
-    return NULL;
-}
-
-void loader_free_plugin(struct jobrt_plugin *p)
-{
-    if (p == NULL)
-        return;
-    for (uint32_t i = 0; i < p->n_handlers; i++)
-        free(p->handlers[i].job_name);
-    free(p->handlers);
-    free(p->file);
-    free(p->name);
-    free(p->version);
-    free(p->build_id);
-    free(p);
-}
-
-static const char *or_empty(const char *s) { return s ? s : ""; }
-
-int loader_check_descriptor(const void *sym, size_t sym_size,
-                            const plugin_set_t *set, struct jobrt_plugin *p,
-                            jobrt_plugin_desc *d, char *why, size_t why_len)
-{
-    if (sym_size < 8)
-        return reject(why, why_len, "descriptor size %zu bytes is too small "
-                                    "to be a jobrt_plugin_desc", sym_size);
-    const uint32_t *hdr = sym;
-    if (hdr[0] != JOBRT_PLUGIN_MAGIC)
-        return reject(why, why_len, "bad magic 0x%08x in " JOBRT_PLUGIN_SYMBOL
-                                    " (expected 0x%08x)",
-                      hdr[0], JOBRT_PLUGIN_MAGIC);
-    uint32_t size = hdr[1];
-    if (size < DESC_MIN_SIZE || size > sym_size)
-        return reject(why, why_len, "descriptor size %u does not match the "
-                                    "ABI 1.x layout (%zu bytes, symbol has "
-                                    "%zu)", size, DESC_MIN_SIZE, sym_size);
-    memset(d, 0, sizeof *d);
-    memcpy(d, sym, size < sizeof *d ? size : sizeof *d);
-    if (d->abi_major != JOBRT_ABI_MAJOR)
-        return reject(why, why_len, "built for ABI major %u, this runtime "
-                                    "provides ABI %d.%d",
-                      d->abi_major, JOBRT_ABI_MAJOR, JOBRT_ABI_MINOR);
-    if (d->abi_minor > JOBRT_ABI_MINOR)
-        return reject(why, why_len, "built for ABI minor %u.%u, newer than "
-                                    "this runtime's ABI %d.%d (upgrade jobrt)",
-                      d->abi_major, d->abi_minor, JOBRT_ABI_MAJOR,
-                      JOBRT_ABI_MINOR);
-    if (d->name == NULL || !envelope_valid_name(d->name, strlen(d->name)))
-        return reject(why, why_len, "descriptor has no valid plugin name "
-                                    "(1-128 characters of [A-Za-z0-9_.:/-])");
-    if (d->version == NULL || *d->version == '\0')
-        return reject(why, why_len, "plugin '%s' has no version string",
-                      d->name);
-    for (int i = 0; i < 4; i++)
-        if (d->reserved[i] != NULL)
-            return reject(why, why_len, "plugin '%s': reserved descriptor "
-                                        "fields must be NULL", d->name);
-    for (const struct jobrt_plugin *q = set->head; q; q = q->next)
-        if (strcmp(q->name, d->name) == 0)
-            return reject(why, why_len, "plugin name '%s' is already loaded "
-                                        "from %s", d->name, q->file);
-    if (d->handler_size < HANDLER_MIN_SIZE || d->handler_size > 4096 ||
-        (d->abi_minor >= 1 && d->handler_size < sizeof(jobrt_handler_desc)))
-        return reject(why, why_len, "plugin '%s': handler table entry size "
-                                    "%u does not match the ABI %u.%u layout",
-                      d->name, d->handler_size, d->abi_major, d->abi_minor);
-    if (d->n_handlers == 0 || d->n_handlers > MAX_HANDLERS ||
-        d->handlers == NULL)
-        return reject(why, why_len, "plugin '%s': handler table is empty or "
-                                    "has more than %d entries",
-                      d->name, MAX_HANDLERS);
-
-    p->handlers = calloc(d->n_handlers, sizeof *p->handlers);
-    if (p->handlers == NULL)
-        return reject(why, why_len, "out of memory");
-    const char *base = (const char *)d->handlers;
-    for (uint32_t i = 0; i < d->n_handlers; i++) {
-        jobrt_handler_desc h;
-        memset(&h, 0, sizeof h);
-        memcpy(&h, base + (size_t)i * d->handler_size,
-               d->handler_size < sizeof h ? d->handler_size : sizeof h);
-        const char *jn = h.job_name;
-        if (jn == NULL || !envelope_valid_name(jn, strlen(jn)))
-            return reject(why, why_len, "plugin '%s': handler #%u has no "
-                                        "valid job name", d->name, i);
-        if (h.run == NULL)
-            return reject(why, why_len, "plugin '%s': handler for '%s' has "
-                                        "no run function", d->name, jn);
-        if (h.schema_min > h.schema_max)
-            return reject(why, why_len, "plugin '%s': handler for '%s' has "
-                                        "schema range %u..%u (min > max)",
-                          d->name, jn, h.schema_min, h.schema_max);
-        if (h.flags != 0)
-            return reject(why, why_len, "plugin '%s': handler for '%s' sets "
-                                        "unknown flags 0x%x",
-                          d->name, jn, h.flags);
-        if (h.max_attempts > ENVELOPE_MAX_ATTEMPTS)
-            return reject(why, why_len, "plugin '%s': handler for '%s' has "
-                                        "max_attempts %u (limit %d)",
-                          d->name, jn, h.max_attempts, ENVELOPE_MAX_ATTEMPTS);
-        for (uint32_t j = 0; j < p->n_handlers; j++) {
-            const plugin_handler_t *o = &p->handlers[j];
-            if (strcmp(o->job_name, jn) == 0 && o->schema_min <= h.schema_max &&
-                h.schema_min <= o->schema_max)
-                return reject(why, why_len, "plugin '%s': handlers for '%s' "
-                                            "overlap (v%u..%u and v%u..%u)",
-                              d->name, jn, o->schema_min, o->schema_max,
-                              h.schema_min, h.schema_max);
-        }
-        const plugin_handler_t *other =
-            find_claim(set, jn, h.schema_min, h.schema_max);
-        if (other)
-            return reject(why, why_len, "plugin '%s': %s v%u..%u is already "
-                                        "served by plugin '%s' (%s)",
-                          d->name, jn, h.schema_min, h.schema_max,
-                          other->plugin->name, other->plugin->file);
-        plugin_handler_t *ph = &p->handlers[p->n_handlers++];
-        ph->job_name = strdup(jn);
-        if (ph->job_name == NULL)
-            return reject(why, why_len, "out of memory");
-        ph->schema_min = h.schema_min;
-        ph->schema_max = h.schema_max;
-        ph->run = h.run;
-        ph->timeout_ms = h.timeout_ms;
-        ph->max_attempts = h.max_attempts;
-        ph->backoff_base_ms = h.backoff_base_ms;
-        ph->backoff_cap_ms = h.backoff_cap_ms;
-        ph->plugin = p;
-    }
-    p->name = strdup(d->name);
-    p->version = strdup(d->version);
-    p->build_id = strdup(or_empty(d->build_id));
-    p->abi_major = d->abi_major;
-    p->abi_minor = d->abi_minor;
-    p->fini = d->fini;
-    if (!p->name || !p->version || !p->build_id)
-        return reject(why, why_len, "out of memory");
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len != 32)
+        return -1;
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
     return 0;
 }
 
-struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
-                                      plugin_set_t *set, char *why,
-                                      size_t why_len)
+/* Writes buf as a new private copy; its path goes to copy. */
+static int write_copy(const loader_t *l, const char *base,
+                      const unsigned char *buf, size_t len, char *copy,
+                      size_t copy_len, char *why, size_t why_len)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        reject(why, why_len, "cannot stat: %s", strerror(errno));
-        return NULL;
+    int fd = run_dir_create_copy(&l->run, base, copy, copy_len, why,
+                                 why_len);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
     }
-    if (!S_ISREG(st.st_mode)) {
-        reject(why, why_len, "not a regular file");
-        return NULL;
+    int err = done < len ? errno : 0;
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (done < len || err != 0) {
+        unlink(copy);
+        return reject(why, why_len, "cannot write private copy %s: %s",
+                      copy, strerror(err ? err : EIO));
     }
-    if (check_elf(path, why, why_len) != 0)
-        return NULL;
+    return 0;
+}
 
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s/%u-%s", l->run_dir, ++l->seq, base);
-    if (copy_file(path, copy, why, why_len) != 0)
+/* What the file says before any of its code runs: ELF structure and the
+ * descriptor's integers. Fills sym (the descriptor's place in the file). */
+static int check_file(const loader_t *l, const unsigned char *buf,
+                      size_t len, elf_symbol_t *sym, char *why,
+                      size_t why_len)
+{
+    elf_image_t img;
+    if (elf_image_check(&img, buf, len, &l->self, why, why_len) != 0)
+        return -1;
+    int rc = elf_image_find_symbol(&img, JOBRT_PLUGIN_SYMBOL, sym, why,
+                                   why_len);
+    if (rc == 1)
+        return reject(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor "
+                      "exported (built without the jobrt SDK?)");
+    if (rc != 0)
+        return -1;
+    desc_layout_t lay;
+    return desc_check_header(buf + sym->file_off, (size_t)sym->size, &lay,
+                             why, why_len);
+}
+
+/* dlopen of the validated bytes, then the live descriptor and init(). */
+static struct jobrt_plugin *load_image(loader_t *l, const char *path,
+                                       const char *base,
+                                       const unsigned char *buf, size_t len,
+                                       plugin_set_t *set, char *why,
+                                       size_t why_len)
+{
+    elf_symbol_t sym;
+    if (check_file(l, buf, len, &sym, why, why_len) != 0)
         return NULL;
+    struct jobrt_plugin *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->file = strdup(path)) == NULL) {
+        reject(why, why_len, "out of memory");
+        loader_free_plugin(p);
+        return NULL;
+    }
+    if (sha256_hex(buf, len, p->sha256) != 0) {
+        reject(why, why_len, "cannot compute the file's SHA-256");
+        loader_free_plugin(p);
+        return NULL;
+    }
+    char copy[PATH_MAX];
+    if (write_copy(l, base, buf, len, copy, sizeof copy, why, why_len)) {
+        loader_free_plugin(p);
+        return NULL;
+    }
     void *dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
-    unlink(copy); /* the mapping stays; the name is free for the next load */
+    unlink(copy); /* the mapping stays; nothing can reach it by name */
     if (dl == NULL) {
         const char *e = dlerror();
         reject(why, why_len, "dlopen failed: %s", e ? e : "unknown error");
+        loader_free_plugin(p);
         return NULL;
     }
-
-    struct jobrt_plugin *p = calloc(1, sizeof *p);
-    jobrt_plugin_desc d;
-    if (p == NULL) {
-        reject(why, why_len, "out of memory");
-        goto fail;
-    }
-    p->file = strdup(path);
     p->dl = dl;
-    void *sym = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
-    if (sym == NULL) {
-        reject(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor exported "
-                             "(built without the jobrt SDK?)");
+    jobrt_plugin_desc d;
+    struct link_map *lm = NULL;
+    void *live = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
+    if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || live == NULL ||
+        (uintptr_t)live != (uintptr_t)lm->l_addr + (uintptr_t)sym.value) {
+        reject(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is not the "
+               "one in the file (another library defines it?)");
         goto fail;
     }
-    /* The symbol's size as the plugin's ELF states it bounds every read. */
-    Dl_info info;
-    const ElfW(Sym) *ent = NULL;
-    size_t sym_size = 8;
-    if (dladdr1(sym, &info, (void **)&ent, RTLD_DL_SYMENT) && ent)
-        sym_size = ent->st_size;
-    if (p->file == NULL ||
-        loader_check_descriptor(sym, sym_size, set, p, &d, why, why_len) != 0)
+    if (loader_check_descriptor(live, (size_t)sym.size, set, p, &d, why,
+                                why_len) != 0)
         goto fail;
     if (d.init) {
+        /* a failed init() undoes its own work: fini() is not called */
         int rc = d.init(l->host, p, &p->ctx);
         if (rc != 0) {
             reject(why, why_len, "plugin '%s': init failed (returned %d)",
@@ -375,8 +244,7 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
             goto fail;
         }
     }
-    /* append, keeping load order */
-    struct jobrt_plugin **tail = &set->head;
+    struct jobrt_plugin **tail = &set->head; /* append: keep load order */
     while (*tail)
         tail = &(*tail)->next;
     *tail = p;
@@ -386,6 +254,57 @@ fail:
     loader_free_plugin(p);
     dlclose(dl);
     return NULL;
+}
+
+struct jobrt_plugin *loader_load_at(loader_t *l, const plugin_dir_t *dir,
+                                    const char *name, plugin_set_t *set,
+                                    char *why, size_t why_len)
+{
+    char path[PATH_MAX];
+    size_t dl = strlen(dir->path);
+    snprintf(path, sizeof path, "%s%s%s", dir->path,
+             dl && dir->path[dl - 1] == '/' ? "" : "/", name);
+    struct stat st;
+    int fd = plugin_dir_open_file(dir, name, &st, why, why_len);
+    if (fd < 0)
+        return NULL;
+    size_t len = 0;
+    unsigned char *buf = read_whole(fd, &st, &len, why, why_len);
+    close(fd);
+    if (buf == NULL)
+        return NULL;
+    struct jobrt_plugin *p = load_image(l, path, name, buf, len, set, why,
+                                        why_len);
+    free(buf);
+    return p;
+}
+
+struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
+                                      plugin_set_t *set, char *why,
+                                      size_t why_len)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (*base == '\0') {
+        reject(why, why_len, "not a regular file");
+        return NULL;
+    }
+    if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    plugin_dir_t pd;
+    char dwhy[512];
+    if (plugin_dir_open(&pd, dir, l->insecure, dwhy, sizeof dwhy) != 0) {
+        reject(why, why_len, "its directory: %s", dwhy);
+        return NULL;
+    }
+    struct jobrt_plugin *p = loader_load_at(l, &pd, base, set, why, why_len);
+    plugin_dir_close(&pd);
+    return p;
 }
 
 static int has_so_suffix(const char *name)
@@ -399,27 +318,31 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
-                    loader_report_fn report, void *arg, char *err,
-                    size_t err_len)
+/* The *.so names in the open directory fd, sorted, in *names (NULL if
+ * none). Returns their number, or -1 if the directory cannot be read. */
+static ssize_t list_plugins(int fd, char ***out)
 {
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        snprintf(err, err_len, "plugin dir %s: %s", dir, strerror(errno));
-        return -1;
-    }
     char **names = NULL;
     size_t n = 0, cap = 0;
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    *out = NULL;
+    if (d == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || !has_so_suffix(e->d_name))
             continue;
         if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof *names);
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, ncap * sizeof *names);
             if (nn == NULL)
                 break;
             names = nn;
+            cap = ncap;
         }
         names[n] = strdup(e->d_name);
         if (names[n])
@@ -428,15 +351,36 @@ int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
     closedir(d);
     if (n > 1)
         qsort(names, n, sizeof *names, cmp_names);
+    *out = names;
+    return (ssize_t)n;
+}
 
+int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
+                    loader_report_fn report, void *arg, char *err,
+                    size_t err_len)
+{
+    plugin_dir_t pd;
+    char why[512];
+    if (plugin_dir_open(&pd, dir, l->insecure, why, sizeof why) != 0) {
+        snprintf(err, err_len, "plugin dir %s: %s", dir, why);
+        return -1;
+    }
+    char **names;
+    ssize_t n = list_plugins(pd.fd, &names);
+    if (n < 0) {
+        snprintf(err, err_len, "plugin dir %s: %s", dir, strerror(errno));
+        plugin_dir_close(&pd);
+        return -1;
+    }
     int rejected = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[4096], why[512];
+    for (ssize_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
         size_t dlen = strlen(dir);
         snprintf(path, sizeof path, "%s%s%s", dir,
                  dlen && dir[dlen - 1] == '/' ? "" : "/", names[i]);
         why[0] = '\0';
-        struct jobrt_plugin *p = loader_load_file(l, path, set, why, sizeof why);
+        struct jobrt_plugin *p = loader_load_at(l, &pd, names[i], set, why,
+                                                sizeof why);
         if (p == NULL)
             rejected++;
         if (report)
@@ -444,6 +388,7 @@ int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
         free(names[i]);
     }
     free(names);
+    plugin_dir_close(&pd);
     return rejected;
 }
 

@@ -28,6 +28,7 @@ struct jobrt_plugin {
     char *name;      /* copied out of the descriptor */
     char *version;
     char *build_id;
+    char sha256[65]; /* hex SHA-256 of the file as it was loaded */
     uint16_t abi_major, abi_minor;
     void *dl;        /* dlopen handle of the private copy */
     void (*fini)(void *ctx);

@@ -21,7 +21,8 @@ static int my_init(const jobrt_host_api *host, struct jobrt_plugin *self,
     return 0;
 }
 
-/* Optional: frees what init made. No plugin code runs after it. */
+/* Optional: frees what init made; called only after a successful init.
+ * After it only the plugin's ELF destructors run (at dlclose). */
 static void my_fini(void *ctx)
 {
     (void)ctx;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # plugins_cli.sh - the commands that need no Redis: `jobrt plugins` on the
-# zoo of broken plugins and on testkit, `jobrt exec` exit codes, `run
-# --strict` refusing a bad plugin dir before touching Redis, and usage
-# errors (exit 2, one clear line).
+# zoo of broken plugins (truncated and corrupt files included: one
+# REJECTED line each, never a signal; no code of a plugin refused before
+# dlopen runs) and on testkit (with the SHA-256 of the file), `jobrt exec`
+# exit codes, `run --strict` refusing a bad plugin dir before touching
+# Redis, and usage errors (exit 2, one clear line).
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup --no-redis
@@ -38,8 +40,17 @@ for b in "${!keyword[@]}"; do
     [ -e "$Z/$b" ] || fail "$readme describes $b but $Z has none"
 done
 
-assert_exit 1 "plugins on the zoo" "$J" plugins --plugin-dir "$Z"
+mkdir "$E2E_WORK/trace"
+assert_exit 1 "plugins on the zoo" env JOBRT_ZOO_TRACE_DIR="$E2E_WORK/trace" \
+    "$J" plugins --plugin-dir "$Z"
 zoo_out=$OUT
+# The control: dup_a.so's constructor ran at dlopen. ctor_bad_magic.so's
+# magic is refused from the file, so its constructor never ran.
+[ -e "$E2E_WORK/trace/dup_a" ] || fail "dup_a.so's constructor left no trace"
+[ ! -e "$E2E_WORK/trace/ctor_bad_magic" ] ||
+    fail "ctor_bad_magic.so's constructor ran though its magic is refused"
+[ ! -e "$E2E_WORK/trace/init_fails.fini" ] ||
+    fail "init_fails.so's fini() ran after its init() failed"
 n_rejected=0
 for b in "${built[@]}"; do
     lines=$(printf '%s\n' "$zoo_out" | grep -F "/$b:" || true)
@@ -77,6 +88,8 @@ for h in "ok v1" "retry v1" "fail v1" "flaky v1" "sleep v1" "versioned v1" \
     assert_contains "$OUT" "$h" "testkit handlers"
 done
 assert_contains "$OUT" "1 loaded, 0 rejected" "testkit summary"
+sha=$(sha256sum "$T/testkit.so" | cut -c1-12)
+assert_contains "$OUT" "sha256 $sha)" "testkit listing names its SHA-256"
 assert_exit 1 "plugins on a missing dir" "$J" plugins -p "$E2E_WORK/none"
 
 # ---- jobrt exec -----------------------------------------------------------

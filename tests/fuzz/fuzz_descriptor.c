@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.magic = ctl & 1 ? JOBRT_PLUGIN_MAGIC : take32(&in);
     d.struct_size = ctl & 2 ? sizeof d : take32(&in);
     d.abi_major = (uint16_t)(ctl & 4 ? JOBRT_ABI_MAJOR : take32(&in));
-    d.abi_minor = (uint16_t)(ctl & 8 ? 0 : take32(&in));
+    d.abi_minor = (uint16_t)(ctl & 8 ? 0 : ctl & 256 ? 1 : take32(&in));
     d.handler_size = ctl & 16 ? sizeof(jobrt_handler_desc) : take32(&in) % 128;
     d.name = take_str(&in, names[0]);
     d.version = take_str(&in, names[1]);
@@ -74,8 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d.reserved[0] = &d;
 
     /* Entries sit at the stride the descriptor declares, as a plugin's
-     * own table would; a stride too small to hold the 1.0 fields is
-     * rejected before any entry is read, so it gets a full-size table. */
+     * own table would; a stride too small to hold the fields of the
+     * plugin's minor (at least the 1.0 ones) is rejected before any entry
+     * is read, so it gets a full-size table. */
     size_t min_size = offsetof(jobrt_handler_desc, backoff_base_ms);
     size_t hs = d.handler_size >= min_size ? d.handler_size
                                            : sizeof(jobrt_handler_desc);

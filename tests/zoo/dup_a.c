@@ -1,7 +1,16 @@
 /* dup_a.so - valid plugin "dup-a" serving job "dup_job" v1..1, as does
  * dup_b.so. Loaded together, dup_a.so wins (sorted first) and dup_b.so
- * is rejected because its job is already served. */
+ * is rejected because its job is already served. Its ELF constructor
+ * leaves the trace "dup_a" (trace.h): the control that shows the trace of
+ * ctor_bad_magic.so would appear if its constructor ran. */
 #include <jobrt/plugin.h>
+
+#include "trace.h"
+
+__attribute__((constructor)) static void zoo_constructor(void)
+{
+    zoo_trace("dup_a");
+}
 
 static int run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
 {

@@ -1,13 +1,23 @@
 /* init_fails.so - a valid plugin whose init() logs why and returns -1, so
- * the loader must reject it (and must not call fini or any handler). */
+ * the loader must reject it (and must not call fini or any handler: both
+ * leave a trace, "init_fails.fini" and "init_fails.run", see trace.h). */
 #include <jobrt/plugin.h>
+
+#include "trace.h"
 
 static int run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
 {
     (void)host;
     (void)ctx;
     (void)job;
+    zoo_trace("init_fails.run");
     return JOBRT_OK;
+}
+
+static void zoo_fini(void *ctx)
+{
+    (void)ctx;
+    zoo_trace("init_fails.fini");
 }
 
 static int zoo_init(const jobrt_host_api *host, struct jobrt_plugin *self,
@@ -34,6 +44,7 @@ JOBRT_PLUGIN {
     .version = "1.0.0",
     .build_id = "zoo",
     .init = zoo_init,
+    .fini = zoo_fini,
     .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
     .handlers = handlers,
 };

@@ -1,0 +1,229 @@
+/*
+ * tests/abi/grown/jobrt/plugin.h - NOT a published header: include/jobrt/
+ * plugin.h with one field appended to each struct and JOBRT_ABI_MINOR 2,
+ * the shape a real ABI 1.2 would have. tests/abi builds the runtime's
+ * descriptor checks against it to show that plugins built against 1.0 and
+ * 1.1 still load into a runtime whose structs have grown, with the new
+ * fields reading 0. Keep it the current header plus these "added in 1.2"
+ * fields.
+ *
+ * jobrt/plugin.h - the whole binary contract between the jobrt runtime and a
+ * job-handler plugin (.so). ABI 1.x.
+ *
+ * A plugin exports exactly one data symbol, `jobrt_plugin`, of type
+ * jobrt_plugin_desc. The plugin calls the runtime only through the
+ * jobrt_host_api table handed to init() and to every handler: plugins link
+ * against no runtime symbol.
+ *
+ * What runs when. Before any plugin code runs, the runtime checks the file
+ * (owner and mode, ELF structure) and the descriptor's integers as they
+ * are in the file (magic, struct_size, abi_major/abi_minor, handler_size,
+ * n_handlers). Then dlopen() runs the plugin's ELF constructors (keep them
+ * trivial: they run before anything else is validated); then the runtime
+ * checks the rest of the descriptor (names, handler table, conflicts with
+ * other plugins) and calls init(). Handlers run only once init() (if any)
+ * returned 0. At unload, fini() runs, then dlclose() runs the ELF
+ * destructors.
+ *
+ * Rules that keep 1.x plugins loading on later 1.y runtimes (growth at the
+ * end, for the descriptor, the handler entry and the host API table alike):
+ *   - JOBRT_ABI_MAJOR changes on any removal, reorder or change of meaning;
+ *     the runtime refuses a plugin whose major differs.
+ *   - JOBRT_ABI_MINOR grows on every addition, and an addition is always a
+ *     new field after the last one of the struct. Fields never move, and
+ *     the layout of every published minor is frozen in the runtime. The
+ *     runtime refuses a plugin built against a newer minor than its own.
+ *   - Every struct that crosses the boundary starts with, or is described by,
+ *     its size as compiled. From a plugin's descriptor and handler entries
+ *     the runtime reads only the fields the plugin's own abi_minor defines
+ *     (never padding after them, which a later minor may turn into a
+ *     field); fields the plugin's minor lacks read as 0. A plugin reads a
+ *     host API member added after 1.0 only if JOBRT_HOST_HAS says so.
+ *   - No struct has spare fields for later use: jobrt_plugin_desc.reserved
+ *     is part of the frozen 1.0 layout, must be NULL and will never be
+ *     given a meaning.
+ *
+ * Only fixed-width integers, const char pointers with lengths, opaque
+ * handles and function pointers appear here. No libuv, hiredis or cJSON type.
+ */
+#ifndef JOBRT_PLUGIN_H
+#define JOBRT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define JOBRT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define JOBRT_PRINTF(fmt, args)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JOBRT_ABI_MAJOR 1
+#define JOBRT_ABI_MINOR 2
+#define JOBRT_PLUGIN_MAGIC 0x4a525450u /* "JRTP" */
+#define JOBRT_PLUGIN_SYMBOL "jobrt_plugin"
+
+/* What a handler returns. */
+typedef enum jobrt_outcome {
+    JOBRT_OK = 0,    /* done; the result (if any) is recorded */
+    JOBRT_RETRY = 1, /* transient failure: run again, up to max attempts */
+    JOBRT_FAIL = 2   /* permanent failure: dead-letter now, with the error */
+} jobrt_outcome;
+
+/* Log levels for jobrt_host_api.log / job_log. */
+typedef enum jobrt_log_level {
+    JOBRT_LOG_ERROR = 0,
+    JOBRT_LOG_WARN = 1,
+    JOBRT_LOG_INFO = 2,
+    JOBRT_LOG_DEBUG = 3
+} jobrt_log_level;
+
+/* Opaque handles owned by the runtime. */
+typedef struct jobrt_job jobrt_job;       /* one job, valid during run() */
+typedef struct jobrt_plugin jobrt_plugin_ref; /* one loaded plugin */
+
+/*
+ * The host API table. Grows only at the end: new members go after the last
+ * one and bump JOBRT_ABI_MINOR. Check JOBRT_HOST_HAS(host, member) before
+ * using a member added after 1.0. Every function is safe to call from the
+ * thread that runs the handler; strings returned are borrowed until run()
+ * returns.
+ */
+typedef struct jobrt_host_api {
+    uint32_t struct_size; /* sizeof as compiled into the runtime */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* Plugin-level log line, tagged with the plugin name. */
+    void (*log)(jobrt_plugin_ref *plugin, int level, const char *fmt, ...)
+        JOBRT_PRINTF(3, 4);
+    /* Job-level log line, tagged with plugin name, job name and job id. */
+    void (*job_log)(const jobrt_job *job, int level, const char *fmt, ...)
+        JOBRT_PRINTF(3, 4);
+
+    /* Job accessors. */
+    const char *(*job_id)(const jobrt_job *job);
+    const char *(*job_name)(const jobrt_job *job);
+    uint32_t (*job_version)(const jobrt_job *job);  /* payload schema version */
+    uint32_t (*job_attempt)(const jobrt_job *job);  /* 1 on the first run */
+    const char *(*job_correlation_id)(const jobrt_job *job); /* NULL if none */
+    /* The payload's JSON text, exactly as enqueued and already validated
+     * as JSON. It is NUL-terminated for convenience; len may be NULL. */
+    const char *(*job_payload)(const jobrt_job *job, size_t *len);
+    /* Wall-clock deadline in ms since the Unix epoch (0 = none). */
+    int64_t (*job_deadline_ms)(const jobrt_job *job);
+    /* Non-zero once the job should stop: deadline passed or shutdown. */
+    int (*job_cancel_requested)(const jobrt_job *job);
+
+    /* Record the job's result as JSON text (copied). Returns 0, or -1 if the
+     * text is not valid JSON (nothing is recorded then). */
+    int (*job_set_result)(jobrt_job *job, const char *json, size_t len);
+    /* Record the error that goes with JOBRT_RETRY / JOBRT_FAIL (copied,
+     * truncated to 1 KiB). */
+    void (*job_set_error)(jobrt_job *job, const char *fmt, ...)
+        JOBRT_PRINTF(2, 3);
+
+    /* ---- added in ABI 1.1 ---- */
+    /* With JOBRT_RETRY: run again no sooner than ms from now (e.g. a
+     * provider's rate-limit window), instead of the backoff policy. */
+    void (*job_retry_after)(jobrt_job *job, uint32_t ms);
+    /* How many times this entry has been delivered to a worker: 1 normally,
+     * more after a worker died or hung holding it. */
+    uint32_t (*job_delivery_count)(const jobrt_job *job);
+    /* The idempotency key the job was enqueued with, or NULL. Use it to
+     * make side effects idempotent (at-least-once delivery). */
+    const char *(*job_idempotency_key)(const jobrt_job *job);
+
+    /* ---- added in ABI 1.2 (tests only) ---- */
+    uint32_t (*added_in_1_2)(const jobrt_job *job);
+
+    /* APPEND ONLY below this line. */
+} jobrt_host_api;
+
+#define JOBRT_HOST_HAS(host, member)                                        \
+    (offsetof(jobrt_host_api, member) + sizeof((host)->member) <=           \
+         (host)->struct_size &&                                             \
+     (host)->member != NULL)
+
+/* A handler. Called concurrently from several worker threads: it must be
+ * thread-safe. `ctx` is what init() stored. */
+typedef int (*jobrt_handler_fn)(const jobrt_host_api *host, void *ctx,
+                                jobrt_job *job);
+
+/* One handler: a job name and the inclusive range of payload schema
+ * versions it serves. */
+typedef struct jobrt_handler_desc {
+    const char *job_name;
+    uint32_t schema_min;
+    uint32_t schema_max;
+    jobrt_handler_fn run;
+    uint32_t timeout_ms;   /* 0 = runtime default (--job-timeout) */
+    uint32_t max_attempts; /* 0 = runtime default (--max-attempts) */
+    uint32_t flags;        /* reserved: must be 0 */
+    /* A 1.0 entry ends here (36 bytes of fields, then padding the runtime
+     * never reads). */
+    /* ---- added in ABI 1.1 (0 = runtime default) ---- */
+    uint32_t backoff_base_ms; /* first retry waits up to this long */
+    uint32_t backoff_cap_ms;  /* no retry waits longer than this */
+
+    /* ---- added in ABI 1.2 (tests only): it sits where a 1.1 entry has
+     * padding ---- */
+    uint32_t added_in_1_2;
+} jobrt_handler_desc;
+
+/* The plugin descriptor, exported as `const jobrt_plugin_desc jobrt_plugin`.
+ * Use JOBRT_PLUGIN_DESC_INIT to fill the header fields. */
+typedef struct jobrt_plugin_desc {
+    uint32_t magic;        /* JOBRT_PLUGIN_MAGIC */
+    uint32_t struct_size;  /* sizeof(jobrt_plugin_desc) as compiled */
+    uint16_t abi_major;    /* JOBRT_ABI_MAJOR the plugin was built against */
+    uint16_t abi_minor;    /* JOBRT_ABI_MINOR the plugin was built against */
+    uint32_t handler_size; /* sizeof(jobrt_handler_desc) as compiled */
+
+    const char *name;     /* unique plugin name, e.g. "invoice-email" */
+    const char *version;  /* the plugin's own version, e.g. "2.1.0" */
+    const char *build_id; /* anything that tells builds apart (git sha) */
+
+    /* Optional. Return 0 to go live; non-zero rejects the plugin. May store
+     * a context pointer that is passed to handlers and fini(). An init()
+     * that fails must undo its own partial work before it returns: the
+     * runtime does not call fini() after a failed init(), it dlclose()s
+     * the plugin (its ELF destructors run). */
+    int (*init)(const jobrt_host_api *host, jobrt_plugin_ref *self,
+                void **ctx);
+    /* Optional. Called once after a successful init(), when the plugin is
+     * unloaded and no job of it is running; frees what init() made. After
+     * it only the plugin's ELF destructors run, at dlclose(). */
+    void (*fini)(void *ctx);
+
+    uint32_t n_handlers;
+    const jobrt_handler_desc *handlers;
+
+    void *reserved[4]; /* frozen 1.0 layout: must be NULL, never used */
+
+    /* ---- added in ABI 1.2 (tests only) ---- */
+    uint64_t added_in_1_2;
+} jobrt_plugin_desc;
+
+#define JOBRT_PLUGIN_DESC_INIT                                              \
+    .magic = JOBRT_PLUGIN_MAGIC, .struct_size = sizeof(jobrt_plugin_desc),  \
+    .abi_major = JOBRT_ABI_MAJOR, .abi_minor = JOBRT_ABI_MINOR,             \
+    .handler_size = sizeof(jobrt_handler_desc)
+
+#if defined(__GNUC__)
+#define JOBRT_EXPORT __attribute__((visibility("default")))
+#else
+#define JOBRT_EXPORT
+#endif
+
+/* Declare the descriptor:  JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT, ... };  */
+#define JOBRT_PLUGIN JOBRT_EXPORT const jobrt_plugin_desc jobrt_plugin =
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JOBRT_PLUGIN_H */
