@@ -1,14 +1,18 @@
 /*
  * cmd_cancel.c - `jobrt cancel ID...`: adds job ids to the queue's
- * cancelled set (NS:{QUEUE}:cancelled, id -> time in ms). Workers poll the
- * set about every 0.5 s for entries scored at or after the newest they have
- * seen: they skip a cancelled job that has not started (dead-lettered as
- * `cancelled`) and flag a running one (job_cancel_requested()).
+ * cancelled set (NS:{QUEUE}:cancelled), each with its own score above
+ * every score already there (queue_script_cancel, queue/scripts.c).
+ * Workers poll the set about every 0.5 s in score order from the newest
+ * score they have seen, a page at a time, so they get past any number of
+ * ids cancelled at once: they skip a cancelled job that has not started
+ * (dead-lettered as `cancelled`) and flag a running one
+ * (job_cancel_requested()).
  *
- * The score is the Redis server's clock, taken inside the script that adds
- * the ids: a client clock behind the one of an earlier `jobrt cancel` would
- * give a score below what workers have already seen, and they would never
- * pick the cancellation up. Entries older than 7 days are dropped here.
+ * Scores come from the Redis server's clock, taken inside the script that
+ * adds the ids, and never go below the highest one in the set: a client
+ * clock behind the one of an earlier `jobrt cancel` would give a score
+ * below what workers have already seen, and they would never pick the
+ * cancellation up. Entries older than 7 days are dropped here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +22,10 @@
 #include "cli/commands.h"
 #include "core/envelope.h"
 #include "queue/keys.h"
+#include "queue/scripts.h"
 #include "cli/redis_opts.h"
 
 #define CANCEL_KEEP_MS "604800000" /* 7 days */
-
-/* KEYS[1] cancelled set. ARGV[1] keep ms, ARGV[2..] job ids.
- * Returns the score used (server time, ms). */
-static const char cancel_script[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
-    "'(' .. (now - tonumber(ARGV[1])))\n"
-    "return now\n";
 
 int cmd_cancel(int argc, char **argv)
 {
@@ -102,7 +97,7 @@ int cmd_cancel(int argc, char **argv)
     }
     int ac = 0;
     av[ac++] = "EVAL";
-    av[ac++] = cancel_script;
+    av[ac++] = queue_script_cancel;
     av[ac++] = "1";
     av[ac++] = keys.cancelled;
     av[ac++] = CANCEL_KEEP_MS;

@@ -17,7 +17,10 @@
 #include "cli/options.h"
 #include "cli/redis_opts.h"
 #include "core/util.h"
+#include "core/envelope.h"
+#include "exec/outcome.h"
 #include "queue/dlq.h"
+#include "queue/scripts.h"
 
 #define ERROR_COLS 80 /* `list` cuts the error to this many columns */
 
@@ -159,6 +162,41 @@ out:
 
 /* ---- show ---------------------------------------------------------------- */
 
+/* Prints one "name: value" line, both escaped. */
+static void show_line(buf_t *b, const char *k, size_t k_len, const char *v,
+                      size_t v_len)
+{
+    buf_reset(b);
+    buf_append_escaped(b, k, k_len, 0, NULL);
+    buf_append(b, ": ", 2);
+    buf_append_escaped(b, v, v_len, 0, NULL);
+    buf_append(b, "\n", 1);
+    fwrite(b->data, 1, b->len, stdout);
+}
+
+/* The fields of an over-limit entry, kept as netstrings in dlq_fields:
+ * printed one "name: value" line each, after a '#' line saying so.
+ * Returns -1 (nothing printed, a warning on stderr) when the value is not
+ * such a list; the caller then prints it as it is. */
+static int show_encoded(buf_t *b, const char *entry, const redisReply *v)
+{
+    long n = dlq_count_netstrings(v->str, v->len);
+    if (n < 0) {
+        fprintf(stderr, "jobrt dlq: warning: %s of dead letter %s is not a "
+                "list of netstrings (docs/protocol.md); shown as it is\n",
+                DLQ_FIELD_ENCODED, entry);
+        return -1;
+    }
+    printf("# the entry's %ld fields, decoded from %s (it had more than "
+           "%d):\n", n / 2, DLQ_FIELD_ENCODED, ENVELOPE_MAX_FIELDS);
+    const char *p = v->str, *end = v->str + v->len;
+    strview_t name, value;
+    while (dlq_next_netstring(&p, end, &name) == 1 &&
+           dlq_next_netstring(&p, end, &value) == 1)
+        show_line(b, name.ptr, name.len, value.ptr, value.len);
+    return 0;
+}
+
 static int do_show(dlq_t *d, const char *arg)
 {
     dlq_target_t t;
@@ -190,17 +228,23 @@ static int do_show(dlq_t *d, const char *arg)
            t.entry, d->queue, d->keys.dlq, at ? at : "-");
     free(at);
     buf_t b = {0};
+    /* An encoded entry also carries copies of its id, job and v, for
+     * listing it: the decoded fields already show them. */
+    int encoded = dlq_field(e, DLQ_FIELD_ENCODED) != NULL;
     for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements;
          i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
-        buf_reset(&b);
-        if (k->type == REDIS_REPLY_STRING)
-            buf_append_escaped(&b, k->str, k->len, 0, NULL);
-        buf_append(&b, ": ", 2);
-        if (v->type == REDIS_REPLY_STRING)
-            buf_append_escaped(&b, v->str, v->len, 0, NULL);
-        buf_append(&b, "\n", 1);
-        fwrite(b.data, 1, b.len, stdout);
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            dlq_value_is(k, DLQ_FIELD_ENCODED) &&
+            show_encoded(&b, t.entry, v) == 0)
+            continue;
+        if (encoded && (dlq_value_is(k, "id") || dlq_value_is(k, "job") ||
+                        dlq_value_is(k, "v")))
+            continue;
+        show_line(&b, k->type == REDIS_REPLY_STRING ? k->str : "",
+                  k->type == REDIS_REPLY_STRING ? k->len : 0,
+                  v->type == REDIS_REPLY_STRING ? v->str : "",
+                  v->type == REDIS_REPLY_STRING ? v->len : 0);
     }
     buf_free(&b);
     freeReplyObject(r);
@@ -292,7 +336,9 @@ static int do_retry_purge(dlq_t *d, int retry, char **ids, int n_ids,
         }
     }
     long long done = 0;
-    if ((retry ? dlq_retry(d, &s, &done) : dlq_purge(d, &s, &done)) < 0) {
+    dlq_kept_t kept = {0, ""};
+    if ((retry ? dlq_retry(d, &s, &done, &kept)
+               : dlq_purge(d, &s, &done)) < 0) {
         fprintf(stderr, "jobrt dlq: %s\n", d->err);
         if (done)
             fprintf(stderr, "jobrt dlq: %lld dead letter(s) were %s before "
@@ -304,10 +350,18 @@ static int do_retry_purge(dlq_t *d, int retry, char **ids, int n_ids,
         printf("re-enqueued %lld job(s) to queue %s\n", done, d->queue);
     else
         printf("purged %lld\n", done);
-    if ((size_t)done < s.n)
+    if (kept.n)
+        fprintf(stderr, "jobrt dlq: kept %lld dead letter(s) in the DLQ, not "
+                "re-enqueued (first: %s): they have no fields to re-add one "
+                "by one (an entry with more than %d fields, kept encoded in "
+                "%s; a delayed job that could not be read, in %s; or only "
+                "dlq_* fields); `jobrt dlq show ID` prints them\n", kept.n,
+                kept.first, ENVELOPE_MAX_FIELDS, DLQ_FIELD_ENCODED,
+                DLQ_FIELD_MEMBER);
+    if ((size_t)(done + kept.n) < s.n)
         fprintf(stderr, "jobrt dlq: %zu selected dead letter(s) were gone "
                 "when their turn came (retried or purged meanwhile)\n",
-                s.n - (size_t)done);
+                s.n - (size_t)(done + kept.n));
     if (retry) {
         size_t expired = 0;
         for (size_t i = 0; i < s.n; i++)
@@ -366,7 +420,10 @@ int cmd_dlq(int argc, char **argv)
         "  jobrt dlq show ID\n"
         "      Every field of one dead letter as 'name: value' lines, after "
         "a '#'\n"
-        "      line naming the entry.\n"
+        "      line naming the entry. An entry that had more than 256 "
+        "fields, kept as\n"
+        "      one dlq_fields value, is printed decoded, one line per "
+        "field.\n"
         "  jobrt dlq retry (ID... | --all [--reason R] [--job NAME])\n"
         "      Re-enqueues to the queue with the original fields; attempt, "
         "last_error\n"
@@ -376,7 +433,11 @@ int cmd_dlq(int argc, char **argv)
         "jobs that\n"
         "      will be dead-lettered again at once: still cancelled (`jobrt "
         "cancel`\n"
-        "      lasts 7 days) or past their expires_at.\n"
+        "      lasts 7 days) or past their expires_at. Keeps, and counts on "
+        "stderr,\n"
+        "      dead letters with no fields to re-add one by one (dlq_fields, "
+        "a delayed\n"
+        "      job kept in dlq_delayed_member, or only dlq_* fields).\n"
         "  jobrt dlq purge (ID... | --all [--reason R] [--job NAME])\n"
         "      Deletes dead letters for good. Prints 'purged N'.\n\n"
         "ID is a dead-letter entry id (first column of list) or a job id: "

@@ -4,17 +4,40 @@
 #include "cli/redis_opts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
+                     redis_target_t *t)
+{
+    char err[1024];
+    /* cli_parse stores the environment's own string when the value came
+     * from there, so the error line can name the place it was given. */
+    const char *file_env = getenv(REDIS_PASSWORD_FILE_ENV);
+    redis_target_spec_t spec = {
+        .url = o->url,
+        .password = getenv(REDIS_PASSWORD_ENV),
+        .password_from = "environment " REDIS_PASSWORD_ENV,
+        .password_file = o->password_file,
+        .password_file_from = o->password_file && o->password_file == file_env
+                                  ? "environment " REDIS_PASSWORD_FILE_ENV
+                                  : "--redis-password-file",
+    };
+    if (redis_target_resolve(&spec, t, err, sizeof err) != 0)
+        return cli_usage_error(cmd, "%s", err);
+    return 0;
+}
 
 redisContext *redis_cli_connect(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
                                 queue_keys_t *keys, int *rc)
 {
     char err[512];
     redis_target_t t;
-    if (queue_keys_init(keys, o->ns, o->queue, err, sizeof err) != 0 ||
-        redis_target_parse(o->url, &t, err, sizeof err) != 0) {
+    if (queue_keys_init(keys, o->ns, o->queue, err, sizeof err) != 0) {
         *rc = cli_usage_error(cmd, "%s", err);
         return NULL;
     }
+    if ((*rc = redis_cli_target(cmd, o, &t)) != 0)
+        return NULL;
     redisContext *c = redis_connect_sync(&t, 5000, err, sizeof err);
     redis_target_free(&t);
     if (c == NULL) {

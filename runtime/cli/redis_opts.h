@@ -1,7 +1,9 @@
 /*
- * redis_opts.h - what the short-lived Redis commands (status, cancel, dlq)
- * share: the --queue/--redis/--namespace options, and checking them and
- * connecting with one clear line on failure.
+ * redis_opts.h - what the commands that talk to Redis (run, enqueue,
+ * status, cancel, dlq) share: the --queue/--redis/--namespace options and
+ * where the password comes from (the URL, JOBRT_REDIS_PASSWORD or
+ * --redis-password-file), checking them, and connecting with one clear
+ * line on failure. The password is never printed.
  */
 #ifndef JOBRT_CMD_REDIS_H
 #define JOBRT_CMD_REDIS_H
@@ -13,16 +15,39 @@
 
 typedef struct {
     const char *queue, *url, *ns;
+    const char *password_file; /* --redis-password-file, or NULL */
 } redis_cli_opts_t;
 
-#define REDIS_CLI_OPTS_INIT {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE}
+#define REDIS_CLI_OPTS_INIT                                                  \
+    {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE, NULL}
 
-/* The option rows for where Redis is and which keys to use, for a
- * cli_opt_t table (commands that name the queue otherwise, like enqueue,
- * use these alone and set o.queue themselves). */
-#define REDIS_CLI_CONN_ROWS(o)                                               \
+/* The environment variable that holds the password itself; it has no
+ * command-line form, so the password never shows in argv or `ps`. */
+#define REDIS_PASSWORD_ENV "JOBRT_REDIS_PASSWORD"
+#define REDIS_PASSWORD_FILE_ENV "JOBRT_REDIS_PASSWORD_FILE"
+
+#define REDIS_CLI_URL_HELP                                                   \
+    "Where Redis is: redis://[[user]:password@]host[:port][/db] or "         \
+    "unix://[[user]:password@]/path.sock[?db=N]; user and password "         \
+    "percent-encoded, or the password from " REDIS_PASSWORD_ENV " or "       \
+    "--redis-password-file (default " DEFAULT_REDIS_URL ")."
+
+/* The option rows for where Redis is and how to log in (`run` has these
+ * and its own --namespace row). */
+#define REDIS_CLI_LOGIN_ROWS(o)                                              \
     {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &(o).url, "URL",               \
-     "Redis URL (default " DEFAULT_REDIS_URL ").", 0, 0},                    \
+     REDIS_CLI_URL_HELP, 0, 0},                                              \
+    {"redis-password-file", 0, REDIS_PASSWORD_FILE_ENV, OPT_STRING,          \
+     &(o).password_file, "FILE",                                             \
+     "Log in to Redis with the password on the first line of FILE (so it "   \
+     "is not in argv); the password may instead be in the environment as "   \
+     REDIS_PASSWORD_ENV ". Never printed.", 0, 0}
+
+/* The option rows for where Redis is, how to log in and which keys to
+ * use, for a cli_opt_t table (commands that name the queue otherwise, like
+ * enqueue, use these alone and set o.queue themselves). */
+#define REDIS_CLI_CONN_ROWS(o)                                               \
+    REDIS_CLI_LOGIN_ROWS(o),                                                 \
     {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &(o).ns, "NS",           \
      "Key prefix (default " DEFAULT_NAMESPACE ").", 0, 0}
 
@@ -35,9 +60,16 @@ typedef struct {
 #define REDIS_CLI_OPT_ROWS(o, queue_help)                                    \
     REDIS_CLI_QUEUE_ROW(o, queue_help), REDIS_CLI_CONN_ROWS(o)
 
+/* Parses the URL and finds the password (JOBRT_REDIS_PASSWORD, the
+ * password file). Returns 0, or 2 after printing one usage line (bad URL,
+ * password given twice, unreadable or empty file); t needs
+ * redis_target_free() only after 0. */
+int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
+                     redis_target_t *t);
+
 /* Builds the queue's key names and connects. Returns the connection, or
- * NULL after printing one line, with *rc = 2 (bad queue, namespace or URL)
- * or 1 (Redis unreachable). */
+ * NULL after printing one line, with *rc = 2 (bad queue, namespace, URL
+ * or password option) or 1 (Redis unreachable, or refused the login). */
 redisContext *redis_cli_connect(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
                                 queue_keys_t *keys, int *rc);
 

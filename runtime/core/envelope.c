@@ -59,6 +59,16 @@ const strview_t *envelope_find_id(const strview_t *fields, size_t n)
     return NULL;
 }
 
+size_t envelope_own_fields(const strview_t *fields, size_t n)
+{
+    size_t own = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        own += !strview_is(&fields[i], "id") &&
+               !strview_is(&fields[i], "attempt") &&
+               !strview_is(&fields[i], "last_error");
+    return own;
+}
+
 /* Up to about 64 columns of v for a reason line (quoted in '...'). */
 static void printable(const strview_t *v, char *out, size_t out_len)
 {
@@ -102,9 +112,10 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
 
     if (n % 2 != 0)
         BAD("odd number of fields in stream entry");
-    if (n > 2 * ENVELOPE_MAX_FIELDS)
-        BAD("stream entry has %zu fields, over the limit of %d", n / 2,
-            ENVELOPE_MAX_FIELDS);
+    if (n > 2 * ENVELOPE_MAX_FIELDS &&
+        envelope_own_fields(fields, n) > ENVELOPE_MAX_FIELDS)
+        BAD("stream entry has %zu fields of its own, over the limit of %d",
+            envelope_own_fields(fields, n), ENVELOPE_MAX_FIELDS);
     for (size_t i = 0; i < n; i += 2) {
         for (int k = 0; k < F_N; k++) {
             if (!strview_is(&fields[i], known[k]))

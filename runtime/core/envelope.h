@@ -14,11 +14,14 @@
 #define ENVELOPE_MAX_ID 128
 #define ENVELOPE_MAX_VERSION 2147483647u
 #define ENVELOPE_MAX_ATTEMPTS 1000
-/* Field/value pairs one entry may have. Every script that re-adds an
- * entry field by field passes its values to one Lua call, which Lua caps
- * at about 8 000; entries over this limit are dead-lettered as
+/* Field/value pairs one entry may have of its own, besides the three the
+ * runtime manages (id, attempt, last_error: a retry adds them), so in all
+ * at most ENVELOPE_MAX_ENTRY_FIELDS. Every script that re-adds an entry
+ * field by field passes its values to one Lua call, which Lua caps at
+ * about 8 000; entries over the limit are dead-lettered as
  * too_many_fields by a path that never does that (scripts.h). */
 #define ENVELOPE_MAX_FIELDS 256
+#define ENVELOPE_MAX_ENTRY_FIELDS (ENVELOPE_MAX_FIELDS + 3)
 
 typedef struct {
     const char *ptr;
@@ -60,6 +63,10 @@ int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
  * entry dead-lettered before (or for) failing validation can still be
  * found by it. */
 const strview_t *envelope_find_id(const strview_t *fields, size_t n);
+
+/* How many of n field/value views are the entry's own pairs: all but
+ * those named id, attempt or last_error (see ENVELOPE_MAX_FIELDS). */
+size_t envelope_own_fields(const strview_t *fields, size_t n);
 
 /* An id (job id, correlation id) is 1..128 printable non-space ASCII
  * bytes: ids end up in Redis keys and log lines. */

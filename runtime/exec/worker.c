@@ -146,10 +146,11 @@ static int over_limits(worker_t *w, struct jobrt_job *job,
     char why[256];
     const char *reason = NULL;
     size_t payload = 0, other = 0;
-    if (n > 2 * ENVELOPE_MAX_FIELDS) {
+    size_t own = n > 2 * ENVELOPE_MAX_FIELDS ? envelope_own_fields(fv, n) : 0;
+    if (own > ENVELOPE_MAX_FIELDS) {
         reason = REASON_TOO_MANY_FIELDS;
-        snprintf(why, sizeof why, "stream entry has %zu fields, over the "
-                 "limit of %d", n / 2, ENVELOPE_MAX_FIELDS);
+        snprintf(why, sizeof why, "stream entry has %zu fields of its own, "
+                 "over the limit of %d", own, ENVELOPE_MAX_FIELDS);
     } else {
         for (size_t i = 0; i + 1 < n; i += 2) {
             if (strview_is(&fv[i], "payload"))
@@ -414,9 +415,10 @@ static void finish(worker_t *w)
 {
     w->phase = PHASE_DONE;
     size_t running = executor_inflight(w->ex);
-    LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu dead-lettered"
-         "%s", w->n_ok, w->n_retry, w->n_dead,
-         running ? "; exiting with handlers still running" : "");
+    if (w->exit_code == 0) /* else the one line saying why is out */
+        LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu "
+             "dead-lettered%s", w->n_ok, w->n_retry, w->n_dead,
+             running ? "; exiting with handlers still running" : "");
     queue_redis_destroy(w->q);
     w->q = NULL;
     executor_destroy(w->ex, running > 0);
@@ -494,6 +496,17 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     }
     check_shutdown(w);
+}
+
+/* The queue met an error retrying cannot fix before it was ever fully up
+ * (a wrong password, an unknown db, a missing ACL permission): nothing was
+ * fetched. One line, then exit 1. */
+static void on_queue_fatal(void *arg, const char *line)
+{
+    worker_t *w = arg;
+    LOGE("worker", "cannot start: %s", line);
+    w->exit_code = 1;
+    finish(w);
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -574,7 +587,7 @@ static int setup(worker_t *w)
         .max_deliveries = cfg->max_deliveries,
     };
     queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
-                            on_cancelled, lease_ids, w};
+                            on_cancelled, lease_ids, on_queue_fatal, w};
     w->cancelled = idset_create(65536);
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
     if (w->cancelled == NULL) {
@@ -634,10 +647,10 @@ int worker_run(const worker_config_t *cfg)
          * returning would run exit handlers and unmap plugins under it.
          * Everything that matters is in Redis already. */
         LOGW("worker", "exiting with handlers still running");
-        _exit(rc);
+        _exit(rc ? rc : w.exit_code);
     }
     loader_destroy(w.loader);
     idset_destroy(w.cancelled);
     redis_target_free(&w.target);
-    return rc;
+    return rc ? rc : w.exit_code;
 }

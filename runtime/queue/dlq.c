@@ -32,7 +32,7 @@ static redisReply *dlq_cmd(dlq_t *d, const char *what, int argc,
     return r;
 }
 
-/* ---- entries -------------------------------------------------------------- */
+/* ---- entries ------------------------------------------------------------- */
 
 int dlq_entry_ok(const redisReply *e)
 {
@@ -88,7 +88,42 @@ int dlq_looks_like_entry_id(const char *s)
     return b > 0 && b <= 20 && s[a + 1 + b] == '\0';
 }
 
-/* ---- reading -------------------------------------------------------------- */
+/* ---- the fields of an over-limit entry ----------------------------------- */
+
+int dlq_next_netstring(const char **p, const char *end, strview_t *out)
+{
+    const char *s = *p;
+    if (s == end)
+        return 0;
+    size_t len = 0, digits = 0;
+    while (s < end && *s >= '0' && *s <= '9' && digits < 10) {
+        len = len * 10 + (size_t)(*s - '0');
+        s++;
+        digits++;
+    }
+    if (digits == 0 || s == end || *s != ':')
+        return -1;
+    s++;
+    if ((size_t)(end - s) < len + 1 || s[len] != ',')
+        return -1;
+    out->ptr = s;
+    out->len = len;
+    *p = s + len + 1;
+    return 1;
+}
+
+long dlq_count_netstrings(const char *p, size_t len)
+{
+    const char *end = p + len;
+    strview_t v;
+    long n = 0;
+    int rc;
+    while ((rc = dlq_next_netstring(&p, end, &v)) == 1)
+        n++;
+    return rc < 0 || n % 2 ? -1 : n;
+}
+
+/* ---- reading ------------------------------------------------------------- */
 
 int dlq_scan(dlq_t *d, int reverse, const char *last, dlq_visit_fn fn,
              void *arg)
@@ -179,7 +214,7 @@ long long dlq_len(dlq_t *d)
     return n;
 }
 
-/* ---- resolving ids -------------------------------------------------------- */
+/* ---- resolving ids ------------------------------------------------------- */
 
 static void match_add(dlq_match_t *m, const char *id)
 {
@@ -252,7 +287,7 @@ int dlq_resolve(dlq_t *d, dlq_target_t *t, size_t n)
     return 0;
 }
 
-/* ---- selections ----------------------------------------------------------- */
+/* ---- selections ---------------------------------------------------------- */
 
 int dlq_sel_add(dlq_sels_t *s, const redisReply *e, int dedupe)
 {
@@ -317,7 +352,7 @@ int dlq_select_all(dlq_t *d, dlq_sels_t *s)
     return dlq_scan(d, 0, last, visit_select, s);
 }
 
-/* ---- acting --------------------------------------------------------------- */
+/* ---- acting -------------------------------------------------------------- */
 
 long long dlq_count_cancelled(dlq_t *d, const dlq_sels_t *s)
 {
@@ -352,10 +387,27 @@ failed:
     return -1;
 }
 
-static long long act(dlq_t *d, const dlq_sels_t *s, int retry,
+/* Counts the kept ids of one DLQ_RETRY reply, {moved, {ids kept}}. */
+static long long retry_reply(const redisReply *r, dlq_kept_t *kept)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_ARRAY)
+        return -1;
+    const redisReply *ids = r->element[1];
+    for (size_t i = 0; i < ids->elements; i++) {
+        if (kept->n++ == 0 && ids->element[i]->type == REDIS_REPLY_STRING)
+            util_copy_str(kept->first, sizeof kept->first,
+                          ids->element[i]->str);
+    }
+    return r->element[0]->integer;
+}
+
+static long long act(dlq_t *d, const dlq_sels_t *s, dlq_kept_t *kept,
                      long long *done)
 {
     const char *argv[5 + ACT_BATCH];
+    int retry = kept != NULL;
     *done = 0;
     for (size_t i = 0; i < s->n; i += ACT_BATCH) {
         size_t end = i + ACT_BATCH < s->n ? i + ACT_BATCH : s->n;
@@ -376,19 +428,29 @@ static long long act(dlq_t *d, const dlq_sels_t *s, int retry,
                                 argc, argv, NULL);
         if (r == NULL)
             return -1;
-        if (r->type == REDIS_REPLY_INTEGER)
-            *done += r->integer;
+        long long n = retry ? retry_reply(r, kept)
+                            : r->type == REDIS_REPLY_INTEGER ? r->integer
+                                                             : -1;
         freeReplyObject(r);
+        if (n < 0) {
+            snprintf(d->err, sizeof d->err, "unexpected reply to %s",
+                     retry ? "re-enqueueing (EVAL)" : "XDEL");
+            return -1;
+        }
+        *done += n;
     }
     return *done;
 }
 
-long long dlq_retry(dlq_t *d, const dlq_sels_t *s, long long *done)
+long long dlq_retry(dlq_t *d, const dlq_sels_t *s, long long *done,
+                    dlq_kept_t *kept)
 {
-    return act(d, s, 1, done);
+    kept->n = 0;
+    kept->first[0] = '\0';
+    return act(d, s, kept, done);
 }
 
 long long dlq_purge(dlq_t *d, const dlq_sels_t *s, long long *done)
 {
-    return act(d, s, 0, done);
+    return act(d, s, NULL, done);
 }

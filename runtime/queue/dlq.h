@@ -13,6 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/envelope.h"
 #include "queue/keys.h"
 
 #define DLQ_ENTRY_ID_MAX 48 /* "<20 digits>-<20 digits>" and a NUL */
@@ -41,7 +42,19 @@ int dlq_matches(const dlq_t *d, const redisReply *e);
 /* "<ms>-<seq>", as Redis prints stream ids. */
 int dlq_looks_like_entry_id(const char *s);
 
-/* ---- reading -------------------------------------------------------------- */
+/* ---- the fields of an over-limit entry ----------------------------------- */
+
+/* A dead letter of an entry with more than ENVELOPE_MAX_FIELDS pairs holds
+ * them all as the one value of field dlq_fields (DLQ_FIELD_ENCODED): each
+ * field and value in order as a netstring, "<decimal length>:<bytes>,"
+ * (docs/protocol.md). Reads the next string at *p (before end) into out
+ * and moves *p past it. Returns 1, 0 at the end, -1 if malformed. */
+int dlq_next_netstring(const char **p, const char *end, strview_t *out);
+/* How many strings a dlq_fields value holds (an even number), or -1 when
+ * it is malformed. */
+long dlq_count_netstrings(const char *p, size_t len);
+
+/* ---- reading ------------------------------------------------------------- */
 
 /* Called per entry; returns 0 to go on, 1 to stop, -1 on error. */
 typedef int (*dlq_visit_fn)(dlq_t *d, const redisReply *e, void *arg);
@@ -70,7 +83,8 @@ typedef struct {
 typedef struct {
     const char *arg;               /* as given */
     char entry[DLQ_ENTRY_ID_MAX];  /* resolved entry id, "" if none */
-    const char *how;               /* "entry id", "job id", "source stream id" */
+    /* "entry id", "job id" or "source stream id" */
+    const char *how;
     const dlq_match_t *chosen;     /* the job-id matches, when resolved so */
     dlq_match_t by_id, by_src;
 } dlq_target_t;
@@ -81,7 +95,7 @@ typedef struct {
  * Returns 0, or -1 with d->err set. */
 int dlq_resolve(dlq_t *d, dlq_target_t *t, size_t n);
 
-/* ---- selections, retry and purge ------------------------------------------ */
+/* ---- selections, retry and purge ----------------------------------------- */
 
 typedef struct {
     char id[DLQ_ENTRY_ID_MAX];
@@ -107,8 +121,16 @@ void dlq_sels_free(dlq_sels_t *s);
 long long dlq_count_cancelled(dlq_t *d, const dlq_sels_t *s);
 /* Re-enqueues (retry) or deletes (purge) the selection in batches. Returns
  * how many moved or were deleted; -1 on error, with *done set to how many
- * had been handled before it. */
-long long dlq_retry(dlq_t *d, const dlq_sels_t *s, long long *done);
+ * had been handled before it. Retry keeps, and counts in kept->n, the
+ * dead letters with nothing to re-add field by field (an over-limit entry
+ * kept encoded, a delayed-set member that could not be read, only dlq_*
+ * fields): re-enqueueing them would lose or re-dead-letter them. */
+typedef struct {
+    long long n;
+    char first[DLQ_ENTRY_ID_MAX]; /* the first one kept, "" if none */
+} dlq_kept_t;
+long long dlq_retry(dlq_t *d, const dlq_sels_t *s, long long *done,
+                    dlq_kept_t *kept);
 long long dlq_purge(dlq_t *d, const dlq_sels_t *s, long long *done);
 
 #endif

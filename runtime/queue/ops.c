@@ -180,11 +180,15 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
 
 void queue_redis_release_pending(queue_redis_t *q)
 {
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
     outbox_arg(q, "2");
     outbox_arg(q, q->keys.stream);
-    outbox_arg(q, q->keys.delayed);
+    outbox_arg(q, q->keys.dlq); /* for entries over the field limit */
     outbox_arg(q, q->o.group);
     outbox_arg(q, q->o.consumer);
+    outbox_arg(q, now);
+    outbox_arg(q, q->dlq_max_len);
     outbox_submit(q, SCRIPT_RELEASE, "(release)");
     /* then a last cut, so the stream holds only what is left to run */
     outbox_arg(q, "1");
@@ -192,4 +196,23 @@ void queue_redis_release_pending(queue_redis_t *q)
     outbox_arg(q, q->o.group);
     outbox_submit(q, SCRIPT_TRIM, "(trim)");
     outbox_pump(q);
+}
+
+void ops_release_replied(queue_redis_t *q, const redisReply *r)
+{
+    /* {how many went back, ids dead-lettered as too_many_fields} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_ARRAY)
+        return;
+    const redisReply *buried = r->element[1];
+    if (r->element[0]->integer > 0)
+        LOGI("queue", "released %lld unfinished job(s) back to queue %s for "
+             "immediate redelivery", r->element[0]->integer, q->o.queue);
+    for (size_t i = 0; i < buried->elements; i++)
+        if (buried->element[i]->type == REDIS_REPLY_STRING)
+            LOGW("queue", "entry %s of %s dead-lettered at release: "
+                 "too_many_fields: it has more than %d fields",
+                 buried->element[i]->str, q->keys.stream,
+                 ENVELOPE_MAX_ENTRY_FIELDS);
 }

@@ -5,7 +5,9 @@
  * front and is sent again after reconnecting (every op is idempotent); an
  * error reply is retried after a pause, up to OP_MAX_TRIES times, after
  * which the entry is left pending in Redis to be redelivered. Nothing is
- * sent until the writer is connected and every script is loaded.
+ * sent until the writer is connected and every script is loaded; a failed
+ * SCRIPT LOAD is retried with backoff, and meanwhile the reader does not
+ * fetch (reader.c), saying so in one line.
  */
 #include "queue/queue_internal.h"
 
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/util.h"
 
 static op_t *op_from_args(queue_redis_t *q, int script, const char *job_id)
 {
@@ -110,7 +113,6 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (r->type == REDIS_REPLY_ERROR) {
         if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
             q->scripts_ready = 0;
-            q->scripts_loaded = 0;
             push(q, op, 1);
             /* scripts reload when the writer reconnects; force it */
             if (q->writer.ac)
@@ -128,10 +130,8 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         LOGE("queue", "%s for job %s failed %d times: %s; giving up, the "
              "entry stays pending in Redis and will be redelivered",
              script_name(op->script), op->job_id, op->tries, r->str);
-    } else if (op->script == SCRIPT_RELEASE && r->type == REDIS_REPLY_INTEGER &&
-               r->integer > 0) {
-        LOGI("queue", "released %lld unfinished job(s) back to queue %s for "
-             "immediate redelivery", r->integer, q->o.queue);
+    } else if (op->script == SCRIPT_RELEASE) {
+        ops_release_replied(q, r);
     }
     free(op);
     queue_progress(q);
@@ -189,35 +189,116 @@ void outbox_pump(queue_redis_t *q)
     }
 }
 
+static void start_script_round(queue_redis_t *q);
+
+static void on_script_retry(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    if (!q->closing && redis_conn_up(&q->writer) && !q->scripts_ready)
+        start_script_round(q);
+}
+
+/* Every script is loaded: the writer is ready. */
+static void scripts_ready(queue_redis_t *q)
+{
+    q->scripts_ready = 1;
+    q->script_backoff_ms = 0;
+    if (q->script_trouble_logged) {
+        char took[32];
+        redis_format_duration(util_mono_ms() - q->script_failing_since, took,
+                              sizeof took);
+        LOGI("queue", "writer connection to %s: scripts loaded after %s; "
+             "fetching again", q->o.target->display, took);
+        q->script_trouble_logged = 0;
+    }
+    queue_check_started(q);
+    outbox_pump(q);
+    queue_progress(q);
+    reader_fetch(q); /* the reader waits for the writer */
+}
+
+/* A round failed. Before the first full start an error retrying cannot
+ * fix (NOPERM) ends the worker; otherwise the writer stays not ready, so
+ * nothing is fetched, and the round is retried with backoff. */
+static void scripts_failed(queue_redis_t *q)
+{
+    const char *e = q->script_error;
+    int config = redis_error_is_config(e);
+    if (config) {
+        char line[1536];
+        snprintf(line, sizeof line, "redis at %s: writer connection: SCRIPT "
+                 "LOAD failed: %s", q->o.target->display, e);
+        if (queue_fatal(q, line))
+            return;
+    }
+    q->script_backoff_ms = q->script_backoff_ms ? q->script_backoff_ms * 2
+                                                : REDIS_BACKOFF_MIN_MS;
+    if (q->script_backoff_ms > REDIS_BACKOFF_MAX_MS)
+        q->script_backoff_ms = REDIS_BACKOFF_MAX_MS;
+    uv_timer_start(&q->script_retry_timer, on_script_retry,
+                   (uint64_t)q->script_backoff_ms, 0);
+    if (!q->script_trouble_logged) {
+        q->script_trouble_logged = 1;
+        q->script_failing_since = util_mono_ms();
+        log_line(config ? JOBRT_LOG_ERROR : JOBRT_LOG_WARN, "queue",
+                 "not fetching: the writer connection to %s cannot load "
+                 "scripts: %s; retrying in %lld ms, " REDIS_BACKOFF_TEXT,
+                 q->o.target->display, e, (long long)q->script_backoff_ms);
+    } else {
+        LOGD("queue", "SCRIPT LOAD failed again: %s", e);
+    }
+    reader_unblock(q); /* no blocked read may hand us jobs meanwhile */
+}
+
 static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
 {
     queue_redis_t *q = priv;
     redisReply *r = reply;
     (void)ac;
-    if (r == NULL)
+    if (r == NULL || q->scripts_replies >= q->scripts_sent)
+        return; /* disconnected: the next writer_up starts a new round */
+    int i = q->scripts_replies++;
+    if (r->type == REDIS_REPLY_STRING && r->len < sizeof q->sha[0])
+        memcpy(q->sha[i], r->str, r->len + 1);
+    else if (q->script_error[0] == '\0')
+        snprintf(q->script_error, sizeof q->script_error, "%.*s",
+                 r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (q->scripts_replies < q->scripts_sent)
         return;
-    if (r->type != REDIS_REPLY_STRING) {
-        LOGE("queue", "SCRIPT LOAD failed: %s",
-             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        return;
+    if (q->script_error[0] || q->scripts_sent < SCRIPT_COUNT)
+        scripts_failed(q);
+    else
+        scripts_ready(q);
+}
+
+/* SCRIPT LOAD of every script, pipelined; the replies come in order. */
+static void start_script_round(queue_redis_t *q)
+{
+    q->scripts_ready = 0;
+    q->scripts_replies = 0;
+    q->scripts_sent = 0;
+    q->script_error[0] = '\0';
+    for (int i = 0; i < SCRIPT_COUNT; i++) {
+        if (redisAsyncCommand(q->writer.ac, on_script_loaded, q,
+                              "SCRIPT LOAD %s", queue_scripts[i]) != REDIS_OK)
+            break;
+        q->scripts_sent++;
     }
-    snprintf(q->sha[q->scripts_loaded], sizeof q->sha[0], "%s", r->str);
-    if (++q->scripts_loaded == SCRIPT_COUNT) {
-        q->scripts_ready = 1;
-        outbox_pump(q);
-        queue_progress(q);
-        reader_fetch(q); /* in case the reader was waiting for the writer */
+    if (q->scripts_sent < SCRIPT_COUNT) {
+        snprintf(q->script_error, sizeof q->script_error, "cannot send "
+                 "SCRIPT LOAD");
+        if (q->scripts_sent == 0)
+            scripts_failed(q);
     }
 }
 
 void outbox_writer_up(redis_conn_t *c, void *arg)
 {
     queue_redis_t *q = arg;
-    q->scripts_loaded = 0;
-    q->scripts_ready = 0;
-    for (int i = 0; i < SCRIPT_COUNT; i++)
-        redisAsyncCommand(c->ac, on_script_loaded, q, "SCRIPT LOAD %s",
-                          queue_scripts[i]);
+    (void)c;
+    uv_timer_stop(&q->script_retry_timer);
+    start_script_round(q);
 }
 
 void outbox_writer_down(redis_conn_t *c, void *arg)
@@ -225,6 +306,7 @@ void outbox_writer_down(redis_conn_t *c, void *arg)
     queue_redis_t *q = arg;
     (void)c;
     q->scripts_ready = 0;
+    uv_timer_stop(&q->script_retry_timer); /* writer_up starts a round */
     queue_progress(q);
 }
 

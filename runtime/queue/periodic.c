@@ -19,27 +19,40 @@
 #define PROMOTE_EVERY_MS 100
 #define PROMOTE_BATCH 500
 #define CANCEL_POLL_MS 500
+#define CANCEL_PAGE 1000    /* new cancellations read per poll */
 #define MAX_LEASE_IDS 4096
 #define TRIM_EVERY_MS 100   /* after this worker acked something */
 #define TRIM_IDLE_MS 1000   /* otherwise: what dead workers acked, poison */
 #define STALE_ROUNDS 10 /* trims an acked id may wait before its own XDEL */
 #define STALE_WIDTH 48  /* "<u64>-<u64>" and a NUL */
 
-/* An error reply to a periodic script: NOSCRIPT means Redis lost our
- * scripts (restart, SCRIPT FLUSH): reconnect, which reloads them. */
-static int periodic_failed(queue_redis_t *q, const redisReply *r,
+/* Whether a periodic call failed. NOSCRIPT means Redis lost our scripts
+ * (restart, SCRIPT FLUSH): reconnect, which reloads them. Any other error
+ * is logged when it first appears or changes, and once more when the call
+ * works again: a failure that repeats on every tick is not a line a tick.
+ * A lost reply (NULL) is the connection's to report. */
+static int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
                            const char *what)
 {
+    char *last = q->periodic_error[kind];
     if (r == NULL)
         return 1;
-    if (r->type != REDIS_REPLY_ERROR)
+    if (r->type != REDIS_REPLY_ERROR) {
+        if (last[0]) {
+            LOGI("queue", "%s on %s works again", what, q->keys.stream);
+            last[0] = '\0';
+        }
         return 0;
+    }
     if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
         q->scripts_ready = 0;
         if (q->writer.ac)
             redisAsyncDisconnect(q->writer.ac);
-    } else {
-        LOGW("queue", "%s on %s failed: %s", what, q->keys.stream, r->str);
+    } else if (strncmp(last, r->str, sizeof q->periodic_error[0] - 1) != 0) {
+        LOGW("queue", "%s on %s failed: %s; retrying on every tick, this is "
+             "logged again when the error changes or it works", what,
+             q->keys.stream, r->str);
+        util_copy_str(last, sizeof q->periodic_error[0], r->str);
     }
     return 1;
 }
@@ -52,13 +65,20 @@ static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     (void)ac;
     q->promote_outstanding = 0;
-    if (periodic_failed(q, r, "moving due delayed jobs"))
+    if (periodic_failed(q, r, PERIODIC_PROMOTE, "moving due delayed jobs"))
         return;
+    /* {members handled, ms to the next due, how many dead-lettered} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return;
+    if (r->element[2]->integer > 0)
+        LOGW("queue", "%lld delayed job(s) of %s could not be re-added (too "
+             "many fields, or not a valid delayed-set member): "
+             "dead-lettered to %s", r->element[2]->integer, q->keys.delayed,
+             q->keys.dlq);
     /* A full batch: more are due. Go again at once, so a backlog of due
      * jobs (a burst of retries) moves at Redis speed, not one batch per
      * tick. */
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->integer >= PROMOTE_BATCH && outbox_ready(q))
+    if (r->element[0]->integer >= PROMOTE_BATCH && outbox_ready(q))
         promote(q);
 }
 
@@ -66,9 +86,10 @@ static void promote(queue_redis_t *q)
 {
     char batch[16];
     snprintf(batch, sizeof batch, "%d", PROMOTE_BATCH);
-    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_PROMOTE], "2",
-                          q->keys.stream, q->keys.delayed, batch};
-    if (redisAsyncCommandArgv(q->writer.ac, on_promoted, q, 6, argv, NULL) ==
+    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_PROMOTE], "3",
+                          q->keys.stream, q->keys.delayed, q->keys.dlq,
+                          batch, q->o.consumer, q->dlq_max_len};
+    if (redisAsyncCommandArgv(q->writer.ac, on_promoted, q, 9, argv, NULL) ==
         REDIS_OK)
         q->promote_outstanding = 1;
 }
@@ -79,7 +100,8 @@ static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     (void)ac;
     q->reclaim_outstanding = 0;
-    if (periodic_failed(q, r, "reclaiming expired leases"))
+    if (periodic_failed(q, r, PERIODIC_RECLAIM,
+                        "reclaiming expired leases"))
         return;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
         return;
@@ -90,8 +112,9 @@ static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
              "without finishing", poisoned->element[i]->str,
              q->o.max_deliveries);
     for (size_t i = 0; i < got->elements; i++) {
-        uint32_t n = i < counts->elements ? (uint32_t)counts->element[i]->integer
-                                          : 2;
+        uint32_t n = i < counts->elements
+                         ? (uint32_t)counts->element[i]->integer
+                         : 2;
         const redisReply *e = got->element[i];
         if (e->type == REDIS_REPLY_ARRAY && e->elements > 0)
             LOGI("queue", "reclaimed entry %s (delivery %u): its lease "
@@ -131,7 +154,8 @@ static void on_trimmed(redisAsyncContext *ac, void *reply, void *priv)
     stream_id_t point = {0, 0};
     /* A failed trim still counts as a round, so ids cannot pile up here
      * when trims keep failing (they go, and later cuts remove them). */
-    if (!periodic_failed(q, r, "trimming finished entries") &&
+    if (!periodic_failed(q, r, PERIODIC_TRIM,
+                         "trimming finished entries") &&
         r->type == REDIS_REPLY_STRING)
         stream_id_parse(r->str, r->len, &point);
     stream_sweep_trimmed(&q->sweep, point);
@@ -195,32 +219,63 @@ static void heartbeat(queue_redis_t *q)
     redisAsyncCommandArgv(q->writer.ac, NULL, NULL, (int)(n + 6), argv, NULL);
 }
 
+static void poll_cancels(queue_redis_t *q);
+
+/* Cancellations are read in score order, from the newest score seen,
+ * inclusive, CANCEL_PAGE more than the ids already seen with that score:
+ * those come again (on_cancelled is idempotent), so a page always gets
+ * past them, even the ids an older version gave one score per `jobrt
+ * cancel` call. This version gives each id its own score, so that is one
+ * id read again per poll. */
 static void on_cancels(redisAsyncContext *ac, void *reply, void *priv)
 {
     queue_redis_t *q = priv;
     redisReply *r = reply;
     (void)ac;
     q->cancel_outstanding = 0;
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+    if (periodic_failed(q, r, PERIODIC_CANCELS,
+                        "polling cancellations") ||
+        r->type != REDIS_REPLY_ARRAY)
         return;
+    /* The page is in score order: the cursor moves to its last score and
+     * how many ids of the page have it. */
+    size_t asked = q->cancel_seen_n + CANCEL_PAGE, n_top = 0;
+    double top = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         const redisReply *id = r->element[i], *score = r->element[i + 1];
-        if (id->type != REDIS_REPLY_STRING)
+        if (id->type != REDIS_REPLY_STRING ||
+            score->type != REDIS_REPLY_STRING)
             continue;
-        long long ms = score->type == REDIS_REPLY_STRING ? atoll(score->str)
-                                                          : 0;
-        if (ms > q->cancel_seen_ms)
-            q->cancel_seen_ms = ms;
+        double s = strtod(score->str, NULL);
+        if (n_top == 0 || s > top) {
+            top = s;
+            n_top = 1;
+        } else if (s == top) {
+            n_top++;
+        }
         q->cb.on_cancelled(q->cb.arg, id->str);
     }
+    if (n_top > 0) {
+        q->cancel_seen = top;
+        q->cancel_seen_n = n_top;
+    }
+    /* A full page: there may be more. Go again at once. */
+    if (r->elements / 2 >= asked && outbox_ready(q))
+        poll_cancels(q);
 }
 
 static void poll_cancels(queue_redis_t *q)
 {
-    if (redisAsyncCommand(q->writer.ac, on_cancels, q,
-                          "ZRANGEBYSCORE %s %lld +inf WITHSCORES LIMIT 0 1000",
-                          q->keys.cancelled,
-                          (long long)q->cancel_seen_ms) == REDIS_OK)
+    char from[40], count[24];
+    if (q->cancel_seen_n == 0)
+        snprintf(from, sizeof from, "-inf");
+    else
+        snprintf(from, sizeof from, "%.17g", q->cancel_seen);
+    snprintf(count, sizeof count, "%zu", q->cancel_seen_n + CANCEL_PAGE);
+    const char *argv[] = {"ZRANGEBYSCORE", q->keys.cancelled, from, "+inf",
+                          "WITHSCORES", "LIMIT", "0", count};
+    if (redisAsyncCommandArgv(q->writer.ac, on_cancels, q, 8, argv, NULL) ==
+        REDIS_OK)
         q->cancel_outstanding = 1;
 }
 

@@ -9,10 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+
 void queue_progress(queue_redis_t *q)
 {
     if (q->cb.on_progress)
         q->cb.on_progress(q->cb.arg);
+}
+
+void queue_check_started(queue_redis_t *q)
+{
+    if (q->started || !outbox_ready(q) || !redis_conn_up(&q->reader) ||
+        !q->group_checked)
+        return;
+    q->started = 1;
+    /* From now on a configuration error is a state, not the end. */
+    q->reader.config_fatal = 0;
+    q->writer.config_fatal = 0;
+    LOGD("queue", "queue %s on %s: fully up", q->o.queue,
+         q->o.target->display);
+}
+
+int queue_fatal(queue_redis_t *q, const char *line)
+{
+    if (q->closing)
+        return 1;
+    if (q->started || q->cb.on_fatal == NULL)
+        return 0;
+    if (q->fatal)
+        return 1;
+    q->fatal = 1;
+    q->fetching = 0;
+    q->cb.on_fatal(q->cb.arg, line);
+    return 1;
+}
+
+static void on_conn_fatal(redis_conn_t *c, void *arg, const char *line)
+{
+    (void)c;
+    queue_fatal(arg, line);
 }
 
 static void init_timer(queue_redis_t *q, uv_timer_t *t)
@@ -45,11 +80,14 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     snprintf(q->dlq_max_len, sizeof q->dlq_max_len, "%ld", opts->dlq_max_len);
     init_timer(q, &q->op_retry_timer);
     init_timer(q, &q->fetch_retry_timer);
+    init_timer(q, &q->script_retry_timer);
     init_timer(q, &q->tick_timer);
     redis_conn_init(&q->reader, loop, opts->target, "reader", reader_up,
-                    reader_down, q);
+                    reader_down, on_conn_fatal, q);
     redis_conn_init(&q->writer, loop, opts->target, "writer",
-                    outbox_writer_up, outbox_writer_down, q);
+                    outbox_writer_up, outbox_writer_down, on_conn_fatal, q);
+    /* Until fully up, an error retrying cannot fix ends the worker. */
+    q->reader.config_fatal = q->writer.config_fatal = cb->on_fatal != NULL;
     q->fetching = 1;
     return q;
 }
@@ -108,9 +146,10 @@ void queue_redis_destroy(queue_redis_t *q)
         return;
     q->closing = 1;
     q->fetching = 0;
-    q->handles_open = 5;
+    q->handles_open = 6;
     close_timer(&q->op_retry_timer);
     close_timer(&q->fetch_retry_timer);
+    close_timer(&q->script_retry_timer);
     close_timer(&q->tick_timer);
     redis_conn_close(&q->reader, on_conn_closed);
     redis_conn_close(&q->writer, on_conn_closed);

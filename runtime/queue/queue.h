@@ -9,8 +9,10 @@
  * op is idempotent. Completions are batched: one XACK per batch (or one
  * script call when result records are written too). Acked entries are
  * removed by a periodic trim below the oldest unfinished entry rather than
- * one XDEL each (see sweep.h). The files that implement it are listed in
- * queue_internal.h.
+ * one XDEL each (see sweep.h). The reader fetches only while the writer
+ * is ready (connected, every script loaded): a worker that cannot write
+ * takes no job it could not ack, renew or release. The files that
+ * implement it are listed in queue_internal.h.
  *
  * All functions run on the loop thread.
  */
@@ -42,6 +44,12 @@ typedef struct {
     void (*on_cancelled)(void *arg, const char *job_id);
     /* Fills ids with the stream ids whose leases to renew; returns count. */
     size_t (*lease_ids)(void *arg, const char **ids, size_t max);
+    /* An error retrying cannot fix (wrong password, unknown db, missing
+     * ACL permission) before the queue was ever fully up: line names the
+     * target, the step and Redis's error, never the password. Called once;
+     * nothing was fetched; the worker should log it and stop. May be NULL:
+     * then such errors are retried like any other. */
+    void (*on_fatal)(void *arg, const char *line);
     void *arg;
 } queue_callbacks_t;
 

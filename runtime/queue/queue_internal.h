@@ -3,8 +3,9 @@
  * files that implement it (not for use outside runtime/queue/):
  *
  *   queue.c     create, start, destroy; whether everything is confirmed
- *   outbox.c    the writer connection: scripts loaded, ops sent, resent
- *               after a lost reply, retried after an error reply
+ *   outbox.c    the writer connection: scripts loaded (retried with
+ *               backoff), ops sent, resent after a lost reply, retried
+ *               after an error reply
  *   reader.c    the reader connection: XREADGROUP, re-reading our own
  *               pending entries after a reconnect
  *   ops.c       the job state changes the worker asks for: complete
@@ -29,6 +30,10 @@
 #define OP_MAX_TRIES 20
 #define OP_XACK (-1)   /* an op that is a plain XACK, not a script */
 
+/* The kinds of periodic call (periodic.c), for their error state. */
+enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
+       PERIODIC_KINDS };
+
 /* One write to Redis: EVALSHA <script> followed by args, or XACK <args>.
  * Allocated in one block with its arguments. */
 typedef struct op {
@@ -50,10 +55,24 @@ struct queue_redis {
     char result_ttl[24], failure_ttl[24], dlq_max_len[24];
     redis_conn_t reader, writer;
 
-    /* writer: scripts */
+    /* Fully up once: both connections up, the consumer group checked and
+     * every script loaded. Until then an error retrying cannot fix is
+     * fatal (cb.on_fatal); after, it is a state the log reports once. */
+    int started;
+    int fatal;            /* cb.on_fatal was called */
+    int group_checked;    /* XGROUP CREATE answered OK or BUSYGROUP */
+
+    /* writer: scripts, loaded in rounds of SCRIPT_COUNT SCRIPT LOADs; the
+     * writer is ready (ops go out, the reader fetches) only with all */
     char sha[SCRIPT_COUNT][48];
-    int scripts_loaded;   /* how many SCRIPT LOAD replies arrived */
+    int scripts_sent;     /* SCRIPT LOADs of this round */
+    int scripts_replies;  /* replies to them so far */
     int scripts_ready;
+    char script_error[256];    /* the round's first error, "" if none */
+    int script_trouble_logged; /* the "not fetching" line is out */
+    int64_t script_failing_since;
+    int64_t script_backoff_ms;
+    uv_timer_t script_retry_timer; /* after a failed round */
 
     /* reader */
     int fetching;         /* enabled */
@@ -64,6 +83,8 @@ struct queue_redis {
     strview_t *fv;        /* reusable field views */
     size_t fv_cap;
     uv_timer_t fetch_retry_timer; /* after an error reply to a read */
+    char read_error[256]; /* the last read error logged, "" while fine */
+    int64_t read_failing_since;
 
     /* outbox */
     op_t *out_head, *out_tail; /* not yet sent */
@@ -81,8 +102,12 @@ struct queue_redis {
     uv_timer_t tick_timer;
     int64_t next_promote, next_reclaim, next_heartbeat, next_cancel_poll;
     int promote_outstanding, reclaim_outstanding, cancel_outstanding;
-    int64_t cancel_seen_ms;    /* score of the newest cancellation seen */
+    double cancel_seen;        /* score of the newest cancellation seen */
+    size_t cancel_seen_n;      /* ids seen with that score (0: none yet) */
     const char **lease_buf;
+    /* the error each kind of periodic call last logged ("" while fine),
+     * so a failure that repeats every tick is one line, not one a tick */
+    char periodic_error[PERIODIC_KINDS][160];
 
     stream_sweep_t sweep;      /* acked ids no trim has passed yet */
     int64_t next_trim;
@@ -98,6 +123,15 @@ struct queue_redis {
 /* Tells the worker to re-check its state (something was confirmed, or a
  * connection changed). */
 void queue_progress(queue_redis_t *q);
+/* Marks the queue started once it is fully up (see `started`). */
+void queue_check_started(queue_redis_t *q);
+/* An error retrying cannot fix, before the queue ever started: reports
+ * line (target, step, Redis's error) once through cb.on_fatal and stops
+ * fetching. Returns 1 if it did; 0 when the queue has started (or nobody
+ * listens), and the caller treats the error as a state to retry. The
+ * caller must not touch the connections after a 1: the worker may be
+ * destroying the queue. */
+int queue_fatal(queue_redis_t *q, const char *line);
 
 /* outbox.c */
 void outbox_writer_up(redis_conn_t *c, void *arg);
@@ -117,11 +151,17 @@ int outbox_ready(const queue_redis_t *q);
 int outbox_empty(const queue_redis_t *q);
 void outbox_free(queue_redis_t *q);
 
+/* ops.c: logs what RELEASE (queue_redis_release_pending) did. */
+void ops_release_replied(queue_redis_t *q, const redisReply *r);
+
 /* reader.c */
 void reader_up(redis_conn_t *c, void *arg);
 void reader_down(redis_conn_t *c, void *arg);
-/* Issues the next XREADGROUP if fetching, connected and there is room. */
+/* Issues the next XREADGROUP if fetching, connected, the writer is ready
+ * (a worker that cannot write must not take jobs) and there is room. */
 void reader_fetch(queue_redis_t *q);
+/* Ends a blocked XREADGROUP early (CLIENT UNBLOCK through the writer). */
+void reader_unblock(queue_redis_t *q);
 /* Hands one entry of an XREADGROUP/XCLAIM reply to the worker. */
 void reader_handle_entry(queue_redis_t *q, const redisReply *e,
                          uint32_t deliveries);

@@ -1,9 +1,10 @@
 /*
  * reader.c - the reader side of the queue: one connection that blocks in
  * XREADGROUP for at most as many entries as the worker has free slots
- * (backpressure), so acks never wait behind a blocked read. After a
- * (re)connect it first re-reads the entries already delivered to this
- * consumer, then reads new ones.
+ * (backpressure), so acks never wait behind a blocked read, and only
+ * while the writer is ready. After a (re)connect it first re-reads the
+ * entries already delivered to this consumer, then reads new ones. A read
+ * that fails is retried on its own timer, every FETCH_RETRY_MS.
  */
 #include "queue/queue_internal.h"
 
@@ -12,6 +13,9 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/util.h"
+
+#define FETCH_RETRY_MS 1000 /* after an error reply to XREADGROUP */
 
 static void on_read(redisAsyncContext *ac, void *reply, void *priv);
 
@@ -27,10 +31,23 @@ static void on_group_created(redisAsyncContext *ac, void *reply, void *priv)
     queue_redis_t *q = priv;
     redisReply *r = reply;
     (void)ac;
-    if (r && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "BUSYGROUP", 9) != 0)
-        LOGE("queue", "cannot create consumer group %s on %s: %s", q->o.group,
-             q->keys.stream, r->str);
+    if (r == NULL)
+        return;
+    if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0) {
+        q->group_checked = 1;
+        queue_check_started(q);
+        return;
+    }
+    if (redis_error_is_config(r->str)) {
+        char line[1536];
+        snprintf(line, sizeof line, "redis at %s: reader connection: XGROUP "
+                 "CREATE %s %s failed: %s", q->o.target->display,
+                 q->keys.stream, q->o.group, r->str);
+        if (queue_fatal(q, line))
+            return;
+    }
+    LOGE("queue", "cannot create consumer group %s on %s: %s", q->o.group,
+         q->keys.stream, r->str);
 }
 
 static void create_group(queue_redis_t *q)
@@ -57,6 +74,7 @@ void reader_up(redis_conn_t *c, void *arg)
     /* Re-read what was delivered to us before a disconnect first. */
     q->history = 1;
     snprintf(q->history_cursor, sizeof q->history_cursor, "0");
+    uv_timer_stop(&q->fetch_retry_timer); /* a retry of the old connection */
     q->read_outstanding = 0;
     reader_fetch(q);
 }
@@ -71,13 +89,15 @@ void reader_down(redis_conn_t *c, void *arg)
 
 void reader_fetch(queue_redis_t *q)
 {
-    if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader))
+    /* A worker that cannot write (writer down, or its scripts not loaded)
+     * must not take jobs it could not ack, renew or release. */
+    if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader) ||
+        !outbox_ready(q))
         return;
     /* Re-reading our own pending entries after a reconnect must wait until
      * the acks queued meanwhile are confirmed: otherwise jobs that finished
      * during the outage would look unfinished and run again. */
-    if (q->history &&
-        (!outbox_empty(q) || q->b_ids.n || !q->scripts_ready))
+    if (q->history && (!outbox_empty(q) || q->b_ids.n))
         return;
     size_t cap = q->cb.capacity(q->cb.arg);
     if (cap == 0)
@@ -157,13 +177,29 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
             LOGW("queue", "consumer group %s on %s is gone (stream deleted?); "
                  "recreating it", q->o.group, q->keys.stream);
             create_group(q);
+        } else if (strncmp(q->read_error, r->str, sizeof q->read_error - 1)) {
+            /* one line per new error, not one per retry */
+            if (q->read_error[0] == '\0')
+                q->read_failing_since = util_mono_ms();
+            snprintf(q->read_error, sizeof q->read_error, "%s", r->str);
+            LOGE("queue", "XREADGROUP on %s failed: %s; retrying every %d ms",
+                 q->keys.stream, r->str, FETCH_RETRY_MS);
         } else {
-            LOGE("queue", "XREADGROUP on %s failed: %s; retrying in 1 s",
-                 q->keys.stream, r->str);
+            LOGD("queue", "XREADGROUP on %s failed again: %s", q->keys.stream,
+                 r->str);
         }
         q->read_outstanding = 1; /* until the timer fires */
-        uv_timer_start(&q->fetch_retry_timer, on_fetch_retry, 1000, 0);
+        uv_timer_start(&q->fetch_retry_timer, on_fetch_retry, FETCH_RETRY_MS,
+                       0);
         return;
+    }
+    if (q->read_error[0]) {
+        char took[32];
+        redis_format_duration(util_mono_ms() - q->read_failing_since, took,
+                              sizeof took);
+        LOGI("queue", "XREADGROUP on %s works again after %s",
+             q->keys.stream, took);
+        q->read_error[0] = '\0';
     }
     size_t got = 0;
     if (r->type == REDIS_REPLY_ARRAY) {
@@ -178,7 +214,8 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
                 reader_handle_entry(q, e, 1);
                 got++;
                 if (q->history && e->type == REDIS_REPLY_ARRAY &&
-                    e->elements > 0 && e->element[0]->type == REDIS_REPLY_STRING)
+                    e->elements > 0 &&
+                    e->element[0]->type == REDIS_REPLY_STRING)
                     snprintf(q->history_cursor, sizeof q->history_cursor,
                              "%s", e->element[0]->str);
             }
@@ -190,6 +227,15 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     reader_fetch(q);
 }
 
+void reader_unblock(queue_redis_t *q)
+{
+    if (q->read_outstanding && !q->history && q->reader_id &&
+        !uv_is_active((uv_handle_t *)&q->fetch_retry_timer) &&
+        redis_conn_up(&q->writer))
+        redisAsyncCommand(q->writer.ac, NULL, NULL, "CLIENT UNBLOCK %lld",
+                          q->reader_id);
+}
+
 void queue_redis_stop_fetching(queue_redis_t *q)
 {
     q->fetching = 0;
@@ -198,8 +244,5 @@ void queue_redis_stop_fetching(queue_redis_t *q)
         uv_timer_stop(&q->fetch_retry_timer);
         q->read_outstanding = 0;
     }
-    if (q->read_outstanding && !q->history && q->reader_id &&
-        redis_conn_up(&q->writer))
-        redisAsyncCommand(q->writer.ac, NULL, NULL, "CLIENT UNBLOCK %lld",
-                          q->reader_id);
+    reader_unblock(q);
 }

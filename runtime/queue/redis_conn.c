@@ -1,12 +1,11 @@
 /*
- * redis_conn.c - URL parsing, sync connect, and the reconnecting async
- * connection. hiredis 0.14 frees an async context itself after the connect
- * callback fails and after the disconnect callback, so c->ac is cleared in
- * both before anything else can use it.
+ * redis_conn.c - the sync connect of the CLI commands and the reconnecting
+ * async connection; see redis_conn.h. hiredis 0.14 frees an async context
+ * itself after the connect callback fails and after the disconnect
+ * callback, so c->ac is cleared in both before anything else can use it.
  */
 #include "queue/redis_conn.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,95 +16,76 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define CONNECT_TIMEOUT_MS 5000
 
-void redis_target_free(redis_target_t *t)
-{
-    free(t->host);
-    free(t->path);
-    free(t->password);
-    memset(t, 0, sizeof *t);
-}
+/* Set-up steps, in the order they run; AUTH and SELECT are skipped when
+ * the target has no password / uses db 0. */
+enum { STEP_AUTH, STEP_SELECT, STEP_PING, STEP_DONE };
 
-static int parse_db(const char *s, int *db)
+int redis_error_is_config(const char *err)
 {
-    uint64_t v;
-    if (util_parse_u64(s, strlen(s), 10000, &v) != 0)
-        return -1;
-    *db = (int)v;
-    return 0;
-}
-
-int redis_target_parse(const char *url, redis_target_t *t, char *err,
-                       size_t err_len)
-{
-    memset(t, 0, sizeof *t);
-    t->port = 6379;
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *path = url + 7;
-        const char *q = strchr(path, '?');
-        size_t plen = q ? (size_t)(q - path) : strlen(path);
-        if (plen == 0 || path[0] != '/') {
-            snprintf(err, err_len, "redis URL '%s': unix:// needs an absolute "
-                     "socket path (unix:///path/to/redis.sock)", url);
-            return -1;
-        }
-        t->path = strndup(path, plen);
-        if (q && (strncmp(q, "?db=", 4) != 0 || parse_db(q + 4, &t->db) != 0)) {
-            snprintf(err, err_len, "redis URL '%s': expected ?db=N after the "
-                     "socket path", url);
-            redis_target_free(t);
-            return -1;
-        }
-        snprintf(t->display, sizeof t->display, "unix:%s", t->path);
+    static const char *const prefixes[] = {
+        "WRONGPASS", "NOAUTH", "NOPERM", "ERR invalid password",
+        "ERR invalid username-password", "ERR DB index is out of range",
+        "ERR invalid DB index", "ERR SELECT is not allowed",
+        "ERR unknown command", "ERR unknown subcommand",
+        "ERR wrong number of arguments for 'auth'"};
+    static const char *const anywhere[] = {
+        "called without any password configured",
+        "but no password is set"};
+    if (err == NULL)
         return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, err_len, "redis URL '%s' must start with redis:// or "
-                 "unix://", url);
-        return -1;
-    }
-    const char *s = url + 8;
-    const char *at = strrchr(s, '@');
-    if (at) {
-        const char *colon = memchr(s, ':', (size_t)(at - s));
-        const char *pw = colon ? colon + 1 : s;
-        t->password = strndup(pw, (size_t)(at - pw));
-        s = at + 1;
-    }
-    const char *slash = strchr(s, '/');
-    size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
-    char hostport[256];
-    if (hlen == 0 || hlen >= sizeof hostport) {
-        snprintf(err, err_len, "redis URL '%s' has no host", url);
-        redis_target_free(t);
-        return -1;
-    }
-    memcpy(hostport, s, hlen);
-    hostport[hlen] = '\0';
-    char *colon = strrchr(hostport, ':');
-    if (colon) {
-        uint64_t port;
-        *colon = '\0';
-        if (util_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
-            port == 0) {
-            snprintf(err, err_len, "redis URL '%s' has a bad port", url);
-            redis_target_free(t);
-            return -1;
-        }
-        t->port = (int)port;
-    }
-    t->host = strdup(hostport);
-    if (slash && slash[1] && parse_db(slash + 1, &t->db) != 0) {
-        snprintf(err, err_len, "redis URL '%s': the path must be a db number",
-                 url);
-        redis_target_free(t);
-        return -1;
-    }
-    snprintf(t->display, sizeof t->display, "%s:%d", t->host, t->port);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(err, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof anywhere / sizeof anywhere[0]; i++)
+        if (strstr(err, anywhere[i]))
+            return 1;
     return 0;
+}
+
+void redis_format_duration(int64_t ms, char *out, size_t out_len)
+{
+    if (ms < 0)
+        ms = 0;
+    snprintf(out, out_len, "%lld.%lld s", (long long)(ms / 1000),
+             (long long)(ms % 1000 / 100));
+}
+
+/* The name of a set-up step for error lines (never the password). */
+static void step_name(const redis_target_t *t, int step, char *out,
+                      size_t out_len)
+{
+    if (step == STEP_AUTH && t->user)
+        snprintf(out, out_len, "AUTH as user '%.64s'", t->user);
+    else if (step == STEP_AUTH)
+        snprintf(out, out_len, "AUTH");
+    else if (step == STEP_SELECT)
+        snprintf(out, out_len, "SELECT %d", t->db);
+    else
+        snprintf(out, out_len, "PING");
+}
+
+/* The first step at or after `step` that applies to t. */
+static int next_step(const redis_target_t *t, int step)
+{
+    if (step == STEP_AUTH && t->password == NULL)
+        step = STEP_SELECT;
+    if (step == STEP_SELECT && t->db == 0)
+        step = STEP_PING;
+    return step;
+}
+
+static redisReply *sync_step(redisContext *c, const redis_target_t *t,
+                             int step)
+{
+    if (step == STEP_AUTH && t->user)
+        return redisCommand(c, "AUTH %s %s", t->user, t->password);
+    if (step == STEP_AUTH)
+        return redisCommand(c, "AUTH %s", t->password);
+    if (step == STEP_SELECT)
+        return redisCommand(c, "SELECT %d", t->db);
+    return redisCommand(c, "PING");
 }
 
 redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
@@ -122,23 +102,14 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
         return NULL;
     }
     redisSetTimeout(c, tv);
-    redisReply *r;
-    if (t->password) {
-        r = redisCommand(c, "AUTH %s", t->password);
+    for (int step = next_step(t, STEP_AUTH); step != STEP_DONE;
+         step = next_step(t, step + 1)) {
+        redisReply *r = sync_step(c, t, step);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, err_len, "redis at %s: AUTH failed: %s", t->display,
-                     r ? r->str : c->errstr);
-            freeReplyObject(r);
-            redisFree(c);
-            return NULL;
-        }
-        freeReplyObject(r);
-    }
-    if (t->db) {
-        r = redisCommand(c, "SELECT %d", t->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, err_len, "redis at %s: SELECT %d failed: %s",
-                     t->display, t->db, r ? r->str : c->errstr);
+            char name[96];
+            step_name(t, step, name, sizeof name);
+            snprintf(err, err_len, "redis at %s: %s failed: %s", t->display,
+                     name, r ? r->str : c->errstr);
             freeReplyObject(r);
             redisFree(c);
             return NULL;
@@ -151,25 +122,63 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
 static void schedule_retry(redis_conn_t *c);
 static void on_retry_timer(uv_timer_t *t);
 
+static void on_fatal_timer(uv_timer_t *t)
+{
+    redis_conn_t *c = t->data;
+    char line[1024];
+    if (c->closing)
+        return;
+    snprintf(line, sizeof line, "redis at %s: %s connection: %s",
+             c->target->display, c->label, c->why);
+    c->on_fatal(c, c->arg, line);
+}
+
+/* One line per change of state: lost or failed (transient), or an error
+ * retrying cannot fix; retries in the same state log at debug only. The
+ * next retry is scheduled already (c->backoff_ms). */
+static void log_trouble(redis_conn_t *c, int was_up)
+{
+    conn_trouble_t kind =
+        c->why_config ? CONN_TROUBLE_CONFIG : CONN_TROUBLE_TRANSIENT;
+    if (c->logged == kind) {
+        LOGD("redis", "%s connection to %s: still down: %s", c->label,
+             c->target->display, c->why);
+        return;
+    }
+    c->logged = kind;
+    if (kind == CONN_TROUBLE_CONFIG)
+        LOGE("redis", "%s connection to %s is misconfigured (check the "
+             "password, user, ACL and db); retrying in %lld ms, "
+             REDIS_BACKOFF_TEXT ", until it is fixed: %s", c->label,
+             c->target->display, (long long)c->backoff_ms, c->why);
+    else
+        LOGW("redis", "%s connection to %s %s: %s; retrying in %lld ms, "
+             REDIS_BACKOFF_TEXT, c->label, c->target->display,
+             was_up ? "lost" : "failed", c->why, (long long)c->backoff_ms);
+}
+
 static void mark_down(redis_conn_t *c, const char *why)
 {
     int was_up = c->state == CONN_UP;
     c->ac = NULL;
     c->state = CONN_DOWN;
+    if (why != c->why)
+        snprintf(c->why, sizeof c->why, "%s", why);
     if (c->down_since_ms == 0)
         c->down_since_ms = util_mono_ms();
-    if (!c->outage_logged && !c->closing) {
-        c->outage_logged = 1;
-        LOGW("redis", "%s connection to %s %s: %s; retrying every %d ms "
-                 "at most", c->label, c->target->display,
-                 c->ever_up ? "lost" : "failed", why, BACKOFF_MAX_MS);
+    if (c->closing) {
+        /* closed on purpose: no line, no retry */
+    } else if (c->why_config && c->config_fatal && c->on_fatal) {
+        /* Reported from a timer: on_fatal may tear everything down, which
+         * must not happen inside a hiredis callback. */
+        c->stopped = 1;
+        uv_timer_start(&c->retry_timer, on_fatal_timer, 0, 0);
     } else {
-        LOGD("redis", "%s: still down: %s", c->label, why);
+        schedule_retry(c);
+        log_trouble(c, was_up);
     }
     if (was_up && c->on_down)
         c->on_down(c, c->arg);
-    if (!c->closing)
-        schedule_retry(c);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -178,6 +187,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (c == NULL)
         return;
     if (status != REDIS_OK) {
+        c->why_config = 0;
         mark_down(c, ac->errstr[0] ? ac->errstr : "connect failed");
         return;
     }
@@ -190,63 +200,103 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     redis_conn_t *c = ac->data;
     if (c == NULL)
         return;
-    mark_down(c, status == REDIS_OK ? "closed"
-                 : ac->errstr[0]    ? ac->errstr
-                                    : "connection closed by server");
+    if (c->setup_step == STEP_DONE || c->why[0] == '\0') {
+        /* not a set-up step's error (that one is in c->why already) */
+        c->why_config = 0;
+        mark_down(c, status == REDIS_OK ? "closed"
+                     : ac->errstr[0]    ? ac->errstr
+                                        : "connection closed by server");
+    } else {
+        mark_down(c, c->why);
+    }
 }
 
-/* The last of the set-up commands (AUTH, SELECT, PING) has answered. */
-static void on_ready(redisAsyncContext *ac, void *reply, void *priv)
+/* Every set-up step succeeded: the connection is up. */
+static void on_ready(redis_conn_t *c)
 {
-    redis_conn_t *c = priv;
-    redisReply *r = reply;
-    (void)ac;
-    if (r == NULL || c->ac == NULL)
-        return; /* disconnected meanwhile; mark_down already ran */
-    if (r->type == REDIS_REPLY_ERROR) {
-        LOGE("redis", "%s connection to %s: %s", c->label, c->target->display,
-             r->str);
-        redisAsyncDisconnect(c->ac);
-        return;
-    }
-    if (c->outage_logged)
-        LOGI("redis", "%s connection to %s %s after %lld ms", c->label,
+    char took[32];
+    redis_format_duration(util_mono_ms() - c->down_since_ms, took,
+                          sizeof took);
+    if (c->logged != CONN_TROUBLE_NONE)
+        LOGI("redis", "%s connection to %s %s after %s", c->label,
              c->target->display, c->ever_up ? "restored" : "established",
-             (long long)(util_mono_ms() - c->down_since_ms));
+             took);
     else if (!c->ever_up)
         LOGD("redis", "%s connected to %s", c->label, c->target->display);
-    c->outage_logged = 0;
+    c->logged = CONN_TROUBLE_NONE;
     uv_timer_stop(&c->retry_timer); /* the connect watchdog */
     c->down_since_ms = 0;
     c->backoff_ms = 0;
+    c->why[0] = '\0';
     c->state = CONN_UP;
     c->ever_up = 1;
     if (c->on_up)
         c->on_up(c, c->arg);
 }
 
-/* Replies to AUTH/SELECT: errors here are reported by on_ready via the
- * final PING only if the connection still works, so log them directly. */
-static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv);
+
+/* Sends the first step at or after `step`; after the last, the
+ * connection is up. */
+static void send_step(redis_conn_t *c, redisAsyncContext *ac, int step)
 {
-    redis_conn_t *c = priv;
-    redisReply *r = reply;
-    if (r && r->type == REDIS_REPLY_ERROR && c->ac) {
-        LOGE("redis", "%s connection to %s: %s", c->label, c->target->display,
-             r->str);
+    const redis_target_t *t = c->target;
+    int rc;
+    step = next_step(t, step);
+    c->setup_step = step;
+    if (step == STEP_DONE) {
+        on_ready(c);
+        return;
+    }
+    if (step == STEP_AUTH && t->user)
+        rc = redisAsyncCommand(ac, on_setup_reply, c, "AUTH %s %s", t->user,
+                               t->password);
+    else if (step == STEP_AUTH)
+        rc = redisAsyncCommand(ac, on_setup_reply, c, "AUTH %s", t->password);
+    else if (step == STEP_SELECT)
+        rc = redisAsyncCommand(ac, on_setup_reply, c, "SELECT %d", t->db);
+    else
+        rc = redisAsyncCommand(ac, on_setup_reply, c, "PING");
+    if (rc != REDIS_OK) {
+        char name[96];
+        step_name(t, step, name, sizeof name);
+        snprintf(c->why, sizeof c->why, "cannot send %s", name);
+        c->why_config = 0;
         redisAsyncDisconnect(ac);
     }
 }
 
+/* The reply to one set-up step: go on with the next, or stop at the
+ * first error (nothing else was sent after it). */
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    redis_conn_t *c = priv;
+    redisReply *r = reply;
+    if (r == NULL || c->ac != ac)
+        return; /* disconnected or given up on; mark_down ran or will */
+    if (r->type == REDIS_REPLY_ERROR) {
+        char name[96];
+        step_name(c->target, c->setup_step, name, sizeof name);
+        snprintf(c->why, sizeof c->why, "%s failed: %.*s", name,
+                 (int)(r->len > 240 ? 240 : r->len), r->str);
+        c->why_config = redis_error_is_config(r->str);
+        redisAsyncDisconnect(ac); /* on_disconnect runs mark_down */
+        return;
+    }
+    send_step(c, ac, c->setup_step + 1);
+}
+
 static void connect_now(redis_conn_t *c)
 {
+    c->why[0] = '\0';
+    c->why_config = 0;
+    c->setup_step = STEP_AUTH;
     redisAsyncContext *ac =
         c->target->path ? redisAsyncConnectUnix(c->target->path)
                         : redisAsyncConnect(c->target->host, c->target->port);
     if (ac == NULL || ac->err) {
-        const char *why = ac ? ac->errstr : "out of memory";
         char copy[128];
-        snprintf(copy, sizeof copy, "%s", why);
+        snprintf(copy, sizeof copy, "%s", ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
         mark_down(c, copy);
@@ -262,20 +312,16 @@ static void connect_now(redis_conn_t *c)
     c->state = CONN_CONNECTING;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (c->target->password)
-        redisAsyncCommand(ac, on_setup_reply, c, "AUTH %s", c->target->password);
-    if (c->target->db)
-        redisAsyncCommand(ac, on_setup_reply, c, "SELECT %d", c->target->db);
-    redisAsyncCommand(ac, on_ready, c, "PING");
     uv_timer_start(&c->retry_timer, on_retry_timer, CONNECT_TIMEOUT_MS, 0);
+    send_step(c, ac, STEP_AUTH); /* buffered until connected */
 }
 
-/* One timer serves both: retrying while down, and giving up on a connect
- * (or its AUTH/SELECT/PING) that has not finished in CONNECT_TIMEOUT_MS. */
+/* Retrying while down, or giving up on a connect (or its set-up) that
+ * has not finished in CONNECT_TIMEOUT_MS. */
 static void on_retry_timer(uv_timer_t *t)
 {
     redis_conn_t *c = t->data;
-    if (c->closing)
+    if (c->closing || c->stopped)
         return;
     if (c->state == CONN_DOWN) {
         connect_now(c);
@@ -284,21 +330,23 @@ static void on_retry_timer(uv_timer_t *t)
         ac->data = NULL; /* no callback of ours may run for it any more */
         c->ac = NULL;
         redisAsyncFree(ac);
+        c->why_config = 0;
         mark_down(c, "connect timed out");
     }
 }
 
 static void schedule_retry(redis_conn_t *c)
 {
-    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (c->backoff_ms > BACKOFF_MAX_MS)
-        c->backoff_ms = BACKOFF_MAX_MS;
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : REDIS_BACKOFF_MIN_MS;
+    if (c->backoff_ms > REDIS_BACKOFF_MAX_MS)
+        c->backoff_ms = REDIS_BACKOFF_MAX_MS;
     uv_timer_start(&c->retry_timer, on_retry_timer, (uint64_t)c->backoff_ms, 0);
 }
 
 void redis_conn_init(redis_conn_t *c, uv_loop_t *loop,
                      const redis_target_t *target, const char *label,
-                     redis_conn_fn on_up, redis_conn_fn on_down, void *arg)
+                     redis_conn_fn on_up, redis_conn_fn on_down,
+                     redis_conn_fatal_fn on_fatal, void *arg)
 {
     memset(c, 0, sizeof *c);
     c->loop = loop;
@@ -306,6 +354,7 @@ void redis_conn_init(redis_conn_t *c, uv_loop_t *loop,
     c->label = label;
     c->on_up = on_up;
     c->on_down = on_down;
+    c->on_fatal = on_fatal;
     c->arg = arg;
     c->down_since_ms = util_mono_ms(); /* not yet connected */
     uv_timer_init(loop, &c->retry_timer);

@@ -2,9 +2,14 @@
  * scripts.c - Lua source of the queue's scripts. Keys are always
  * passed in KEYS (cluster-safe: they share the queue's hash tag). Time
  * comes from the Redis server (TIME), so every worker schedules on one
- * clock.
+ * clock. The invariant each script keeps is described in scripts.h.
  */
 #include "queue/scripts.h"
+
+#include "core/envelope.h"
+
+#define LUA_STR_(x) #x
+#define LUA_STR(x) LUA_STR_(x)
 
 #define LUA_NOW_MS                                                          \
     "local function now_ms()\n"                                             \
@@ -12,83 +17,120 @@
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"  \
     "end\n"
 
-/* For RELEASE, which has only ids: re-add entry `id` of stream s with its
- * fields intact except `attempt`
- * (set, or kept when nil), `last_error` and `id` (added when missing). It
- * goes to the tail of the stream, or, when due_ms > now, into the delayed
- * set z. Returns true if the entry was still pending, else false. */
-#define LUA_REQUEUE_FN                                                      \
-    LUA_NOW_MS                                                              \
-    "local function requeue(s, z, g, id, attempt, err, jobid, delay, due)\n" \
-    "  if redis.call('XACK', s, g, id) == 0 then return false end\n"        \
-    "  local e = redis.call('XRANGE', s, id, id)\n"                         \
-    "  redis.call('XDEL', s, id)\n"                                         \
-    "  if #e == 0 then return true end\n"                                   \
-    "  local f, out, has_id = e[1][2], {}, false\n"                         \
-    "  for i = 1, #f, 2 do\n"                                               \
-    "    local k = f[i]\n"                                                  \
-    "    if k == 'attempt' and attempt == nil then attempt = f[i+1] end\n"  \
-    "    if k == 'last_error' and (err == nil or err == '') then\n"         \
-    "      err = f[i+1] end\n"                                              \
-    "    if k ~= 'attempt' and k ~= 'last_error' then\n"                    \
-    "      if k == 'id' then has_id = true end\n"                           \
-    "      out[#out+1] = k; out[#out+1] = f[i+1]\n"                         \
-    "    end\n"                                                             \
-    "  end\n"                                                               \
-    "  if not has_id then out[#out+1] = 'id'; out[#out+1] = jobid or id end\n" \
-    "  if attempt ~= nil and attempt ~= '' then\n"                          \
-    "    out[#out+1] = 'attempt'; out[#out+1] = attempt end\n"              \
-    "  if err ~= nil and err ~= '' then\n"                                  \
-    "    out[#out+1] = 'last_error'; out[#out+1] = err end\n"               \
-    "  local at = tonumber(due or 0) or 0\n"                                \
-    "  local d = tonumber(delay or 0) or 0\n"                               \
-    "  if d > 0 then at = now_ms() + d end\n"                               \
-    "  if at > 0 and at > now_ms() then\n"                                  \
-    "    redis.call('ZADD', z, at, cmsgpack.pack({id, out}))\n"             \
-    "  else\n"                                                              \
-    "    redis.call('XADD', s, '*', unpack(out))\n"                         \
-    "  end\n"                                                               \
-    "  return true\n"                                                       \
+/* The most field/value pairs an entry may have in all: its own
+ * (ENVELOPE_MAX_FIELDS, core/envelope.h) plus the three jobrt manages (id,
+ * attempt, last_error). Up to this, entries are re-added field by field,
+ * far below what one Lua call can take. */
+#define LUA_MAX_FIELDS                                                      \
+    "local max_fields = " LUA_STR(ENVELOPE_MAX_ENTRY_FIELDS) "\n"
+
+/* Whether entry id of stream s is pending for group g (read only). */
+#define LUA_PENDING_FN                                                      \
+    "local function pending(s, g, id)\n"                                    \
+    "  return #redis.call('XPENDING', s, g, id, id, 1) > 0\n"               \
     "end\n"
 
-/* Dead-letter entry `id` (already XACKed by the caller) into dlq d. */
-#define LUA_BURY_FN                                                         \
-    "local function bury(s, d, id, reason, err, worker, at, maxlen)\n"      \
+/* The field list of entry id of stream s, or nil when it is gone. */
+#define LUA_FIELDS_FN                                                       \
+    "local function fields_of(s, id)\n"                                     \
     "  local e = redis.call('XRANGE', s, id, id)\n"                         \
-    "  redis.call('XDEL', s, id)\n"                                         \
+    "  if #e == 0 then return nil end\n"                                    \
+    "  return e[1][2]\n"                                                    \
+    "end\n"
+
+/* Writes the dead letter of an entry with field list f (nil: the entry is
+ * gone, only the dlq_* fields are written) into dlq d. Up to max_fields
+ * pairs are copied field by field; a longer list becomes the one value
+ * dlq_fields, as netstrings, so no call gets more values than Lua can
+ * pass, next to copies of its first id, job and v (so `jobrt dlq` can
+ * list it and find it by job id or name). Nothing is acked or deleted
+ * here: the caller does that after. */
+#define LUA_BURY_FN                                                         \
+    LUA_MAX_FIELDS                                                          \
+    "local function bury(d, f, src, reason, err, worker, at, maxlen)\n"     \
     "  local out = {}\n"                                                    \
-    "  if #e > 0 then for i, v in ipairs(e[1][2]) do out[i] = v end end\n"  \
-    "  local extra = {'dlq_reason', reason, 'dlq_error', err,\n"           \
-    "    'dlq_worker', worker, 'dlq_at', at, 'dlq_source_id', id}\n"        \
-    "  for _, v in ipairs(extra) do out[#out+1] = v end\n"                  \
+    "  if f ~= nil and #f > 2 * max_fields then\n"                          \
+    "    local enc = {}\n"                                                  \
+    "    for i, v in ipairs(f) do\n"                                       \
+    "      local s = tostring(v)\n"                                         \
+    "      enc[i] = #s .. ':' .. s .. ','\n"                                \
+    "    end\n"                                                             \
+    "    out = {'" DLQ_FIELD_ENCODED "', table.concat(enc)}\n"              \
+    "    local seen = {}\n"                                                 \
+    "    for i = 1, #f - 1, 2 do\n"                                         \
+    "      local k = f[i]\n"                                                \
+    "      if (k == 'id' or k == 'job' or k == 'v') and not seen[k] and\n"  \
+    "         #tostring(f[i + 1]) <= 256 then\n"                            \
+    "        seen[k] = true\n"                                              \
+    "        out[#out + 1] = k; out[#out + 1] = f[i + 1]\n"                 \
+    "      end\n"                                                           \
+    "    end\n"                                                             \
+    "  elseif f ~= nil then\n"                                              \
+    "    for i, v in ipairs(f) do out[i] = v end\n"                         \
+    "  end\n"                                                               \
+    "  local extra = {'dlq_reason', reason, 'dlq_error', err,\n"            \
+    "    'dlq_worker', worker, 'dlq_at', at, 'dlq_source_id', src}\n"       \
+    "  for _, v in ipairs(extra) do out[#out + 1] = v end\n"                \
     "  redis.call('XADD', d, 'MAXLEN', '~', maxlen, '*', unpack(out))\n"    \
+    "end\n"
+
+/* Acks entry id, then deletes it: only once its replacement is written. */
+#define LUA_DROP_FN                                                         \
+    "local function drop(s, g, id)\n"                                       \
+    "  redis.call('XACK', s, g, id)\n"                                      \
+    "  redis.call('XDEL', s, id)\n"                                         \
+    "end\n"
+
+/* A delayed-set member's field list: the number of values when f is a
+ * list of an even number (2 or more) of strings or numbers, else nil. */
+#define LUA_MEMBER_FIELDS_FN                                                \
+    "local function member_fields(f)\n"                                     \
+    "  if type(f) ~= 'table' then return nil end\n"                         \
+    "  local n = #f\n"                                                      \
+    "  if n < 2 or n % 2 ~= 0 then return nil end\n"                        \
+    "  for i = 1, n do\n"                                                   \
+    "    local t = type(f[i])\n"                                            \
+    "    if t ~= 'string' and t ~= 'number' then return nil end\n"          \
+    "  end\n"                                                               \
+    "  return n\n"                                                          \
     "end\n"
 
 const char *const queue_scripts[SCRIPT_COUNT] = {
     /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
      * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
-     * Acked entries stay in the stream until TRIM cuts below them. A batch
-     * with no records is sent as a plain XACK instead. */
+     * Writes the records, then acks. Acked entries stay in the stream
+     * until TRIM cuts below them. A batch with no records is sent as a
+     * plain XACK instead. A resend writes the same records again. */
     [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
-        "local ids = {}\n"
-        "for i = 1, n do ids[i] = ARGV[3 + i] end\n"
-        "redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))\n"
         "for i = 2, #KEYS do\n"
         "  redis.call('SET', KEYS[i], ARGV[3 + n + i - 1], 'EX', ARGV[2])\n"
+        "end\n"
+        "local ids = {}\n"
+        "for i = 1, n do\n"
+        "  ids[#ids + 1] = ARGV[3 + i]\n"
+        "  if #ids == 1000 or i == n then\n"
+        "    redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {}\n"
+        "  end\n"
         "end\n"
         "return n\n",
 
     /* REQUEUE: KEYS[1] stream, KEYS[2] delayed set.
      * ARGV: group, id, delay_ms, due_ms (absolute, server clock; 0 =
      * none), then the new entry's field/value pairs (the worker holds the
-     * entry, so Redis need not look it up). Acks id; the new entry goes
-     * to the tail of the stream, or into the delayed set when it is due
-     * later. The acked entry is left to TRIM. Returns 1, or 0 when id was
-     * no longer pending (a resend after a lost reply): nothing is added. */
-    [SCRIPT_REQUEUE] = LUA_NOW_MS
-        "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then "
-        "return 0 end\n"
+     * entry, so Redis need not look it up). The new entry goes to the
+     * tail of the stream, or into the delayed set when it is due later;
+     * then id is acked, and left to TRIM. Returns 1, or 0 when id was no
+     * longer pending (a resend after a lost reply): nothing is added.
+     * More than max_fields pairs: an error, and nothing changes. */
+    [SCRIPT_REQUEUE] = LUA_NOW_MS LUA_MAX_FIELDS LUA_PENDING_FN
+        "if #ARGV - 4 > 2 * max_fields then\n"
+        "  return redis.error_reply('ERR requeue of entry ' .. ARGV[2] ..\n"
+        "    ': ' .. math.floor((#ARGV - 4) / 2) .. ' field/value pairs, '\n"
+        "    .. 'over the limit of ' .. max_fields .. '; nothing changed')"
+        "\n"
+        "end\n"
+        "if not pending(KEYS[1], ARGV[1], ARGV[2]) then return 0 end\n"
         "local f = {}\n"
         "for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
         "local d, at = tonumber(ARGV[3]) or 0, tonumber(ARGV[4]) or 0\n"
@@ -100,75 +142,129 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "else\n"
         "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
         "end\n"
+        "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
         "return 1\n",
 
     /* DLQ: KEYS[1] stream, KEYS[2] dlq, KEYS[3] record key (optional).
-     * ARGV: group, id, reason, error, worker, now_ms, maxlen, record, ttl */
-    [SCRIPT_DLQ] = LUA_BURY_FN
-        "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then "
-        "return 0 end\n"
-        "bury(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], "
-        "ARGV[7])\n"
+     * ARGV: group, id, reason, error, worker, now_ms, maxlen, record, ttl.
+     * Writes the dead letter (dlq_fields when over the limit) and the
+     * record, then acks and deletes id. Returns 1, or 0 when id was no
+     * longer pending (a resend): nothing is written. */
+    [SCRIPT_DLQ] = LUA_BURY_FN LUA_PENDING_FN LUA_FIELDS_FN LUA_DROP_FN
+        "if not pending(KEYS[1], ARGV[1], ARGV[2]) then return 0 end\n"
+        "bury(KEYS[2], fields_of(KEYS[1], ARGV[2]), ARGV[2], ARGV[3], "
+        "ARGV[4], ARGV[5], ARGV[6], ARGV[7])\n"
         "if #KEYS >= 3 then\n"
         "  redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[9])\n"
         "end\n"
+        "drop(KEYS[1], ARGV[1], ARGV[2])\n"
         "return 1\n",
 
-    /* RELEASE: KEYS[1] stream, KEYS[2] delayed set. ARGV: group, consumer.
-     * Requeues now, attempt unchanged, every entry still pending for the
-     * consumer; then removes the consumer. Returns how many went back. */
-    [SCRIPT_RELEASE] = LUA_REQUEUE_FN
-        "local n = 0\n"
+    /* RELEASE: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
+     * now_ms, dlq maxlen.
+     * Re-adds at the tail, fields intact (`id` added when missing),
+     * every entry still pending for the consumer, each before its ack and
+     * delete; one with more than max_fields pairs is dead-lettered as
+     * too_many_fields instead. Then removes the consumer. Returns
+     * {how many went back, ids dead-lettered}. */
+    [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+        "local n, buried = 0, {}\n"
         "for _ = 1, 1000 do\n"
         "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 500, "
         "ARGV[2])\n"
         "  if #p == 0 then break end\n"
         "  for _, ent in ipairs(p) do\n"
-        "    if requeue(KEYS[1], KEYS[2], ARGV[1], ent[1], nil, nil, nil, 0, "
-        "0) then n = n + 1 end\n"
+        "    local id = ent[1]\n"
+        "    local f = fields_of(KEYS[1], id)\n"
+        "    if f ~= nil and #f > 2 * max_fields then\n"
+        "      bury(KEYS[2], f, id, 'too_many_fields', 'stream entry has '\n"
+        "        .. math.floor(#f / 2) .. ' fields, over the limit of '\n"
+        "        .. max_fields .. ' (found pending at shutdown)', ARGV[2],\n"
+        "        ARGV[3], ARGV[4])\n"
+        "      buried[#buried + 1] = id\n"
+        "    elseif f ~= nil then\n"
+        "      local out, has_id = {}, false\n"
+        "      for i = 1, #f, 2 do\n"
+        "        if f[i] == 'id' then has_id = true end\n"
+        "        out[i] = f[i]; out[i + 1] = f[i + 1]\n"
+        "      end\n"
+        "      if not has_id then out[#out + 1] = 'id'; out[#out + 1] = id "
+        "end\n"
+        "      redis.call('XADD', KEYS[1], '*', unpack(out))\n"
+        "      n = n + 1\n"
+        "    end\n"
+        "    drop(KEYS[1], ARGV[1], id)\n"
         "  end\n"
         "end\n"
         "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
-        "return n\n",
+        "return {n, buried}\n",
 
-    /* PROMOTE: KEYS[1] stream, KEYS[2] delayed set. ARGV: max to move.
-     * Returns {moved, ms until the next delayed job is due or -1}. */
-    [SCRIPT_PROMOTE] = LUA_NOW_MS
+    /* PROMOTE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] dlq.
+     * ARGV: max to move, worker, dlq maxlen.
+     * Each due member is re-added to the stream, or dead-lettered when it
+     * cannot be (too_many_fields; invalid_envelope with its bytes in
+     * dlq_delayed_member when it is not a {token, {field, value, ...}}
+     * pair), and only then removed. Returns {members handled, ms until the
+     * next delayed job is due or -1, how many were dead-lettered}. */
+    [SCRIPT_PROMOTE] = LUA_NOW_MS LUA_BURY_FN LUA_MEMBER_FIELDS_FN
         "local now = now_ms()\n"
         "local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, "
         "'LIMIT', 0, tonumber(ARGV[1]))\n"
+        "local buried = 0\n"
         "for _, m in ipairs(due) do\n"
-        "  redis.call('ZREM', KEYS[2], m)\n"
         "  local ok, e = pcall(cmsgpack.unpack, m)\n"
-        "  if ok and type(e) == 'table' and type(e[2]) == 'table' and "
-        "#e[2] >= 2 then\n"
-        "    redis.call('XADD', KEYS[1], '*', unpack(e[2]))\n"
+        "  local token, f = nil, nil\n"
+        "  if ok and type(e) == 'table' then token, f = e[1], e[2] end\n"
+        "  if type(token) ~= 'string' and type(token) ~= 'number' then\n"
+        "    token = nil end\n"
+        "  local n = member_fields(f)\n"
+        "  if n ~= nil and n <= 2 * max_fields then\n"
+        "    redis.call('XADD', KEYS[1], '*', unpack(f))\n"
+        "  elseif n ~= nil then\n"
+        "    bury(KEYS[3], f, tostring(token or ''), 'too_many_fields',\n"
+        "      'delayed job has ' .. (n / 2) .. ' fields, over the limit of '"
+        "\n"
+        "      .. max_fields, ARGV[2], now, ARGV[3])\n"
+        "    buried = buried + 1\n"
+        "  else\n"
+        "    local out = {'" DLQ_FIELD_MEMBER "', m, 'dlq_reason',\n"
+        "      'invalid_envelope', 'dlq_error', 'delayed-set member is not '"
+        "\n"
+        "      .. 'cmsgpack {token, {field, value, ...}} with strings for '\n"
+        "      .. 'fields', 'dlq_worker', ARGV[2], 'dlq_at', now}\n"
+        "    if token ~= nil then\n"
+        "      out[#out + 1] = 'dlq_source_id'; out[#out + 1] = token end\n"
+        "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', "
+        "unpack(out))\n"
+        "    buried = buried + 1\n"
         "  end\n"
+        "  redis.call('ZREM', KEYS[2], m)\n"
         "end\n"
         "local nxt = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
         "local wait = -1\n"
         "if #nxt == 2 then wait = math.max(0, tonumber(nxt[2]) - now) end\n"
-        "return {#due, wait}\n",
+        "return {#due, wait, buried}\n",
 
     /* RECLAIM: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
      * lease_ms, count, max_deliveries, now_ms, dlq maxlen.
      * Entries idle longer than the lease (their worker died or hung) are
      * claimed by `consumer`, or, once delivered max_deliveries times,
-     * dead-lettered as poison. Returns {claimed entries (XCLAIM reply),
-     * their delivery counts, poisoned ids}. */
-    [SCRIPT_RECLAIM] = LUA_BURY_FN
+     * dead-lettered as poison (written before the ack and delete).
+     * Returns {claimed entries (XCLAIM reply), their delivery counts,
+     * poisoned ids}. */
+    [SCRIPT_RECLAIM] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
         "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', "
         "tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))\n"
         "local claim, counts, poisoned = {}, {}, {}\n"
         "for _, e in ipairs(p) do\n"
         "  if e[4] >= tonumber(ARGV[5]) then\n"
-        "    if redis.call('XACK', KEYS[1], ARGV[1], e[1]) == 1 then\n"
-        "      bury(KEYS[1], KEYS[2], e[1], 'poison', 'delivered ' .. e[4] ..\n"
-        "        ' times without finishing: each worker running it died, hung'\n"
-        "        .. ' or lost its lease (last held by ' .. e[2] .. ')',\n"
-        "        ARGV[2], ARGV[6], ARGV[7])\n"
-        "      poisoned[#poisoned+1] = e[1]\n"
-        "    end\n"
+        "    bury(KEYS[2], fields_of(KEYS[1], e[1]), e[1], 'poison',\n"
+        "      'delivered ' .. e[4] .. ' times without finishing: each '\n"
+        "      .. 'worker running it died, hung or lost its lease (last held '"
+        "\n"
+        "      .. 'by ' .. e[2] .. ')', ARGV[2], ARGV[6], ARGV[7])\n"
+        "    drop(KEYS[1], ARGV[1], e[1])\n"
+        "    poisoned[#poisoned+1] = e[1]\n"
         "  else\n"
         "    claim[#claim+1] = e[1]; counts[e[1]] = e[4] + 1\n"
         "  end\n"
@@ -247,8 +343,9 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
 };
 
 /* SCHEDULE: KEYS[1] delayed set, KEYS[2] sequence counter.
- * ARGV: delay_ms, at_ms (absolute, 0 = use delay), then field/value pairs.
- * Returns the due time (ms, server clock). */
+ * ARGV: delay_ms, at_ms (absolute, 0 = use delay), then field/value pairs
+ * (the few fields `jobrt enqueue` sets). Returns the due time (ms, server
+ * clock). */
 const char *const queue_script_schedule = LUA_NOW_MS
     "local at = tonumber(ARGV[2])\n"
     "if at == 0 then at = now_ms() + tonumber(ARGV[1]) end\n"
@@ -261,8 +358,9 @@ const char *const queue_script_schedule = LUA_NOW_MS
 /* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
  * KEYS[4] idempotency key (optional).
  * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
- * field/value pairs (the job id is among them). With KEYS[4] set and the
- * key present, nothing is enqueued and the first job's id comes back.
+ * field/value pairs (the few fields `jobrt enqueue` sets; the job id is
+ * among them). With KEYS[4] set and the key present, nothing is enqueued
+ * and the first job's id comes back; the key is written after the job.
  * Returns {1 created | 0 duplicate, job id}. */
 const char *const queue_script_enqueue = LUA_NOW_MS
     "if #KEYS >= 4 then\n"
@@ -287,28 +385,63 @@ const char *const queue_script_enqueue = LUA_NOW_MS
 
 /* DLQ_RETRY: KEYS[1] dlq, KEYS[2] stream. ARGV: dlq entry ids.
  * Re-enqueues each entry with its original fields (dlq_*, attempt and
- * last_error dropped: attempts start again) and removes it from the DLQ.
- * Returns how many moved. */
-const char *const queue_script_dlq_retry =
-    "local n = 0\n"
+ * last_error dropped: attempts start again), then removes it from the
+ * DLQ. A dead letter with nothing to re-add field by field is kept as it
+ * is: its fields encoded (dlq_fields, dlq_delayed_member), none but
+ * dlq_* ones, or more than max_fields pairs.
+ * Returns {how many moved, ids kept}. */
+const char *const queue_script_dlq_retry = LUA_MAX_FIELDS
+    "local n, kept = 0, {}\n"
     "for _, id in ipairs(ARGV) do\n"
     "  local e = redis.call('XRANGE', KEYS[1], id, id)\n"
     "  if #e > 0 then\n"
-    "    local f, out, has_id, src = e[1][2], {}, false, nil\n"
+    "    local f, out, has_id, src, encoded = e[1][2], {}, false, nil, false\n"
     "    for i = 1, #f, 2 do\n"
     "      local k = f[i]\n"
     "      if k == 'id' then has_id = true end\n"
     "      if k == 'dlq_source_id' then src = f[i+1] end\n"
+    "      if k == '" DLQ_FIELD_ENCODED "' or k == '" DLQ_FIELD_MEMBER "' "
+    "then\n"
+    "        encoded = true end\n"
     "      if k ~= 'attempt' and k ~= 'last_error' and "
     "string.sub(k, 1, 4) ~= 'dlq_' then\n"
     "        out[#out+1] = k; out[#out+1] = f[i+1]\n"
     "      end\n"
     "    end\n"
-    "    if not has_id and src then out[#out+1] = 'id'; out[#out+1] = src "
-    "end\n"
-    "    if #out >= 2 then redis.call('XADD', KEYS[2], '*', unpack(out)) end\n"
-    "    redis.call('XDEL', KEYS[1], id)\n"
-    "    n = n + 1\n"
+    "    if not has_id and src and #out > 0 then\n"
+    "      out[#out+1] = 'id'; out[#out+1] = src end\n"
+    "    if encoded or #out == 0 or #out > 2 * max_fields then\n"
+    "      kept[#kept + 1] = id\n"
+    "    else\n"
+    "      redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "      redis.call('XDEL', KEYS[1], id)\n"
+    "      n = n + 1\n"
+    "    end\n"
     "  end\n"
     "end\n"
-    "return n\n";
+    "return {n, kept}\n";
+
+/* CANCEL: KEYS[1] cancelled set. ARGV[1] keep ms, ARGV[2..] job ids.
+ * Each id gets its own score, strictly above every score in the set:
+ * the first max(now_ms * 1000, highest + 1), then one more per id, so
+ * workers paging by score get past any number cancelled at once. Drops
+ * entries older than keep ms: those scored by this version (>= 1e14) by
+ * score / 1000, those of older versions (scored in ms) by score.
+ * Returns the first score used. */
+const char *const queue_script_cancel = LUA_NOW_MS
+    "local now = now_ms()\n"
+    "local score = now * 1000\n"
+    "local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
+    "if #top == 2 and tonumber(top[2]) >= score then\n"
+    "  score = tonumber(top[2]) + 1 end\n"
+    "local first = score\n"
+    "for i = 2, #ARGV do\n"
+    "  redis.call('ZADD', KEYS[1], score, ARGV[i])\n"
+    "  score = score + 1\n"
+    "end\n"
+    "local cut = now - tonumber(ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+    "string.format('(%.0f', cut))\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '1e14', "
+    "string.format('(%.0f', cut * 1000))\n"
+    "return string.format('%.0f', first)\n";

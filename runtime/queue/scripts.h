@@ -1,20 +1,37 @@
 /*
  * scripts.h - the Lua scripts that make each state change of a job
- * atomic in Redis. A script that moves an entry first XACKs it and does
- * nothing more if the ack finds it already acknowledged, so resending one
- * after a lost reply can never duplicate or drop a job. Any number of
- * workers may run any of them at once.
+ * atomic in Redis. Any number of workers may run any of them at once.
+ *
+ * The invariant every script keeps (docs/delivery.md, "What each script
+ * keeps"): nothing is acknowledged (XACK), deleted (XDEL, ZREM, XTRIM) or
+ * replaced before the entry's replacement (the new stream entry, the
+ * delayed-set member, the dead letter, the outcome record) is written.
+ * Redis does not roll back a script's earlier writes when a later command
+ * fails (a denied write under maxmemory, a key of the wrong type), so a
+ * script that can fail does so before its first destructive step and the
+ * original stays where it was, to be retried or redelivered. A script that
+ * moves a pending entry first checks, without acking, that it is still
+ * pending (XPENDING); as scripts are atomic, resending one after a lost
+ * reply can never duplicate or drop a job.
+ *
+ * No script passes unbounded input to one Lua call (`unpack`: Lua caps
+ * one call at about 8 000 values). An entry is copied field by field only
+ * when it has at most ENVELOPE_MAX_FIELDS pairs (a requeued one: 3 more,
+ * for the id, attempt and last_error jobrt adds); a longer one is
+ * dead-lettered intact as ONE value, `dlq_fields`: every field and value
+ * in order, each as a netstring "<decimal byte length>:<bytes>,".
  *
  * Delayed jobs (retry backoff, `enqueue --delay/--at`, a future
  * `not_before`) wait in a sorted set, scored by due time in ms of the
  * Redis server's clock, as cmsgpack.pack({token, {field, value, ...}});
- * PROMOTE moves due ones into the stream.
+ * PROMOTE moves due ones into the stream, and dead-letters a member it
+ * cannot re-add (over the limit, or not such a pair).
  */
 #ifndef JOBRT_QUEUE_SCRIPTS_H
 #define JOBRT_QUEUE_SCRIPTS_H
 
 enum {
-    SCRIPT_COMPLETE, /* ack a batch and write its result records */
+    SCRIPT_COMPLETE, /* write a batch's result records, then ack it */
     SCRIPT_REQUEUE,  /* re-add one entry (new attempt) now or delayed */
     SCRIPT_DLQ,      /* copy one entry to the DLQ with a reason, ack + del */
     SCRIPT_RELEASE,  /* requeue everything pending for one consumer */
@@ -30,5 +47,12 @@ extern const char *const queue_scripts[SCRIPT_COUNT];
 extern const char *const queue_script_schedule;  /* enqueue delayed */
 extern const char *const queue_script_enqueue;   /* delay and/or dedupe */
 extern const char *const queue_script_dlq_retry; /* DLQ -> stream */
+extern const char *const queue_script_cancel;    /* add to cancelled set */
+
+/* The name of the dead-letter field that holds an over-limit entry's
+ * fields (netstrings), and of the one that holds a delayed-set member
+ * PROMOTE could not decode (its bytes as they were). */
+#define DLQ_FIELD_ENCODED "dlq_fields"
+#define DLQ_FIELD_MEMBER "dlq_delayed_member"
 
 #endif

@@ -27,8 +27,10 @@ start_worker victim-0 "${args[@]}"
 
 lines() { wc -l <"$REC"; }
 for k in $(seq 1 "$KILLS"); do
-    # A random moment: after the victim has done some more work.
+    # A random moment: after the victim has done some more work, but
+    # while jobs are left (the two workers together may be near the end).
     target=$(( $(lines) + 200 + RANDOM % 1500 ))
+    [ "$target" -le $((N - 1000)) ] || target=$((N - 1000))
     wait_for "progress before kill $k" 60 eval '[ "$(lines)" -ge '"$target"' ]'
     kill -KILL "$(worker_pid victim-$((k - 1)))"
     wait_for "victim-$((k - 1)) gone" 5 pid_gone "$(worker_pid victim-$((k - 1)))"
