@@ -1,8 +1,9 @@
 /*
- * test_cli.c - unit tests for the table-driven option parser (cli_parse:
- * long/short/--x=y forms, JOBRT_* environment defaults overridden by argv,
- * errors, --help, positionals, "--") and the strict number/duration parsers
- * in util.c it builds on.
+ * test_options.c - unit tests for the table-driven option parser
+ * (cli_parse: long/short/--x=y forms, JOBRT_* environment defaults
+ * overridden by argv, repeated options refused, errors, --help,
+ * positionals, "--") and the strict number/duration parsers in util.c it
+ * builds on.
  */
 #include <criterion/criterion.h>
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/options.h"
 #include "core/util.h"
@@ -60,12 +62,14 @@ static void reset(void)
 }
 
 #define ARGV(...) ((char *[]){"test", __VA_ARGS__, NULL})
-#define ARGC(...) ((int)(sizeof((char *[]){"test", __VA_ARGS__}) / sizeof(char *)))
+#define ARGC(...)                                                           \
+    ((int)(sizeof((char *[]){"test", __VA_ARGS__}) / sizeof(char *)))
 
 static char *pos[8];
 static int n_pos;
 
-#define PARSE(...) cli_parse(&cmd, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), pos, 8, &n_pos)
+#define PARSE(...)                                                          \
+    cli_parse(&cmd, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), pos, 8, &n_pos)
 
 Test(cli, no_arguments_keeps_defaults)
 {
@@ -126,11 +130,64 @@ Test(cli, short_options)
     cr_assert_eq(timeout_ms, 300000);
 }
 
-Test(cli, later_option_wins)
+/* What PARSE_ERR's parse printed on stderr (one line, or ""). */
+static char err_text[1024];
+
+static int parse_capturing(int argc, char **argv)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    cr_assert_not_null(tmp);
+    int saved = dup(2);
+    cr_assert_geq(saved, 0);
+    dup2(fileno(tmp), 2);
+    int rc = cli_parse(&cmd, argc, argv, pos, 8, &n_pos);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(err_text, 1, sizeof err_text - 1, tmp);
+    err_text[n] = '\0';
+    fclose(tmp);
+    return rc;
+}
+
+#define PARSE_ERR(...) parse_capturing(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void expect_err(const char *want)
+{
+    cr_assert(strstr(err_text, want) != NULL, "stderr should contain [%s], "
+              "got [%s]", want, err_text);
+}
+
+/* Regression: `-q a -q b` used to keep the last value silently. */
+Test(cli, repeated_option_is_refused)
 {
     reset();
-    cr_assert_eq(PARSE("-c", "2", "--concurrency", "9", "-c", "5"), 0);
-    cr_assert_eq(concurrency, 5);
+    cr_assert_eq(PARSE_ERR("-c", "2", "--concurrency", "9"), 2);
+    expect_err("jobrt test: --concurrency given twice (-c 2, then "
+               "--concurrency 9); give it once");
+    cr_assert_eq(concurrency, 4, "nothing is stored from a refused line");
+    cr_assert_eq(PARSE_ERR("-q", "a", "-q", "b"), 2);
+    expect_err("-q given twice (-q a, then -q b)");
+    cr_assert_str_eq(queue, "default");
+    cr_assert_eq(PARSE_ERR("--queue=a", "x", "--queue=a"), 2,
+                 "the same value twice is a repeat too");
+    cr_assert_eq(PARSE_ERR("--verbose", "--verbose"), 2);
+    expect_err("--verbose given twice (--verbose, then --verbose)");
+    cr_assert_eq(PARSE_ERR("--timeout", "1s", "-t", "2s"), 2);
+    cr_assert_eq(timeout_ms, 300000);
+    /* once each is fine */
+    cr_assert_eq(PARSE("-c", "2", "-q", "a", "--verbose"), 0);
+    cr_assert_eq(concurrency, 2);
+}
+
+Test(cli, environment_then_command_line_is_not_a_repeat)
+{
+    reset();
+    setenv("JOBRT_T_QUEUE", "from-env", 1);
+    cr_assert_eq(PARSE("-q", "from-argv"), 0);
+    cr_assert_str_eq(queue, "from-argv");
 }
 
 Test(cli, environment_applied)
@@ -164,19 +221,64 @@ Test(cli, environment_overridden_by_argv)
     cr_assert_eq(verbose, 0);
 }
 
+/* The values the error line lists are exactly the ones accepted. */
 Test(cli, environment_flag_values)
 {
     reset();
-    verbose = 1;
-    setenv("JOBRT_T_VERBOSE", "0", 1);
     char *argv[] = {"test", NULL};
-    cr_assert_eq(cli_parse(&cmd, 1, argv, pos, 8, &n_pos), 0);
-    cr_assert_eq(verbose, 0);
-    setenv("JOBRT_T_VERBOSE", "yes", 1);
-    cr_assert_eq(cli_parse(&cmd, 1, argv, pos, 8, &n_pos), 0);
+    static const struct {
+        const char *value;
+        int want;
+    } ok[] = {{"1", 1}, {"true", 1}, {"yes", 1},
+              {"0", 0}, {"false", 0}, {"no", 0}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        verbose = !ok[i].want;
+        setenv("JOBRT_T_VERBOSE", ok[i].value, 1);
+        cr_assert_eq(cli_parse(&cmd, 1, argv, pos, 8, &n_pos), 0, "%s",
+                     ok[i].value);
+        cr_assert_eq(verbose, ok[i].want, "%s", ok[i].value);
+    }
+    static const char *const bad[] = {"maybe", "on", "off", "Y", "TRUE",
+                                      "2", " 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("JOBRT_T_VERBOSE", bad[i], 1);
+        cr_assert_eq(parse_capturing(1, argv), 2, "'%s' accepted", bad[i]);
+        expect_err("environment JOBRT_T_VERBOSE: expected 1, 0, true, false, "
+                   "yes or no, got '");
+    }
+}
+
+Test(cli, command_line_flag_values)
+{
+    reset();
+    cr_assert_eq(PARSE("--verbose=yes"), 0);
     cr_assert_eq(verbose, 1);
-    setenv("JOBRT_T_VERBOSE", "maybe", 1);
-    cr_assert_eq(cli_parse(&cmd, 1, argv, pos, 8, &n_pos), 2);
+    cr_assert_eq(PARSE("--verbose=no"), 0);
+    cr_assert_eq(verbose, 0);
+    cr_assert_eq(PARSE_ERR("--verbose="), 2, "an empty value is no value");
+    expect_err("--verbose: expected 1, 0, true, false, yes or no, got ''");
+}
+
+/* Regression: `JOBRT_STRICT=maybe jobrt run --help` printed an error. */
+Test(cli, help_wins_over_a_bad_environment)
+{
+    reset();
+    setenv("JOBRT_T_CONCURRENCY", "lots", 1);
+    cr_assert_eq(PARSE("--help"), 1);
+    cr_assert_eq(PARSE("--concurrency", "abc", "--help"), 1);
+}
+
+/* The command line wins: a bad environment value it replaces is unused. */
+Test(cli, bad_environment_overridden_by_command_line)
+{
+    reset();
+    setenv("JOBRT_T_CONCURRENCY", "lots", 1);
+    cr_assert_eq(PARSE("-c", "5"), 0);
+    cr_assert_eq(concurrency, 5);
+    char *argv[] = {"test", NULL};
+    cr_assert_eq(parse_capturing(1, argv), 2);
+    expect_err("environment JOBRT_T_CONCURRENCY: expected an integer 1-64, "
+               "got 'lots'");
 }
 
 Test(cli, empty_environment_is_ignored)
@@ -353,10 +455,35 @@ Test(cli, help_text_from_table)
     cr_assert(strstr(text, "-q, --queue NAME") != NULL, "%s", text);
     cr_assert(strstr(text, "--max-payload SIZE") != NULL, "%s", text);
     cr_assert(strstr(text, "[env JOBRT_T_QUEUE]") != NULL, "%s", text);
+    cr_assert(strstr(text, "[env JOBRT_T_VERBOSE: 1, 0, true, false, yes or "
+                     "no]") != NULL, "%s", text);
     cr_assert(strstr(text, "-h, --help") != NULL, "%s", text);
     cr_assert(strstr(text, "Worker threads (default 4).") != NULL, "%s",
               text);
     free(text);
+}
+
+Test(cli, duration_error_names_the_range)
+{
+    reset();
+    cr_assert_eq(PARSE_ERR("--timeout", "2h"), 2);
+    expect_err("--timeout: expected a duration like 500ms, 30s, 5m, 2h or 7d, "
+               "1ms to 1h, got '2h'");
+}
+
+Test(cli, format_duration)
+{
+    static const struct {
+        int64_t ms;
+        const char *want;
+    } cases[] = {{0, "0ms"}, {1, "1ms"}, {1500, "1500ms"}, {1000, "1s"},
+                 {90000, "90s"}, {120000, "2m"}, {7200000, "2h"},
+                 {86400000, "1d"}, {90000000, "25h"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[32];
+        cli_format_duration(cases[i].ms, out, sizeof out);
+        cr_assert_str_eq(out, cases[i].want);
+    }
 }
 
 /* ---- util_parse_duration_ms ---- */
@@ -429,7 +556,8 @@ Test(util_u64, accepts)
 Test(util_u64, rejects)
 {
     static const char *const bad[] = {"", "00", "01", "+1", "-1", " 1", "1 ",
-                                      "1.0", "1e3", "0x1", "a", "18446744073709551616",
+                                      "1.0", "1e3", "0x1", "a",
+                                      "18446744073709551616",
                                       "99999999999999999999",
                                       "100000000000000000000", "١"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -386,6 +386,34 @@ out:
 
 /* ---- entry point --------------------------------------------------------- */
 
+/* Every dlq_reason jobrt writes (exec/outcome.h, docs/protocol.md). */
+static const char *const known_reasons[] = {
+    REASON_INVALID_ENVELOPE,  REASON_PAYLOAD_TOO_LARGE,
+    REASON_ENTRY_TOO_LARGE,   REASON_TOO_MANY_FIELDS,
+    REASON_NO_HANDLER,        REASON_SCHEMA_UNSUPPORTED,
+    REASON_RETRIES_EXHAUSTED, REASON_PERMANENT_FAILURE,
+    REASON_TIMEOUT,           REASON_EXPIRED,
+    REASON_CANCELLED,         REASON_POISON,
+};
+#define N_KNOWN_REASONS (sizeof known_reasons / sizeof known_reasons[0])
+
+/* 0 if r is a known reason, else a usage error naming them all. */
+static int check_reason(const cli_cmd_t *cmd, const char *r)
+{
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < N_KNOWN_REASONS; i++) {
+        if (strcmp(r, known_reasons[i]) == 0)
+            return 0;
+        int n = snprintf(list + used, sizeof list - used, "%s%s",
+                         i ? ", " : "", known_reasons[i]);
+        if (n > 0 && (size_t)n < sizeof list - used)
+            used += (size_t)n;
+    }
+    return cli_usage_error(cmd, "--reason '%s' is not a dead-letter reason; "
+                           "expected one of %s", r, list);
+}
+
 int cmd_dlq(int argc, char **argv)
 {
     redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
@@ -396,7 +424,7 @@ int cmd_dlq(int argc, char **argv)
         REDIS_CLI_OPT_ROWS(ro, "Queue whose dead letters to use"),
         {"reason", 0, NULL, OPT_STRING, &reason, "R",
          "list, retry --all, purge --all: only dead letters with dlq_reason "
-         "R.", 0, 0},
+         "R (a reason code of docs/protocol.md, e.g. no_handler).", 0, 0},
         {"job", 0, NULL, OPT_STRING, &job, "NAME",
          "list, retry --all, purge --all: only jobs named NAME.", 0, 0},
         {"count", 'n', NULL, OPT_INT, &count, "N",
@@ -493,6 +521,8 @@ int cmd_dlq(int argc, char **argv)
     else if ((is_retry || is_purge) && !all && (reason || job))
         rc = cli_usage_error(&cmd, "--reason and --job narrow --all; with "
                              "IDs they are not used");
+    else if (reason)
+        rc = check_reason(&cmd, reason);
     if (rc) {
         free(pos);
         return rc;

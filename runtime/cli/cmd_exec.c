@@ -5,6 +5,7 @@
  * rejections, log lines) to stderr, so `jobrt exec ... | jq` works.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
@@ -42,7 +43,8 @@ int cmd_exec(int argc, char **argv)
          "Payload schema version (required).", 0, 2147483647},
         {"payload", 'd', NULL, OPT_STRING, &payload, "JSON",
          "The payload, as JSON text (required).", 0, 0},
-        {"id", 0, NULL, OPT_STRING, &id, "ID", "Job id (default exec-1).", 0, 0},
+        {"id", 0, NULL, OPT_STRING, &id, "ID", "Job id (default exec-1).", 0,
+         0},
         {"correlation-id", 0, NULL, OPT_STRING, &corr, "ID",
          "Correlation id handed to the handler.", 0, 0},
         {"attempt", 0, NULL, OPT_INT, &attempt, "N",
@@ -66,8 +68,11 @@ int cmd_exec(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : rc;
     if (log_set_level_name(log_level) != 0)
-        return cli_usage_error(&cmd, "--log-level: unknown level '%s'",
-                               log_level);
+        return cli_usage_error(&cmd, "%s: expected error, warn, info or "
+                               "debug, got '%s'",
+                               log_level == getenv("JOBRT_LOG_LEVEL")
+                                   ? "environment JOBRT_LOG_LEVEL"
+                                   : "--log-level", log_level);
     if (dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     if (n_pos != 1)

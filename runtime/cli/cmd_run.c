@@ -3,16 +3,40 @@
  * worker_config_t and runs it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/redis_opts.h"
 #include "core/log.h"
 #include "exec/worker.h"
+#include "queue/keys.h"
+
+/* What the options table cannot check alone: names and how the options
+ * relate. Returns 0, or 2 after one usage line. */
+static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c)
+{
+    char err[512];
+    queue_keys_t keys;
+    if (queue_keys_init(&keys, c->ns, c->queue, err, sizeof err) != 0)
+        return cli_usage_error(cmd, "%s", err);
+    if (c->retry_base_ms > c->retry_cap_ms) {
+        char base[32], cap[32];
+        cli_format_duration(c->retry_base_ms, base, sizeof base);
+        cli_format_duration(c->retry_cap_ms, cap, sizeof cap);
+        return cli_usage_error(cmd, "--retry-base (%s) is longer than "
+                               "--retry-cap (%s): no retry may wait longer "
+                               "than the cap", base, cap);
+    }
+    return 0;
+}
 
 int cmd_run(int argc, char **argv)
 {
+    redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT; /* url, password file */
+    redis_target_t target;
     worker_config_t c = {
-        .redis_url = DEFAULT_REDIS_URL,
+        .redis = &target,
         .queue = DEFAULT_QUEUE,
         .ns = DEFAULT_NAMESPACE,
         .group = "jobrt",
@@ -32,11 +56,9 @@ int cmd_run(int argc, char **argv)
     long concurrency = 8;
     const char *log_level = "info";
     const cli_opt_t opts[] = {
-        {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &c.plugin_dir, "DIR",
-         "Load every *.so in DIR (required).", 0, 0},
-        {"redis", 'r', "JOBRT_REDIS", OPT_STRING, &c.redis_url, "URL",
-         "redis://[:password@]host[:port][/db] or unix:///path.sock "
-         "(default " DEFAULT_REDIS_URL ").", 0, 0},
+        {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &c.plugin_dir,
+         "DIR", "Load every *.so in DIR (required).", 0, 0},
+        REDIS_CLI_LOGIN_ROWS(ro),
         {"queue", 'q', "JOBRT_QUEUE", OPT_STRING, &c.queue, "NAME",
          "Queue to work (default " DEFAULT_QUEUE ").", 0, 0},
         {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &c.ns, "NS",
@@ -108,11 +130,12 @@ int cmd_run(int argc, char **argv)
     };
     const cli_cmd_t cmd = {
         "run", "jobrt run --plugin-dir DIR [options]",
-        "Runs the worker: loads the plugins in DIR, takes jobs from the queue's "
-        "Redis stream,\nruns each with the handler for its job name and schema "
-        "version, and acks,\nretries or dead-letters it. SIGTERM or SIGINT "
-        "stops it gracefully (exit 0).\nExit codes: 0 stopped by signal, 1 "
-        "could not start, 2 bad usage.",
+        "Runs the worker: loads the plugins in DIR, takes jobs from the "
+        "queue's Redis stream,\nruns each with the handler for its job name "
+        "and schema version, and acks,\nretries or dead-letters it. SIGTERM "
+        "or SIGINT stops it gracefully (exit 0).\nBad usage is found before "
+        "any plugin is loaded or Redis is contacted.\nExit codes: 0 stopped "
+        "by signal, 1 could not start, 2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
@@ -120,10 +143,20 @@ int cmd_run(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : rc;
     if (log_set_level_name(log_level) != 0)
-        return cli_usage_error(&cmd, "--log-level: expected error, warn, info "
-                               "or debug, got '%s'", log_level);
+        return cli_usage_error(&cmd, "%s: expected error, warn, info or "
+                               "debug, got '%s'",
+                               log_level == getenv("JOBRT_LOG_LEVEL")
+                                   ? "environment JOBRT_LOG_LEVEL"
+                                   : "--log-level", log_level);
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     c.concurrency = (int)concurrency;
-    return worker_run(&c);
+    if ((rc = check_usage(&cmd, &c)) != 0)
+        return rc;
+    /* Redis usage errors before any plugin is loaded */
+    if ((rc = redis_cli_target(&cmd, &ro, &target)) != 0)
+        return rc;
+    rc = worker_run(&c);
+    redis_target_free(&target);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "cli/commands.h"
 #include "cli/redis_opts.h"
+#include "core/envelope.h"
 
 int cmd_status(int argc, char **argv)
 {
@@ -18,9 +19,13 @@ int cmd_status(int argc, char **argv)
     const cli_cmd_t cmd = {
         "status", "jobrt status ID [--queue NAME]",
         "Prints the recorded outcome of job ID as JSON: status (succeeded, "
-        "dead or cancelled),\nreason, result or error, attempts, plugin, timestamps. "
+        "dead or cancelled),\nreason, result or error, attempts, plugin, "
+        "timestamps. "
         "Records are kept for the worker's\n--result-ttl / --failure-ttl. "
-        "Exit codes: 0 found, 1 no record or Redis error,\n2 bad usage.",
+        "Put -- before an ID that starts with '-'.\n"
+        "Exit codes: 0 found, 1 no record or Redis error, 2 bad usage (e.g. "
+        "an ID that\nis not 1-128 printable ASCII characters without "
+        "spaces).",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
@@ -28,7 +33,11 @@ int cmd_status(int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : rc;
     if (n_pos != 1)
-        return cli_usage_error(&cmd, "expected a job ID");
+        return cli_usage_error(&cmd, "expected one job ID");
+    if (!envelope_valid_id(pos[0], strlen(pos[0])))
+        return cli_usage_error(&cmd, "'%s' is not a job id (1-%d printable "
+                               "ASCII characters, no spaces)", pos[0],
+                               ENVELOPE_MAX_ID);
     queue_keys_t keys;
     redisContext *c = redis_cli_connect(&cmd, &ro, &keys, &rc);
     if (c == NULL)

@@ -2,10 +2,12 @@
  * main.c - `jobrt <command>`: picks the subcommand. With no command, or
  * when the first argument is an option, runs the worker (`jobrt run`).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "jobrt/plugin.h"
 
 static void usage(FILE *out)
@@ -23,57 +25,98 @@ static void usage(FILE *out)
             "  status     show the recorded outcome of a job\n"
             "  dlq        list, show, retry or purge dead letters\n"
             "  cancel     request cancellation of jobs by id\n"
-            "  version    print the runtime and plugin ABI versions\n\n"
+            "  version    print the runtime and plugin ABI versions\n"
+            "  help       print this, or 'jobrt help COMMAND': a command's "
+            "help\n\n"
             "'jobrt COMMAND --help' describes each command. Every option can "
             "also be set\nwith a JOBRT_* environment variable (named in the "
             "help); the command line wins.\n");
 }
 
+static int print_version(void)
+{
+    printf("jobrt %s (plugin ABI %d.%d)\n", JOBRT_VERSION, JOBRT_ABI_MAJOR,
+           JOBRT_ABI_MINOR);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    const cli_cmd_t cmd = {
+        "version", "jobrt version",
+        "Prints the runtime's version and the plugin ABI version "
+        "(major.minor) it\nloads: a plugin built against the same major "
+        "and a minor up to this one loads.\nExit codes: 0, 2 bad usage.",
+        NULL, 0};
+    char *pos[1];
+    int n_pos;
+    int rc = cli_parse(&cmd, argc, argv, pos, 0, &n_pos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    return print_version();
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"run", cmd_run},         {"enqueue", cmd_enqueue},
+    {"exec", cmd_exec},       {"plugins", cmd_plugins},
+    {"status", cmd_status},   {"dlq", cmd_dlq},
+    {"cancel", cmd_cancel},   {"version", cmd_version},
+    {"help", cmd_help},
+};
+
+/* `jobrt help [COMMAND]`: the top-level help, or COMMAND's (as
+ * `jobrt COMMAND --help` prints it). */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        if (argc == 2) {
+            printf("Usage: jobrt help [COMMAND]\n\nPrints the help of "
+                   "COMMAND, or the list of commands.\n");
+            return 0;
+        }
+        fprintf(stderr, "jobrt help: expected one command, got %d "
+                "arguments (see 'jobrt help --help')\n", argc - 1);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            char *help_argv[] = {argv[1], "--help", NULL};
+            return commands[i].run(2, help_argv);
+        }
+    fprintf(stderr, "jobrt help: unknown command '%s' (see 'jobrt --help')\n",
+            argv[1]);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
+    /* A write to a Redis socket the server closed is an error the command
+     * reports (and the worker reconnects after), not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 &&
             (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             usage(stdout);
             return 0;
         }
-        if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-            printf("jobrt %s (plugin ABI %d.%d)\n", JOBRT_VERSION,
-                   JOBRT_ABI_MAJOR, JOBRT_ABI_MINOR);
-            return 0;
-        }
+        if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+            return cmd_version(argc - 1, argv + 1); /* = `jobrt version` */
         return cmd_run(argc, argv);
     }
-    const char *cmd = argv[1];
-    argc--;
-    argv++;
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc, argv);
-    if (strcmp(cmd, "enqueue") == 0)
-        return cmd_enqueue(argc, argv);
-    if (strcmp(cmd, "exec") == 0)
-        return cmd_exec(argc, argv);
-    if (strcmp(cmd, "plugins") == 0)
-        return cmd_plugins(argc, argv);
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc, argv);
-    if (strcmp(cmd, "dlq") == 0)
-        return cmd_dlq(argc, argv);
-    if (strcmp(cmd, "cancel") == 0)
-        return cmd_cancel(argc, argv);
-    if (strcmp(cmd, "version") == 0) {
-        if (argc > 1 && strcmp(argv[1], "--help") != 0) {
-            fprintf(stderr, "jobrt version: takes no arguments\n");
-            return 2;
-        }
-        printf("jobrt %s (plugin ABI %d.%d)\n", JOBRT_VERSION, JOBRT_ABI_MAJOR,
-               JOBRT_ABI_MINOR);
-        return 0;
-    }
-    if (strcmp(cmd, "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    fprintf(stderr, "jobrt: unknown command '%s' (see 'jobrt --help')\n", cmd);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "jobrt: unknown command '%s' (see 'jobrt --help')\n",
+            argv[1]);
     return 2;
 }

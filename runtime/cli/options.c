@@ -4,6 +4,7 @@
 #include "cli/options.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,18 +50,20 @@ static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
 {
     switch (o->kind) {
     case OPT_FLAG: {
-        if (value == NULL || strcmp(value, "1") == 0 ||
-            strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
-            *(int *)o->target = 1;
-            return 0;
+        static const char *const on[] = {"1", "true", "yes"};
+        static const char *const off[] = {"0", "false", "no"};
+        for (int i = 0; i < 3; i++) {
+            if (value == NULL || strcmp(value, on[i]) == 0) {
+                *(int *)o->target = 1;
+                return 0;
+            }
+            if (strcmp(value, off[i]) == 0) {
+                *(int *)o->target = 0;
+                return 0;
+            }
         }
-        if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
-            strcmp(value, "no") == 0 || *value == '\0') {
-            *(int *)o->target = 0;
-            return 0;
-        }
-        return cli_usage_error(cmd, "%s: expected 1/0/true/false, got '%s'",
-                               from, value);
+        return cli_usage_error(cmd, "%s: expected " CLI_FLAG_VALUES
+                               ", got '%s'", from, value);
     }
     case OPT_STRING:
         if (*value == '\0')
@@ -82,9 +85,14 @@ static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
     case OPT_DURATION: {
         int64_t ms;
         if (util_parse_duration_ms(value, &ms) != 0 || ms < o->min ||
-            ms > o->max)
+            ms > o->max) {
+            char lo[32], hi[32];
+            cli_format_duration(o->min, lo, sizeof lo);
+            cli_format_duration(o->max, hi, sizeof hi);
             return cli_usage_error(cmd, "%s: expected a duration like 500ms, "
-                                   "30s, 5m, 2h or 7d, got '%s'", from, value);
+                                   "30s, 5m, 2h or 7d, %s to %s, got '%s'",
+                                   from, lo, hi, value);
+        }
         *(int64_t *)o->target = ms;
         return 0;
     }
@@ -102,39 +110,68 @@ static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
     return 2;
 }
 
-static const cli_opt_t *find_long(const cli_cmd_t *cmd, const char *name,
-                                  size_t len)
+void cli_format_duration(int64_t ms, char *out, size_t out_len)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"},
+                 {1000, "s"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms > 0 && ms % units[i].ms == 0) {
+            snprintf(out, out_len, "%lld%s", (long long)(ms / units[i].ms),
+                     units[i].unit);
+            return;
+        }
+    snprintf(out, out_len, "%lldms", (long long)ms);
+}
+
+static int find_long(const cli_cmd_t *cmd, const char *name, size_t len)
 {
     for (int i = 0; i < cmd->n_opts; i++)
         if (strlen(cmd->opts[i].name) == len &&
             strncmp(cmd->opts[i].name, name, len) == 0)
-            return &cmd->opts[i];
-    return NULL;
+            return i;
+    return -1;
 }
 
-static const cli_opt_t *find_short(const cli_cmd_t *cmd, char c)
+static int find_short(const cli_cmd_t *cmd, char c)
 {
     for (int i = 0; i < cmd->n_opts; i++)
         if (cmd->opts[i].short_name == c)
-            return &cmd->opts[i];
-    return NULL;
+            return i;
+    return -1;
 }
+
+/* How an option was written on the command line, for error lines. */
+static void spelled(const cli_opt_t *o, int is_short, char *out, size_t n)
+{
+    if (is_short)
+        snprintf(out, n, "-%c", o->short_name);
+    else
+        snprintf(out, n, "--%s", o->name);
+}
+
+/* One option given on the command line. */
+typedef struct {
+    int opt, is_short;
+    const char *value; /* NULL: a flag without =VALUE */
+} given_t;
 
 int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
               int max_pos, int *n_pos)
 {
+    given_t given[CLI_MAX_OPTS];
+    int n_given = 0, at_opt[CLI_MAX_OPTS];
     *n_pos = 0;
-    for (int i = 0; i < cmd->n_opts; i++) {
-        const cli_opt_t *o = &cmd->opts[i];
-        const char *v = o->env ? getenv(o->env) : NULL;
-        if (v && *v) {
-            char from[128];
-            snprintf(from, sizeof from, "environment %s", o->env);
-            int rc = set_value(cmd, o, v, from);
-            if (rc)
-                return rc;
-        }
-    }
+    if (cmd->n_opts > CLI_MAX_OPTS)
+        return cli_usage_error(cmd, "internal error: more than %d options",
+                               CLI_MAX_OPTS);
+    for (int i = 0; i < cmd->n_opts; i++)
+        at_opt[i] = -1;
+
+    /* The command line first: --help wins over any bad value, from the
+     * command line or the environment. */
     int only_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -152,31 +189,62 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
             cli_print_help(cmd, stdout);
             return 1;
         }
-        const cli_opt_t *o;
-        const char *value = NULL;
-        char from[160];
-        if (a[1] == '-') {
+        given_t g = {-1, a[1] != '-', NULL};
+        if (!g.is_short) {
             const char *eq = strchr(a + 2, '=');
             size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            o = find_long(cmd, a + 2, len);
-            if (o == NULL)
+            g.opt = find_long(cmd, a + 2, len);
+            if (g.opt < 0)
                 return cli_usage_error(cmd, "unknown option '%.*s'",
                                        (int)(len + 2), a);
-            snprintf(from, sizeof from, "--%s", o->name);
             if (eq)
-                value = eq + 1;
+                g.value = eq + 1;
         } else {
-            o = find_short(cmd, a[1]);
-            if (o == NULL || a[2] != '\0')
+            g.opt = a[2] == '\0' ? find_short(cmd, a[1]) : -1;
+            if (g.opt < 0)
                 return cli_usage_error(cmd, "unknown option '%s'", a);
-            snprintf(from, sizeof from, "-%c", o->short_name);
         }
-        if (o->kind != OPT_FLAG && value == NULL) {
+        const cli_opt_t *o = &cmd->opts[g.opt];
+        char from[160];
+        spelled(o, g.is_short, from, sizeof from);
+        if (o->kind != OPT_FLAG && g.value == NULL) {
             if (i + 1 >= argc)
                 return cli_usage_error(cmd, "%s needs a value", from);
-            value = argv[++i];
+            g.value = argv[++i];
         }
-        int rc = set_value(cmd, o, value, from);
+        if (at_opt[g.opt] >= 0) {
+            char first[160];
+            spelled(o, given[at_opt[g.opt]].is_short, first, sizeof first);
+            return cli_usage_error(cmd, "%s given twice (%s%s%s, then %s%s%s)"
+                                   "; give it once",
+                                   from, first,
+                                   given[at_opt[g.opt]].value ? " " : "",
+                                   given[at_opt[g.opt]].value
+                                       ? given[at_opt[g.opt]].value : "",
+                                   from, g.value ? " " : "",
+                                   g.value ? g.value : "");
+        }
+        at_opt[g.opt] = n_given;
+        given[n_given++] = g;
+    }
+
+    /* The environment, for what the command line does not give. */
+    for (int i = 0; i < cmd->n_opts; i++) {
+        const cli_opt_t *o = &cmd->opts[i];
+        const char *v = o->env ? getenv(o->env) : NULL;
+        if (v && *v && at_opt[i] < 0) {
+            char from[128];
+            snprintf(from, sizeof from, "environment %s", o->env);
+            int rc = set_value(cmd, o, v, from);
+            if (rc)
+                return rc;
+        }
+    }
+    for (int i = 0; i < n_given; i++) {
+        const cli_opt_t *o = &cmd->opts[given[i].opt];
+        char from[160];
+        spelled(o, given[i].is_short, from, sizeof from);
+        int rc = set_value(cmd, o, given[i].value, from);
         if (rc)
             return rc;
     }
@@ -186,8 +254,7 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
 void cli_print_help(const cli_cmd_t *cmd, FILE *out)
 {
     fprintf(out, "Usage: %s\n\n%s\n", cmd->usage, cmd->summary);
-    if (cmd->n_opts)
-        fprintf(out, "\nOptions:\n");
+    fprintf(out, "\nOptions:\n");
     for (int i = 0; i < cmd->n_opts; i++) {
         const cli_opt_t *o = &cmd->opts[i];
         char left[96];
@@ -199,7 +266,9 @@ void cli_print_help(const cli_cmd_t *cmd, FILE *out)
             snprintf(left, sizeof left, "    --%s%s%s", o->name,
                      o->metavar ? " " : "", o->metavar ? o->metavar : "");
         fprintf(out, "  %-30s %s", left, o->help);
-        if (o->env)
+        if (o->env && o->kind == OPT_FLAG)
+            fprintf(out, " [env %s: %s]", o->env, CLI_FLAG_VALUES);
+        else if (o->env)
             fprintf(out, " [env %s]", o->env);
         fprintf(out, "\n");
     }

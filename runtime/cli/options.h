@@ -1,8 +1,9 @@
 /*
  * options.h - a small table-driven option parser shared by every subcommand.
  * Each option may also come from a JOBRT_* environment variable; the
- * command line wins. --help text is generated from the same table, so it
- * cannot drift from what is parsed.
+ * command line wins. An option may be given once on the command line (a
+ * repeat is refused, never silently "the last one wins"). --help text is
+ * generated from the same table, so it cannot drift from what is parsed.
  */
 #ifndef JOBRT_CLI_H
 #define JOBRT_CLI_H
@@ -10,8 +11,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The most options one command may have. */
+#define CLI_MAX_OPTS 64
+
+/* What a flag takes as --flag=VALUE or from its environment variable. */
+#define CLI_FLAG_VALUES "1, 0, true, false, yes or no"
+
 typedef enum {
-    OPT_FLAG,     /* int, set to 1 */
+    OPT_FLAG,     /* int: 1, or the value (CLI_FLAG_VALUES) */
     OPT_STRING,   /* const char * */
     OPT_INT,      /* long, within [min, max] */
     OPT_DURATION, /* int64_t ms: 250ms, 30s, 5m, 2h, 7d */
@@ -37,13 +44,19 @@ typedef struct {
     int n_opts;
 } cli_cmd_t;
 
-/* Parses env then argv (argv[0] is the subcommand). Positional arguments
- * are collected in order into pos (up to max_pos). Returns 0; 1 if --help
- * was printed; 2 after printing one error line to stderr. */
+/* Parses argv (argv[0] is the subcommand), then applies the environment
+ * for the options argv does not give, then argv's values. Positional
+ * arguments are collected in order into pos (up to max_pos). Returns 0; 1
+ * if --help was printed (it wins over any bad value); 2 after printing one
+ * error line to stderr (an unknown or repeated option, a missing or bad
+ * value, too many positionals). */
 int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
               int max_pos, int *n_pos);
 
 void cli_print_help(const cli_cmd_t *cmd, FILE *out);
+
+/* ms as the largest unit that divides it exactly: "2h", "90s", "1500ms". */
+void cli_format_duration(int64_t ms, char *out, size_t out_len);
 
 /* One error line "jobrt <cmd>: ..." on stderr; returns 2. */
 int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)

@@ -529,9 +529,9 @@ static int setup(worker_t *w)
 {
     const worker_config_t *cfg = w->cfg;
     char err[512];
-    if (redis_target_parse(cfg->redis_url, &w->target, err, sizeof err) != 0) {
-        LOGE("worker", "%s", err);
-        return 2;
+    if (redis_target_copy(&w->target, cfg->redis) != 0) {
+        LOGE("worker", "out of memory");
+        return 1;
     }
     if (cfg->consumer) {
         snprintf(w->consumer, sizeof w->consumer, "%s", cfg->consumer);

@@ -9,9 +9,11 @@
 
 #include <stdint.h>
 
+#include "queue/redis_target.h"
+
 typedef struct {
     const char *plugin_dir;
-    const char *redis_url;
+    const redis_target_t *redis; /* where Redis is and how to log in */
     const char *queue;
     const char *ns;
     const char *group;

@@ -91,8 +91,9 @@ assert_exit 0 "dlq list --count 2" jobrt_q dlq list --count 2
 assert_eq "dq-nosuch dq-schema" \
     "$(data_lines "$OUT" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')" \
     "rows with --count 2"
-assert_exit 0 "dlq list --reason nothing" jobrt_q dlq list --reason nothing
+assert_exit 0 "dlq list --reason poison" jobrt_q dlq list --reason poison
 assert_eq 0 "$(data_lines "$OUT" | wc -l | tr -d ' ')" "rows matching nothing"
+assert_exit 2 "dlq list --reason nothing" jobrt_q dlq list --reason nothing
 
 # ---- show ------------------------------------------------------------------
 
