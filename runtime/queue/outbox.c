@@ -43,21 +43,41 @@ static op_t *op_from_args(queue_redis_t *q, int script, const char *job_id)
     return op;
 }
 
-static void push(queue_redis_t *q, op_t *op, int front)
+static void fifo_append(op_fifo_t *f, op_t *op)
 {
-    if (front) {
-        op->next = q->out_head;
-        q->out_head = op;
-        if (q->out_tail == NULL)
-            q->out_tail = op;
-    } else {
-        op->next = NULL;
-        if (q->out_tail)
-            q->out_tail->next = op;
-        else
-            q->out_head = op;
-        q->out_tail = op;
+    op->next = NULL;
+    if (f->tail)
+        f->tail->next = op;
+    else
+        f->head = op;
+    f->tail = op;
+}
+
+op_t *fifo_pop(op_fifo_t *f)
+{
+    op_t *op = f->head;
+    if (op) {
+        f->head = op->next;
+        if (f->head == NULL)
+            f->tail = NULL;
     }
+    return op;
+}
+
+static void fifo_free(op_fifo_t *f)
+{
+    while (f->head)
+        free(fifo_pop(f));
+}
+
+void outbox_resend(queue_redis_t *q, op_t *op)
+{
+    fifo_append(&q->returned, op);
+}
+
+op_fifo_t *outbox_next(queue_redis_t *q)
+{
+    return q->returned.head ? &q->returned : &q->fresh;
 }
 
 void outbox_arg(queue_redis_t *q, const char *s)
@@ -80,7 +100,7 @@ int outbox_submit(queue_redis_t *q, int script, const char *job_id)
              "pending in Redis and will be redelivered", job_id);
         return -1;
     }
-    push(q, op, 0);
+    fifo_append(&q->fresh, op);
     return 0;
 }
 
@@ -96,7 +116,12 @@ static const char *script_name(int s)
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
 }
 
-static void on_op_retry_timer(uv_timer_t *t) { outbox_pump(t->data); }
+static void on_op_retry_timer(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    q->op_hold = 0;
+    outbox_pump(q);
+}
 
 static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -106,14 +131,24 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
     (void)ac;
     q->ops_inflight--;
     if (r == NULL) { /* connection lost: send again once it is back */
-        push(q, op, 1);
+        outbox_resend(q, op);
         queue_progress(q);
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) {
+        if (redis_error_is_config(r->str)) {
+            char line[1536];
+            snprintf(line, sizeof line, "redis at %s: writer connection: %s "
+                     "failed: %s", q->o.target->display,
+                     script_name(op->script), r->str);
+            if (queue_fatal(q, line)) {
+                free(op); /* nothing was fetched: there is nothing to ack */
+                return;
+            }
+        }
         if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
             q->scripts_ready = 0;
-            push(q, op, 1);
+            outbox_resend(q, op);
             /* scripts reload when the writer reconnects; force it */
             if (q->writer.ac)
                 redisAsyncDisconnect(q->writer.ac);
@@ -123,23 +158,33 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             if (op->tries == 1)
                 LOGW("queue", "%s for job %s failed: %s; retrying",
                      script_name(op->script), op->job_id, r->str);
-            push(q, op, 1);
+            /* Hold everything, not just this op, so nothing overtakes it,
+             * and give what failed (OOM, BUSY, LOADING) time to pass. */
+            outbox_resend(q, op);
+            q->op_hold = 1;
             uv_timer_start(&q->op_retry_timer, on_op_retry_timer, 500, 0);
             return;
         }
         LOGE("queue", "%s for job %s failed %d times: %s; giving up, the "
              "entry stays pending in Redis and will be redelivered",
              script_name(op->script), op->job_id, op->tries, r->str);
-    } else if (op->script == SCRIPT_RELEASE) {
-        ops_release_replied(q, r);
+    } else {
+        if (op->script != OP_XACK && !q->write_ok) {
+            q->write_ok = 1;
+            queue_check_started(q);
+        }
+        if (op->script == SCRIPT_RELEASE)
+            ops_release_replied(q, r);
     }
     free(op);
     queue_progress(q);
-    if (q->history && q->out_head == NULL && q->ops_inflight == 0)
+    if (q->history && outbox_empty(q))
         reader_fetch(q); /* the re-read was waiting for this */
 }
 
-static void send_op(queue_redis_t *q, op_t *op)
+/* Sends op (it stays where it is in its FIFO until this succeeds).
+ * Returns 0, or -1 when it could not be sent now. */
+static int send_op(queue_redis_t *q, op_t *op)
 {
     size_t prefix = op->script == OP_XACK ? 1 : 2;
     size_t argc = (size_t)op->argc + prefix;
@@ -150,10 +195,8 @@ static void send_op(queue_redis_t *q, op_t *op)
             q->send_argv = a;
         if (l)
             q->send_lens = l;
-        if (a == NULL || l == NULL) {
-            push(q, op, 1);
-            return;
-        }
+        if (a == NULL || l == NULL)
+            return -1;
         q->send_cap = argc;
     }
     if (op->script == OP_XACK) {
@@ -168,24 +211,19 @@ static void send_op(queue_redis_t *q, op_t *op)
     memcpy(q->send_argv + prefix, op->argv, (size_t)op->argc * sizeof(char *));
     memcpy(q->send_lens + prefix, op->lens, (size_t)op->argc * sizeof(size_t));
     if (redisAsyncCommandArgv(q->writer.ac, on_op_reply, op, (int)argc,
-                              q->send_argv, q->send_lens) != REDIS_OK) {
-        push(q, op, 1);
-        return;
-    }
+                              q->send_argv, q->send_lens) != REDIS_OK)
+        return -1;
     q->ops_inflight++;
+    return 0;
 }
 
 void outbox_pump(queue_redis_t *q)
 {
-    while (q->out_head && q->scripts_ready && redis_conn_up(&q->writer)) {
-        op_t *op = q->out_head;
-        q->out_head = op->next;
-        if (q->out_head == NULL)
-            q->out_tail = NULL;
-        size_t before = q->ops_inflight;
-        send_op(q, op);
-        if (q->ops_inflight == before)
-            break; /* could not send; it went back to the front */
+    while (!q->op_hold && q->scripts_ready && redis_conn_up(&q->writer)) {
+        op_fifo_t *f = outbox_next(q);
+        if (f->head == NULL || send_op(q, f->head) != 0)
+            break;
+        fifo_pop(f);
     }
 }
 
@@ -317,18 +355,14 @@ int outbox_ready(const queue_redis_t *q)
 
 int outbox_empty(const queue_redis_t *q)
 {
-    return q->out_head == NULL && q->ops_inflight == 0;
+    return q->returned.head == NULL && q->fresh.head == NULL &&
+           q->ops_inflight == 0;
 }
 
 void outbox_free(queue_redis_t *q)
 {
-    op_t *op = q->out_head;
-    while (op) {
-        op_t *next = op->next;
-        free(op);
-        op = next;
-    }
-    q->out_head = q->out_tail = NULL;
+    fifo_free(&q->returned);
+    fifo_free(&q->fresh);
     strlist_free(&q->args);
     free(q->send_argv);
     free(q->send_lens);

@@ -38,11 +38,24 @@ static int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
     if (r == NULL)
         return 1;
     if (r->type != REDIS_REPLY_ERROR) {
+        if (!q->write_ok && kind != PERIODIC_CANCELS) { /* a script call */
+            q->write_ok = 1;
+            queue_check_started(q);
+        }
         if (last[0]) {
             LOGI("queue", "%s on %s works again", what, q->keys.stream);
             last[0] = '\0';
         }
         return 0;
+    }
+    if (q->fatal)
+        return 1; /* the worker is told and stops; nothing more to say */
+    if (redis_error_is_config(r->str)) {
+        char line[1536];
+        snprintf(line, sizeof line, "redis at %s: writer connection: %s "
+                 "failed: %s", q->o.target->display, what, r->str);
+        if (queue_fatal(q, line))
+            return 1;
     }
     if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
         q->scripts_ready = 0;

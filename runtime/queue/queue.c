@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 #include "core/log.h"
 
 void queue_progress(queue_redis_t *q)
@@ -19,8 +21,9 @@ void queue_progress(queue_redis_t *q)
 
 void queue_check_started(queue_redis_t *q)
 {
-    if (q->started || !outbox_ready(q) || !redis_conn_up(&q->reader) ||
-        !q->group_checked)
+    if (q->started || q->fatal || !outbox_ready(q) ||
+        !redis_conn_up(&q->reader) ||
+        !q->group_checked || !q->read_ok || !q->write_ok)
         return;
     q->started = 1;
     /* From now on a configuration error is a state, not the end. */
@@ -28,6 +31,13 @@ void queue_check_started(queue_redis_t *q)
     q->writer.config_fatal = 0;
     LOGD("queue", "queue %s on %s: fully up", q->o.queue,
          q->o.target->display);
+}
+
+static void on_fatal_timer(uv_timer_t *t)
+{
+    queue_redis_t *q = t->data;
+    if (!q->closing)
+        q->cb.on_fatal(q->cb.arg, q->fatal_line);
 }
 
 int queue_fatal(queue_redis_t *q, const char *line)
@@ -40,7 +50,10 @@ int queue_fatal(queue_redis_t *q, const char *line)
         return 1;
     q->fatal = 1;
     q->fetching = 0;
-    q->cb.on_fatal(q->cb.arg, line);
+    /* Told from a timer, not from inside the hiredis callback that found
+     * it: the worker then tears the queue and its connections down. */
+    util_copy_str(q->fatal_line, sizeof q->fatal_line, line);
+    uv_timer_start(&q->fatal_timer, on_fatal_timer, 0, 0);
     return 1;
 }
 
@@ -82,6 +95,7 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     init_timer(q, &q->fetch_retry_timer);
     init_timer(q, &q->script_retry_timer);
     init_timer(q, &q->tick_timer);
+    init_timer(q, &q->fatal_timer);
     redis_conn_init(&q->reader, loop, opts->target, "reader", reader_up,
                     reader_down, on_conn_fatal, q);
     redis_conn_init(&q->writer, loop, opts->target, "writer",
@@ -146,11 +160,12 @@ void queue_redis_destroy(queue_redis_t *q)
         return;
     q->closing = 1;
     q->fetching = 0;
-    q->handles_open = 6;
+    q->handles_open = 7;
     close_timer(&q->op_retry_timer);
     close_timer(&q->fetch_retry_timer);
     close_timer(&q->script_retry_timer);
     close_timer(&q->tick_timer);
+    close_timer(&q->fatal_timer);
     redis_conn_close(&q->reader, on_conn_closed);
     redis_conn_close(&q->writer, on_conn_closed);
 }

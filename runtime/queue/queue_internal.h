@@ -47,6 +47,10 @@ typedef struct op {
     char job_id[ENVELOPE_MAX_ID + 1]; /* for log lines */
 } op_t;
 
+typedef struct {
+    op_t *head, *tail;
+} op_fifo_t;
+
 struct queue_redis {
     uv_loop_t *loop;
     queue_redis_opts_t o;
@@ -55,12 +59,17 @@ struct queue_redis {
     char result_ttl[24], failure_ttl[24], dlq_max_len[24];
     redis_conn_t reader, writer;
 
-    /* Fully up once: both connections up, the consumer group checked and
-     * every script loaded. Until then an error retrying cannot fix is
+    /* Fully up once: both connections up, the consumer group checked,
+     * every script loaded, and a read and a script call answered. Until then an error retrying cannot fix is
      * fatal (cb.on_fatal); after, it is a state the log reports once. */
     int started;
-    int fatal;            /* cb.on_fatal was called */
+    int fatal;            /* cb.on_fatal was (to be) called */
+    char fatal_line[1536];
+    uv_timer_t fatal_timer; /* calls cb.on_fatal outside hiredis */
     int group_checked;    /* XGROUP CREATE answered OK or BUSYGROUP */
+    int read_ok;          /* an XREADGROUP was answered without error */
+    int write_ok;         /* an EVALSHA was answered without error (an ACL
+                             may allow SCRIPT LOAD and deny EVALSHA) */
 
     /* writer: scripts, loaded in rounds of SCRIPT_COUNT SCRIPT LOADs; the
      * writer is ready (ops go out, the reader fetches) only with all */
@@ -87,7 +96,12 @@ struct queue_redis {
     int64_t read_failing_since;
 
     /* outbox */
-    op_t *out_head, *out_tail; /* not yet sent */
+    /* Ops not yet sent: those that came back (reply lost, NOSCRIPT, an
+     * error reply) go out again first, in the order they were first
+     * sent, then the new ones in the order they were submitted. */
+    op_fifo_t returned, fresh;
+    int op_hold;               /* an op failed: nothing is sent until the
+                                  retry timer fires */
     size_t ops_inflight;       /* sent, reply not yet seen */
     uv_timer_t op_retry_timer; /* after an error reply to an op */
     const char **send_argv;    /* scratch for EVALSHA argv */
@@ -144,7 +158,16 @@ void outbox_arg_len(queue_redis_t *q, const char *p, size_t len);
  * then nothing is queued and the entry stays pending in Redis, to be
  * redelivered. */
 int outbox_submit(queue_redis_t *q, int script, const char *job_id);
-/* Sends what the outbox holds, if the writer is up with scripts loaded. */
+/* An op sent earlier goes out again (its reply was lost, NOSCRIPT, or an
+ * error to retry). Replies, and the NULL replies of a lost connection,
+ * come back in the order the ops were sent, so appending keeps that
+ * order: a COMPLETE sent before a RELEASE is resent before it too. */
+void outbox_resend(queue_redis_t *q, op_t *op);
+/* The FIFO whose first op goes out next: ops to resend, then new ones. */
+op_fifo_t *outbox_next(queue_redis_t *q);
+op_t *fifo_pop(op_fifo_t *f);
+/* Sends what the outbox holds, if the writer is up with scripts loaded
+ * and no failed op waits for its retry. */
 void outbox_pump(queue_redis_t *q);
 /* Writer up, scripts loaded, not closing. */
 int outbox_ready(const queue_redis_t *q);

@@ -173,6 +173,14 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     if (r == NULL)
         return; /* disconnected; reader_up starts over */
     if (r->type == REDIS_REPLY_ERROR) {
+        if (redis_error_is_config(r->str)) {
+            char line[1536];
+            snprintf(line, sizeof line, "redis at %s: reader connection: "
+                     "XREADGROUP on %s failed: %s", q->o.target->display,
+                     q->keys.stream, r->str);
+            if (queue_fatal(q, line))
+                return;
+        }
         if (strncmp(r->str, "NOGROUP", 7) == 0) {
             LOGW("queue", "consumer group %s on %s is gone (stream deleted?); "
                  "recreating it", q->o.group, q->keys.stream);
@@ -191,6 +199,17 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         q->read_outstanding = 1; /* until the timer fires */
         uv_timer_start(&q->fetch_retry_timer, on_fetch_retry, FETCH_RETRY_MS,
                        0);
+        return;
+    }
+    q->read_ok = 1;
+    queue_check_started(q);
+    if (!outbox_ready(q) && !q->closing) {
+        /* The writer went down while this read was blocked: what it
+         * delivered could not be acked, renewed or released. It stays
+         * pending for this consumer and is re-read first when the writer
+         * is back (reader_fetch waits for it). */
+        q->history = 1;
+        snprintf(q->history_cursor, sizeof q->history_cursor, "0");
         return;
     }
     if (q->read_error[0]) {

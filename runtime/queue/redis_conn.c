@@ -262,7 +262,16 @@ static void send_step(redis_conn_t *c, redisAsyncContext *ac, int step)
         step_name(t, step, name, sizeof name);
         snprintf(c->why, sizeof c->why, "cannot send %s", name);
         c->why_config = 0;
-        redisAsyncDisconnect(ac);
+        if (ac->c.flags & REDIS_CONNECTED) {
+            redisAsyncDisconnect(ac); /* on_disconnect runs mark_down */
+        } else {
+            /* Not connected yet (connect_now): hiredis would free the
+             * context without calling on_disconnect, leaving c->ac behind. */
+            ac->data = NULL;
+            c->ac = NULL;
+            redisAsyncFree(ac);
+            mark_down(c, c->why);
+        }
     }
 }
 

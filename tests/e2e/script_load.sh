@@ -39,6 +39,25 @@ assert_eq 0 "$(xpending_count $Q)" \
     "jobs delivered to a worker that never started"
 allow_scripts
 
+# An ACL that allows SCRIPT LOAD and XGROUP but denies the reads, or the
+# script calls, is a configuration error at start too: one line, exit 1,
+# not a worker that retries its reads (or drops its writes) forever.
+for denied in xreadgroup evalsha; do
+    rcli ACL SETUSER default "-$denied" >/dev/null
+    start_worker "deny-$denied" --plugin-dir "$JOBRT_TESTKIT_DIR" \
+        --redis "$REDIS_URL" --queue $Q
+    wait_worker_exit "deny-$denied" 5
+    assert_eq 1 "$WORKER_RC" "exit code with $denied denied"
+    L=$(worker_log "deny-$denied")
+    errors=$(grep -E '^[^ ]+ (ERROR|WARN) ' "$L" || true)
+    assert_eq 1 "$(printf '%s\n' "$errors" | grep -c .)" \
+        "ERROR/WARN lines with $denied denied"
+    assert_contains "$errors" "cannot start: redis at unix:$SOCK" \
+        "the line with $denied denied"
+    assert_contains "$errors" "NOPERM" "the line with $denied denied"
+    allow_scripts
+done
+
 # ---- after a good start ----------------------------------------------------
 L=$(worker_log w1)
 count_log() { grep -c -E "$1" "$L" || true; }
