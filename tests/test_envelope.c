@@ -451,3 +451,35 @@ Test(envelope, check_payload_size_limit)
     /* max_bytes 0 = no limit */
     cr_assert_eq(envelope_check_payload(&env, 0, why, sizeof why), 0);
 }
+
+/* The field limit counts an entry's own pairs: all but the first id,
+ * attempt and last_error, which the runtime manages (a retry adds them).
+ * A second one of those is the entry's own, so repeating them cannot
+ * smuggle extra pairs past the limit. */
+Test(envelope, own_fields_count_each_managed_name_once)
+{
+    static strview_t v[2 * 600];
+    static char names[600][16];
+    size_t n = 0;
+    const char *base[] = {"job", "ok", "v", "1", "payload", "{}", "id", "a",
+                          "attempt", "2", "last_error", "x"};
+    to_views(base, 12, v);
+    n = 12;
+    cr_assert_eq(envelope_own_fields(v, n), 3u, "job, v and payload");
+    /* 253 more of its own: 256, at the limit */
+    for (int i = 0; i < 253; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        v[n++] = (strview_t){names[i], strlen(names[i])};
+        v[n++] = (strview_t){"x", 1};
+    }
+    cr_assert_eq(envelope_own_fields(v, n), 256u);
+    jobrt_envelope env;
+    char why[256];
+    cr_assert_eq(envelope_parse(v, n, &env, why, sizeof why), 0, "%s", why);
+    /* one more last_error is the entry's own: over the limit */
+    v[n++] = (strview_t){"last_error", 10};
+    v[n++] = (strview_t){"y", 1};
+    cr_assert_eq(envelope_own_fields(v, n), 257u);
+    cr_assert_eq(envelope_parse(v, n, &env, why, sizeof why), -1);
+    cr_assert_not_null(strstr(why, "257 fields of its own"), "%s", why);
+}

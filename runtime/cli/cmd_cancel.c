@@ -21,11 +21,26 @@
 #include "cli/options.h"
 #include "cli/commands.h"
 #include "core/envelope.h"
+#include "core/idset.h"
 #include "queue/keys.h"
 #include "queue/scripts.h"
 #include "cli/redis_opts.h"
 
 #define CANCEL_KEEP_MS "604800000" /* 7 days */
+
+/* Workers remember only the newest QUEUE_CANCELS_REMEMBERED: say so when
+ * the set holds more (cancellations live 7 days). */
+static void warn_if_too_many(redisContext *c, const char *key)
+{
+    redisReply *r = redisCommand(c, "ZCARD %s", key);
+    if (r && r->type == REDIS_REPLY_INTEGER &&
+        r->integer > QUEUE_CANCELS_REMEMBERED)
+        fprintf(stderr, "jobrt cancel: warning: %s holds %lld cancellations; "
+                "workers remember the newest %d, so a job whose "
+                "cancellation is older than those may still run\n", key,
+                r->integer, QUEUE_CANCELS_REMEMBERED);
+    freeReplyObject(r);
+}
 
 int cmd_cancel(int argc, char **argv)
 {
@@ -44,7 +59,9 @@ int cmd_cancel(int argc, char **argv)
         "asks for is skipped and dead-lettered as 'cancelled'. A job already "
         "finished\nis not affected. Requests are kept 7 days, so a job "
         "enqueued later with the\nsame id within that time is skipped too, "
-        "as is one re-driven with\n`jobrt dlq retry`. Ids are not checked "
+        "as is one re-driven with\n`jobrt dlq retry`. Workers remember the "
+        "newest 65 536 cancellations: it warns\nwhen the queue holds more. "
+        "Ids are not checked "
         "against the queue: an id no job has is\naccepted and does nothing. "
         "Put -- before ids that start with '-'.\n\n"
         "Exit codes: 0 requested, 1 Redis error, 2 bad usage (e.g. an id "
@@ -67,20 +84,32 @@ int cmd_cancel(int argc, char **argv)
     }
     /* Distinct ids, each a valid job id (docs/protocol.md). */
     int n_ids = 0;
+    idset_t *seen = idset_create((size_t)n_pos);
+    if (seen == NULL) {
+        fprintf(stderr, "jobrt cancel: out of memory\n");
+        free(pos);
+        return 1;
+    }
     for (int i = 0; i < n_pos; i++) {
         if (!envelope_valid_id(pos[i], strlen(pos[i]))) {
             rc = cli_usage_error(&cmd, "'%s' is not a job id (1-128 "
                                  "printable ASCII characters, no spaces)",
                                  pos[i]);
+            idset_destroy(seen);
             free(pos);
             return rc;
         }
-        int dup = 0;
-        for (int k = 0; k < n_ids && !dup; k++)
-            dup = strcmp(pos[k], pos[i]) == 0;
-        if (!dup)
+        int added = idset_add(seen, pos[i]);
+        if (added < 0) {
+            fprintf(stderr, "jobrt cancel: out of memory\n");
+            idset_destroy(seen);
+            free(pos);
+            return 1;
+        }
+        if (added == 1)
             pos[n_ids++] = pos[i];
     }
+    idset_destroy(seen);
 
     queue_keys_t keys;
     redisContext *c = redis_cli_connect(&cmd, &ro, &keys, &rc);
@@ -114,6 +143,7 @@ int cmd_cancel(int argc, char **argv)
                "running (handlers see job_cancel_requested); a job already "
                "finished is not affected\n", n_ids);
         rc = 0;
+        warn_if_too_many(c, keys.cancelled);
     }
     freeReplyObject(r);
     free(av);

@@ -61,11 +61,18 @@ const strview_t *envelope_find_id(const strview_t *fields, size_t n)
 
 size_t envelope_own_fields(const strview_t *fields, size_t n)
 {
+    static const char *const managed[] = {"id", "attempt", "last_error"};
+    int seen[3] = {0, 0, 0};
     size_t own = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        own += !strview_is(&fields[i], "id") &&
-               !strview_is(&fields[i], "attempt") &&
-               !strview_is(&fields[i], "last_error");
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        int m = 0;
+        while (m < 3 && !strview_is(&fields[i], managed[m]))
+            m++;
+        if (m < 3 && !seen[m])
+            seen[m] = 1; /* the first of each is the runtime's */
+        else
+            own++;
+    }
     return own;
 }
 

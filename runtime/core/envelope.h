@@ -64,8 +64,8 @@ int envelope_check_payload(const jobrt_envelope *env, size_t max_bytes,
  * found by it. */
 const strview_t *envelope_find_id(const strview_t *fields, size_t n);
 
-/* How many of n field/value views are the entry's own pairs: all but
- * those named id, attempt or last_error (see ENVELOPE_MAX_FIELDS). */
+/* How many of n field/value views are the entry's own pairs: all but the
+ * first named id, attempt and last_error (see ENVELOPE_MAX_FIELDS). */
 size_t envelope_own_fields(const strview_t *fields, size_t n);
 
 /* An id (job id, correlation id) is 1..128 printable non-space ASCII

@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "exec/outcome.h"
 #include "queue/queue.h"
+#include "queue/scripts.h"
 #include "plugin/router.h"
 
 typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
@@ -152,11 +153,15 @@ static int over_limits(worker_t *w, struct jobrt_job *job,
         snprintf(why, sizeof why, "stream entry has %zu fields of its own, "
                  "over the limit of %d", own, ENVELOPE_MAX_FIELDS);
     } else {
+        int seen_payload = 0;
         for (size_t i = 0; i + 1 < n; i += 2) {
-            if (strview_is(&fv[i], "payload"))
+            /* A second payload field (invalid anyway) counts as other. */
+            if (!seen_payload && strview_is(&fv[i], "payload")) {
                 payload = fv[i + 1].len;
-            else
+                seen_payload = 1;
+            } else {
                 other += fv[i + 1].len;
+            }
             other += fv[i].len;
         }
         if (payload > (size_t)w->cfg->max_payload) {
@@ -588,7 +593,7 @@ static int setup(worker_t *w)
     };
     queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
                             on_cancelled, lease_ids, on_queue_fatal, w};
-    w->cancelled = idset_create(65536);
+    w->cancelled = idset_create(QUEUE_CANCELS_REMEMBERED);
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
     if (w->cancelled == NULL) {
         LOGE("worker", "out of memory");

@@ -212,7 +212,7 @@ void ops_release_replied(queue_redis_t *q, const redisReply *r)
     for (size_t i = 0; i < buried->elements; i++)
         if (buried->element[i]->type == REDIS_REPLY_STRING)
             LOGW("queue", "entry %s of %s dead-lettered at release: "
-                 "too_many_fields: it has more than %d fields",
+                 "too_many_fields: it has more than %d fields of its own",
                  buried->element[i]->str, q->keys.stream,
-                 ENVELOPE_MAX_ENTRY_FIELDS);
+                 ENVELOPE_MAX_FIELDS);
 }

@@ -17,12 +17,29 @@
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"  \
     "end\n"
 
-/* The most field/value pairs an entry may have in all: its own
- * (ENVELOPE_MAX_FIELDS, core/envelope.h) plus the three jobrt manages (id,
- * attempt, last_error). Up to this, entries are re-added field by field,
- * far below what one Lua call can take. */
+/* The most field/value pairs an entry may have of its own
+ * (ENVELOPE_MAX_FIELDS, core/envelope.h), and own_pairs(f), how many pairs
+ * of field list f are its own: all but the first id, attempt and
+ * last_error, which jobrt manages. So an entry within the limit has at
+ * most ENVELOPE_MAX_ENTRY_FIELDS pairs in all, and is re-added field by
+ * field, far below what one Lua call can take; one over it is never
+ * passed to a call value by value. The worker counts the same way
+ * (envelope_own_fields). */
 #define LUA_MAX_FIELDS                                                      \
-    "local max_fields = " LUA_STR(ENVELOPE_MAX_ENTRY_FIELDS) "\n"
+    "local max_fields = " LUA_STR(ENVELOPE_MAX_FIELDS) "\n"                 \
+    "local function own_pairs(f)\n"                                         \
+    "  local managed, own = {}, 0\n"                                        \
+    "  for i = 1, #f - 1, 2 do\n"                                           \
+    "    local k = f[i]\n"                                                  \
+    "    if (k == 'id' or k == 'attempt' or k == 'last_error') and\n"       \
+    "       not managed[k] then\n"                                          \
+    "      managed[k] = true\n"                                             \
+    "    else\n"                                                            \
+    "      own = own + 1\n"                                                 \
+    "    end\n"                                                             \
+    "  end\n"                                                               \
+    "  return own\n"                                                        \
+    "end\n"
 
 /* Whether entry id of stream s is pending for group g (read only). */
 #define LUA_PENDING_FN                                                      \
@@ -49,7 +66,7 @@
     LUA_MAX_FIELDS                                                          \
     "local function bury(d, f, src, reason, err, worker, at, maxlen)\n"     \
     "  local out = {}\n"                                                    \
-    "  if f ~= nil and #f > 2 * max_fields then\n"                          \
+    "  if f ~= nil and own_pairs(f) > max_fields then\n"                    \
     "    local enc = {}\n"                                                  \
     "    for i, v in ipairs(f) do\n"                                       \
     "      local s = tostring(v)\n"                                         \
@@ -122,17 +139,17 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * tail of the stream, or into the delayed set when it is due later;
      * then id is acked, and left to TRIM. Returns 1, or 0 when id was no
      * longer pending (a resend after a lost reply): nothing is added.
-     * More than max_fields pairs: an error, and nothing changes. */
+     * More than max_fields pairs of its own: an error, and nothing
+     * changes. */
     [SCRIPT_REQUEUE] = LUA_NOW_MS LUA_MAX_FIELDS LUA_PENDING_FN
-        "if #ARGV - 4 > 2 * max_fields then\n"
-        "  return redis.error_reply('ERR requeue of entry ' .. ARGV[2] ..\n"
-        "    ': ' .. math.floor((#ARGV - 4) / 2) .. ' field/value pairs, '\n"
-        "    .. 'over the limit of ' .. max_fields .. '; nothing changed')"
-        "\n"
-        "end\n"
-        "if not pending(KEYS[1], ARGV[1], ARGV[2]) then return 0 end\n"
         "local f = {}\n"
         "for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
+        "if own_pairs(f) > max_fields then\n"
+        "  return redis.error_reply('ERR requeue of entry ' .. ARGV[2] ..\n"
+        "    ': ' .. own_pairs(f) .. ' field/value pairs of its own, over '\n"
+        "    .. 'the limit of ' .. max_fields .. '; nothing changed')\n"
+        "end\n"
+        "if not pending(KEYS[1], ARGV[1], ARGV[2]) then return 0 end\n"
         "local d, at = tonumber(ARGV[3]) or 0, tonumber(ARGV[4]) or 0\n"
         "local now = 0\n"
         "if d > 0 or at > 0 then now = now_ms() end\n"
@@ -164,9 +181,10 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * now_ms, dlq maxlen.
      * Re-adds at the tail, fields intact (`id` added when missing),
      * every entry still pending for the consumer, each before its ack and
-     * delete; one with more than max_fields pairs is dead-lettered as
-     * too_many_fields instead. Then removes the consumer. Returns
-     * {how many went back, ids dead-lettered}. */
+     * delete; one with more than max_fields pairs of its own is
+     * dead-lettered as too_many_fields instead. Then removes the consumer,
+     * once nothing is pending for it (never drops a pending entry).
+     * Returns {how many went back, ids dead-lettered}. */
     [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
         "local n, buried = 0, {}\n"
         "for _ = 1, 1000 do\n"
@@ -176,9 +194,9 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  for _, ent in ipairs(p) do\n"
         "    local id = ent[1]\n"
         "    local f = fields_of(KEYS[1], id)\n"
-        "    if f ~= nil and #f > 2 * max_fields then\n"
+        "    if f ~= nil and own_pairs(f) > max_fields then\n"
         "      bury(KEYS[2], f, id, 'too_many_fields', 'stream entry has '\n"
-        "        .. math.floor(#f / 2) .. ' fields, over the limit of '\n"
+        "        .. own_pairs(f) .. ' fields of its own, over the limit of '\n"
         "        .. max_fields .. ' (found pending at shutdown)', ARGV[2],\n"
         "        ARGV[3], ARGV[4])\n"
         "      buried[#buried + 1] = id\n"
@@ -196,7 +214,10 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "    drop(KEYS[1], ARGV[1], id)\n"
         "  end\n"
         "end\n"
-        "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
+        "if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])"
+        " == 0 then\n"
+        "  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
+        "end\n"
         "return {n, buried}\n",
 
     /* PROMOTE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] dlq.
@@ -218,11 +239,12 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  if type(token) ~= 'string' and type(token) ~= 'number' then\n"
         "    token = nil end\n"
         "  local n = member_fields(f)\n"
-        "  if n ~= nil and n <= 2 * max_fields then\n"
+        "  if n ~= nil and own_pairs(f) <= max_fields then\n"
         "    redis.call('XADD', KEYS[1], '*', unpack(f))\n"
         "  elseif n ~= nil then\n"
         "    bury(KEYS[3], f, tostring(token or ''), 'too_many_fields',\n"
-        "      'delayed job has ' .. (n / 2) .. ' fields, over the limit of '"
+        "      'delayed job has ' .. own_pairs(f) .. ' fields of its own, '\n"
+        "      .. 'over the limit of '"
         "\n"
         "      .. max_fields, ARGV[2], now, ARGV[3])\n"
         "    buried = buried + 1\n"
@@ -342,19 +364,6 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "return point\n",
 };
 
-/* SCHEDULE: KEYS[1] delayed set, KEYS[2] sequence counter.
- * ARGV: delay_ms, at_ms (absolute, 0 = use delay), then field/value pairs
- * (the few fields `jobrt enqueue` sets). Returns the due time (ms, server
- * clock). */
-const char *const queue_script_schedule = LUA_NOW_MS
-    "local at = tonumber(ARGV[2])\n"
-    "if at == 0 then at = now_ms() + tonumber(ARGV[1]) end\n"
-    "local f = {}\n"
-    "for i = 3, #ARGV do f[#f+1] = ARGV[i] end\n"
-    "local token = 'sched-' .. redis.call('INCR', KEYS[2])\n"
-    "redis.call('ZADD', KEYS[1], at, cmsgpack.pack({token, f}))\n"
-    "return at\n";
-
 /* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
  * KEYS[4] idempotency key (optional).
  * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
@@ -410,7 +419,7 @@ const char *const queue_script_dlq_retry = LUA_MAX_FIELDS
     "    end\n"
     "    if not has_id and src and #out > 0 then\n"
     "      out[#out+1] = 'id'; out[#out+1] = src end\n"
-    "    if encoded or #out == 0 or #out > 2 * max_fields then\n"
+    "    if encoded or #out == 0 or own_pairs(out) > max_fields then\n"
     "      kept[#kept + 1] = id\n"
     "    else\n"
     "      redis.call('XADD', KEYS[2], '*', unpack(out))\n"

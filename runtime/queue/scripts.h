@@ -44,9 +44,13 @@ enum {
 extern const char *const queue_scripts[SCRIPT_COUNT];
 
 /* Used by the CLI (EVAL), not by workers. */
-extern const char *const queue_script_schedule;  /* enqueue delayed */
 extern const char *const queue_script_enqueue;   /* delay and/or dedupe */
 extern const char *const queue_script_dlq_retry; /* DLQ -> stream */
+/* How many of the newest cancellations a worker remembers: past that, it
+ * forgets the oldest, and a job whose cancellation it forgot runs.
+ * `jobrt cancel` warns when the set holds more. */
+#define QUEUE_CANCELS_REMEMBERED 65536
+
 extern const char *const queue_script_cancel;    /* add to cancelled set */
 
 /* The name of the dead-letter field that holds an over-limit entry's

@@ -90,6 +90,11 @@ case_ attempt-0 invalid_envelope "b'job'" "b'ok'" "b'v'" "b'1'" "b'id'" \
     "b'attempt-0'" "b'attempt'" "b'0'" "b'payload'" "b'{}'"
 case_ dup-v invalid_envelope "b'job'" "b'ok'" "b'v'" "b'1'" "b'v'" "b'2'" \
     "b'id'" "b'dup-v'" "b'payload'" "b'{}'"
+# Two payload fields, the first over --max-payload: the size limit sees it
+# (before, only the last one was measured and the entry was copied whole).
+case_ dup-payload payload_too_large "b'job'" "b'ok'" "b'v'" "b'1'" \
+    "b'id'" "b'dup-payload'" "b'payload'" "b'\"' + b'p' * 100000 + b'\"'" \
+    "b'payload'" "b'{}'"
 case_ no-job invalid_envelope "b'v'" "b'1'" "b'id'" "b'no-job'" "b'payload'" "b'{}'"
 # Binary junk: field names and values that are not text at all.
 case_ junk-1 invalid_envelope "b'\\x00\\x01\\x02'" "b'\\xff' * 64" "b'id'" \

@@ -107,4 +107,12 @@ recorded cm-control-2 || fail "cm-control-2, never cancelled, did not run"
 [ $saw = 1 ] || fail "w2 never flagged the running cm-witness-2"
 stop_worker w2 15
 assert_eq 0 "$WORKER_RC" "w2 exit code after SIGTERM"
+
+# ---- more than a worker remembers ----------------------------------------------
+# Workers keep the newest 65 536 cancellations; past that jobrt cancel says
+# so (the set above holds 2 700 + 2 witnesses + cm-later).
+mapfile -t HUGE < <(seq -f 'huge-%06g' 1 65000)
+assert_exit 0 "cancel of 65 000 more ids" jobrt_q cancel "${HUGE[@]}"
+assert_contains "$ERR" "workers remember the newest 65536" \
+    "the warning past what a worker remembers"
 pass
