@@ -480,3 +480,22 @@ Test(executor, destroy_does_not_run_queued_jobs)
     cr_assert_eq(n_returned, 0, "nothing is handed back after destroy");
     teardown();
 }
+
+/* Shutdown flags every job still queued or running, but a job a user
+ * cancelled stays cancelled by the user: outcome.c dead-letters that one
+ * as cancelled and hands the others back. */
+Test(executor, cancel_all_keeps_a_users_cancel)
+{
+    setup();
+    start(2);
+    struct jobrt_job *mine = make_job("sleep", "1", "{\"ms\":5000}", "u-1", 0);
+    struct jobrt_job *other = make_job("sleep", "1", "{\"ms\":5000}", "u-2", 0);
+    atomic_store(&mine->cancel, JOB_CANCEL_USER);
+    executor_submit(ex, mine);
+    executor_submit(ex, other);
+    executor_cancel_all(ex);
+    cr_assert_eq(atomic_load(&mine->cancel), JOB_CANCEL_USER);
+    cr_assert_eq(atomic_load(&other->cancel), JOB_CANCEL_SHUTDOWN);
+    run_until(2, 3000); /* both see their flag and return at once */
+    teardown();
+}

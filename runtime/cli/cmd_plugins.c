@@ -5,6 +5,7 @@
  * plugin code runs when.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/options.h"
@@ -50,7 +51,7 @@ int cmd_plugins(int argc, char **argv)
          "WARN line each (refused by default).", 0, 0},
     };
     const cli_cmd_t cmd = {
-        "plugins", "jobrt plugins --plugin-dir DIR",
+        "plugins", "jobrt plugins [--plugin-dir] DIR",
         "Loads every *.so in DIR exactly as the worker would and prints one "
         "line per file:\nwhat it serves and the SHA-256 of the file, or why "
         "it was rejected.\n\n"
@@ -62,8 +63,8 @@ int cmd_plugins(int argc, char **argv)
         "and machine; the descriptor's\n  magic, ABI version and sizes, "
         "read from the file.\n"
         "Then plugin code runs, in this order:\n"
-        "  1. dlopen(): the plugin's ELF constructors (and those of the "
-        "libraries it\n     needs) run; then the runtime checks the "
+        "  1. dlopen(): the plugin's IFUNC resolvers and ELF constructors "
+        "(and those\n     of the libraries it needs) run; then the runtime checks the "
         "descriptor's names, handler\n     table and conflicts with plugins "
         "already loaded;\n"
         "  2. init(), if the plugin has one; if it fails, fini() is not "
@@ -80,8 +81,14 @@ int cmd_plugins(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, pos, 1, &n_pos);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if (n_pos == 1 && dir == NULL)
+    if (n_pos == 1) {
+        /* DIR as an argument; from the environment it is replaced */
+        if (dir && dir != getenv("JOBRT_PLUGIN_DIR"))
+            return cli_usage_error(&cmd, "the plugin directory is given "
+                                   "twice (--plugin-dir and DIR); give it "
+                                   "once");
         dir = pos[0];
+    }
     if (dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     log_set_level(JOBRT_LOG_WARN);

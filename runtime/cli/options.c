@@ -215,14 +215,9 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
         if (at_opt[g.opt] >= 0) {
             char first[160];
             spelled(o, given[at_opt[g.opt]].is_short, first, sizeof first);
-            return cli_usage_error(cmd, "%s given twice (%s%s%s, then %s%s%s)"
-                                   "; give it once",
-                                   from, first,
-                                   given[at_opt[g.opt]].value ? " " : "",
-                                   given[at_opt[g.opt]].value
-                                       ? given[at_opt[g.opt]].value : "",
-                                   from, g.value ? " " : "",
-                                   g.value ? g.value : "");
+            /* The values are not repeated: one may hold a password. */
+            return cli_usage_error(cmd, "%s given twice (first as %s); give "
+                                   "it once", from, first);
         }
         at_opt[g.opt] = n_given;
         given[n_given++] = g;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
                      redis_target_t *t)
@@ -24,6 +25,13 @@ int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
     };
     if (redis_target_resolve(&spec, t, err, sizeof err) != 0)
         return cli_usage_error(cmd, "%s", err);
+    /* t holds its own copies now. Take secrets out of the environment,
+     * so that nothing this process starts (a plugin's child) inherits
+     * them. The strings stay valid: unsetenv does not free them. */
+    unsetenv(REDIS_PASSWORD_ENV);
+    const char *url_env = getenv("JOBRT_REDIS");
+    if (url_env && strchr(url_env, '@'))
+        unsetenv("JOBRT_REDIS");
     return 0;
 }
 

@@ -235,16 +235,24 @@ void executor_submit(executor_t *ex, struct jobrt_job *job)
 
 size_t executor_inflight(const executor_t *ex) { return ex->inflight; }
 
+/* Flags job for shutdown unless it already has a reason to stop (a
+ * user's cancel must stay a user's cancel: outcome.c tells them apart). */
+static void cancel_for_shutdown(struct jobrt_job *job)
+{
+    int none = 0;
+    atomic_compare_exchange_strong(&job->cancel, &none, JOB_CANCEL_SHUTDOWN);
+}
+
 void executor_cancel_all(executor_t *ex)
 {
     for (struct jobrt_job *j = ex->batch_head; j; j = j->next)
-        atomic_store(&j->cancel, JOB_CANCEL_SHUTDOWN);
+        cancel_for_shutdown(j);
     pthread_mutex_lock(&ex->lock);
     for (struct jobrt_job *j = ex->queue_head; j; j = j->next)
-        atomic_store(&j->cancel, JOB_CANCEL_SHUTDOWN);
+        cancel_for_shutdown(j);
     for (int i = 0; i < ex->n_threads; i++)
         if (ex->running[i])
-            atomic_store(&ex->running[i]->cancel, JOB_CANCEL_SHUTDOWN);
+            cancel_for_shutdown(ex->running[i]);
     pthread_mutex_unlock(&ex->lock);
 }
 

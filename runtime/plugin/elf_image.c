@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "plugin/elf_image.h"
+#include "core/util.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -25,17 +26,6 @@
 #ifndef PT_GNU_PROPERTY
 #define PT_GNU_PROPERTY 0x6474e553
 #endif
-
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- the runtime's own identity ---------------------------------------- */
 
@@ -64,7 +54,7 @@ int elf_target_self(elf_target_t *self, char *why, size_t why_len)
     const unsigned char *vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
     if (target_from_header(vdso, self) == 0)
         return 0;
-    return reject(why, why_len, "cannot read this runtime's own ELF header "
+    return util_fail(why, why_len, "cannot read this runtime's own ELF header "
                   "to compare plugins against");
 }
 
@@ -140,19 +130,19 @@ static int check_ident(const unsigned char *buf, size_t len,
                        const elf_target_t *self, char *why, size_t why_len)
 {
     if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
-        return reject(why, why_len, "not an ELF file");
+        return util_fail(why, why_len, "not an ELF file");
     if (buf[EI_CLASS] != self->ei_class)
-        return reject(why, why_len, "not a shared object for this machine "
+        return util_fail(why, why_len, "not a shared object for this machine "
                       "(ELF class %s, this runtime is %s)",
                       class_name(buf[EI_CLASS]), class_name(self->ei_class));
     if (buf[EI_DATA] != self->ei_data)
-        return reject(why, why_len, "not a shared object for this machine "
+        return util_fail(why, why_len, "not a shared object for this machine "
                       "(wrong byte order)");
     if (buf[EI_VERSION] != EV_CURRENT)
-        return reject(why, why_len, "unknown ELF version %u",
+        return util_fail(why, why_len, "unknown ELF version %u",
                       buf[EI_VERSION]);
     if (len < sizeof(ElfW(Ehdr)))
-        return reject(why, why_len, "truncated: %zu bytes, shorter than an "
+        return util_fail(why, why_len, "truncated: %zu bytes, shorter than an "
                       "ELF header", len);
     return 0;
 }
@@ -161,31 +151,31 @@ static int check_ehdr(const ElfW(Ehdr) *eh, size_t len,
                       const elf_target_t *self, char *why, size_t why_len)
 {
     if (eh->e_type != ET_DYN)
-        return reject(why, why_len, "not a shared object (ELF type %u%s)",
+        return util_fail(why, why_len, "not a shared object (ELF type %u%s)",
                       (unsigned)eh->e_type,
                       eh->e_type == ET_EXEC ? ", an executable" : "");
     if (eh->e_machine != self->machine) {
         const char *m = elf_machine_name(eh->e_machine);
         const char *own = elf_machine_name(self->machine);
-        return reject(why, why_len, "not a shared object for this machine "
+        return util_fail(why, why_len, "not a shared object for this machine "
                       "(built for %s, machine %u; this runtime is %s)",
                       m ? m : "another machine", (unsigned)eh->e_machine,
                       own ? own : "another");
     }
     if (eh->e_version != EV_CURRENT)
-        return reject(why, why_len, "unknown ELF version %u",
+        return util_fail(why, why_len, "unknown ELF version %u",
                       (unsigned)eh->e_version);
     if (eh->e_ehsize != sizeof(ElfW(Ehdr)))
-        return reject(why, why_len, "corrupt ELF header (header size %u)",
+        return util_fail(why, why_len, "corrupt ELF header (header size %u)",
                       (unsigned)eh->e_ehsize);
     if (eh->e_phentsize != sizeof(ElfW(Phdr)) || eh->e_phnum == 0 ||
         eh->e_phnum == PN_XNUM)
-        return reject(why, why_len, "corrupt ELF header (%u program "
+        return util_fail(why, why_len, "corrupt ELF header (%u program "
                       "headers of %u bytes)", (unsigned)eh->e_phnum,
                       (unsigned)eh->e_phentsize);
     if (!in_file(len, eh->e_phoff,
                  (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr))))
-        return reject(why, why_len, "truncated or corrupt: program headers "
+        return util_fail(why, why_len, "truncated or corrupt: program headers "
                       "at offset %llu are outside the file (%zu bytes)",
                       (unsigned long long)eh->e_phoff, len);
     return 0;
@@ -197,18 +187,18 @@ static int check_sections(const elf_image_t *img, const ElfW(Ehdr) *eh,
     if (eh->e_shoff == 0 && eh->e_shnum == 0)
         return 0; /* section headers are optional for loading */
     if (eh->e_shentsize != sizeof(ElfW(Shdr)))
-        return reject(why, why_len, "corrupt ELF header (section header "
+        return util_fail(why, why_len, "corrupt ELF header (section header "
                       "size %u)", (unsigned)eh->e_shentsize);
     if (eh->e_shnum == 0)
-        return reject(why, why_len, "corrupt ELF header (extended section "
+        return util_fail(why, why_len, "corrupt ELF header (extended section "
                       "numbering is not supported)");
     uint64_t table = (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr));
     if (!in_file(img->len, eh->e_shoff, table))
-        return reject(why, why_len, "truncated or corrupt: section headers "
+        return util_fail(why, why_len, "truncated or corrupt: section headers "
                       "at offset %llu are outside the file (%zu bytes)",
                       (unsigned long long)eh->e_shoff, img->len);
     if (eh->e_shstrndx != SHN_UNDEF && eh->e_shstrndx >= eh->e_shnum)
-        return reject(why, why_len, "corrupt ELF header (section name table "
+        return util_fail(why, why_len, "corrupt ELF header (section name table "
                       "index %u of %u)", (unsigned)eh->e_shstrndx,
                       (unsigned)eh->e_shnum);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
@@ -218,7 +208,7 @@ static int check_sections(const elf_image_t *img, const ElfW(Ehdr) *eh,
         if (sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL)
             continue;
         if (!in_file(img->len, sh.sh_offset, sh.sh_size))
-            return reject(why, why_len, "truncated or corrupt: section %u "
+            return util_fail(why, why_len, "truncated or corrupt: section %u "
                           "(%llu bytes at offset %llu) is outside the file "
                           "(%zu bytes)", i, (unsigned long long)sh.sh_size,
                           (unsigned long long)sh.sh_offset, img->len);
@@ -230,20 +220,20 @@ static int add_load(elf_image_t *img, const ElfW(Phdr) *ph, char *why,
                     size_t why_len)
 {
     if (img->n_loads == ELF_MAX_LOADS)
-        return reject(why, why_len, "more than %d loadable segments",
+        return util_fail(why, why_len, "more than %d loadable segments",
                       ELF_MAX_LOADS);
     if (ph->p_filesz > ph->p_memsz)
-        return reject(why, why_len, "corrupt segment: %llu bytes in the "
+        return util_fail(why, why_len, "corrupt segment: %llu bytes in the "
                       "file but %llu in memory",
                       (unsigned long long)ph->p_filesz,
                       (unsigned long long)ph->p_memsz);
     if (ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
-        return reject(why, why_len, "corrupt segment: its address range "
+        return util_fail(why, why_len, "corrupt segment: its address range "
                       "wraps around");
     if (ph->p_align > 1 && (!power_of_two(ph->p_align) ||
                             ph->p_vaddr % ph->p_align !=
                                 ph->p_offset % ph->p_align))
-        return reject(why, why_len, "corrupt segment: address 0x%llx and "
+        return util_fail(why, why_len, "corrupt segment: address 0x%llx and "
                       "offset 0x%llx do not agree with its alignment %llu",
                       (unsigned long long)ph->p_vaddr,
                       (unsigned long long)ph->p_offset,
@@ -251,7 +241,7 @@ static int add_load(elf_image_t *img, const ElfW(Phdr) *ph, char *why,
     if (img->n_loads > 0) {
         const elf_segment_t *prev = &img->loads[img->n_loads - 1];
         if (ph->p_vaddr < prev->vaddr + prev->memsz)
-            return reject(why, why_len, "corrupt segments: loadable "
+            return util_fail(why, why_len, "corrupt segments: loadable "
                           "segments overlap or are out of order");
     }
     elf_segment_t *s = &img->loads[img->n_loads++];
@@ -272,7 +262,7 @@ static int check_notes(const elf_image_t *img, const ElfW(Phdr) *ph,
         return 0;
     if (elf_image_map(img, ph->p_vaddr, ph->p_filesz, &off) != 0 ||
         !elf_image_in_memory(img, ph->p_vaddr, ph->p_memsz, 0))
-        return reject(why, why_len, "corrupt note segment: not inside a "
+        return util_fail(why, why_len, "corrupt note segment: not inside a "
                       "loadable segment");
     uint64_t align = ph->p_align == 8 ? 8 : 4;
     uint64_t pos = 0, end = ph->p_filesz;
@@ -283,7 +273,7 @@ static int check_notes(const elf_image_t *img, const ElfW(Phdr) *ph,
         uint64_t desc = ((uint64_t)n.n_descsz + align - 1) & ~(align - 1);
         uint64_t need = sizeof n + name + desc;
         if (need > end - pos)
-            return reject(why, why_len, "corrupt note at offset %llu: its "
+            return util_fail(why, why_len, "corrupt note at offset %llu: its "
                           "%u + %u bytes run past its segment",
                           (unsigned long long)(off + pos),
                           (unsigned)n.n_namesz, (unsigned)n.n_descsz);
@@ -303,9 +293,15 @@ static int check_other_segment(elf_image_t *img, const ElfW(Phdr) *ph,
             ph->p_vaddr % sizeof(ElfW(Addr)) != 0 ||
             elf_image_map(img, ph->p_vaddr, ph->p_filesz, &off) != 0 ||
             off != ph->p_offset)
-            return reject(why, why_len, "corrupt dynamic segment: not "
+            return util_fail(why, why_len, "corrupt dynamic segment: not "
                           "inside the file-backed part of a loadable "
                           "segment");
+        /* ld.so writes into a dynamic segment marked writable (DT_DEBUG):
+         * the loadable segment holding it must be writable too. */
+        if ((ph->p_flags & PF_W) &&
+            !elf_image_in_memory(img, ph->p_vaddr, ph->p_filesz, PF_W))
+            return util_fail(why, why_len, "corrupt dynamic segment: marked "
+                          "writable inside a read-only loadable segment");
         img->dyn_vaddr = ph->p_vaddr;
         img->dyn_filesz = ph->p_filesz;
         return 0;
@@ -317,13 +313,14 @@ static int check_other_segment(elf_image_t *img, const ElfW(Phdr) *ph,
             (ph->p_align > 1 && !power_of_two(ph->p_align)) ||
             (ph->p_filesz > 0 &&
              elf_image_map(img, ph->p_vaddr, ph->p_filesz, &off) != 0))
-            return reject(why, why_len, "corrupt TLS segment");
+            return util_fail(why, why_len, "corrupt TLS segment");
         return 0;
+    case PT_PHDR:
     case PT_GNU_RELRO:
     case PT_GNU_EH_FRAME:
         if (ph->p_memsz > 0 &&
             !elf_image_in_memory(img, ph->p_vaddr, ph->p_memsz, 0))
-            return reject(why, why_len, "corrupt segment (type 0x%x): not "
+            return util_fail(why, why_len, "corrupt segment (type 0x%x): not "
                           "inside a loadable segment",
                           (unsigned)ph->p_type);
         return 0;
@@ -347,10 +344,10 @@ static int check_segments(elf_image_t *img, const ElfW(Ehdr) *eh,
     for (unsigned i = 0; i < eh->e_phnum; i++) {
         read_phdr(img, eh, i, &ph);
         if (ph.p_type == PT_INTERP)
-            return reject(why, why_len, "not a shared object (it is an "
+            return util_fail(why, why_len, "not a shared object (it is an "
                           "executable)");
         if (ph.p_filesz > 0 && !in_file(img->len, ph.p_offset, ph.p_filesz))
-            return reject(why, why_len, "truncated or corrupt: segment %u "
+            return util_fail(why, why_len, "truncated or corrupt: segment %u "
                           "(%llu bytes at offset %llu) is outside the file "
                           "(%zu bytes)", i, (unsigned long long)ph.p_filesz,
                           (unsigned long long)ph.p_offset, img->len);
@@ -360,10 +357,10 @@ static int check_segments(elf_image_t *img, const ElfW(Ehdr) *eh,
             return -1;
     }
     if (img->n_loads == 0)
-        return reject(why, why_len, "not a shared object (no loadable "
+        return util_fail(why, why_len, "not a shared object (no loadable "
                       "segment)");
     if (n_dynamic != 1)
-        return reject(why, why_len, "not a shared object (%u dynamic "
+        return util_fail(why, why_len, "not a shared object (%u dynamic "
                       "segments)", n_dynamic);
     /* the others are checked against the PT_LOADs */
     for (unsigned i = 0; i < eh->e_phnum; i++) {
@@ -407,13 +404,13 @@ int elf_image_find_symbol(const elf_image_t *img, const char *name,
             memcmp(n, name, name_len + 1) != 0)
             continue;
         if (SYM_TYPE(s.st_info) != STT_OBJECT)
-            return reject(why, why_len, "%s is not a data object (symbol "
+            return util_fail(why, why_len, "%s is not a data object (symbol "
                           "type %u)", name,
                           (unsigned)SYM_TYPE(s.st_info));
         sym->value = s.st_value;
         sym->size = s.st_size;
         if (elf_image_map(img, s.st_value, s.st_size, &sym->file_off) != 0)
-            return reject(why, why_len, "%s's %llu bytes at 0x%llx are not "
+            return util_fail(why, why_len, "%s's %llu bytes at 0x%llx are not "
                           "in the file", name, (unsigned long long)s.st_size,
                           (unsigned long long)s.st_value);
         return 0;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "plugin/trust.h"
 
 #define RUN_DIR_PREFIX "jobrt-run-"
 
@@ -115,6 +116,18 @@ int run_dir_open(run_dir_t *rd, const char *explicit_path, char *err,
     } else {
         run_dir_sweep_stale(tmp_dir(), RUN_DIR_STALE_AFTER_S);
         rc = open_fresh(rd, err, err_len);
+    }
+    if (rc == 0) {
+        /* Its parents too: whoever may rename a parent may swap the
+         * directory between a copy's write and its dlopen. */
+        plugin_dir_t pd;
+        char why[512];
+        if (plugin_dir_open(&pd, rd->path, 0, why, sizeof why) != 0) {
+            snprintf(err, err_len, "run dir %s: refused: %s", rd->path, why);
+            rc = -1;
+        } else {
+            plugin_dir_close(&pd);
+        }
     }
     if (rc != 0)
         run_dir_close(rd);

@@ -33,19 +33,19 @@ see() { echo "(see 'jobrt $1 --help')"; }
 # ---- repeated options --------------------------------------------------------
 
 usage_error "run -q a -q b" \
-    "jobrt run: -q given twice (-q a, then -q b); give it once $(see run)" \
+    "jobrt run: -q given twice (first as -q); give it once $(see run)" \
     "$J" run -q a -q b -p "$T" -r "$REDIS_URL"
 usage_error "run -p A --plugin-dir B" \
-    "jobrt run: --plugin-dir given twice (-p $T, then --plugin-dir /x);\
- give it once $(see run)" \
+    "jobrt run: --plugin-dir given twice (first as -p); give it once\
+ $(see run)" \
     "$J" run -p "$T" --plugin-dir /x -r "$REDIS_URL"
 usage_error "status -q a --queue=b" \
-    "jobrt status: --queue given twice (-q a, then --queue b);\
- give it once $(see status)" \
+    "jobrt status: --queue given twice (first as -q); give it once\
+ $(see status)" \
     "$J" status some-id -q a --queue=b -r "$REDIS_URL"
 usage_error "enqueue --payload twice" \
-    "jobrt enqueue: --payload given twice (-d {}, then --payload []);\
- give it once $(see enqueue)" \
+    "jobrt enqueue: --payload given twice (first as -d); give it once\
+ $(see enqueue)" \
     "$J" enqueue q ok -v 1 -d '{}' --payload '[]' -r "$REDIS_URL"
 # The environment and the command line are not a repeat: the command line
 # wins (here with a name the keys cannot hold, so nothing starts).
@@ -147,6 +147,10 @@ usage_error "enqueue --delay 0 --at" \
     "jobrt enqueue: --at and --delay: give one of them $(see enqueue)" \
     "$J" enqueue q ok -v 1 -d '{}' --delay 0 --at 1 -r "$REDIS_URL"
 assert_eq 0 "$(xlen q)" "jobs enqueued by the refused commands"
+usage_error "plugins --plugin-dir A B" \
+    "jobrt plugins: the plugin directory is given twice (--plugin-dir and\
+ DIR); give it once $(see plugins)" \
+    "$J" plugins --plugin-dir "$T" /somewhere/else
 
 # ---- help --------------------------------------------------------------------
 

@@ -193,6 +193,12 @@ for c in run enqueue status cancel dlq; do
         assert_contains "$ERR" "(see 'jobrt $c --help')" "$c: bad URL $i"
         assert_eq "" "$OUT" "$c: bad URL $i: stdout"
     done
+    # -r given twice, each with a password: refused without echoing them
+    jr "$c-r-twice" -- "${args[@]}" -r "redis://:$DEF_PW@$HP" \
+        -r "redis://app:$APP_PW_URL@$HP"
+    assert_eq 2 "$RC" "$c: -r twice: exit code ($ERR)"
+    one_line "$c: -r twice" "$ERR"
+    assert_contains "$ERR" "given twice" "$c: -r twice"
     jr "$c-twice-env" "JOBRT_REDIS_PASSWORD=$DEF_PW" -- "${args[@]}" \
         -r "redis://:$DEF_PW@$HP"
     assert_eq 2 "$RC" "$c: password twice: exit code ($ERR)"
