@@ -49,6 +49,15 @@ int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
     return 0;
 }
 
+int util_fail(char *why, size_t why_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int util_parse_duration_ms(const char *s, int64_t *out_ms)
 {
     size_t n = strlen(s), digits = 0;

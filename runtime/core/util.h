@@ -18,6 +18,11 @@ int64_t util_mono_ms(void); /* monotonic clock, ms */
 void util_copy_str(char *dst, size_t size, const char *src);
 int util_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
+/* Writes a one-line reason (printf-style) into why[why_len] and returns
+ * -1: the way validators say why they refuse something. */
+int util_fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Durations: "250ms", "30s", "5m", "2h", "7d", or bare seconds. */
 int util_parse_duration_ms(const char *s, int64_t *out_ms);
 

@@ -12,17 +12,7 @@
 
 #include "core/envelope.h"
 #include "plugin/abi_layout.h"
-
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "core/util.h"
 
 /* A header field, read from its frozen 1.0 offset. */
 #define HDR_FIELD(sym, field, out)                                          \
@@ -36,26 +26,26 @@ int desc_check_header(const void *sym, size_t sym_size,
     uint32_t magic;
     memset(layout, 0, sizeof *layout);
     if (sym_size < ABI_FIELDS_END(abi_desc_1_0, struct_size))
-        return reject(why, why_len, "descriptor size %zu bytes is too small "
+        return util_fail(why, why_len, "descriptor size %zu bytes is too small "
                       "to be a jobrt_plugin_desc", sym_size);
     HDR_FIELD(sym, magic, magic);
     if (magic != JOBRT_PLUGIN_MAGIC)
-        return reject(why, why_len, "bad magic 0x%08x in " JOBRT_PLUGIN_SYMBOL
+        return util_fail(why, why_len, "bad magic 0x%08x in " JOBRT_PLUGIN_SYMBOL
                       " (expected 0x%08x)", magic, JOBRT_PLUGIN_MAGIC);
     HDR_FIELD(sym, struct_size, layout->struct_size);
     if (sym_size < ints_end)
-        return reject(why, why_len, "descriptor size %u: the "
+        return util_fail(why, why_len, "descriptor size %u: the "
                       JOBRT_PLUGIN_SYMBOL " symbol has only %zu bytes",
                       layout->struct_size, sym_size);
     HDR_FIELD(sym, abi_major, layout->abi_major);
     HDR_FIELD(sym, abi_minor, layout->abi_minor);
     HDR_FIELD(sym, handler_size, layout->handler_size);
     if (layout->abi_major != JOBRT_ABI_MAJOR)
-        return reject(why, why_len, "built for ABI major %u, this runtime "
+        return util_fail(why, why_len, "built for ABI major %u, this runtime "
                       "provides ABI %d.%d", layout->abi_major,
                       JOBRT_ABI_MAJOR, JOBRT_ABI_MINOR);
     if (layout->abi_minor > JOBRT_ABI_MINOR)
-        return reject(why, why_len, "built for ABI minor %u.%u, newer than "
+        return util_fail(why, why_len, "built for ABI minor %u.%u, newer than "
                       "this runtime's ABI %d.%d (upgrade jobrt)",
                       layout->abi_major, layout->abi_minor, JOBRT_ABI_MAJOR,
                       JOBRT_ABI_MINOR);
@@ -63,20 +53,20 @@ int desc_check_header(const void *sym, size_t sym_size,
     layout->handler_span = abi_handler_span(layout->abi_minor);
     if (layout->struct_size < layout->desc_span ||
         layout->struct_size > sym_size)
-        return reject(why, why_len, "descriptor size %u does not match the "
+        return util_fail(why, why_len, "descriptor size %u does not match the "
                       "ABI %u.%u layout (%zu bytes, symbol has %zu)",
                       layout->struct_size, layout->abi_major,
                       layout->abi_minor, layout->desc_span, sym_size);
     if (layout->handler_size < layout->handler_span ||
         layout->handler_size > DESC_MAX_HANDLER_SIZE)
-        return reject(why, why_len, "handler table entry size %u does not "
+        return util_fail(why, why_len, "handler table entry size %u does not "
                       "match the ABI %u.%u layout (%zu to %d bytes)",
                       layout->handler_size, layout->abi_major,
                       layout->abi_minor, layout->handler_span,
                       DESC_MAX_HANDLER_SIZE);
     HDR_FIELD(sym, n_handlers, layout->n_handlers);
     if (layout->n_handlers == 0 || layout->n_handlers > DESC_MAX_HANDLERS)
-        return reject(why, why_len, "handler table has %u entries (1 to %d "
+        return util_fail(why, why_len, "handler table has %u entries (1 to %d "
                       "allowed)", layout->n_handlers, DESC_MAX_HANDLERS);
     return 0;
 }
@@ -128,27 +118,27 @@ static int add_handler(const jobrt_plugin_desc *d, const jobrt_handler_desc *h,
 {
     const char *jn = h->job_name;
     if (jn == NULL || !envelope_valid_name(jn, strlen(jn)))
-        return reject(why, why_len, "plugin '%s': handler #%u has no valid "
+        return util_fail(why, why_len, "plugin '%s': handler #%u has no valid "
                       "job name", d->name, i);
     if (h->run == NULL)
-        return reject(why, why_len, "plugin '%s': handler for '%s' has no "
+        return util_fail(why, why_len, "plugin '%s': handler for '%s' has no "
                       "run function", d->name, jn);
     if (h->schema_min > h->schema_max)
-        return reject(why, why_len, "plugin '%s': handler for '%s' has "
+        return util_fail(why, why_len, "plugin '%s': handler for '%s' has "
                       "schema range %u..%u (min > max)", d->name, jn,
                       h->schema_min, h->schema_max);
     if (h->flags != 0)
-        return reject(why, why_len, "plugin '%s': handler for '%s' sets "
+        return util_fail(why, why_len, "plugin '%s': handler for '%s' sets "
                       "unknown flags 0x%x", d->name, jn, h->flags);
     if (h->max_attempts > ENVELOPE_MAX_ATTEMPTS)
-        return reject(why, why_len, "plugin '%s': handler for '%s' has "
+        return util_fail(why, why_len, "plugin '%s': handler for '%s' has "
                       "max_attempts %u (limit %d)", d->name, jn,
                       h->max_attempts, ENVELOPE_MAX_ATTEMPTS);
     for (uint32_t j = 0; j < p->n_handlers; j++) {
         const plugin_handler_t *o = &p->handlers[j];
         if (strcmp(o->job_name, jn) == 0 && o->schema_min <= h->schema_max &&
             h->schema_min <= o->schema_max)
-            return reject(why, why_len, "plugin '%s': handlers for '%s' "
+            return util_fail(why, why_len, "plugin '%s': handlers for '%s' "
                           "overlap (v%u..%u and v%u..%u)", d->name, jn,
                           o->schema_min, o->schema_max, h->schema_min,
                           h->schema_max);
@@ -156,14 +146,14 @@ static int add_handler(const jobrt_plugin_desc *d, const jobrt_handler_desc *h,
     const plugin_handler_t *other =
         find_claim(set, jn, h->schema_min, h->schema_max);
     if (other)
-        return reject(why, why_len, "plugin '%s': %s v%u..%u is already "
+        return util_fail(why, why_len, "plugin '%s': %s v%u..%u is already "
                       "served by plugin '%s' (%s)", d->name, jn,
                       h->schema_min, h->schema_max, other->plugin->name,
                       other->plugin->file);
     plugin_handler_t *ph = &p->handlers[p->n_handlers];
     ph->job_name = strdup(jn);
     if (ph->job_name == NULL)
-        return reject(why, why_len, "out of memory");
+        return util_fail(why, why_len, "out of memory");
     p->n_handlers++;
     ph->schema_min = h->schema_min;
     ph->schema_max = h->schema_max;
@@ -186,26 +176,26 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
         return -1;
     memcpy(d, sym, lay.desc_span < sizeof *d ? lay.desc_span : sizeof *d);
     if (d->name == NULL || !envelope_valid_name(d->name, strlen(d->name)))
-        return reject(why, why_len, "descriptor has no valid plugin name "
+        return util_fail(why, why_len, "descriptor has no valid plugin name "
                       "(1-128 characters of [A-Za-z0-9_.:/-])");
     if (d->version == NULL || *d->version == '\0')
-        return reject(why, why_len, "plugin '%s' has no version string",
+        return util_fail(why, why_len, "plugin '%s' has no version string",
                       d->name);
     for (size_t i = 0; i < sizeof d->reserved / sizeof d->reserved[0]; i++)
         if (d->reserved[i] != NULL)
-            return reject(why, why_len, "plugin '%s': reserved descriptor "
+            return util_fail(why, why_len, "plugin '%s': reserved descriptor "
                           "fields must be NULL", d->name);
     for (const struct jobrt_plugin *q = set->head; q; q = q->next)
         if (strcmp(q->name, d->name) == 0)
-            return reject(why, why_len, "plugin name '%s' is already loaded "
+            return util_fail(why, why_len, "plugin name '%s' is already loaded "
                           "from %s", d->name, q->file);
     if (d->handlers == NULL)
-        return reject(why, why_len, "plugin '%s': handler table pointer is "
+        return util_fail(why, why_len, "plugin '%s': handler table pointer is "
                       "NULL", d->name);
 
     p->handlers = calloc(lay.n_handlers, sizeof *p->handlers);
     if (p->handlers == NULL)
-        return reject(why, why_len, "out of memory");
+        return util_fail(why, why_len, "out of memory");
     for (uint32_t i = 0; i < lay.n_handlers; i++) {
         jobrt_handler_desc h;
         desc_read_handler(&lay, d->handlers, i, &h);
@@ -219,6 +209,6 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
     p->abi_minor = lay.abi_minor;
     p->fini = d->fini;
     if (!p->name || !p->version || !p->build_id)
-        return reject(why, why_len, "out of memory");
+        return util_fail(why, why_len, "out of memory");
     return 0;
 }

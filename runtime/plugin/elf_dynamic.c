@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "plugin/elf_image.h"
+#include "core/util.h"
 
 #include <elf.h>
 #include <link.h>
@@ -43,17 +44,6 @@ typedef struct {
     size_t off, count; /* the entries before DT_NULL, in the file */
 } dyn_t;
 
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int read_dynamic(const elf_image_t *img, dyn_t *d, char *why,
                         size_t why_len)
 {
@@ -87,7 +77,7 @@ static int read_dynamic(const elf_image_t *img, dyn_t *d, char *why,
             d->flags_1 = v;
         }
     }
-    return reject(why, why_len, "corrupt dynamic section: no DT_NULL "
+    return util_fail(why, why_len, "corrupt dynamic section: no DT_NULL "
                   "terminator");
 }
 
@@ -97,7 +87,7 @@ static int map_table(const elf_image_t *img, uint64_t vaddr, uint64_t size,
                      char *why, size_t why_len)
 {
     if (vaddr % align != 0 || elf_image_map(img, vaddr, size, off) != 0)
-        return reject(why, why_len, "corrupt dynamic section: %s (%llu "
+        return util_fail(why, why_len, "corrupt dynamic section: %s (%llu "
                       "bytes at 0x%llx) is not inside the file's loadable "
                       "segments", what, (unsigned long long)size,
                       (unsigned long long)vaddr);
@@ -121,17 +111,17 @@ static int check_strings(elf_image_t *img, const dyn_t *d, char *why,
                 {DT_SYMTAB, "DT_SYMTAB"}};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!d->has[need[i].tag])
-            return reject(why, why_len, "corrupt dynamic section: no %s",
+            return util_fail(why, why_len, "corrupt dynamic section: no %s",
                           need[i].name);
     if (!d->has[DT_HASH] && !d->has_gnu_hash)
-        return reject(why, why_len, "corrupt dynamic section: no symbol "
+        return util_fail(why, why_len, "corrupt dynamic section: no symbol "
                       "hash table (DT_HASH or DT_GNU_HASH)");
     img->strsz = (size_t)d->val[DT_STRSZ];
     if (map_table(img, d->val[DT_STRTAB], d->val[DT_STRSZ], 1,
                   &img->strtab_off, "the string table", why, why_len))
         return -1;
     if (img->strsz == 0 || img->buf[img->strtab_off + img->strsz - 1] != 0)
-        return reject(why, why_len, "corrupt dynamic section: the string "
+        return util_fail(why, why_len, "corrupt dynamic section: the string "
                       "table does not end in NUL");
     for (size_t i = 0; i < d->count; i++) {
         ElfW(Dyn) e;
@@ -140,7 +130,7 @@ static int check_strings(elf_image_t *img, const dyn_t *d, char *why,
                       e.d_tag == DT_RPATH || e.d_tag == DT_RUNPATH ||
                       e.d_tag == DT_AUXILIARY || e.d_tag == DT_FILTER;
         if (is_name && e.d_un.d_val >= img->strsz)
-            return reject(why, why_len, "corrupt dynamic section: entry %zu "
+            return util_fail(why, why_len, "corrupt dynamic section: entry %zu "
                           "(tag %lld) names string %llu of a %zu-byte "
                           "string table", i, (long long)e.d_tag,
                           (unsigned long long)e.d_un.d_val, img->strsz);
@@ -157,14 +147,14 @@ static int check_sysv_hash(const elf_image_t *img, uint64_t vaddr,
         return -1;
     uint64_t nbucket = word32(img, off), nchain = word32(img, off + 4);
     if (nbucket == 0)
-        return reject(why, why_len, "corrupt dynamic section: DT_HASH has "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_HASH has "
                       "no buckets");
     if (map_table(img, vaddr, 8 + 4 * (nbucket + nchain), 4, &off,
                   "DT_HASH", why, why_len))
         return -1;
     for (uint64_t i = 0; i < nbucket + nchain; i++)
         if (word32(img, off + 8 + 4 * i) >= nchain)
-            return reject(why, why_len, "corrupt dynamic section: DT_HASH "
+            return util_fail(why, why_len, "corrupt dynamic section: DT_HASH "
                           "entry %llu is not below its %llu chains",
                           (unsigned long long)i, (unsigned long long)nchain);
     if (nchain > *nsyms)
@@ -184,7 +174,7 @@ static int check_gnu_hash(const elf_image_t *img, uint64_t vaddr,
     uint64_t bloom = word32(img, off + 8), shift = word32(img, off + 12);
     if (nbuckets == 0 || bloom == 0 || (bloom & (bloom - 1)) != 0 ||
         shift >= 8 * WORD)
-        return reject(why, why_len, "corrupt dynamic section: DT_GNU_HASH "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_GNU_HASH "
                       "header (%llu buckets, %llu bloom words, shift %llu)",
                       (unsigned long long)nbuckets,
                       (unsigned long long)bloom, (unsigned long long)shift);
@@ -196,7 +186,7 @@ static int check_gnu_hash(const elf_image_t *img, uint64_t vaddr,
     for (uint64_t i = 0; i < nbuckets; i++) {
         uint64_t start = word32(img, off + buckets + 4 * i);
         if (start != 0 && start < symoffset)
-            return reject(why, why_len, "corrupt dynamic section: "
+            return util_fail(why, why_len, "corrupt dynamic section: "
                           "DT_GNU_HASH bucket %llu starts below symoffset",
                           (unsigned long long)i);
         if (start > top)
@@ -230,7 +220,7 @@ static int check_relocs(elf_image_t *img, uint64_t vaddr, uint64_t size,
     if (size == 0)
         return 0;
     if (size % ent != 0)
-        return reject(why, why_len, "corrupt dynamic section: %s is %llu "
+        return util_fail(why, why_len, "corrupt dynamic section: %s is %llu "
                       "bytes, not a whole number of entries", what,
                       (unsigned long long)size);
     if (map_table(img, vaddr, size, WORD, &off, what, why, why_len))
@@ -244,7 +234,7 @@ static int check_relocs(elf_image_t *img, uint64_t vaddr, uint64_t size,
             *nsyms = sym + 1;
         if (REL_TYPE(r.r_info) != 0 &&
             !elf_image_in_memory(img, r.r_offset, WORD, need))
-            return reject(why, why_len, "corrupt relocation %zu of %s: it "
+            return util_fail(why, why_len, "corrupt relocation %zu of %s: it "
                           "writes to 0x%llx, outside the writable "
                           "segments", i, what,
                           (unsigned long long)r.r_offset);
@@ -262,7 +252,7 @@ static int check_relr(elf_image_t *img, const dyn_t *d, char *why,
         return 0;
     if (size % WORD != 0 || !d->has[DT_RELRENT] ||
         d->val[DT_RELRENT] != WORD)
-        return reject(why, why_len, "corrupt dynamic section: DT_RELR "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_RELR "
                       "entry size");
     if (map_table(img, d->val[DT_RELR], size, WORD, &off, "DT_RELR", why,
                   why_len))
@@ -277,19 +267,19 @@ static int check_relr(elf_image_t *img, const dyn_t *d, char *why,
             where = e;
             have_where = 1;
             if (!elf_image_in_memory(img, where, WORD, need))
-                return reject(why, why_len, "corrupt DT_RELR entry %zu: it "
+                return util_fail(why, why_len, "corrupt DT_RELR entry %zu: it "
                               "writes to 0x%llx, outside the writable "
                               "segments", i, (unsigned long long)where);
             where += WORD;
             continue;
         }
         if (!have_where)
-            return reject(why, why_len, "corrupt DT_RELR: a bitmap before "
+            return util_fail(why, why_len, "corrupt DT_RELR: a bitmap before "
                           "any address");
         for (uint64_t j = 0; (e >>= 1) != 0; j++)
             if ((e & 1) && !elf_image_in_memory(img, where + j * WORD, WORD,
                                                 need))
-                return reject(why, why_len, "corrupt DT_RELR entry %zu: it "
+                return util_fail(why, why_len, "corrupt DT_RELR entry %zu: it "
                               "writes outside the writable segments", i);
         where += (8 * WORD - 1) * WORD;
     }
@@ -303,16 +293,16 @@ static int check_all_relocs(elf_image_t *img, const dyn_t *d, size_t *nsyms,
      * exists): an assertion in ld.so ends the whole process */
     if (d->has[DT_RELA] && (!d->has[DT_RELAENT] ||
                             d->val[DT_RELAENT] != sizeof(ElfW(Rela))))
-        return reject(why, why_len, "corrupt dynamic section: DT_RELA "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_RELA "
                       "without a DT_RELAENT of %zu", sizeof(ElfW(Rela)));
     if (d->has[DT_REL] && (!d->has[DT_RELENT] ||
                            d->val[DT_RELENT] != sizeof(ElfW(Rel))))
-        return reject(why, why_len, "corrupt dynamic section: DT_REL "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_REL "
                       "without a DT_RELENT of %zu", sizeof(ElfW(Rel)));
     if (d->has[DT_PLTREL] && d->val[DT_PLTREL] != NATIVE_PLTREL &&
         (NATIVE_PLTREL != 0 || (d->val[DT_PLTREL] != DT_RELA &&
                                 d->val[DT_PLTREL] != DT_REL)))
-        return reject(why, why_len, "corrupt dynamic section: DT_PLTREL "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_PLTREL "
                       "%llu", (unsigned long long)d->val[DT_PLTREL]);
     if (d->has[DT_RELA] &&
         check_relocs(img, d->val[DT_RELA], d->val[DT_RELASZ], 1, nsyms,
@@ -332,7 +322,7 @@ static int check_all_relocs(elf_image_t *img, const dyn_t *d, size_t *nsyms,
     if (d->has[DT_PLTGOT] &&
         !elf_image_in_memory(img, d->val[DT_PLTGOT], 3 * WORD,
                              img->textrel ? 0 : PF_W))
-        return reject(why, why_len, "corrupt dynamic section: DT_PLTGOT "
+        return util_fail(why, why_len, "corrupt dynamic section: DT_PLTGOT "
                       "is outside the writable segments");
     return check_relr(img, d, why, why_len);
 }
@@ -346,13 +336,13 @@ static int check_verneed(const elf_image_t *img, uint64_t va,
     for (;;) {
         ElfW(Verneed) vn;
         if (steps-- == 0)
-            return reject(why, why_len, "corrupt DT_VERNEED chain");
+            return util_fail(why, why_len, "corrupt DT_VERNEED chain");
         if (map_table(img, va, sizeof vn, 4, &off, "DT_VERNEED", why,
                       why_len))
             return -1;
         elf_image_read(img, off, &vn, sizeof vn);
         if (vn.vn_version != 1 || vn.vn_file >= img->strsz)
-            return reject(why, why_len, "corrupt DT_VERNEED entry (version "
+            return util_fail(why, why_len, "corrupt DT_VERNEED entry (version "
                           "%u, file name %u)", (unsigned)vn.vn_version,
                           (unsigned)vn.vn_file);
         /* glibc reads at least one aux, whatever vn_cnt says */
@@ -360,13 +350,13 @@ static int check_verneed(const elf_image_t *img, uint64_t va,
         for (;;) {
             ElfW(Vernaux) a;
             if (steps-- == 0)
-                return reject(why, why_len, "corrupt DT_VERNEED chain");
+                return util_fail(why, why_len, "corrupt DT_VERNEED chain");
             if (map_table(img, aux, sizeof a, 4, &off, "DT_VERNEED aux",
                           why, why_len))
                 return -1;
             elf_image_read(img, off, &a, sizeof a);
             if (a.vna_name >= img->strsz)
-                return reject(why, why_len, "corrupt DT_VERNEED aux name");
+                return util_fail(why, why_len, "corrupt DT_VERNEED aux name");
             if ((a.vna_other & 0x7fffu) > *ndx_high)
                 *ndx_high = a.vna_other & 0x7fffu;
             if (a.vna_next == 0)
@@ -388,12 +378,12 @@ static int check_verdef(const elf_image_t *img, uint64_t va,
         ElfW(Verdef) vd;
         ElfW(Verdaux) a;
         if (steps-- == 0)
-            return reject(why, why_len, "corrupt DT_VERDEF chain");
+            return util_fail(why, why_len, "corrupt DT_VERDEF chain");
         if (map_table(img, va, sizeof vd, 4, &off, "DT_VERDEF", why, why_len))
             return -1;
         elf_image_read(img, off, &vd, sizeof vd);
         if (vd.vd_version != 1)
-            return reject(why, why_len, "corrupt DT_VERDEF entry (version "
+            return util_fail(why, why_len, "corrupt DT_VERDEF entry (version "
                           "%u)", (unsigned)vd.vd_version);
         if ((vd.vd_ndx & 0x7fffu) > *ndx_high)
             *ndx_high = vd.vd_ndx & 0x7fffu;
@@ -402,7 +392,7 @@ static int check_verdef(const elf_image_t *img, uint64_t va,
             return -1;
         elf_image_read(img, off, &a, sizeof a);
         if (a.vda_name >= img->strsz)
-            return reject(why, why_len, "corrupt DT_VERDEF aux name");
+            return util_fail(why, why_len, "corrupt DT_VERDEF aux name");
         if (vd.vd_next == 0)
             return 0;
         va += vd.vd_next;
@@ -414,7 +404,7 @@ static int check_symbols(elf_image_t *img, const dyn_t *d, char *why,
                          size_t why_len)
 {
     if (img->nsyms > img->len / sizeof(ElfW(Sym)))
-        return reject(why, why_len, "corrupt dynamic section: %zu symbols "
+        return util_fail(why, why_len, "corrupt dynamic section: %zu symbols "
                       "cannot fit in the file", img->nsyms);
     if (map_table(img, d->val[DT_SYMTAB],
                   (uint64_t)img->nsyms * sizeof(ElfW(Sym)), WORD,
@@ -424,7 +414,7 @@ static int check_symbols(elf_image_t *img, const dyn_t *d, char *why,
         ElfW(Sym) s;
         elf_image_read(img, img->symtab_off + i * sizeof s, &s, sizeof s);
         if (s.st_name >= img->strsz)
-            return reject(why, why_len, "corrupt symbol %zu: its name is "
+            return util_fail(why, why_len, "corrupt symbol %zu: its name is "
                           "outside the string table", i);
     }
     unsigned ndx_high = 0;
@@ -438,7 +428,7 @@ static int check_symbols(elf_image_t *img, const dyn_t *d, char *why,
         return 0;
     size_t off;
     if (ndx_high == 0)
-        return reject(why, why_len, "corrupt dynamic section: symbol "
+        return util_fail(why, why_len, "corrupt dynamic section: symbol "
                       "versions (DT_VERSYM) without version definitions "
                       "or needs");
     if (map_table(img, d->versym, (uint64_t)img->nsyms * 2, 2, &off,
@@ -448,7 +438,7 @@ static int check_symbols(elf_image_t *img, const dyn_t *d, char *why,
         uint16_t v;
         memcpy(&v, img->buf + off + 2 * i, sizeof v);
         if ((v & 0x7fffu) > ndx_high)
-            return reject(why, why_len, "corrupt DT_VERSYM entry %zu "
+            return util_fail(why, why_len, "corrupt DT_VERSYM entry %zu "
                           "(version %u of %u)", i, v & 0x7fffu, ndx_high);
     }
     return 0;
@@ -465,14 +455,14 @@ static int check_init_fini(const elf_image_t *img, const dyn_t *d,
     for (size_t i = 0; i < 2; i++) {
         if (d->has[kinds[i].fn] &&
             !elf_image_in_memory(img, d->val[kinds[i].fn], 1, PF_X))
-            return reject(why, why_len, "corrupt dynamic section: the %s "
+            return util_fail(why, why_len, "corrupt dynamic section: the %s "
                           "function is outside the code segments",
                           kinds[i].name);
         uint64_t a = d->val[kinds[i].array], n = d->val[kinds[i].size];
         if (d->has[kinds[i].array] &&
             (n % WORD != 0 || a % WORD != 0 ||
              !elf_image_in_memory(img, a, n, 0)))
-            return reject(why, why_len, "corrupt dynamic section: the %s "
+            return util_fail(why, why_len, "corrupt dynamic section: the %s "
                           "array is outside the loadable segments",
                           kinds[i].name);
     }
@@ -485,10 +475,10 @@ int elf_check_dynamic(elf_image_t *img, char *why, size_t why_len)
     if (read_dynamic(img, &d, why, why_len) != 0)
         return -1;
     if (d.flags_1 & DF_1_PIE)
-        return reject(why, why_len, "not a shared object (it is an "
+        return util_fail(why, why_len, "not a shared object (it is an "
                       "executable)");
     if (d.has[DT_SYMENT] && d.val[DT_SYMENT] != sizeof(ElfW(Sym)))
-        return reject(why, why_len, "corrupt dynamic section: DT_SYMENT");
+        return util_fail(why, why_len, "corrupt dynamic section: DT_SYMENT");
     img->textrel = d.has[DT_TEXTREL] ||
                    (d.has[DT_FLAGS] && (d.val[DT_FLAGS] & DF_TEXTREL));
     size_t nsyms = 0;

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "plugin/elf_image.h"
 #include "plugin/run_dir.h"
+#include "core/util.h"
 
 struct loader {
     run_dir_t run;
@@ -31,17 +32,6 @@ struct loader {
     elf_target_t self; /* this runtime's ELF class and machine */
     int insecure;
 };
-
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 loader_t *loader_create(const char *run_dir, const jobrt_host_api *host,
                         char *err, size_t err_len)
@@ -82,7 +72,7 @@ static unsigned char *read_whole(int fd, const struct stat *st, size_t *len,
                                  char *why, size_t why_len)
 {
     if ((unsigned long long)st->st_size > LOADER_MAX_FILE_SIZE) {
-        reject(why, why_len, "file is %lld bytes, more than the %u MiB a "
+        util_fail(why, why_len, "file is %lld bytes, more than the %u MiB a "
                "plugin may have", (long long)st->st_size,
                LOADER_MAX_FILE_SIZE >> 20);
         return NULL;
@@ -90,20 +80,20 @@ static unsigned char *read_whole(int fd, const struct stat *st, size_t *len,
     size_t cap = (size_t)st->st_size + 1, n = 0;
     unsigned char *buf = malloc(cap);
     if (buf == NULL) {
-        reject(why, why_len, "out of memory");
+        util_fail(why, why_len, "out of memory");
         return NULL;
     }
     for (;;) {
         if (n == cap) { /* it grew while we read it */
             if (cap > LOADER_MAX_FILE_SIZE) {
-                reject(why, why_len, "file grew past %u MiB while it was "
+                util_fail(why, why_len, "file grew past %u MiB while it was "
                        "read", LOADER_MAX_FILE_SIZE >> 20);
                 free(buf);
                 return NULL;
             }
             unsigned char *nb = realloc(buf, cap * 2);
             if (nb == NULL) {
-                reject(why, why_len, "out of memory");
+                util_fail(why, why_len, "out of memory");
                 free(buf);
                 return NULL;
             }
@@ -114,7 +104,7 @@ static unsigned char *read_whole(int fd, const struct stat *st, size_t *len,
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            reject(why, why_len, "read failed: %s", strerror(errno));
+            util_fail(why, why_len, "read failed: %s", strerror(errno));
             free(buf);
             return NULL;
         }
@@ -161,7 +151,7 @@ static int write_copy(const loader_t *l, const char *base,
         err = errno;
     if (done < len || err != 0) {
         unlink(copy);
-        return reject(why, why_len, "cannot write private copy %s: %s",
+        return util_fail(why, why_len, "cannot write private copy %s: %s",
                       copy, strerror(err ? err : EIO));
     }
     return 0;
@@ -179,7 +169,7 @@ static int check_file(const loader_t *l, const unsigned char *buf,
     int rc = elf_image_find_symbol(&img, JOBRT_PLUGIN_SYMBOL, sym, why,
                                    why_len);
     if (rc == 1)
-        return reject(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor "
+        return util_fail(why, why_len, "no " JOBRT_PLUGIN_SYMBOL " descriptor "
                       "exported (built without the jobrt SDK?)");
     if (rc != 0)
         return -1;
@@ -200,12 +190,12 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
         return NULL;
     struct jobrt_plugin *p = calloc(1, sizeof *p);
     if (p == NULL || (p->file = strdup(path)) == NULL) {
-        reject(why, why_len, "out of memory");
+        util_fail(why, why_len, "out of memory");
         loader_free_plugin(p);
         return NULL;
     }
     if (sha256_hex(buf, len, p->sha256) != 0) {
-        reject(why, why_len, "cannot compute the file's SHA-256");
+        util_fail(why, why_len, "cannot compute the file's SHA-256");
         loader_free_plugin(p);
         return NULL;
     }
@@ -218,7 +208,7 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
     unlink(copy); /* the mapping stays; nothing can reach it by name */
     if (dl == NULL) {
         const char *e = dlerror();
-        reject(why, why_len, "dlopen failed: %s", e ? e : "unknown error");
+        util_fail(why, why_len, "dlopen failed: %s", e ? e : "unknown error");
         loader_free_plugin(p);
         return NULL;
     }
@@ -228,7 +218,7 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
     void *live = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
     if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || live == NULL ||
         (uintptr_t)live != (uintptr_t)lm->l_addr + (uintptr_t)sym.value) {
-        reject(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is not the "
+        util_fail(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is not the "
                "one in the file (another library defines it?)");
         goto fail;
     }
@@ -239,7 +229,7 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
         /* a failed init() undoes its own work: fini() is not called */
         int rc = d.init(l->host, p, &p->ctx);
         if (rc != 0) {
-            reject(why, why_len, "plugin '%s': init failed (returned %d)",
+            util_fail(why, why_len, "plugin '%s': init failed (returned %d)",
                    p->name, rc);
             goto fail;
         }
@@ -287,7 +277,7 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (*base == '\0') {
-        reject(why, why_len, "not a regular file");
+        util_fail(why, why_len, "not a regular file");
         return NULL;
     }
     if (slash == path)
@@ -299,7 +289,7 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
     plugin_dir_t pd;
     char dwhy[512];
     if (plugin_dir_open(&pd, dir, l->insecure, dwhy, sizeof dwhy) != 0) {
-        reject(why, why_len, "its directory: %s", dwhy);
+        util_fail(why, why_len, "its directory: %s", dwhy);
         return NULL;
     }
     struct jobrt_plugin *p = loader_load_at(l, &pd, base, set, why, why_len);
@@ -333,22 +323,36 @@ static ssize_t list_plugins(int fd, char ***out)
         return -1;
     }
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    int oom = 0;
+    while (!oom && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || !has_so_suffix(e->d_name))
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             char **nn = realloc(names, ncap * sizeof *names);
-            if (nn == NULL)
+            if (nn == NULL) {
+                oom = 1;
                 break;
+            }
             names = nn;
             cap = ncap;
         }
         names[n] = strdup(e->d_name);
-        if (names[n])
+        if (names[n] == NULL)
+            oom = 1;
+        else
             n++;
     }
     closedir(d);
+    if (oom) {
+        /* Never a partial list: a plugin left out would look like one
+         * that is not there, with no line saying so. */
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        errno = ENOMEM;
+        return -1;
+    }
     if (n > 1)
         qsort(names, n, sizeof *names, cmp_names);
     *out = names;

@@ -15,17 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reject(char *why, size_t why_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "core/util.h"
 
 int trust_problem(const struct stat *st, uid_t euid, trust_kind_t kind,
                   char *reason, size_t reason_len, char *fix, size_t fix_len)
@@ -70,7 +60,7 @@ static int judge(const char *path, const char *label, const struct stat *st,
         return 0;
     }
     /* a plugin file's own line already names it */
-    return reject(why, why_len, "not trusted: %s%s%s; fix with %s%s%s, or "
+    return util_fail(why, why_len, "not trusted: %s%s%s; fix with %s%s%s, or "
                   "run with --insecure-plugin-dir for development",
                   label ? label : "", label ? " is " : "", reason, fix,
                   label ? " " : "", label ? path : "");
@@ -86,12 +76,12 @@ static int open_dir_at(int at, const char *name, const char *who,
                 O_NOFOLLOW | O_CLOEXEC;
     int fd = openat(at, name, flags);
     if (fd < 0)
-        return reject(why, why_len, "%s: %s%s", who, strerror(errno),
+        return util_fail(why, why_len, "%s: %s%s", who, strerror(errno),
                       errno == ELOOP || errno == ENOTDIR
                           ? " (it changed while it was checked)" : "");
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        reject(why, why_len, "%s: %s", who, strerror(errno));
+        util_fail(why, why_len, "%s: %s", who, strerror(errno));
         close(fd);
         return -1;
     }
@@ -112,13 +102,13 @@ static int walk(int at, const char *base, const char *rel, trust_kind_t kind,
     snprintf(who, sizeof who, "%s", base);
     int fd = dup(at);
     if (fd < 0)
-        return reject(why, why_len, "%s: %s", base, strerror(errno));
+        return util_fail(why, why_len, "%s: %s", base, strerror(errno));
     const char *p = rel;
     while (*p) {
         size_t n = strcspn(p, "/");
         if (n > NAME_MAX) {
             close(fd);
-            return reject(why, why_len, "%s: name too long", who);
+            return util_fail(why, why_len, "%s: name too long", who);
         }
         memcpy(comp, p, n);
         comp[n] = '\0';
@@ -148,16 +138,16 @@ int plugin_dir_open(plugin_dir_t *d, const char *path, int insecure,
     why[0] = '\0';
     d->real = realpath(path, NULL);
     if (d->real == NULL)
-        return reject(why, why_len, "%s", strerror(errno));
+        return util_fail(why, why_len, "%s", strerror(errno));
     d->path = strdup(path);
     if (d->path == NULL) {
         plugin_dir_close(d);
-        return reject(why, why_len, "out of memory");
+        return util_fail(why, why_len, "out of memory");
     }
     int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
     if (root < 0 || fstat(root, &st) != 0) {
-        reject(why, why_len, "/: %s", strerror(errno));
+        util_fail(why, why_len, "/: %s", strerror(errno));
         if (root >= 0)
             close(root);
         plugin_dir_close(d);
@@ -176,7 +166,7 @@ int plugin_dir_open(plugin_dir_t *d, const char *path, int insecure,
     close(root);
     if (d->fd < 0) {
         if (why[0] == '\0')
-            reject(why, why_len, "%s", strerror(errno));
+            util_fail(why, why_len, "%s", strerror(errno));
         plugin_dir_close(d);
         return -1;
     }
@@ -204,13 +194,13 @@ static int open_link_target(const plugin_dir_t *d, const char *name,
     snprintf(link, sizeof link, "%s/%s", is_root ? "" : d->real, name);
     char *t = realpath(link, NULL);
     if (t == NULL)
-        return reject(why, why_len, "symlink whose target cannot be "
+        return util_fail(why, why_len, "symlink whose target cannot be "
                       "resolved: %s", strerror(errno));
     snprintf(target, target_len, "%s", t);
     int inside = is_root || (strncmp(t, d->real, rl) == 0 && t[rl] == '/');
     free(t);
     if (!inside)
-        return reject(why, why_len, "symlink to %s, which is outside the "
+        return util_fail(why, why_len, "symlink to %s, which is outside the "
                       "plugin directory: refused", target);
     const char *rel = target + (is_root ? 1 : rl + 1);
     const char *slash = strrchr(rel, '/');
@@ -230,7 +220,7 @@ static int open_link_target(const plugin_dir_t *d, const char *name,
     if (sub >= 0)
         close(sub);
     if (fd < 0)
-        return reject(why, why_len, "cannot open symlink target %s: %s",
+        return util_fail(why, why_len, "cannot open symlink target %s: %s",
                       target, strerror(err));
     return fd;
 }
@@ -246,17 +236,17 @@ int plugin_dir_open_file(const plugin_dir_t *d, const char *name,
     if (fd < 0 && errno == ELOOP)
         fd = open_link_target(d, name, target, sizeof target, why, why_len);
     else if (fd < 0)
-        return reject(why, why_len, "cannot open: %s", strerror(errno));
+        return util_fail(why, why_len, "cannot open: %s", strerror(errno));
     if (fd < 0)
         return -1;
     if (fstat(fd, st) != 0) {
-        reject(why, why_len, "cannot stat: %s", strerror(errno));
+        util_fail(why, why_len, "cannot stat: %s", strerror(errno));
         close(fd);
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return reject(why, why_len, "not a regular file");
+        return util_fail(why, why_len, "not a regular file");
     }
     char path[PATH_MAX], label[PATH_MAX + 16];
     if (target[0]) {
