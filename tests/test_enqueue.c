@@ -20,48 +20,15 @@
 #include <unistd.h>
 
 #include "queue/enqueue.h"
+#include "support/test_redis.h"
 
-static pid_t redis_pid;
+static test_redis_t server;
 static redisContext *rc;
-static char dir[64], sock[128];
 static queue_keys_t keys;
 
 static void start_redis(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jobrt-test-enqueue.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(sock, sizeof sock, "%s/redis.sock", dir);
-    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock,
-                    "--save", "", "--appendonly", "no", "--dir", dir,
-                    "--logfile", "redis.log", NULL};
-    redis_pid = fork();
-    cr_assert_geq(redis_pid, 0, "fork");
-    if (redis_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        execvp("redis-server", argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 500 && rc == NULL; i++) { /* up to 5 s */
-        redisContext *c = redisConnectUnix(sock);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            if (ok) {
-                rc = c;
-                break;
-            }
-        }
-        if (c)
-            redisFree(c);
-        struct timespec ts = {0, 10000000L};
-        nanosleep(&ts, NULL);
-    }
-    cr_assert_not_null(rc, "redis-server did not answer on %s", sock);
+    rc = test_redis_start(&server, "enqueue");
     char err[256];
     cr_assert_eq(queue_keys_init(&keys, "jobrt", "q", err, sizeof err), 0);
 }
@@ -71,12 +38,7 @@ static void stop_redis(void)
     if (rc)
         redisFree(rc);
     rc = NULL;
-    kill(redis_pid, SIGTERM);
-    waitpid(redis_pid, NULL, 0);
-    char path[160];
-    snprintf(path, sizeof path, "%s/redis.log", dir);
-    unlink(path);
-    rmdir(dir);
+    test_redis_stop(&server);
 }
 
 static long long integer(const char *fmt, const char *arg)
@@ -238,8 +200,9 @@ Test(enqueue_sender, lost_connection_reports_every_pending_job)
     signal(SIGPIPE, SIG_IGN);
     cr_assert_eq(add_line(s, LINE(",\"id\":\"x-1\""), 1), 0);
     cr_assert_eq(add_line(s, LINE(",\"id\":\"x-2\""), 2), 0);
-    kill(redis_pid, SIGKILL);
-    waitpid(redis_pid, NULL, 0);
+    kill(server.pid, SIGKILL);
+    waitpid(server.pid, NULL, 0);
+    server.pid = 0;
     cr_assert_eq(enqueue_sender_flush(s), -1);
     cr_assert_eq(n_got, 2u);
     expect(0, 1, ENQUEUE_UNKNOWN, NULL);
@@ -248,13 +211,9 @@ Test(enqueue_sender, lost_connection_reports_every_pending_job)
               got[0].error);
     cr_assert_eq(add_line(s, LINE(",\"id\":\"x-3\""), 3), -1);
     cr_assert_eq(n_got, 2u, "nothing reported for what is not sent");
-    redis_pid = -1;
     enqueue_sender_destroy(s);
     enqueue_entry_free(&e);
     redisFree(rc);
     rc = NULL;
-    char path[160];
-    snprintf(path, sizeof path, "%s/redis.log", dir);
-    unlink(path);
-    rmdir(dir);
+    test_redis_stop(&server); /* removes its directory */
 }

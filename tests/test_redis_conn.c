@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "queue/redis_conn.h"
+#include "support/test_redis.h"
 
 #define SECRET "Zq7-s3cr3t"
 
@@ -65,51 +66,13 @@ Test(redis_conn, format_duration)
     cr_assert_str_eq(out, "0.0 s");
 }
 
-static pid_t redis_pid;
-static char dir[64], sock[128];
+static test_redis_t server;
 
-static redisContext *admin(void)
-{
-    redisContext *c = redisConnectUnix(sock);
-    cr_assert(c && !c->err, "cannot connect to %s", sock);
-    return c;
-}
+static redisContext *admin(void) { return test_redis_connect(&server); }
 
 static void start_redis(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jobrt-test-conn.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(sock, sizeof sock, "%s/redis.sock", dir);
-    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock,
-                    "--save", "", "--appendonly", "no", "--dir", dir,
-                    "--logfile", "redis.log", NULL};
-    redis_pid = fork();
-    cr_assert_geq(redis_pid, 0, "fork");
-    if (redis_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        execvp("redis-server", argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) { /* up to 5 s */
-        redisContext *c = redisConnectUnix(sock);
-        int ok = 0;
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-        }
-        if (c)
-            redisFree(c);
-        if (ok)
-            break;
-        cr_assert_lt(i, 499, "redis-server did not answer on %s", sock);
-        struct timespec ts = {0, 10000000L};
-        nanosleep(&ts, NULL);
-    }
+    redisFree(test_redis_start(&server, "conn"));
     /* an ACL user, and a password for the default user */
     redisContext *c = admin();
     redisReply *r = redisCommand(c, "ACL SETUSER app on >%s ~* &* +@all",
@@ -122,15 +85,7 @@ static void start_redis(void)
     redisFree(c);
 }
 
-static void stop_redis(void)
-{
-    kill(redis_pid, SIGTERM);
-    waitpid(redis_pid, NULL, 0);
-    char path[160];
-    snprintf(path, sizeof path, "%s/redis.log", dir);
-    unlink(path);
-    rmdir(dir);
-}
+static void stop_redis(void) { test_redis_stop(&server); }
 
 /* Each test calls start_redis() first and stop_redis() last: fixtures are
  * explicit calls rather than TestSuite(.init/.fini), which cppcheck cannot
@@ -141,7 +96,7 @@ static int try_connect(const char *url, char *err, size_t err_len)
 {
     char full[256];
     redis_target_t t;
-    snprintf(full, sizeof full, url, sock);
+    snprintf(full, sizeof full, url, server.sock);
     cr_assert_eq(redis_target_parse(full, &t, err, err_len), 0, "%s", err);
     redisContext *c = redis_connect_sync(&t, 2000, err, err_len);
     redis_target_free(&t);
@@ -189,7 +144,8 @@ Test(redis_conn_sync, one_line_per_failure)
     assert_fails("unix://:" SECRET "-default@%s?db=99",
                  "SELECT 99 failed: ERR DB index is out of range");
     char target[200];
-    snprintf(target, sizeof target, "redis at unix:%s?db=99: SELECT", sock);
+    snprintf(target, sizeof target, "redis at unix:%s?db=99: SELECT",
+             server.sock);
     assert_fails("unix://:" SECRET "-default@%s?db=99", target);
     stop_redis();
 }

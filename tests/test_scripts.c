@@ -25,62 +25,19 @@
 #include "core/envelope.h"
 #include "queue/dlq.h"
 #include "queue/scripts.h"
+#include "support/test_redis.h"
 
-static pid_t redis_pid;
+static test_redis_t server;
 static redisContext *rc;
-static char dir[64], sock[128];
 
-static void start_redis(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/jobrt-test-scripts.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(sock, sizeof sock, "%s/redis.sock", dir);
-    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", sock,
-                    "--save", "", "--appendonly", "no", "--dir", dir,
-                    "--logfile", "redis.log", NULL};
-    redis_pid = fork();
-    cr_assert_geq(redis_pid, 0, "fork");
-    if (redis_pid == 0) {
-        /* dies with the test process, even when an assertion ends it, and
-         * keeps no pipe of the test runner open */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        execvp("redis-server", argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 500 && rc == NULL; i++) { /* up to 5 s */
-        redisContext *c = redisConnectUnix(sock);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            if (ok) {
-                rc = c;
-                break;
-            }
-        }
-        if (c)
-            redisFree(c);
-        struct timespec ts = {0, 10000000L};
-        nanosleep(&ts, NULL);
-    }
-    cr_assert_not_null(rc, "redis-server did not answer on %s", sock);
-}
+static void start_redis(void) { rc = test_redis_start(&server, "scripts"); }
 
 static void stop_redis(void)
 {
     if (rc)
         redisFree(rc);
     rc = NULL;
-    kill(redis_pid, SIGTERM);
-    waitpid(redis_pid, NULL, 0);
-    char path[160];
-    snprintf(path, sizeof path, "%s/redis.log", dir);
-    unlink(path);
-    rmdir(dir);
+    test_redis_stop(&server);
 }
 
 /* Runs a command; the reply is freed by the next call. */

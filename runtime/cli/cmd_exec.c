@@ -67,12 +67,8 @@ int cmd_exec(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, pos, 1, &n_pos);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if (log_set_level_name(log_level) != 0)
-        return cli_usage_error(&cmd, "%s: expected error, warn, info or "
-                               "debug, got '%s'",
-                               log_level == getenv("JOBRT_LOG_LEVEL")
-                                   ? "environment JOBRT_LOG_LEVEL"
-                                   : "--log-level", log_level);
+    if ((rc = cli_set_log_level(&cmd, log_level)) != 0)
+        return rc;
     if (dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     if (n_pos != 1)

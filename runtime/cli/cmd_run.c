@@ -142,12 +142,8 @@ int cmd_run(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, pos, 0, &n_pos);
     if (rc)
         return rc == 1 ? 0 : rc;
-    if (log_set_level_name(log_level) != 0)
-        return cli_usage_error(&cmd, "%s: expected error, warn, info or "
-                               "debug, got '%s'",
-                               log_level == getenv("JOBRT_LOG_LEVEL")
-                                   ? "environment JOBRT_LOG_LEVEL"
-                                   : "--log-level", log_level);
+    if ((rc = cli_set_log_level(&cmd, log_level)) != 0)
+        return rc;
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     c.concurrency = (int)concurrency;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/util.h"
 
 int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
@@ -268,4 +269,17 @@ void cli_print_help(const cli_cmd_t *cmd, FILE *out)
         fprintf(out, "\n");
     }
     fprintf(out, "  %-30s %s\n", "-h, --help", "Show this help and exit.");
+}
+
+int cli_set_log_level(const cli_cmd_t *cmd, const char *value)
+{
+    if (log_set_level_name(value) == 0)
+        return 0;
+    /* cli_parse keeps the environment's own string for a value from it */
+    return cli_usage_error(cmd, "%s: expected error, warn, info or debug, "
+                           "got '%s'",
+                           value == getenv("JOBRT_LOG_LEVEL")
+                               ? "environment JOBRT_LOG_LEVEL"
+                               : "--log-level",
+                           value);
 }

@@ -62,4 +62,9 @@ void cli_format_duration(int64_t ms, char *out, size_t out_len);
 int cli_usage_error(const cli_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Applies a --log-level value: error, warn, info or debug. Returns 0,
+ * or 2 after one usage line naming where the value came from (the
+ * option or the environment variable JOBRT_LOG_LEVEL). */
+int cli_set_log_level(const cli_cmd_t *cmd, const char *value);
+
 #endif
