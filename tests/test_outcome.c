@@ -12,9 +12,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "plugin/host_api.h"
 #include "core/json_check.h"
 #include "exec/outcome.h"
+#include "plugin/host_api.h"
 
 static struct jobrt_job *new_job(const char *const *fv, size_t n)
 {

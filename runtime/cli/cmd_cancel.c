@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/redis_opts.h"
 #include "core/envelope.h"
 #include "core/idset.h"
 #include "queue/keys.h"
 #include "queue/scripts.h"
-#include "cli/redis_opts.h"
 
 #define CANCEL_KEEP_MS "604800000" /* 7 days */
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "core/log.h"
 #include "plugin/host_api.h"
 #include "plugin/loader.h"
-#include "core/log.h"
 #include "plugin/router.h"
 
 static void print_plugin(void *arg, const char *path,

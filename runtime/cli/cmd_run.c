@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/redis_opts.h"
 #include "core/log.h"
 #include "exec/worker.h"

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/redis_opts.h"
 #include "core/envelope.h"
 

@@ -8,8 +8,8 @@
 #ifndef JOBRT_CMD_REDIS_H
 #define JOBRT_CMD_REDIS_H
 
-#include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "queue/keys.h"
 #include "queue/redis_conn.h"
 

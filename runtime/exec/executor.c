@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/host_api.h"
 #include "core/log.h"
+#include "plugin/host_api.h"
 
 struct executor {
     uv_loop_t *loop;

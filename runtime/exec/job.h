@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "core/envelope.h"
-#include "plugin/plugin_set.h"
 #include "core/util.h"
+#include "plugin/plugin_set.h"
 
 /* Why a job did not end with its handler's own outcome. */
 typedef enum {

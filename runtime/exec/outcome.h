@@ -7,8 +7,8 @@
 #ifndef JOBRT_OUTCOME_H
 #define JOBRT_OUTCOME_H
 
-#include "exec/job.h"
 #include "core/util.h"
+#include "exec/job.h"
 
 typedef enum {
     ACTION_ACK,     /* done: ack, with its record */

@@ -27,15 +27,15 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "exec/executor.h"
-#include "plugin/host_api.h"
 #include "core/idset.h"
-#include "plugin/loader.h"
 #include "core/log.h"
+#include "exec/executor.h"
 #include "exec/outcome.h"
+#include "plugin/host_api.h"
+#include "plugin/loader.h"
+#include "plugin/router.h"
 #include "queue/queue.h"
 #include "queue/scripts.h"
-#include "plugin/router.h"
 
 typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "core/envelope.h"
-#include "plugin/abi_layout.h"
 #include "core/util.h"
+#include "plugin/abi_layout.h"
 
 /* A header field, read from its frozen 1.0 offset. */
 #define HDR_FIELD(sym, field, out)                                          \

@@ -8,7 +8,6 @@
  */
 #define _GNU_SOURCE
 #include "plugin/elf_image.h"
-#include "core/util.h"
 
 #include <elf.h>
 #include <link.h>
@@ -16,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/util.h"
 
 #define WORD sizeof(ElfW(Addr))
 

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include "plugin/elf_image.h"
-#include "core/util.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -16,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+
+#include "core/util.h"
 
 #if UINTPTR_MAX > 0xffffffffu
 #define SYM_TYPE(info) ELF64_ST_TYPE(info)

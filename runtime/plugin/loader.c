@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "plugin/elf_image.h"
 #include "plugin/run_dir.h"
-#include "core/util.h"
 
 struct loader {
     run_dir_t run;
