@@ -199,7 +199,7 @@ Test(elf_image, headers)
     b = copy();
     ElfW(Shdr) *sh = (ElfW(Shdr) *)(b + eh(b)->e_shoff);
     sh[eh(b)->e_shnum - 1].sh_offset = (ElfW(Off))-1;
-    refused(b, orig_len, "is outside the file", "section offset");
+    refused(b, orig_len, "does not fit in the file", "section offset");
     teardown();
 }
 
@@ -211,7 +211,7 @@ Test(elf_image, segments)
     refused(b, orig_len, "bytes in the file but", "filesz > memsz");
     b = copy();
     ph(b, PT_LOAD, 3)->p_offset = orig_len;
-    refused(b, orig_len, "outside the file", "load beyond the file");
+    refused(b, orig_len, "does not fit in the file", "load beyond the file");
     b = copy();
     ph(b, PT_LOAD, 1)->p_vaddr = 0;
     refused(b, orig_len, "out of order", "overlapping loads");

@@ -238,7 +238,9 @@ Test(run_dir, explicit_one_must_be_ours_alone)
     cr_assert_eq(chmod(dir, 0770), 0);
     expect_refused(dir, "writable by group or others (mode 0770)");
     cr_assert_eq(chmod(dir, 01777), 0);
-    expect_refused(dir, "writable by group or others");
+    /* a shared sticky directory like /tmp: use one inside it, no chmod */
+    expect_refused(dir, "a shared directory (mode 1777); use one of this "
+                        "user's own inside it");
     cr_assert_eq(chmod(dir, 0700), 0);
     snprintf(link, sizeof link, "%s/link", root);
     cr_assert_eq(symlink(dir, link), 0);

@@ -665,7 +665,8 @@ Test(queue_scripts, promote_that_fails_midway_keeps_the_member)
 }
 
 static const char *const reclaim_args[] = {"s", "d", "g", "w2", "1000", "10",
-                                           "5", "1700000000000", "1000"};
+                                           "5", "1700000000000", "1000",
+                                           "4"};
 
 /* Entry 1-1 (BIG_PAIRS pairs) held by a dead consumer, 5 deliveries. */
 static redisReply *poison_big_entry(void)
@@ -679,7 +680,7 @@ Test(queue_scripts, reclaim_dead_letters_an_over_limit_poison_entry_intact)
 {
     start_redis();
     redisReply *orig = poison_big_entry();
-    redisReply *r = evalv(0, queue_scripts[SCRIPT_RECLAIM], 2, 9,
+    redisReply *r = evalv(0, queue_scripts[SCRIPT_RECLAIM], 2, 10,
                           reclaim_args);
     cr_assert_eq(r->element[2]->elements, 1);
     cr_assert_str_eq(r->element[2]->element[0]->str, "1-1");
@@ -688,11 +689,42 @@ Test(queue_scripts, reclaim_dead_letters_an_over_limit_poison_entry_intact)
     assert_field(dead, "dlq_reason", "poison");
     cr_assert(!is_pending("1-1") && !exists("1-1"));
     /* run again: nothing more */
-    r = evalv(0, queue_scripts[SCRIPT_RECLAIM], 2, 9, reclaim_args);
+    r = evalv(0, queue_scripts[SCRIPT_RECLAIM], 2, 10, reclaim_args);
     cr_assert_eq(r->element[2]->elements, 0);
     cr_assert_eq(count("XLEN", "d"), 1);
     freeReplyObject(dead);
     freeReplyObject(orig);
+    stop_redis();
+}
+
+/* A worker never reclaims its own entries: one still running there past
+ * its deadline (its lease no longer renewed) would gain a delivery each
+ * round and end up dead-lettered as poison while it ran, and then also
+ * recorded as succeeded. Another worker's expired entries are claimed. */
+Test(queue_scripts, reclaim_never_claims_the_reclaimers_own_entries)
+{
+    start_redis();
+    for (int i = 1; i <= 3; i++)
+        cmd("XADD s %d-1 job ok v 1 payload {}", i);
+    cmd("XGROUP CREATE s g 0");
+    cmd("XREADGROUP GROUP g w2 COUNT 2 STREAMS s >");   /* 1-1, 2-1: ours */
+    cmd("XREADGROUP GROUP g other COUNT 1 STREAMS s >"); /* 3-1 */
+    cmd("XCLAIM s g w2 0 1-1 2-1 IDLE 100000 RETRYCOUNT 4 JUSTID");
+    cmd("XCLAIM s g other 0 3-1 IDLE 100000 JUSTID");
+    for (int round = 0; round < 3; round++) {
+        redisReply *r = evalv(0, queue_scripts[SCRIPT_RECLAIM], 2, 10,
+                              reclaim_args);
+        cr_assert_eq(r->element[2]->elements, 0, "nothing poisoned");
+        size_t want = round == 0 ? 1 : 0; /* 3-1, once: then it is ours */
+        cr_assert_eq(r->element[0]->elements, want, "round %d", round);
+    }
+    redisReply *p = cmd("XPENDING s g - + 10");
+    cr_assert_eq(p->elements, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_str_eq(p->element[i]->element[1]->str, "w2");
+    cr_assert_eq(p->element[0]->element[3]->integer, 4,
+                 "our own entry gained no delivery");
+    cr_assert_eq(count("XLEN", "d"), 0);
     stop_redis();
 }
 
@@ -703,7 +735,7 @@ Test(queue_scripts, reclaim_that_fails_midway_keeps_the_entry_pending)
     cmd("SET d not-a-stream");
     char err[300];
     snprintf(err, sizeof err, "%s", evalv(1, queue_scripts[SCRIPT_RECLAIM],
-                                          2, 9, reclaim_args)->str);
+                                          2, 10, reclaim_args)->str);
     cr_assert(is_pending("1-1") && exists("1-1"), "lost as poison");
     cr_assert(strstr(err, "WRONGTYPE"), "%s", err);
     stop_redis();

@@ -70,7 +70,9 @@ int cmd_run(int argc, char **argv)
         {"group", 0, "JOBRT_GROUP", OPT_STRING, &c.group, "NAME",
          "Redis consumer group shared by the fleet (default jobrt).", 0, 0},
         {"consumer", 0, "JOBRT_CONSUMER", OPT_STRING, &c.consumer, "NAME",
-         "This worker's consumer name (default <hostname>-<pid>).", 0, 0},
+         "This worker's consumer name, unique in the fleet: two workers "
+         "under one name hand back each other's jobs (default "
+         "<hostname>-<pid>).", 0, 0},
         {"strict", 0, "JOBRT_STRICT", OPT_FLAG, &c.strict, NULL,
          "Refuse to start if any plugin file is rejected.", 0, 0},
         {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,

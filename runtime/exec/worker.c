@@ -63,6 +63,8 @@ typedef struct {
     phase_t phase;
     int64_t cancel_at, stop_at, release_deadline; /* monotonic ms */
     int cancel_sent; /* the running jobs' cancel flags are set */
+    int second_signal;
+    unsigned long long n_fetched; /* entries handed to this worker */
     int exit_code;
 
     unsigned long long n_ok, n_retry, n_dead;
@@ -222,6 +224,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n, uint32_t deliveries)
 {
     worker_t *w = arg;
+    w->n_fetched++;
     if (w->phase != PHASE_RUN)
         return; /* stays pending; released before exit */
     struct jobrt_job *job = slot_get(w);
@@ -324,10 +327,22 @@ static size_t lease_ids(void *arg, const char **ids, size_t max)
     worker_t *w = arg;
     size_t n = 0;
     int64_t now = util_now_ms();
-    for (int i = 0; i < w->cfg->concurrency && n < max; i++) {
-        const struct jobrt_job *j = &w->slots[i];
-        if (j->handler && (j->deadline_ms == 0 || now < j->deadline_ms))
-            ids[n++] = j->stream_id;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        struct jobrt_job *j = &w->slots[i];
+        if (j->handler == NULL)
+            continue;
+        if (j->deadline_ms == 0 || now < j->deadline_ms) {
+            if (n < max)
+                ids[n++] = j->stream_id;
+        } else if (!j->overdue_logged) {
+            j->overdue_logged = 1;
+            LOGW("worker", "job %s (%s v%u) is still running %lld ms past "
+                 "its deadline (timeout %u ms) and ignores "
+                 "job_cancel_requested(); its lease is no longer renewed, so "
+                 "another worker may take it over after --lease", j->id,
+                 j->env.job.ptr, j->env.version,
+                 (long long)(now - j->deadline_ms), j->timeout_ms);
+        }
     }
     return n;
 }
@@ -452,8 +467,15 @@ static void check_shutdown(worker_t *w)
         if (running > 0 && now < w->stop_at)
             return;
         if (running > 0)
-            LOGW("worker", "shutdown timeout: %zu job(s) still running; "
-                 "releasing their entries for redelivery", running);
+            LOGW("worker", "%s: %zu job(s) still running; releasing their "
+                 "entries for redelivery", w->second_signal ? "second signal"
+                 : "shutdown timeout", running);
+        if (w->n_fetched == 0 && !queue_redis_writer_up(w->q)) {
+            /* Never held a job (Redis was never reached): nothing to
+             * confirm or hand back. */
+            finish(w);
+            return;
+        }
         queue_redis_flush(w->q);
         w->phase = PHASE_RELEASE;
         w->release_deadline = now + 5000;
@@ -492,6 +514,7 @@ static void on_signal(uv_signal_t *s, int signum)
         uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
     } else if (w->phase == PHASE_DRAIN) {
         LOGW("worker", "second %s: not waiting for running jobs", name);
+        w->second_signal = 1;
         w->cancel_at = w->stop_at = util_mono_ms();
     } else if (w->phase == PHASE_RELEASE) {
         LOGW("worker", "%s while handing jobs back: exiting now; what was "
@@ -563,9 +586,13 @@ static int setup(worker_t *w)
              "not starting", rejected);
         return 1;
     }
-    if (w->plugins.count == 0)
-        LOGW("loader", "no plugins loaded from %s: every job will be "
-             "dead-lettered as no_handler", cfg->plugin_dir);
+    if (w->plugins.count == 0) {
+        /* A wrong --plugin-dir must not drain the queue into the DLQ. */
+        LOGE("loader", "no plugin loaded from %s%s: not starting (every job "
+             "would be dead-lettered as no_handler)", cfg->plugin_dir,
+             rejected ? " (every file was rejected)" : "");
+        return 1;
+    }
     w->router = router_create(&w->plugins);
     w->slots = calloc((size_t)cfg->concurrency, sizeof *w->slots);
     if (w->router == NULL || w->slots == NULL) {
@@ -590,6 +617,7 @@ static int setup(worker_t *w)
         .block_ms = 5000,
         .lease_ms = cfg->lease_ms,
         .max_deliveries = cfg->max_deliveries,
+        .slots = cfg->concurrency,
     };
     queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
                             on_cancelled, lease_ids, on_queue_fatal, w};
@@ -651,8 +679,7 @@ int worker_run(const worker_config_t *cfg)
         /* A handler is still inside plugin code on a detached thread:
          * returning would run exit handlers and unmap plugins under it.
          * Everything that matters is in Redis already. */
-        LOGW("worker", "exiting with handlers still running");
-        _exit(rc ? rc : w.exit_code);
+        _exit(rc ? rc : w.exit_code); /* finish() said so */
     }
     loader_destroy(w.loader);
     idset_destroy(w.cancelled);

@@ -130,6 +130,9 @@ static int power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 static int check_ident(const unsigned char *buf, size_t len,
                        const elf_target_t *self, char *why, size_t why_len)
 {
+    if (len == 0)
+        return util_fail(why, why_len, "not an ELF file (the file is "
+                         "empty)");
     if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
         return util_fail(why, why_len, "not an ELF file");
     if (buf[EI_CLASS] != self->ei_class)
@@ -177,7 +180,7 @@ static int check_ehdr(const ElfW(Ehdr) *eh, size_t len,
     if (!in_file(len, eh->e_phoff,
                  (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr))))
         return util_fail(why, why_len, "truncated or corrupt: program headers "
-                      "at offset %llu are outside the file (%zu bytes)",
+                      "at offset %llu do not fit in the file (%zu bytes)",
                       (unsigned long long)eh->e_phoff, len);
     return 0;
 }
@@ -196,7 +199,7 @@ static int check_sections(const elf_image_t *img, const ElfW(Ehdr) *eh,
     uint64_t table = (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr));
     if (!in_file(img->len, eh->e_shoff, table))
         return util_fail(why, why_len, "truncated or corrupt: section headers "
-                      "at offset %llu are outside the file (%zu bytes)",
+                      "at offset %llu do not fit in the file (%zu bytes)",
                       (unsigned long long)eh->e_shoff, img->len);
     if (eh->e_shstrndx != SHN_UNDEF && eh->e_shstrndx >= eh->e_shnum)
         return util_fail(why, why_len, "corrupt ELF header (section name table "
@@ -210,7 +213,7 @@ static int check_sections(const elf_image_t *img, const ElfW(Ehdr) *eh,
             continue;
         if (!in_file(img->len, sh.sh_offset, sh.sh_size))
             return util_fail(why, why_len, "truncated or corrupt: section %u "
-                          "(%llu bytes at offset %llu) is outside the file "
+                          "(%llu bytes at offset %llu) does not fit in the file "
                           "(%zu bytes)", i, (unsigned long long)sh.sh_size,
                           (unsigned long long)sh.sh_offset, img->len);
     }
@@ -349,7 +352,7 @@ static int check_segments(elf_image_t *img, const ElfW(Ehdr) *eh,
                           "executable)");
         if (ph.p_filesz > 0 && !in_file(img->len, ph.p_offset, ph.p_filesz))
             return util_fail(why, why_len, "truncated or corrupt: segment %u "
-                          "(%llu bytes at offset %llu) is outside the file "
+                          "(%llu bytes at offset %llu) does not fit in the file "
                           "(%zu bytes)", i, (unsigned long long)ph.p_filesz,
                           (unsigned long long)ph.p_offset, img->len);
         if (ph.p_type == PT_DYNAMIC)

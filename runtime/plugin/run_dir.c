@@ -45,9 +45,17 @@ static int check_private(const struct stat *st, const char *path, char *err,
         return -1;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, err_len, "run dir %s: refused: writable by group or "
-                 "others (mode %04o); fix with chmod go-w", path,
-                 (unsigned)(st->st_mode & 07777));
+        /* a shared sticky directory such as /tmp is never the run dir
+         * itself, and must not be chmod-ed: suggest one inside it */
+        if (st->st_mode & S_ISVTX)
+            snprintf(err, err_len, "run dir %s: refused: a shared directory "
+                     "(mode %04o); use one of this user's own inside it, "
+                     "e.g. %s/jobrt-run (made 0700 when missing)", path,
+                     (unsigned)(st->st_mode & 07777), path);
+        else
+            snprintf(err, err_len, "run dir %s: refused: writable by group "
+                     "or others (mode %04o); fix with chmod go-w", path,
+                     (unsigned)(st->st_mode & 07777));
         return -1;
     }
     return 0;
@@ -59,7 +67,10 @@ static int open_explicit(run_dir_t *rd, const char *path, char *err,
     struct stat st;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT || mkdir(path, 0700) != 0) {
-            snprintf(err, err_len, "run dir %s: %s", path, strerror(errno));
+            snprintf(err, err_len, "run dir %s: %s%s", path, strerror(errno),
+                     errno == ENOENT ? " (it is made when missing, its "
+                                       "parent directories are not)"
+                                     : "");
             return -1;
         }
     } else if (S_ISLNK(st.st_mode)) {

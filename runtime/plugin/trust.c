@@ -39,9 +39,13 @@ int trust_problem(const struct stat *st, uid_t euid, trust_kind_t kind,
     snprintf(reason, reason_len, "writable by %s (mode %04o)",
              group && other ? "group and others" : group ? "group" : "others",
              mode);
-    snprintf(fix, fix_len, "chmod %s-w", group && other ? "go"
-                                         : group        ? "g"
-                                                        : "o");
+    if (other && (st->st_mode & S_ISVTX) && S_ISDIR(st->st_mode) &&
+        kind == TRUST_DIR)
+        snprintf(fix, fix_len, "mkdir"); /* shared, like /tmp: never chmod */
+    else
+        snprintf(fix, fix_len, "chmod %s-w", group && other ? "go"
+                                             : group        ? "g"
+                                                            : "o");
     return 1;
 }
 
@@ -60,6 +64,12 @@ static int judge(const char *path, const char *label, const struct stat *st,
         return 0;
     }
     /* a plugin file's own line already names it */
+    if (strcmp(fix, "mkdir") == 0)
+        return util_fail(why, why_len, "not trusted: %s%s%s, a shared "
+                         "directory; put the plugins in a directory of "
+                         "their own that only root or this user can write, "
+                         "or run with --insecure-plugin-dir for development",
+                         label ? label : "", label ? " is " : "", reason);
     return util_fail(why, why_len, "not trusted: %s%s%s; fix with %s%s%s, or "
                   "run with --insecure-plugin-dir for development",
                   label ? label : "", label ? " is " : "", reason, fix,
@@ -76,9 +86,11 @@ static int open_dir_at(int at, const char *name, const char *who,
                 O_NOFOLLOW | O_CLOEXEC;
     int fd = openat(at, name, flags);
     if (fd < 0)
-        return util_fail(why, why_len, "%s: %s%s", who, strerror(errno),
-                      errno == ELOOP || errno == ENOTDIR
-                          ? " (it changed while it was checked)" : "");
+        return util_fail(why, why_len, "%s: %s", who,
+                         errno == ENOTDIR ? "not a directory"
+                         : errno == ELOOP ? "became a symlink while it was "
+                                            "checked"
+                                          : strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         util_fail(why, why_len, "%s: %s", who, strerror(errno));

@@ -28,7 +28,8 @@ typedef enum {
 
 /* The owner/mode rule for st as seen by euid. Returns 0 if trusted, else
  * 1 with what is wrong in reason ("writable by group (mode 0664)") and the
- * command that fixes it in fix ("chmod g-w"). */
+ * command that fixes it in fix ("chmod g-w"; "mkdir" for a shared sticky
+ * directory such as /tmp, which is to hold the plugins, not be them). */
 int trust_problem(const struct stat *st, uid_t euid, trust_kind_t kind,
                   char *reason, size_t reason_len, char *fix,
                   size_t fix_len);

@@ -144,16 +144,17 @@ static void reclaim(queue_redis_t *q)
         return;
     if (cap > 100)
         cap = 100;
-    char lease[24], count[16], maxd[24], now[24];
+    char lease[24], count[16], maxd[24], now[24], own[24];
     snprintf(lease, sizeof lease, "%lld", (long long)q->o.lease_ms);
     snprintf(count, sizeof count, "%zu", cap);
     snprintf(maxd, sizeof maxd, "%ld", q->o.max_deliveries);
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+    snprintf(own, sizeof own, "%ld", q->o.slots); /* ours it looks past */
     const char *argv[] = {"EVALSHA", q->sha[SCRIPT_RECLAIM], "2",
                           q->keys.stream, q->keys.dlq, q->o.group,
                           q->o.consumer, lease, count, maxd, now,
-                          q->dlq_max_len};
-    if (redisAsyncCommandArgv(q->writer.ac, on_reclaimed, q, 12, argv,
+                          q->dlq_max_len, own};
+    if (redisAsyncCommandArgv(q->writer.ac, on_reclaimed, q, 13, argv,
                               NULL) == REDIS_OK)
         q->reclaim_outstanding = 1;
 }

@@ -29,8 +29,8 @@ void queue_check_started(queue_redis_t *q)
     /* From now on a configuration error is a state, not the end. */
     q->reader.config_fatal = 0;
     q->writer.config_fatal = 0;
-    LOGD("queue", "queue %s on %s: fully up", q->o.queue,
-         q->o.target->display);
+    LOGI("queue", "connected to %s: taking jobs from queue %s",
+         q->o.target->display, q->o.queue);
 }
 
 static void on_fatal_timer(uv_timer_t *t)

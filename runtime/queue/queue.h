@@ -62,6 +62,8 @@ typedef struct {
     int block_ms;
     int64_t lease_ms;       /* a silent worker's entries are reclaimed after */
     long max_deliveries;    /* then dead-lettered as poison */
+    long slots;             /* jobs this worker holds at most (at most so
+                               many of its own entries are pending) */
 } queue_redis_opts_t;
 
 queue_redis_t *queue_redis_create(uv_loop_t *loop,

@@ -268,18 +268,26 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "return {#due, wait, buried}\n",
 
     /* RECLAIM: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
-     * lease_ms, count, max_deliveries, now_ms, dlq maxlen.
+     * lease_ms, count, max_deliveries, now_ms, dlq maxlen, how many of
+     * the consumer's own entries to look past (its concurrency).
+     * Entries of the consumer itself are never claimed: one still running
+     * there past its deadline would only gain deliveries until it became
+     * "poison" while it ran.
      * Entries idle longer than the lease (their worker died or hung) are
      * claimed by `consumer`, or, once delivered max_deliveries times,
      * dead-lettered as poison (written before the ack and delete).
      * Returns {claimed entries (XCLAIM reply), their delivery counts,
      * poisoned ids}. */
     [SCRIPT_RECLAIM] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+        "local want = tonumber(ARGV[4])\n"
         "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', "
-        "tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))\n"
+        "tonumber(ARGV[3]), '-', '+', want + tonumber(ARGV[8]))\n"
         "local claim, counts, poisoned = {}, {}, {}\n"
         "for _, e in ipairs(p) do\n"
-        "  if e[4] >= tonumber(ARGV[5]) then\n"
+        "  if e[2] == ARGV[2] or #claim + #poisoned >= want then\n"
+        "    -- ours: still running here past its deadline (or re-read at\n"
+        "    -- start); another worker may take it over, never we ourselves\n"
+        "  elseif e[4] >= tonumber(ARGV[5]) then\n"
         "    bury(KEYS[2], fields_of(KEYS[1], e[1]), e[1], 'poison',\n"
         "      'delivered ' .. e[4] .. ' times without finishing: each '\n"
         "      .. 'worker running it died, hung or lost its lease (last held '"

@@ -171,4 +171,20 @@ assert_exit 0 "jobrt version --help" "$J" version --help
 assert_exit 0 "jobrt version" "$J" version
 assert_contains "$OUT" "ABI" "jobrt version"
 
+# ---- a worker with no plugin does not start --------------------------------
+# (a wrong --plugin-dir would otherwise drain the queue into the DLQ as
+# no_handler); no Redis is needed to find that out.
+mkdir -m 755 "$E2E_WORK/no_plugins"
+assert_exit 1 "run with an empty plugin dir" "$J" run \
+    -p "$E2E_WORK/no_plugins" -r "unix://$E2E_WORK/nobody.sock"
+assert_contains "$ERR$OUT" "no plugin loaded from $E2E_WORK/no_plugins: not starting" \
+    "run with an empty plugin dir"
+mkdir -m 755 "$E2E_WORK/only_bad"
+cp "$JOBRT_ZOO_DIR/not_elf.so" "$E2E_WORK/only_bad/"
+chmod 644 "$E2E_WORK/only_bad/not_elf.so"
+assert_exit 1 "run with only rejected files" "$J" run \
+    -p "$E2E_WORK/only_bad" -r "unix://$E2E_WORK/nobody.sock"
+assert_contains "$ERR$OUT" "(every file was rejected)" \
+    "run with only rejected files"
+
 pass

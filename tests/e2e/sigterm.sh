@@ -118,4 +118,19 @@ start_worker w4 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
     --queue $Q --concurrency 4 --shutdown-timeout 200ms --shutdown-grace 0
 release_check w4
 
+# ---- 3: a worker that never reached Redis has nothing to hand back ---------
+start_worker w5 --plugin-dir "$JOBRT_TESTKIT_DIR" \
+    --redis "unix://$E2E_WORK/nobody.sock" --queue $Q
+wait_for "w5 to try Redis" 10 grep -q "connection to unix:" "$(worker_log w5)"
+t0=$(now_ms)
+kill -TERM "$(worker_pid w5)"
+wait_worker_exit w5 10
+elapsed=$(($(now_ms) - t0))
+assert_eq 0 "$WORKER_RC" "w5's exit code"
+[ "$elapsed" -lt 2000 ] ||
+    fail "w5 took ${elapsed} ms to stop, waiting to confirm what it never had"
+if grep -q "could not confirm" "$(worker_log w5)"; then
+    fail "w5 warns about unconfirmed jobs it never held"
+fi
+
 pass
