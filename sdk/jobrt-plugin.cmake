@@ -5,13 +5,56 @@
 #
 # Produces <name>.so (no "lib" prefix) with hidden visibility, so the only
 # exported symbol is the `jobrt_plugin` descriptor, and links with -z defs so
-# an unresolved symbol fails the build instead of the runtime's dlopen.
+# an unresolved symbol fails the build instead of the runtime's dlopen. C++
+# sources get -fno-gnu-unique (a STB_GNU_UNIQUE symbol would pin the plugin
+# in memory, so a worker could never reload it).
+#
+# Build id: every source is compiled with a generated header force-included
+# that defines JOBRT_BUILD_ID as "src-<12 hex>", the start of a SHA-256 of
+# the target's name, its compile definitions (including those added after
+# this call) and the contents of its SOURCES, so `.build_id =
+# JOBRT_BUILD_ID` tells builds apart: editing a source or adding a -D gives
+# a new id, and the same sources give the same id in any checkout (paths
+# and the time are not hashed; headers count only if listed in SOURCES;
+# compiler flags do not count). A JOBRT_BUILD_ID you define yourself (e.g.
+# target_compile_definitions(t PRIVATE JOBRT_BUILD_ID="${GIT_SHA}")) wins.
+#
 # Set JOBRT_INCLUDE_DIR if the jobrt headers are not beside this file.
 
 if(NOT DEFINED JOBRT_INCLUDE_DIR)
   get_filename_component(JOBRT_INCLUDE_DIR
     "${CMAKE_CURRENT_LIST_DIR}/../include" ABSOLUTE)
 endif()
+# The build-id script beside this file (CMAKE_CURRENT_LIST_DIR, read here:
+# inside the function it names the caller's directory).
+set(JOBRT_BUILD_ID_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/jobrt-build-id.cmake")
+
+# <name>.h in the build tree, defining JOBRT_BUILD_ID, force-included into
+# every source of target name.
+function(_jobrt_stamp_build_id name)
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/jobrt_build_id")
+  set(inputs "${dir}/${name}.build-id-inputs")
+  set(header "${dir}/${name}.h")
+  set(lines "")
+  set(deps "")
+  foreach(src IN LISTS ARGN)
+    get_filename_component(abs "${src}" ABSOLUTE)
+    string(APPEND lines "src=${abs}\n")
+    list(APPEND deps "${abs}")
+  endforeach()
+  # Rewritten only when its content changes, so a new -D or source list
+  # (not only an edited source) reruns the stamp with every generator.
+  file(GENERATE OUTPUT "${inputs}" CONTENT
+    "${lines}target=${name}\ndefs=\n$<JOIN:$<TARGET_PROPERTY:${name},COMPILE_DEFINITIONS>,\n>\n")
+  add_custom_command(OUTPUT "${header}"
+    COMMAND "${CMAKE_COMMAND}" "-DINPUTS=${inputs}" "-DOUT=${header}"
+            -P "${JOBRT_BUILD_ID_SCRIPT}"
+    DEPENDS ${deps} "${inputs}" "${JOBRT_BUILD_ID_SCRIPT}"
+    COMMENT "Build id of ${name}"
+    VERBATIM)
+  target_sources(${name} PRIVATE "${header}")
+  target_compile_options(${name} PRIVATE "SHELL:-include \"${header}\"")
+endfunction()
 
 function(jobrt_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
@@ -35,4 +78,5 @@ function(jobrt_add_plugin name)
   if(ARG_LIBRARIES)
     target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES})
   endif()
+  _jobrt_stamp_build_id(${name} ${ARG_SOURCES})
 endfunction()

@@ -200,6 +200,15 @@ typedef struct jobrt_plugin_desc {
     .abi_major = JOBRT_ABI_MAJOR, .abi_minor = JOBRT_ABI_MINOR,             \
     .handler_size = sizeof(jobrt_handler_desc)
 
+/* For `.build_id = JOBRT_BUILD_ID`. jobrt_add_plugin() (sdk/
+ * jobrt-plugin.cmake) defines it for each plugin as "src-<12 hex>", a hash
+ * of the plugin's sources and compile definitions, so that logs, records
+ * and `jobrt workers` tell builds apart; a definition of your own (-D, e.g.
+ * a git sha) wins. Built any other way, a plugin says "unstamped". */
+#ifndef JOBRT_BUILD_ID
+#define JOBRT_BUILD_ID "unstamped"
+#endif
+
 #if defined(__GNUC__)
 #define JOBRT_EXPORT __attribute__((visibility("default")))
 #else

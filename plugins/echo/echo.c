@@ -4,10 +4,6 @@
  */
 #include <jobrt/plugin.h>
 
-#ifndef JOBRT_BUILD_ID
-#define JOBRT_BUILD_ID "dev"
-#endif
-
 static int echo_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
 {
     size_t len = 0;

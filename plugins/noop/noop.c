@@ -5,10 +5,6 @@
  */
 #include <jobrt/plugin.h>
 
-#ifndef JOBRT_BUILD_ID
-#define JOBRT_BUILD_ID "dev"
-#endif
-
 static int noop_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
 {
     (void)host;

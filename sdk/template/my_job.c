@@ -123,7 +123,7 @@ JOBRT_PLUGIN {
     JOBRT_PLUGIN_DESC_INIT,
     .name = "my-job",
     .version = "0.1.0",
-    .build_id = "dev",
+    .build_id = JOBRT_BUILD_ID, /* stamped by the SDK */
     .init = my_init,
     .fini = my_fini,
     .n_handlers = sizeof(my_handlers) / sizeof(my_handlers[0]),
