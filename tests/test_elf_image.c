@@ -4,7 +4,9 @@
  * refused; each header, segment and dynamic-section field glibc's loader
  * relies on, once broken, is refused with its own one-line reason; random
  * damage never makes the validator read out of bounds (the sanitizer build
- * checks that); the descriptor symbol is found in the file. Then through
+ * checks that); the descriptor symbol is found in the file; what pins a
+ * library in memory (pin_reason) is found in the zoo's pinned/ plugins
+ * and the pinned swap build, and nothing in testkit.so. Then through
  * the loader (which dlopen()s what passes): a copy of testkit.so cut at
  * every few bytes, with and without section headers, and one with its
  * dynamic section zeroed, are each one line, never a crash (the original
@@ -27,6 +29,7 @@
 #include "plugin/loader.h"
 
 #define TESTKIT JOBRT_TESTKIT_DIR "/testkit.so"
+#define PINNED JOBRT_ZOO_DIR "/pinned/"
 
 static unsigned char *orig;
 static size_t orig_len;
@@ -143,6 +146,110 @@ Test(elf_image, a_real_plugin_passes_and_its_descriptor_is_found)
     cr_assert_eq(elf_image_find_symbol(&img, "no_such_symbol", &sym, why,
                                        sizeof why),
                  1);
+    cr_assert_str_eq(img.pin_reason, "", "testkit.so can be unloaded");
+    teardown();
+}
+
+/* ---- what keeps a library mapped after dlclose() ----------------------- */
+
+/* The whole file at path (malloc'd, *len set), or NULL if there is none. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(*len);
+    cr_assert_not_null(b);
+    cr_assert_eq(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* path must pass with exactly this pin_reason ("" for none). A file that
+ * is not there (a C++ plugin built without a C++ compiler) is skipped
+ * with a warning when may_be_missing. */
+static void pinned_by(const char *path, const char *want, int may_be_missing)
+{
+    size_t len;
+    unsigned char *b = slurp(path, &len);
+    if (b == NULL && may_be_missing) {
+        cr_log_warn("%s was not built (no C++ compiler?): not checked", path);
+        return;
+    }
+    cr_assert_not_null(b, "%s", path);
+    elf_image_t img;
+    char why[512] = "";
+    cr_assert_eq(elf_image_check(&img, b, len, &self, why, sizeof why), 0,
+                 "%s: %s", path, why);
+    cr_assert_str_eq(img.pin_reason, want, "%s", path);
+    free(b);
+}
+
+Test(elf_image, what_pins_a_library_is_found)
+{
+    setup();
+    pinned_by(PINNED "pinned_nodelete.so", "linked with -z nodelete", 0);
+    pinned_by(PINNED "pinned_tls.so", "uses initial-exec (static) TLS", 0);
+    pinned_by(PINNED "pinned_unique.so",
+              "STB_GNU_UNIQUE symbol '_ZZN9zoo_cache4hitsEvE1n' (C++ "
+              "inline static; build with -fno-gnu-unique)", 1);
+    pinned_by(PINNED "pinned_thread_local.so",
+              "C++ thread_local with a destructor", 1);
+    pinned_by(JOBRT_RELOAD_DIR "/swap_pinned.so", "linked with -z nodelete",
+              0);
+    /* the same source without -z nodelete, and the first-party plugins */
+    pinned_by(JOBRT_RELOAD_DIR "/swap_a.so", "", 0);
+    pinned_by(JOBRT_ZOO_DIR "/dup_a.so", "", 0);
+    teardown();
+}
+
+/* A unique symbol's name too long for pin_reason is cut with "...", and
+ * the advice after it is kept. */
+Test(elf_image, a_long_unique_name_is_cut_and_the_advice_kept)
+{
+    setup();
+    size_t len;
+    unsigned char *b = slurp(PINNED "pinned_unique.so", &len);
+    if (b == NULL) {
+        cr_log_warn("pinned_unique.so was not built (no C++ compiler?)");
+        teardown();
+        return;
+    }
+    elf_image_t img;
+    char why[512] = "";
+    cr_assert_eq(elf_image_check(&img, b, len, &self, why, sizeof why), 0,
+                 "%s", why);
+    /* rename the unique symbol to the whole string table, by pointing it
+     * at the first string and turning the NULs after it into 'x' (all
+     * but the table's last byte) */
+    ElfW(Sym) *uniq = NULL;
+    for (size_t i = 1; i < img.nsyms && uniq == NULL; i++) {
+        ElfW(Sym) *s = (ElfW(Sym) *)(b + img.symtab_off) + i;
+        if (ELF64_ST_BIND(s->st_info) == STB_GNU_UNIQUE)
+            uniq = s;
+    }
+    cr_assert_not_null(uniq, "no unique symbol");
+    uniq->st_name = 1;
+    for (size_t i = 1; i < img.strsz - 1; i++)
+        if (b[img.strtab_off + i] == '\0')
+            b[img.strtab_off + i] = 'x';
+    char name[64];
+    snprintf(name, sizeof name, "%s", (char *)b + img.strtab_off + 1);
+    cr_assert_gt(img.strsz, 130u, "the string table is too short to test");
+    cr_assert_eq(elf_image_check(&img, b, len, &self, why, sizeof why), 0,
+                 "%s", why);
+    const char *r = img.pin_reason,
+               *tail = "...' (C++ inline static; build with "
+                       "-fno-gnu-unique)";
+    char head[128];
+    snprintf(head, sizeof head, "STB_GNU_UNIQUE symbol '%s", name);
+    cr_assert_eq(strncmp(r, head, strlen(head)), 0, "%s", r);
+    cr_assert_eq(strlen(r), sizeof img.pin_reason - 1, "%s", r);
+    cr_assert_str_eq(r + strlen(r) - strlen(tail), tail);
+    free(b);
     teardown();
 }
 

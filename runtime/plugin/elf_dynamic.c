@@ -5,6 +5,9 @@
  * tables, symbol versions, relocations, init/fini), each inside the
  * file-backed memory of a PT_LOAD segment, with every index into another
  * table in range, and every relocation writing inside a writable segment.
+ * Then, on a file that passed, what would keep dlclose() from unmapping it
+ * (elf_image_t.pin_reason): not a rejection, a reason it cannot be
+ * reloaded in a running worker.
  */
 #define _GNU_SOURCE
 #include "plugin/elf_image.h"
@@ -23,9 +26,11 @@
 #if UINTPTR_MAX > 0xffffffffu
 #define REL_SYM(info) ELF64_R_SYM(info)
 #define REL_TYPE(info) ELF64_R_TYPE(info)
+#define SYM_BIND(info) ELF64_ST_BIND(info)
 #else
 #define REL_SYM(info) ELF32_R_SYM(info)
 #define REL_TYPE(info) ELF32_R_TYPE(info)
+#define SYM_BIND(info) ELF32_ST_BIND(info)
 #endif
 
 /* The only DT_PLTREL glibc accepts on this machine (0: either). */
@@ -470,6 +475,70 @@ static int check_init_fini(const elf_image_t *img, const dyn_t *d,
     return 0;
 }
 
+/* ---- what pins a library in memory (notes section 4) ------------------- */
+
+static void pin(elf_image_t *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pin(elf_image_t *img, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(img->pin_reason, sizeof img->pin_reason, fmt, ap);
+    va_end(ap);
+}
+
+/* A unique symbol: the name, cut (with "...") so the advice still fits. */
+static void pin_unique(elf_image_t *img, const char *name)
+{
+    static const char head[] = "STB_GNU_UNIQUE symbol '",
+                      tail[] = "' (C++ inline static; build with "
+                               "-fno-gnu-unique)";
+    size_t room = sizeof img->pin_reason - (sizeof head - 1) -
+                  (sizeof tail - 1) - 1;
+    size_t n = strlen(name);
+    if (n <= room)
+        pin(img, "%s%s%s", head, name, tail);
+    else
+        pin(img, "%s%.*s...%s", head, (int)(room - 3), name, tail);
+}
+
+/* Fills img->pin_reason with the first thing that makes glibc keep the
+ * library mapped after its last dlclose(): -z nodelete; initial-exec TLS
+ * (a static TLS block cannot be given back); a STB_GNU_UNIQUE definition
+ * (glibc marks its object NODELETE when the symbol is bound); an import of
+ * __cxa_thread_atexit(_impl) (a C++ thread_local destructor keeps the
+ * object until the thread that ran it exits, or longer). */
+static void check_pins(elf_image_t *img, const dyn_t *d)
+{
+    img->pin_reason[0] = '\0';
+    if (d->flags_1 & DF_1_NODELETE) {
+        pin(img, "linked with -z nodelete");
+        return;
+    }
+    if (d->has[DT_FLAGS] && (d->val[DT_FLAGS] & DF_STATIC_TLS)) {
+        pin(img, "uses initial-exec (static) TLS");
+        return;
+    }
+    const char *thread_atexit = NULL;
+    for (size_t i = 1; i < img->nsyms; i++) {
+        ElfW(Sym) s;
+        elf_image_read(img, img->symtab_off + i * sizeof s, &s, sizeof s);
+        /* st_name < strsz and the table ends in NUL (check_symbols) */
+        const char *n = (const char *)img->buf + img->strtab_off + s.st_name;
+        if (s.st_shndx != SHN_UNDEF && SYM_BIND(s.st_info) == STB_GNU_UNIQUE) {
+            pin_unique(img, n);
+            return;
+        }
+        if (s.st_shndx == SHN_UNDEF && thread_atexit == NULL &&
+            (strcmp(n, "__cxa_thread_atexit_impl") == 0 ||
+             strcmp(n, "__cxa_thread_atexit") == 0))
+            thread_atexit = n;
+    }
+    if (thread_atexit != NULL)
+        pin(img, "C++ thread_local with a destructor");
+}
+
 int elf_check_dynamic(elf_image_t *img, char *why, size_t why_len)
 {
     dyn_t d;
@@ -491,7 +560,9 @@ int elf_check_dynamic(elf_image_t *img, char *why, size_t why_len)
         check_all_relocs(img, &d, &nsyms, why, why_len) != 0)
         return -1;
     img->nsyms = nsyms;
-    if (check_symbols(img, &d, why, why_len) != 0)
+    if (check_symbols(img, &d, why, why_len) != 0 ||
+        check_init_fini(img, &d, why, why_len) != 0)
         return -1;
-    return check_init_fini(img, &d, why, why_len);
+    check_pins(img, &d);
+    return 0;
 }

@@ -7,7 +7,8 @@
  * inside the file and inside the segments that map it, so that a truncated
  * or corrupt file is one clear reason instead of a SIGBUS or SIGSEGV. It
  * also finds a dynamic symbol's bytes in the file, which is how the loader
- * checks the plugin descriptor before any plugin code runs.
+ * checks the plugin descriptor before any plugin code runs, and says
+ * whether glibc could ever unmap the file again (pin_reason).
  *
  * The image must be of the runtime's own ELF class, byte order and machine
  * (elf_target_self reads those from the runtime's own ELF header). Pure
@@ -49,11 +50,19 @@ typedef struct {
     size_t strtab_off, strsz;
     size_t symtab_off, nsyms;
     int textrel; /* relocations may write to read-only segments */
+    /* Empty, or why dlclose() would leave this library mapped, so that it
+     * can be loaded but never reloaded or unloaded in a running process:
+     * the first of "linked with -z nodelete" (DF_1_NODELETE), "uses
+     * initial-exec (static) TLS" (DF_STATIC_TLS), "STB_GNU_UNIQUE symbol
+     * '<name>' (C++ inline static; build with -fno-gnu-unique)" (a defined
+     * unique symbol), "C++ thread_local with a destructor" (an import of
+     * __cxa_thread_atexit_impl or __cxa_thread_atexit). Not a rejection. */
+    char pin_reason[192];
 } elf_image_t;
 
 /* Validates the len bytes at buf as a shared object for self. On success
- * returns 0 and img describes it (img borrows buf); else -1 with a
- * one-line reason in why. */
+ * returns 0 and img describes it (img borrows buf; pin_reason is set);
+ * else -1 with a one-line reason in why. */
 int elf_image_check(elf_image_t *img, const unsigned char *buf, size_t len,
                     const elf_target_t *self, char *why, size_t why_len);
 
@@ -81,7 +90,8 @@ int elf_image_in_memory(const elf_image_t *img, uint64_t vaddr,
                         uint64_t size, uint32_t need);
 /* Copies n bytes at file offset off into dst; -1 if not all are inside. */
 int elf_image_read(const elf_image_t *img, uint64_t off, void *dst, size_t n);
-/* The second stage of elf_image_check: the dynamic section's tables. */
+/* The second stage of elf_image_check: the dynamic section's tables, then
+ * pin_reason. */
 int elf_check_dynamic(elf_image_t *img, char *why, size_t why_len);
 
 #endif
