@@ -11,8 +11,8 @@
 #
 # Paths come from the environment ctest sets (tests/CMakeLists.txt); run
 # standalone, they default to the build tree beside the source tree:
-#   JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_PLUGINS_DIR
-#   JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
+#   JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR
+#   JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
 #
 # Usage in a test:
 #   . "$(dirname "$0")/lib.sh"
@@ -32,17 +32,18 @@ E2E_DEFAULT_BUILD=$(cd "$(dirname "$0")/../.." && pwd)/build
 : "${JOBRT_BIN:=$E2E_DEFAULT_BUILD/jobrt}"
 : "${JOBRT_ZOO_DIR:=$E2E_DEFAULT_BUILD/tests/zoo}"
 : "${JOBRT_TESTKIT_DIR:=$E2E_DEFAULT_BUILD/tests/plugins}"
+: "${JOBRT_RELOAD_DIR:=$E2E_DEFAULT_BUILD/tests/plugins/reload}"
 : "${JOBRT_PLUGINS_DIR:=$E2E_DEFAULT_BUILD/plugins}"
 : "${JOBRT_EXAMPLES_DIR:=$E2E_DEFAULT_BUILD/examples}"
-export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_PLUGINS_DIR \
-    JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
+export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR \
+    JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
 
 # Nothing from the caller's environment may change how jobrt behaves here:
 # every JOBRT_* variable but the paths above is dropped.
 for _v in $(compgen -e | grep '^JOBRT_' || true); do
     case "$_v" in
-        JOBRT_BIN | JOBRT_ZOO_DIR | JOBRT_TESTKIT_DIR | JOBRT_PLUGINS_DIR | \
-            JOBRT_EXAMPLES_DIR | JOBRT_SOURCE_DIR) ;;
+        JOBRT_BIN | JOBRT_ZOO_DIR | JOBRT_TESTKIT_DIR | JOBRT_RELOAD_DIR | \
+            JOBRT_PLUGINS_DIR | JOBRT_EXAMPLES_DIR | JOBRT_SOURCE_DIR) ;;
         *) unset "$_v" ;;
     esac
 done
