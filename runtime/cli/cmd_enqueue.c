@@ -4,7 +4,10 @@
  * (queue/enqueue_parse.h) and go to Redis the same way (queue/enqueue.h):
  * pipelined in batches, each job's id printed on stdout in input order. A
  * bad line is reported with its line number and skipped; the other lines
- * are still enqueued.
+ * are still enqueued. Before anything is sent, the live workers of the
+ * queue are read once from the fleet registry (fleet/fleet_view.h): a job of a
+ * (job, version) none of them serves gets a warning (once per pair), or
+ * with --require-served is not sent.
  */
 #define _GNU_SOURCE /* getline */
 #include <stdio.h>
@@ -15,10 +18,12 @@
 #include "cli/options.h"
 #include "cli/redis_opts.h"
 #include "core/util.h"
+#include "fleet/fleet_view.h"
 #include "queue/enqueue.h"
 #include "queue/enqueue_parse.h"
 
 #define PIPELINE 1000
+#define SERVED_MAX_PAIRS 1024 /* distinct (job, version) pairs remembered */
 
 /* What happened to the jobs, for the exit code and the summary line. */
 typedef struct {
@@ -76,9 +81,118 @@ static void report_unknown(const tally_t *t)
                 t->unknown, t->unknown_first, t->unknown_last);
 }
 
+/* ---- is (job, version) served? ------------------------------------------ */
+
+typedef struct {
+    char job[ENVELOPE_MAX_NAME + 1];
+    uint32_t version;
+} pair_t;
+
+/* The live workers of the queue, read once before anything is sent, and
+ * the (job, version) pairs already warned about. */
+typedef struct {
+    const char *queue;
+    int require;   /* --require-served */
+    int known;     /* the fleet was read whole: the checks apply */
+    fleet_t fleet;
+    pair_t *warned;
+    size_t n_warned;
+    int full;      /* SERVED_MAX_PAIRS reached: no more warnings */
+} served_t;
+
+/* Reads the live workers. Returns 0, or 1 (printed) when --require-served
+ * is set and they cannot be read. */
+static int served_open(served_t *s, redisContext *c, const queue_keys_t *k)
+{
+    char err[512];
+    int64_t now;
+    if (fleet_server_time(c, &now, err, sizeof err) == 0 &&
+        fleet_read(c, k, now, FLEET_MAX_WORKERS, &s->fleet, err,
+                   sizeof err) == 0) {
+        /* More live workers than were read: an unserved pair may be
+         * served by one not read, so nothing is said. */
+        s->known = !s->fleet.truncated;
+        return 0;
+    }
+    fprintf(stderr, "jobrt enqueue: %s: cannot tell which workers of queue "
+            "%s serve what: %s\n", s->require ? "--require-served"
+                                              : "warning", s->queue, err);
+    return s->require ? 1 : 0;
+}
+
+static void served_close(served_t *s)
+{
+    fleet_free(&s->fleet);
+    free(s->warned);
+}
+
+/* Checks the job of e before it is sent; line is its stdin line (0: the
+ * command line). Returns 0 to send it, -1 if it is refused (printed). */
+static int served_check(served_t *s, const enqueue_entry_t *e,
+                        unsigned long long line)
+{
+    jobrt_envelope env;
+    char why[256], job[ENVELOPE_MAX_NAME + 1];
+    if (!s->known ||
+        envelope_parse(e->fields, e->n_fields, &env, why, sizeof why) != 0 ||
+        env.job.len >= sizeof job)
+        return 0;
+    memcpy(job, env.job.ptr, env.job.len);
+    job[env.job.len] = '\0';
+    if (fleet_count_serving(&s->fleet, job, env.version) > 0)
+        return 0;
+    size_t i = 0;
+    while (!s->require && i < s->n_warned &&
+           (s->warned[i].version != env.version ||
+            strcmp(s->warned[i].job, job) != 0))
+        i++;
+    if (!s->require && (i < s->n_warned || s->full))
+        return 0; /* said already */
+    /* what the live workers do serve of job, for the parenthesis */
+    buf_t served = {0};
+    const char *what = "the queue has no live workers";
+    if (s->fleet.n && fleet_served_versions(&s->fleet, job, &served) == 0 &&
+        served.len > 0)
+        what = "live workers serve ";
+    else if (s->fleet.n)
+        what = "live workers serve no version of ";
+    const char *whose = s->fleet.n ? served.len ? served.data : job : "";
+    char where[64] = "jobrt enqueue";
+    if (line && s->require)
+        snprintf(where, sizeof where, "stdin:%llu", line);
+    fprintf(stderr, "%s: %sno live worker of queue %s serves %s v%u (%s%s)",
+            where, s->require ? "not enqueued: " : "warning: ", s->queue,
+            job, env.version, what, whose);
+    if (s->require)
+        fprintf(stderr, " and --require-served is set\n");
+    else if (line)
+        fprintf(stderr, "; such jobs will %s until one does (first: stdin "
+                "line %llu)\n", s->fleet.n ? "park" : "wait", line);
+    else
+        fprintf(stderr, "; the job will %s until one does\n",
+                s->fleet.n ? "park" : "wait");
+    buf_free(&served);
+    if (s->require)
+        return -1;
+    if (s->n_warned == SERVED_MAX_PAIRS) {
+        s->full = 1;
+        fprintf(stderr, "jobrt enqueue: note: %d (job, version) pairs "
+                "warned about; no more warnings for this input\n",
+                SERVED_MAX_PAIRS);
+        return 0;
+    }
+    pair_t *p = realloc(s->warned, (s->n_warned + 1) * sizeof *p);
+    if (p) {
+        s->warned = p;
+        memcpy(p[s->n_warned].job, job, env.job.len + 1);
+        p[s->n_warned++].version = env.version;
+    }
+    return 0;
+}
+
 /* Reads NDJSON from stdin into s. Returns 0, or -1 if sending stopped
  * (the connection broke) before the end of the input. */
-static int enqueue_stdin(enqueue_sender_t *s, tally_t *t)
+static int enqueue_stdin(enqueue_sender_t *s, served_t *sv, tally_t *t)
 {
     char *line = NULL, err[512];
     size_t cap = 0;
@@ -96,6 +210,10 @@ static int enqueue_stdin(enqueue_sender_t *s, tally_t *t)
         if (enqueue_parse_line(line, (size_t)n, util_now_ms(), &e, err,
                                sizeof err) != 0) {
             fprintf(stderr, "stdin:%llu: %s\n", lineno, err);
+            t->rejected++;
+            continue;
+        }
+        if (served_check(sv, &e, lineno) != 0) {
             t->rejected++;
             continue;
         }
@@ -121,6 +239,7 @@ int cmd_enqueue(int argc, char **argv)
     const char *idem_key = NULL;
     long version = -1, max_attempts = 0;
     int64_t delay_ms = -1, expires_in_ms = -1, window_ms = -1;
+    int require_served = 0;
     const cli_opt_t opts[] = {
         {"schema", 'v', NULL, OPT_INT, &version, "N",
          "Payload schema version (required with JOB).", 0, 2147483647},
@@ -149,6 +268,11 @@ int cmd_enqueue(int argc, char **argv)
         {"dedupe-window", 0, NULL, OPT_DURATION, &window_ms, "DUR",
          "How long --key is remembered (default 24h).", 1,
          ENQUEUE_MAX_DURATION_MS},
+        {"require-served", 0, "JOBRT_REQUIRE_SERVED", OPT_FLAG,
+         &require_served, NULL,
+         "Send no job of a (job, version) that no live worker of QUEUE "
+         "serves: it is reported and not enqueued (exit 1), instead of a "
+         "warning.", 0, 0},
         REDIS_CLI_CONN_ROWS(ro),
     };
     const cli_cmd_t cmd = {
@@ -170,8 +294,19 @@ int cmd_enqueue(int argc, char **argv)
         "unknown key, a wrong type, \"delay\" with \"at\", ...) is\n"
         "reported as 'stdin:LINE: reason' and skipped; a duplicate key prints "
         "the first\njob's id.\n\n"
-        "Exit codes: 0 all enqueued (or duplicates), 1 some line rejected or "
-        "Redis\nfailed, 2 bad usage.",
+        "Before sending, the live workers of QUEUE are read from the fleet "
+        "registry\n(see jobrt workers): when none of them serves a job's "
+        "(job, version), one\nwarning line says so (once per pair) and what "
+        "they serve, as the job will\npark until a worker that serves it "
+        "comes (or wait, if the queue has no live\nworker); the job is "
+        "still sent. With --require-served it is not: the line\n"
+        "'... not enqueued: no live worker of queue Q serves JOB vN (...)' "
+        "instead,\nand exit code 1 (on stdin, the line is skipped like a "
+        "bad one). When the\nregistry cannot be read (say, an ACL user "
+        "without ZRANGEBYSCORE or GETRANGE),\na warning says so and the "
+        "jobs are sent; with --require-served, none is.\n\n"
+        "Exit codes: 0 all enqueued (or duplicates), 1 some line rejected "
+        "(also by\n--require-served) or Redis failed, 2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[2];
     int n_pos;
@@ -247,18 +382,21 @@ int cmd_enqueue(int argc, char **argv)
         enqueue_entry_free(&e);
         return rc;
     }
-    enqueue_sender_t *s = enqueue_sender_create(c, &keys, PIPELINE,
-                                                on_result, &t);
-    if (s == NULL) {
+    served_t sv = {.queue = pos[0], .require = require_served};
+    enqueue_sender_t *s = NULL;
+    if (served_open(&sv, c, &keys) != 0) {
+        rc = 1;
+    } else if ((s = enqueue_sender_create(c, &keys, PIPELINE, on_result,
+                                          &t)) == NULL) {
         fprintf(stderr, "jobrt enqueue: out of memory\n");
         rc = 1;
     } else if (!t.from_stdin) {
-        if (enqueue_sender_add(s, &e, 0) == 0)
+        if (served_check(&sv, &e, 0) == 0 && enqueue_sender_add(s, &e, 0) == 0)
             enqueue_sender_flush(s);
         report_unknown(&t);
         rc = t.ok + t.duplicate == 1 ? 0 : 1;
     } else {
-        enqueue_stdin(s, &t);
+        enqueue_stdin(s, &sv, &t);
         report_unknown(&t);
         fprintf(stderr, "jobrt enqueue: %llu job(s) enqueued to %s", t.ok,
                 pos[0]);
@@ -274,6 +412,7 @@ int cmd_enqueue(int argc, char **argv)
         rc = t.failed + t.rejected + t.unknown ? 1 : 0;
     }
     enqueue_sender_destroy(s);
+    served_close(&sv);
     redisFree(c);
     enqueue_entry_free(&e);
     return rc;

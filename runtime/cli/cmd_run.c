@@ -52,6 +52,7 @@ int cmd_run(int argc, char **argv)
         .max_deliveries = 5,
         .retry_base_ms = 1000,
         .retry_cap_ms = 3600 * 1000,
+        .park_ttl_ms = 7 * 86400 * 1000LL,
     };
     long concurrency = 8;
     const char *log_level = "info";
@@ -73,8 +74,20 @@ int cmd_run(int argc, char **argv)
          "This worker's consumer name, unique in the fleet: two workers "
          "under one name hand back each other's jobs (default "
          "<hostname>-<pid>).", 0, 0},
+        {"watch", 0, "JOBRT_WATCH", OPT_FLAG, &c.watch, NULL,
+         "Reload when a plugin file is installed, replaced or removed in "
+         "DIR (inotify; install by rename: a file still being written is "
+         "never loaded). SIGHUP and `jobrt reload` reload without it.",
+         0, 0},
+        {"park-ttl", 0, "JOBRT_PARK_TTL", OPT_DURATION, &c.park_ttl_ms, "DUR",
+         "A job whose job name or schema version no plugin here serves is "
+         "parked until a worker that serves it takes it; after DUR parked "
+         "it is dead-lettered (no_handler or schema_unsupported). 0 "
+         "dead-letters such jobs at once (default 7d).", 0,
+         365 * 86400000LL},
         {"strict", 0, "JOBRT_STRICT", OPT_FLAG, &c.strict, NULL,
-         "Refuse to start if any plugin file is rejected.", 0, 0},
+         "Refuse to start if any plugin file is rejected (a reload that "
+         "rejects one keeps the old build serving either way).", 0, 0},
         {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
          &c.insecure_plugin_dir, NULL,
          "Development only: load plugin files and directories that are "
@@ -135,7 +148,10 @@ int cmd_run(int argc, char **argv)
         "Runs the worker: loads the plugins in DIR, takes jobs from the "
         "queue's Redis stream,\nruns each with the handler for its job name "
         "and schema version, and acks,\nretries or dead-letters it. SIGTERM "
-        "or SIGINT stops it gracefully (exit 0).\nBad usage is found before "
+        "or SIGINT stops it gracefully (exit 0). SIGHUP reloads the "
+        "plugins:\nchanged files are loaded as new generations and take new "
+        "jobs at once, while\nrunning jobs finish on the old code, which is "
+        "then unloaded (docs/rollout.md).\nBad usage is found before "
         "any plugin is loaded or Redis is contacted.\nExit codes: 0 stopped "
         "by signal, 1 could not start, 2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};

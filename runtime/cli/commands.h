@@ -19,5 +19,8 @@ int cmd_plugins(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_workers(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 #endif

@@ -25,6 +25,11 @@ static void usage(FILE *out)
             "  status     show the recorded outcome of a job\n"
             "  dlq        list, show, retry or purge dead letters\n"
             "  cancel     request cancellation of jobs by id\n"
+            "  workers    list the live workers and what each serves\n"
+            "  rollout    per schema version of a job: who serves it, jobs "
+            "waiting\n"
+            "  reload     make every live worker reload its plugins, print "
+            "outcomes\n"
             "  version    print the runtime and plugin ABI versions\n"
             "  help       print this, or 'jobrt help COMMAND': a command's "
             "help\n\n"
@@ -65,8 +70,9 @@ static const struct {
     {"run", cmd_run},         {"enqueue", cmd_enqueue},
     {"exec", cmd_exec},       {"plugins", cmd_plugins},
     {"status", cmd_status},   {"dlq", cmd_dlq},
-    {"cancel", cmd_cancel},   {"version", cmd_version},
-    {"help", cmd_help},
+    {"cancel", cmd_cancel},   {"workers", cmd_workers},
+    {"rollout", cmd_rollout}, {"reload", cmd_reload},
+    {"version", cmd_version}, {"help", cmd_help},
 };
 
 /* `jobrt help [COMMAND]`: the top-level help, or COMMAND's (as

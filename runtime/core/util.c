@@ -248,3 +248,19 @@ void buf_free(buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+void util_format_duration(int64_t ms, char *out, size_t out_len)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"},
+                 {1000, "s"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms > 0 && ms % units[i].ms == 0) {
+            snprintf(out, out_len, "%lld%s", (long long)(ms / units[i].ms),
+                     units[i].unit);
+            return;
+        }
+    snprintf(out, out_len, "%lldms", (long long)ms);
+}

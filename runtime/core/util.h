@@ -25,6 +25,8 @@ int util_fail(char *why, size_t why_len, const char *fmt, ...)
 
 /* Durations: "250ms", "30s", "5m", "2h", "7d", or bare seconds. */
 int util_parse_duration_ms(const char *s, int64_t *out_ms);
+/* ms as the shortest exact "7d", "90s", "1500ms" (what the parser takes). */
+void util_format_duration(int64_t ms, char *out, size_t out_len);
 
 /* A growable buffer; memory is kept across resets for reuse. */
 typedef struct {

@@ -97,6 +97,12 @@ int outcome_record(buf_t *b, const struct jobrt_job *job, const char *queue,
         rc |= buf_append(b, ",\"plugin_version\":", 18);
         rc |= buf_append_json_str(b, job->handler->plugin->version,
                                   strlen(job->handler->plugin->version));
+        const struct jobrt_plugin *p = job->handler->plugin;
+        rc |= buf_append(b, ",\"build_id\":", 12);
+        const char *build = p->build_id ? p->build_id : "";
+        rc |= buf_append_json_str(b, build, strlen(build));
+        rc |= buf_appendf(b, ",\"sha256\":\"%.12s\",\"generation\":%llu",
+                          p->sha256, p->generation);
     }
     rc |= append_ms(b, "enqueued_at", job->env.enqueued_at_ms);
     rc |= append_ms(b, "started_at", job->started_ms);

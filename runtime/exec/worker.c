@@ -27,48 +27,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "core/idset.h"
 #include "core/log.h"
-#include "exec/executor.h"
 #include "exec/outcome.h"
+#include "exec/worker_internal.h"
 #include "plugin/host_api.h"
-#include "plugin/loader.h"
-#include "plugin/router.h"
-#include "queue/queue.h"
 #include "queue/scripts.h"
-
-typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
-
-typedef struct {
-    const worker_config_t *cfg;
-    uv_loop_t loop;
-    redis_target_t target;
-    loader_t *loader;
-    plugin_set_t plugins;
-    router_t *router;
-    executor_t *ex;
-    queue_redis_t *q;
-
-    struct jobrt_job *slots;
-    struct jobrt_job *free_list;
-    size_t n_free;
-
-    buf_t record;
-    char consumer[256];
-    idset_t *cancelled;  /* ids named by `jobrt cancel` */
-    uint64_t rng;        /* backoff jitter */
-
-    uv_signal_t sigterm, sigint;
-    uv_timer_t stop_timer;
-    phase_t phase;
-    int64_t cancel_at, stop_at, release_deadline; /* monotonic ms */
-    int cancel_sent; /* the running jobs' cancel flags are set */
-    int second_signal;
-    unsigned long long n_fetched; /* entries handed to this worker */
-    int exit_code;
-
-    unsigned long long n_ok, n_retry, n_dead;
-} worker_t;
 
 static void check_shutdown(worker_t *w);
 
@@ -220,6 +183,52 @@ static int dispatch_checks(worker_t *w, struct jobrt_job *job)
     return 0;
 }
 
+/* Whether this worker already said it parks jobs of (job, version). */
+static int parked_logged(worker_t *w, const char *pair)
+{
+    for (size_t i = 0; i < w->n_parked_logged; i++)
+        if (strcmp(w->parked_logged[i], pair) == 0)
+            return 1;
+    if (w->n_parked_logged < PARKED_PAIRS_LOGGED)
+        snprintf(w->parked_logged[w->n_parked_logged++],
+                 sizeof w->parked_logged[0], "%s", pair);
+    return 0;
+}
+
+/* No plugin here serves the job's name or schema version: park it for a
+ * worker that does (one may be deploying now), or with --park-ttl 0
+ * dead-letter it. */
+static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
+{
+    char why[512], served[256], pair[160];
+    router_describe_versions(w->gens->router, job->env.job.ptr,
+                             job->env.job.len, served, sizeof served);
+    if (st == ROUTE_NO_HANDLER)
+        snprintf(why, sizeof why, "no loaded plugin handles job '%s'",
+                 job->env.job.ptr);
+    else
+        snprintf(why, sizeof why, "job '%s' schema v%u is not served "
+                 "(loaded handlers serve %s)", job->env.job.ptr,
+                 job->env.version, served);
+    if (w->cfg->park_ttl_ms == 0) {
+        dead_letter(w, job, route_status_reason(st), why);
+        return;
+    }
+    queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
+                     job->env.version);
+    w->n_parked++;
+    snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);
+    if (!parked_logged(w, pair)) {
+        char ttl[32];
+        util_format_duration(w->cfg->park_ttl_ms, ttl, sizeof ttl);
+        LOGI("worker", "parking jobs of %s: %s; a worker that serves it "
+             "(here after a reload, or another) takes them, else they are "
+             "dead-lettered after --park-ttl %s", pair, why, ttl);
+    } else {
+        LOGD("worker", "job %s (%s) parked: %s", job->id, pair, why);
+    }
+}
+
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n, uint32_t deliveries)
 {
@@ -255,20 +264,10 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     if (dispatch_checks(w, job))
         return;
     const plugin_handler_t *h;
-    route_status_t st = router_acquire(w->router, job->env.job.ptr,
+    route_status_t st = router_acquire(w->gens->router, job->env.job.ptr,
                                        job->env.job.len, job->env.version, &h);
     if (st != ROUTE_OK) {
-        char served[256];
-        router_describe_versions(w->router, job->env.job.ptr, job->env.job.len,
-                                 served, sizeof served);
-        if (st == ROUTE_NO_HANDLER)
-            snprintf(why, sizeof why, "no loaded plugin handles job '%s'",
-                     job->env.job.ptr);
-        else
-            snprintf(why, sizeof why, "job '%s' schema v%u is not served "
-                     "(loaded handlers serve %s)", job->env.job.ptr,
-                     job->env.version, served);
-        dead_letter(w, job, route_status_reason(st), why);
+        unserved(w, job, st);
         slot_put(w, job);
         return;
     }
@@ -418,6 +417,8 @@ static void on_done(void *arg, struct jobrt_job *done)
         job->handler = NULL;
         slot_put(w, job);
     }
+    if (w->gens->retired.head)
+        generations_reap(w->gens); /* a drained generation unloads now */
     queue_redis_flush(w->q);
     queue_redis_poke(w->q);
     check_shutdown(w);
@@ -447,6 +448,7 @@ static void finish(worker_t *w)
     uv_signal_stop(&w->sigint);
     close_handle((uv_handle_t *)&w->sigterm);
     close_handle((uv_handle_t *)&w->sigint);
+    worker_reload_triggers_stop(w);
     uv_timer_stop(&w->stop_timer);
     close_handle((uv_handle_t *)&w->stop_timer);
 }
@@ -539,20 +541,6 @@ static void on_queue_fatal(void *arg, const char *line)
 
 /* ---- start -------------------------------------------------------------- */
 
-static void report_plugin(void *arg, const char *path,
-                          const struct jobrt_plugin *p, const char *why)
-{
-    (void)arg;
-    if (p == NULL) {
-        LOGE("loader", "%s: rejected: %s", path, why);
-        return;
-    }
-    for (uint32_t i = 0; i < p->n_handlers; i++)
-        LOGI("loader", "%s: plugin %s %s serves %s v%u..%u", path, p->name,
-             p->version, p->handlers[i].job_name, p->handlers[i].schema_min,
-             p->handlers[i].schema_max);
-}
-
 static int setup(worker_t *w)
 {
     const worker_config_t *cfg = w->cfg;
@@ -561,12 +549,14 @@ static int setup(worker_t *w)
         LOGE("worker", "out of memory");
         return 1;
     }
+    snprintf(w->host, sizeof w->host, "host");
+    gethostname(w->host, sizeof w->host - 1);
+    w->started_ms = util_now_ms();
     if (cfg->consumer) {
         snprintf(w->consumer, sizeof w->consumer, "%s", cfg->consumer);
     } else {
-        char host[200] = "host";
-        gethostname(host, sizeof host - 1);
-        snprintf(w->consumer, sizeof w->consumer, "%s-%d", host, (int)getpid());
+        snprintf(w->consumer, sizeof w->consumer, "%.200s-%d", w->host,
+                 (int)getpid());
     }
     w->loader = loader_create(cfg->run_dir, host_api_get(), err, sizeof err);
     if (w->loader == NULL) {
@@ -575,27 +565,10 @@ static int setup(worker_t *w)
     }
     if (cfg->insecure_plugin_dir)
         loader_set_insecure(w->loader);
-    int rejected = loader_scan_dir(w->loader, cfg->plugin_dir, &w->plugins,
-                                   report_plugin, w, err, sizeof err);
-    if (rejected < 0) {
-        LOGE("loader", "%s", err);
+    if (worker_load_plugins(w) != 0)
         return 1;
-    }
-    if (rejected > 0 && cfg->strict) {
-        LOGE("loader", "%d plugin file(s) rejected and --strict is set; "
-             "not starting", rejected);
-        return 1;
-    }
-    if (w->plugins.count == 0) {
-        /* A wrong --plugin-dir must not drain the queue into the DLQ. */
-        LOGE("loader", "no plugin loaded from %s%s: not starting (every job "
-             "would be dead-lettered as no_handler)", cfg->plugin_dir,
-             rejected ? " (every file was rejected)" : "");
-        return 1;
-    }
-    w->router = router_create(&w->plugins);
     w->slots = calloc((size_t)cfg->concurrency, sizeof *w->slots);
-    if (w->router == NULL || w->slots == NULL) {
+    if (w->slots == NULL) {
         LOGE("worker", "out of memory");
         return 1;
     }
@@ -618,9 +591,20 @@ static int setup(worker_t *w)
         .lease_ms = cfg->lease_ms,
         .max_deliveries = cfg->max_deliveries,
         .slots = cfg->concurrency,
+        .park_ttl_ms = cfg->park_ttl_ms,
     };
-    queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
-                            on_cancelled, lease_ids, on_queue_fatal, w};
+    queue_callbacks_t cb = {
+        .on_entry = on_entry,
+        .capacity = capacity,
+        .is_inflight = is_inflight,
+        .on_progress = on_progress,
+        .on_cancelled = on_cancelled,
+        .lease_ids = lease_ids,
+        .on_fatal = on_queue_fatal,
+        .heartbeat_record = worker_heartbeat_record,
+        .on_reload_request = worker_on_reload_request,
+        .arg = w,
+    };
     w->cancelled = idset_create(QUEUE_CANCELS_REMEMBERED);
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
     if (w->cancelled == NULL) {
@@ -650,9 +634,14 @@ int worker_run(const worker_config_t *cfg)
         uv_signal_start(&w.sigint, on_signal, SIGINT);
         uv_timer_init(&w.loop, &w.stop_timer);
         w.stop_timer.data = &w;
+        rc = worker_reload_triggers_start(&w);
+    }
+    if (rc == 0) {
         LOGI("worker", "jobrt worker %s: queue %s on %s, %d slot(s), %u "
-             "plugin(s)", w.consumer, cfg->queue, w.target.display,
-             cfg->concurrency, w.plugins.count);
+             "plugin(s)%s", w.consumer, cfg->queue, w.target.display,
+             cfg->concurrency, w.gens->active.count,
+             cfg->watch ? ", watching the plugin dir" : "");
+        worker_publish_served(&w);
         queue_redis_start(w.q);
         uv_run(&w.loop, UV_RUN_DEFAULT);
     } else if (w.ex) {
@@ -664,16 +653,15 @@ int worker_run(const worker_config_t *cfg)
     if (uv_loop_close(&w.loop) != 0)
         LOGD("worker", "event loop closed with handles still open");
     /* Unload plugins only if no handler can still be running. */
-    int handlers_running = 0;
-    for (const struct jobrt_plugin *p = w.plugins.head; p; p = p->next)
-        handlers_running |= atomic_load(&p->inflight) != 0;
+    int handlers_running = w.gens && generations_inflight(w.gens) != 0;
     if (!handlers_running) {
-        plugin_set_unload_all(&w.plugins);
+        generations_destroy(w.gens);
         for (int i = 0; w.slots && i < cfg->concurrency; i++)
             job_free_buffers(&w.slots[i]);
         free(w.slots);
-        router_destroy(w.router);
         buf_free(&w.record);
+        buf_free(&w.heartbeat);
+        buf_free(&w.outcome);
     }
     if (handlers_running) {
         /* A handler is still inside plugin code on a detached thread:

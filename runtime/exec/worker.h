@@ -34,9 +34,12 @@ typedef struct {
     long max_deliveries;    /* then quarantine the job as poison */
     int64_t retry_base_ms;  /* backoff for handlers that set none */
     int64_t retry_cap_ms;
+    int64_t park_ttl_ms;    /* unserved jobs park this long; 0 = DLQ now */
+    int watch;              /* reload on inotify changes of plugin_dir */
 } worker_config_t;
 
-/* Runs until SIGTERM/SIGINT. Returns the process exit code. */
+/* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload
+ * the plugins (exec/reload.c). Returns the process exit code. */
 int worker_run(const worker_config_t *cfg);
 
 #endif

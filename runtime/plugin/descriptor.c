@@ -85,7 +85,7 @@ static const plugin_handler_t *find_claim(const plugin_set_t *set,
                                           uint32_t hi)
 {
     for (const struct jobrt_plugin *p = set->head; p; p = p->next)
-        for (uint32_t i = 0; i < p->n_handlers; i++) {
+        for (uint32_t i = 0; !p->leaving && i < p->n_handlers; i++) {
             const plugin_handler_t *h = &p->handlers[i];
             if (strcmp(h->job_name, job) == 0 && h->schema_min <= hi &&
                 lo <= h->schema_max)
@@ -105,6 +105,7 @@ void loader_free_plugin(struct jobrt_plugin *p)
     free(p->name);
     free(p->version);
     free(p->build_id);
+    free(p->copy_path);
     free(p);
 }
 
@@ -186,7 +187,7 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
             return util_fail(why, why_len, "plugin '%s': reserved descriptor "
                           "fields must be NULL", d->name);
     for (const struct jobrt_plugin *q = set->head; q; q = q->next)
-        if (strcmp(q->name, d->name) == 0)
+        if (!q->leaving && strcmp(q->name, d->name) == 0)
             return util_fail(why, why_len, "plugin name '%s' is already loaded "
                           "from %s", d->name, q->file);
     if (d->handlers == NULL)

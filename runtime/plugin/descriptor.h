@@ -39,7 +39,8 @@ void desc_read_handler(const desc_layout_t *layout, const void *table,
                        uint32_t i, jobrt_handler_desc *out);
 
 /* The whole check on the live descriptor (sym_size bytes at sym, no plugin
- * code runs): the header, fields, handler table, conflicts with set. Fills
+ * code runs): the header, fields, handler table, conflicts with set (its
+ * plugins marked `leaving` are being replaced and do not conflict). Fills
  * p's copies and d (fields the plugin's minor lacks read 0). Returns 0, or
  * -1 with why set; p is then half-filled and goes to loader_free_plugin. */
 int loader_check_descriptor(const void *sym, size_t sym_size,

@@ -160,12 +160,13 @@ static int write_copy(const loader_t *l, const char *base,
 /* What the file says before any of its code runs: ELF structure and the
  * descriptor's integers. Fills sym (the descriptor's place in the file). */
 static int check_file(const loader_t *l, const unsigned char *buf,
-                      size_t len, elf_symbol_t *sym, char *why,
-                      size_t why_len)
+                      size_t len, elf_symbol_t *sym, char *pin,
+                      size_t pin_len, char *why, size_t why_len)
 {
     elf_image_t img;
     if (elf_image_check(&img, buf, len, &l->self, why, why_len) != 0)
         return -1;
+    snprintf(pin, pin_len, "%s", img.pin_reason);
     int rc = elf_image_find_symbol(&img, JOBRT_PLUGIN_SYMBOL, sym, why,
                                    why_len);
     if (rc == 1)
@@ -186,7 +187,8 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
                                        size_t why_len)
 {
     elf_symbol_t sym;
-    if (check_file(l, buf, len, &sym, why, why_len) != 0)
+    char pin[sizeof ((struct jobrt_plugin *)0)->pin_reason];
+    if (check_file(l, buf, len, &sym, pin, sizeof pin, why, why_len) != 0)
         return NULL;
     struct jobrt_plugin *p = calloc(1, sizeof *p);
     if (p == NULL || (p->file = strdup(path)) == NULL) {
@@ -194,6 +196,7 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
         loader_free_plugin(p);
         return NULL;
     }
+    memcpy(p->pin_reason, pin, sizeof pin);
     if (sha256_hex(buf, len, p->sha256) != 0) {
         util_fail(why, why_len, "cannot compute the file's SHA-256");
         loader_free_plugin(p);
@@ -206,6 +209,7 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
     }
     void *dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
     unlink(copy); /* the mapping stays; nothing can reach it by name */
+    p->copy_path = strdup(copy); /* for the check that it left at unload */
     if (dl == NULL) {
         const char *e = dlerror();
         util_fail(why, why_len, "dlopen failed: %s", e ? e : "unknown error");
@@ -220,6 +224,10 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
         (uintptr_t)live != (uintptr_t)lm->l_addr + (uintptr_t)sym.value) {
         util_fail(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is not the "
                "one in the file (another library defines it?)");
+        goto fail;
+    }
+    if (p->copy_path == NULL) {
+        util_fail(why, why_len, "out of memory");
         goto fail;
     }
     if (loader_check_descriptor(live, (size_t)sym.size, set, p, &d, why,
@@ -297,6 +305,25 @@ struct jobrt_plugin *loader_load_file(loader_t *l, const char *path,
     return p;
 }
 
+int loader_hash_at(const plugin_dir_t *dir, const char *name, char sha[65],
+                   char *why, size_t why_len)
+{
+    struct stat st;
+    int fd = plugin_dir_open_file(dir, name, &st, why, why_len);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    unsigned char *buf = read_whole(fd, &st, &len, why, why_len);
+    close(fd);
+    if (buf == NULL)
+        return -1;
+    int rc = sha256_hex(buf, len, sha);
+    free(buf);
+    if (rc != 0)
+        return util_fail(why, why_len, "cannot compute the file's SHA-256");
+    return 0;
+}
+
 static int has_so_suffix(const char *name)
 {
     size_t n = strlen(name);
@@ -359,6 +386,26 @@ static ssize_t list_plugins(int fd, char ***out)
     return (ssize_t)n;
 }
 
+int loader_open_dir(const loader_t *l, const char *dir, plugin_dir_t *pd,
+                    char ***names, size_t *n, char *err, size_t err_len)
+{
+    char why[512];
+    *names = NULL;
+    *n = 0;
+    if (plugin_dir_open(pd, dir, l->insecure, why, sizeof why) != 0) {
+        snprintf(err, err_len, "plugin dir %s: %s", dir, why);
+        return -1;
+    }
+    ssize_t got = list_plugins(pd->fd, names);
+    if (got < 0) {
+        snprintf(err, err_len, "plugin dir %s: %s", dir, strerror(errno));
+        plugin_dir_close(pd);
+        return -1;
+    }
+    *n = (size_t)got;
+    return 0;
+}
+
 int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
                     loader_report_fn report, void *arg, char *err,
                     size_t err_len)
@@ -396,16 +443,64 @@ int loader_scan_dir(loader_t *l, const char *dir, plugin_set_t *set,
     return rejected;
 }
 
+/* Whether a line of /proc/self/maps names path (the private copy, which
+ * the kernel shows with " (deleted)" once unlinked). -1 if unreadable. */
+static int maps_mention(const char *path)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == NULL)
+        return -1;
+    char line[PATH_MAX + 256];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, path) != NULL;
+    fclose(f);
+    return found;
+}
+
+int loader_unload(struct jobrt_plugin *p, char *why, size_t why_len)
+{
+    if (p->fini)
+        p->fini(p->ctx);
+    void *dl = p->dl;
+    char *copy = p->copy_path;
+    p->copy_path = NULL;
+    loader_free_plugin(p);
+    int rc = 0;
+    if (dl && dlclose(dl) != 0) {
+        const char *e = dlerror();
+        rc = util_fail(why, why_len, "dlclose failed: %s",
+                       e ? e : "unknown error");
+    } else if (copy) {
+        /* glibc finds a library still mapped by its name even after the
+         * file was unlinked; NOLOAD takes a reference only if it is. */
+        void *still = dlopen(copy, RTLD_NOLOAD | RTLD_LAZY);
+        int mapped = maps_mention(copy);
+        if (still) {
+            dlclose(still);
+            rc = util_fail(why, why_len, "still loaded after dlclose "
+                           "(something pins it: a unique or nodelete "
+                           "symbol, or a thread-local destructor)");
+        } else if (mapped == 1) {
+            rc = util_fail(why, why_len, "still mapped after dlclose "
+                           "(/proc/self/maps names %s)", copy);
+        }
+    }
+    free(copy);
+    return rc;
+}
+
 void plugin_set_unload_all(plugin_set_t *set)
 {
     struct jobrt_plugin *p = set->head;
     while (p) {
         struct jobrt_plugin *next = p->next;
-        if (p->fini)
-            p->fini(p->ctx);
-        void *dl = p->dl;
-        loader_free_plugin(p);
-        dlclose(dl);
+        char why[256];
+        const char *file = p->file ? p->file : "?";
+        char name[PATH_MAX];
+        snprintf(name, sizeof name, "%s", file);
+        if (loader_unload(p, why, sizeof why) != 0)
+            LOGD("loader", "%s: %s", name, why);
         p = next;
     }
     set->head = NULL;

@@ -50,6 +50,24 @@ struct jobrt_plugin *loader_load_file(loader_t *loader, const char *path,
                                       plugin_set_t *set, char *why,
                                       size_t why_len);
 
+/* Opens and checks dir (trust.h) and lists its *.so entries, sorted, into
+ * *names (free each and the array). Returns 0, or -1 with err set. */
+int loader_open_dir(const loader_t *loader, const char *dir, plugin_dir_t *pd,
+                    char ***names, size_t *n, char *err, size_t err_len);
+
+/* The hex SHA-256 of the entry name of dir, read the way a load reads it
+ * (so "unchanged" means the same bytes a load would take). Returns 0, or
+ * -1 with why set. */
+int loader_hash_at(const plugin_dir_t *dir, const char *name, char sha[65],
+                   char *why, size_t why_len);
+
+/* Unloads one generation that has no job in flight: fini(), dlclose(),
+ * then checks that the library really left the address space (dlopen
+ * RTLD_NOLOAD of its private copy's name, and /proc/self/maps). Frees p
+ * either way. Returns 0, or -1 with why set if it is still mapped (a
+ * leak: it stays mapped for the life of the process). */
+int loader_unload(struct jobrt_plugin *p, char *why, size_t why_len);
+
 /* Called once for every file the scan looked at: plugin is NULL and why set
  * for a rejected file. */
 typedef void (*loader_report_fn)(void *arg, const char *path,

@@ -1,9 +1,11 @@
 /*
  * plugin_set.h - what a loaded plugin is, inside the runtime. One
- * jobrt_plugin object holds all state of one loaded .so (handle, copied
- * descriptor, handlers, context, jobs in flight), so a later hot reload can
- * retire a whole plugin generation at once. A plugin_set is the list of live
- * plugins the loader produced and the router indexes.
+ * jobrt_plugin object is one *generation*: one load of one plugin file
+ * (handle, copied descriptor, handlers, context, jobs in flight). A reload
+ * loads a changed file as a new generation, swaps the routes to it and
+ * retires the old one, which is unloaded when its last job returns
+ * (reload.h). A plugin_set is a list of generations: the active ones the
+ * router indexes, or the retired ones still draining.
  */
 #ifndef JOBRT_PLUGIN_SET_H
 #define JOBRT_PLUGIN_SET_H
@@ -29,6 +31,14 @@ struct jobrt_plugin {
     char *version;
     char *build_id;
     char sha256[65]; /* hex SHA-256 of the file as it was loaded */
+    unsigned long long generation; /* 1 = first load of this file; +1 per
+                                      reload that replaced it */
+    char *copy_path; /* the private copy (unlinked once mapped), by which
+                        the unload check finds a mapping left behind */
+    char pin_reason[192]; /* non-empty: the ELF says dlclose() cannot unmap
+                             it (why); a new build needs a restart */
+    int leaving;     /* a reload is replacing or removing it: its claims
+                        do not conflict with the new generation's */
     uint16_t abi_major, abi_minor;
     void *dl;        /* dlopen handle of the private copy */
     void (*fini)(void *ctx);
@@ -45,7 +55,8 @@ typedef struct {
 } plugin_set_t;
 
 /* Calls fini() and dlclose()s every plugin, then empties the set. Only when
- * no job is in flight. */
+ * no job is in flight (for one-shot commands; a worker unloads generation
+ * by generation, generations.h). */
 void plugin_set_unload_all(plugin_set_t *set);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * router.c - a route table sorted by (job name, schema_min), searched with a
  * binary search; no allocation per lookup. The table pointer is read under a
- * mutex so that a reload can replace it atomically.
+ * mutex so that a reload replaces it atomically: a lookup sees the whole
+ * old table or the whole new one, never a mix.
  */
 #include "plugin/router.h"
 
@@ -70,6 +71,19 @@ router_t *router_create(const plugin_set_t *set)
     }
     pthread_mutex_init(&r->lock, NULL);
     return r;
+}
+
+int router_replace(router_t *r, const plugin_set_t *set)
+{
+    route_table_t *t = table_build(set);
+    if (t == NULL)
+        return -1;
+    pthread_mutex_lock(&r->lock);
+    route_table_t *old = r->table;
+    r->table = t;
+    pthread_mutex_unlock(&r->lock);
+    table_free(old); /* lookups hold the lock: none can still read it */
+    return 0;
 }
 
 void router_destroy(router_t *r)

@@ -25,6 +25,12 @@ typedef struct router router_t;
 router_t *router_create(const plugin_set_t *set);
 void router_destroy(router_t *router);
 
+/* Points the router at the handlers of set instead, in one step: lookups
+ * after it return the new handlers; jobs that acquired an old one keep it
+ * (and their reference) until they release it. Returns -1 on OOM (the old
+ * table stays). */
+int router_replace(router_t *router, const plugin_set_t *set);
+
 /* Resolves a route and, on ROUTE_OK, takes a reference on the plugin that
  * must be given back with router_release(). Thread-safe. */
 route_status_t router_acquire(router_t *router, const char *job, size_t len,

@@ -30,5 +30,12 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
              queue);
     snprintf(k->idem_prefix, sizeof k->idem_prefix, "%s:{%s}:idem:", ns,
              queue);
+    snprintf(k->workers, sizeof k->workers, "%s:{%s}:workers", ns, queue);
+    snprintf(k->worker_prefix, sizeof k->worker_prefix, "%s:{%s}:worker:", ns,
+             queue);
+    snprintf(k->reload, sizeof k->reload, "%s:{%s}:reload", ns, queue);
+    snprintf(k->reload_prefix, sizeof k->reload_prefix, "%s:{%s}:reload:",
+             ns, queue);
+    snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
     return 0;
 }

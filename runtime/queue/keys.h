@@ -2,7 +2,13 @@
  * keys.h - the Redis key names of one queue. The queue name is the
  * hash tag, so every key of a queue lives in one cluster slot and a script
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
- * :delayed, :seq, :cancelled, :idem:<key>.
+ * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
+ * :workers, :worker:<consumer>, :reload, :reload:<request id>. The one key
+ * outside a queue's slot is <ns>:queues, the namespace's queue index.
+ *
+ * Parked jobs have no key of their own: an entry no worker here can serve
+ * stays pending in the stream, owned by the group's pseudo-consumer
+ * QUEUE_PARKED_PREFIX "<job>:v<version>" (queue.h, queue_redis_park).
  */
 #ifndef JOBRT_QUEUE_KEYS_H
 #define JOBRT_QUEUE_KEYS_H
@@ -17,7 +23,23 @@ typedef struct {
     char seq[512];        /* counter for scheduled-job tokens and ids */
     char cancelled[512];  /* sorted set: job id -> cancel time (ms) */
     char idem_prefix[512]; /* append an idempotency key */
+    char workers[512];     /* sorted set: consumer -> last heartbeat (ms) */
+    char worker_prefix[512]; /* append a consumer: its heartbeat record */
+    char reload[512];      /* the latest `jobrt reload` request id */
+    char reload_prefix[512]; /* append a request id: hash consumer ->
+                                outcome (JSON) */
+    char queues[512];      /* <ns>:queues, sorted set: queue -> last
+                              heartbeat (ms); not in the queue's slot */
 } queue_keys_t;
+
+/* How often a worker refreshes its registry record, and how long a record
+ * (and a zset score) counts as live after it: the writer (queue.h) and
+ * every reader (fleet/) agree on these. */
+#define FLEET_HEARTBEAT_MS 1000
+#define FLEET_WORKER_TTL_MS 5000
+
+/* Pseudo-consumers that hold parked entries start with this. */
+#define QUEUE_PARKED_PREFIX "parked:"
 
 /* Returns 0, or -1 with err set if the namespace or queue name is invalid
  * (1-128 characters of [A-Za-z0-9_.:/-]; no braces). */

@@ -3,8 +3,9 @@
  * into an op for the outbox: completions (batched into one XACK, or one
  * COMPLETE call when outcome records are written), requeues for a retry or
  * a not_before, dead letters, and the release of everything still pending
- * at shutdown. The scripts and the invariant each keeps are described in
- * scripts.h.
+ * at shutdown (which also takes the worker out of the registry). Parking
+ * and the fleet's other ops are in fleet_tick.c. The scripts and the invariant
+ * each keeps are described in scripts.h.
  */
 #include "queue/queue_internal.h"
 
@@ -180,11 +181,16 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
 
 void queue_redis_release_pending(queue_redis_t *q)
 {
-    char now[24];
+    char now[24], record[1024];
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
-    outbox_arg(q, "2");
+    snprintf(record, sizeof record, "%s%s", q->keys.worker_prefix,
+             q->o.consumer);
+    q->released = 1; /* no heartbeat puts the record back */
+    outbox_arg(q, "4");
     outbox_arg(q, q->keys.stream);
     outbox_arg(q, q->keys.dlq); /* for entries over the field limit */
+    outbox_arg(q, q->keys.workers); /* leave the registry */
+    outbox_arg(q, record);
     outbox_arg(q, q->o.group);
     outbox_arg(q, q->o.consumer);
     outbox_arg(q, now);

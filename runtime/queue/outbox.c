@@ -110,7 +110,10 @@ static const char *script_name(int s)
         [SCRIPT_COMPLETE] = "complete", [SCRIPT_REQUEUE] = "requeue",
         [SCRIPT_DLQ] = "dead-letter",   [SCRIPT_RELEASE] = "release",
         [SCRIPT_PROMOTE] = "promote",   [SCRIPT_RECLAIM] = "reclaim",
-        [SCRIPT_TRIM] = "trim"};
+        [SCRIPT_TRIM] = "trim",         [SCRIPT_PARK] = "park",
+        [SCRIPT_UNPARK] = "unpark",     [SCRIPT_PARK_EXPIRE] = "park expiry",
+        [SCRIPT_HEARTBEAT] = "heartbeat", [SCRIPT_CLEANUP] = "cleanup",
+        [SCRIPT_RELOAD_REPLY] = "reload reply"};
     if (s == OP_XACK)
         return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";

@@ -4,7 +4,9 @@
  * reclaiming the entries of workers that stopped renewing their leases
  * (and dead-lettering poison ones), renewing our own leases, polling
  * `jobrt cancel` requests, and trimming finished entries off the stream.
- * Each kind has at most one call in flight.
+ * The fleet's periodic work (registry, parked jobs, dead consumers,
+ * reload requests) is in fleet_tick.c. Each kind has at most one call in
+ * flight.
  */
 #include "queue/queue_internal.h"
 
@@ -31,14 +33,16 @@
  * is logged when it first appears or changes, and once more when the call
  * works again: a failure that repeats on every tick is not a line a tick.
  * A lost reply (NULL) is the connection's to report. */
-static int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
-                           const char *what)
+int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
+                    const char *what)
 {
     char *last = q->periodic_error[kind];
     if (r == NULL)
         return 1;
     if (r->type != REDIS_REPLY_ERROR) {
-        if (!q->write_ok && kind != PERIODIC_CANCELS) { /* a script call */
+        int script = kind != PERIODIC_CANCELS && kind != PERIODIC_QUEUES &&
+                     kind != PERIODIC_RELOAD;
+        if (!q->write_ok && script) {
             q->write_ok = 1;
             queue_check_started(q);
         }
@@ -144,17 +148,16 @@ static void reclaim(queue_redis_t *q)
         return;
     if (cap > 100)
         cap = 100;
-    char lease[24], count[16], maxd[24], now[24], own[24];
+    char lease[24], count[16], maxd[24], now[24];
     snprintf(lease, sizeof lease, "%lld", (long long)q->o.lease_ms);
     snprintf(count, sizeof count, "%zu", cap);
     snprintf(maxd, sizeof maxd, "%ld", q->o.max_deliveries);
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
-    snprintf(own, sizeof own, "%ld", q->o.slots); /* ours it looks past */
     const char *argv[] = {"EVALSHA", q->sha[SCRIPT_RECLAIM], "2",
                           q->keys.stream, q->keys.dlq, q->o.group,
                           q->o.consumer, lease, count, maxd, now,
-                          q->dlq_max_len, own};
-    if (redisAsyncCommandArgv(q->writer.ac, on_reclaimed, q, 13, argv,
+                          q->dlq_max_len};
+    if (redisAsyncCommandArgv(q->writer.ac, on_reclaimed, q, 12, argv,
                               NULL) == REDIS_OK)
         q->reclaim_outstanding = 1;
 }
@@ -323,6 +326,7 @@ static void on_tick(uv_timer_t *t)
                                                                   : every);
         reclaim(q);
     }
+    queue_fleet_tick(q, now);
 }
 
 void periodic_start(queue_redis_t *q)
@@ -336,4 +340,5 @@ void periodic_free(queue_redis_t *q)
     free(q->stale_buf);
     free(q->trim_argv);
     stream_sweep_free(&q->sweep);
+    queue_fleet_free(q);
 }

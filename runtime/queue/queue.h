@@ -11,8 +11,11 @@
  * removed by a periodic trim below the oldest unfinished entry rather than
  * one XDEL each (see sweep.h). The reader fetches only while the writer
  * is ready (connected, every script loaded): a worker that cannot write
- * takes no job it could not ack, renew or release. The files that
- * implement it are listed in queue_internal.h.
+ * takes no job it could not ack, renew or release. For the fleet it
+ * keeps a registry record of the worker, parks jobs no handler here
+ * serves (and takes parked ones it serves), expires old parked jobs,
+ * removes dead consumers from the group and polls `jobrt reload`
+ * requests. The files that implement it are listed in queue_internal.h.
  *
  * All functions run on the loop thread.
  */
@@ -51,6 +54,17 @@ typedef struct {
      * then such errors are retried like any other. */
     void (*on_fatal)(void *arg, const char *line);
     void *arg;
+    /* The fleet's callbacks come after arg, so initializers that list the
+     * ones above in order still work; each may be NULL. */
+    /* This worker's registry record, a JSON object, valid until the next
+     * call; *len is its length. NULL callback: no registry record (the
+     * worker is not listed as live). Park expiry reads the "serves"
+     * arrays of its "plugins" ([{"job", "min", "max"}], fleet/registry.h)
+     * to tell schema_unsupported from no_handler. */
+    const char *(*heartbeat_record)(void *arg, size_t *len);
+    /* A `jobrt reload` request (the value of keys.reload changed since
+     * the queue first read it); answer with queue_redis_reload_reply. */
+    void (*on_reload_request)(void *arg, const char *request_id);
 } queue_callbacks_t;
 
 typedef struct {
@@ -62,9 +76,26 @@ typedef struct {
     int block_ms;
     int64_t lease_ms;       /* a silent worker's entries are reclaimed after */
     long max_deliveries;    /* then dead-lettered as poison */
-    long slots;             /* jobs this worker holds at most (at most so
-                               many of its own entries are pending) */
+    long slots;             /* jobs this worker holds at most (unused
+                               since RECLAIM asks consumer by consumer) */
+    int64_t park_ttl_ms;    /* parked entries idle longer are
+                               dead-lettered; 0 = this worker never parks
+                               (and expires nothing) */
 } queue_redis_opts_t;
+
+/* The registry: every QUEUE_HEARTBEAT_MS a worker writes its record
+ * (keys.worker_prefix + consumer, expiring after QUEUE_WORKER_TTL_MS) and
+ * its score in keys.workers, the Redis server's clock in ms. A worker is
+ * live while its score >= server now - QUEUE_WORKER_TTL_MS. (keys.h:
+ * readers of the registry use the same two numbers.) */
+#define QUEUE_HEARTBEAT_MS FLEET_HEARTBEAT_MS
+#define QUEUE_WORKER_TTL_MS FLEET_WORKER_TTL_MS
+
+/* A (job, schema range) this worker serves, for unparking. */
+typedef struct {
+    const char *job;
+    uint32_t min, max;
+} queue_served_t;
 
 queue_redis_t *queue_redis_create(uv_loop_t *loop,
                                   const queue_redis_opts_t *opts,
@@ -96,9 +127,29 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
                              size_t record_len);
 void queue_redis_flush(queue_redis_t *q);
 
+/* Parks an entry no handler here serves: it stays in the stream, pending
+ * to the pseudo-consumer QUEUE_PARKED_PREFIX "<job>:v<version>", with its
+ * delivery count lowered by one (the handler did not run), until a worker
+ * that serves the pair takes it or it expires (park_ttl_ms). An op, like
+ * a dead letter: the worker lets go of the entry now. */
+void queue_redis_park(queue_redis_t *q, const char *stream_id,
+                      const char *job_id, const char *job, uint32_t version);
+/* What this worker serves (copied; n = 0 serves nothing): parked entries
+ * of these pairs are claimed, up to capacity(), every 500 ms and soon
+ * after this call, and handed to cb.on_entry. Returns 0, or -1 when out of
+ * memory or an entry is invalid (the previous list stays). */
+int queue_redis_set_served(queue_redis_t *q, const queue_served_t *s,
+                           size_t n);
+/* Answers `jobrt reload` request request_id with this worker's outcome
+ * (JSON): written to keys.reload_prefix + request_id, field consumer,
+ * kept 10 minutes. An op: resent after a reconnect. */
+void queue_redis_reload_reply(queue_redis_t *q, const char *request_id,
+                              const char *json, size_t len);
+
 /* Stops fetching (unblocks a pending read). */
 void queue_redis_stop_fetching(queue_redis_t *q);
-/* Requeues everything still pending for this consumer (shutdown). */
+/* Requeues everything still pending for this consumer (shutdown), and
+ * removes its registry record: no heartbeat is written after this. */
 void queue_redis_release_pending(queue_redis_t *q);
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);

@@ -11,7 +11,11 @@
  *   ops.c       the job state changes the worker asks for: complete
  *               (batched), requeue, dead-letter, release at shutdown
  *   periodic.c  the tick: promote delayed jobs, reclaim expired leases,
- *               renew ours, poll cancellations, trim the stream
+ *               renew ours, poll cancellations, trim the stream; calls
+ *               fleet_tick.c
+ *   fleet_tick.c  the fleet: park and unpark jobs, expire parked ones, the
+ *               registry heartbeat, removing dead consumers, `jobrt
+ *               reload` requests and replies
  *
  * All of it runs on the loop thread.
  */
@@ -30,8 +34,11 @@
 #define OP_MAX_TRIES 20
 #define OP_XACK (-1)   /* an op that is a plain XACK, not a script */
 
-/* The kinds of periodic call (periodic.c), for their error state. */
+/* The kinds of periodic call (periodic.c, fleet_tick.c), for their error
+ * state. */
 enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
+       PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
+       PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
        PERIODIC_KINDS };
 
 /* One write to Redis: EVALSHA <script> followed by args, or XACK <args>.
@@ -86,6 +93,7 @@ struct queue_redis {
     /* reader */
     int fetching;         /* enabled */
     int read_outstanding;
+    size_t read_count;    /* the COUNT of the outstanding read */
     int history;          /* re-reading our own pending entries */
     char history_cursor[48];
     long long reader_id;  /* CLIENT ID of the reader, for CLIENT UNBLOCK */
@@ -129,6 +137,21 @@ struct queue_redis {
     char *stale_buf;           /* ids handed to TRIM for deletion */
     const char **trim_argv;
     size_t stale_cap;          /* ids both of them have room for */
+
+    /* fleet (fleet_tick.c) */
+    strlist_t served;          /* what we serve: job, min, max (decimal)
+                                  per pair, as UNPARK takes them */
+    size_t n_served;           /* pairs */
+    int64_t next_unpark, next_park_expire, next_registry, next_cleanup,
+        next_reload_poll;
+    int unpark_outstanding, park_expire_outstanding, registry_outstanding,
+        cleanup_outstanding, reload_outstanding;
+    int unpark_first;          /* the reader waits: an unpark goes first */
+    long long unpark_left;     /* parked for us, as UNPARK last said */
+    unsigned unpark_round;     /* which served pair UNPARK starts with */
+    int reload_polled;         /* keys.reload was read once */
+    char *reload_seen;         /* its value then or since (NULL: none) */
+    int released;              /* RELEASE sent: no more heartbeats */
 
     int closing;
     int handles_open;
@@ -192,5 +215,18 @@ void reader_handle_entry(queue_redis_t *q, const redisReply *e,
 /* periodic.c */
 void periodic_start(queue_redis_t *q);
 void periodic_free(queue_redis_t *q);
+/* Whether a periodic call of this kind failed (r NULL or an error reply),
+ * logging an error once per change and once more when it works again. */
+int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
+                    const char *what);
+
+/* fleet_tick.c */
+/* The fleet's share of the tick (now: monotonic ms); the writer is ready. */
+void queue_fleet_tick(queue_redis_t *q, int64_t now);
+/* Called by reader_fetch before it reads: returns 1 when an unpark goes
+ * first (a blocked read was ended for it, or jobs are parked for us): it
+ * is sent or in flight, and the reader reads after its reply. */
+int queue_fleet_unpark_first(queue_redis_t *q);
+void queue_fleet_free(queue_redis_t *q);
 
 #endif

@@ -4,7 +4,8 @@
  * (backpressure), so acks never wait behind a blocked read, and only
  * while the writer is ready. After a (re)connect it first re-reads the
  * entries already delivered to this consumer, then reads new ones. A read
- * that fails is retried on its own timer, every FETCH_RETRY_MS.
+ * that fails is retried on its own timer, every FETCH_RETRY_MS. A read
+ * waits while parked jobs are being taken for the same free slots.
  */
 #include "queue/queue_internal.h"
 
@@ -102,6 +103,10 @@ void reader_fetch(queue_redis_t *q)
     size_t cap = q->cb.capacity(q->cb.arg);
     if (cap == 0)
         return;
+    /* Parked jobs to take go first: a read now would count on the same
+     * free slots (fleet_tick.c). */
+    if (!q->history && queue_fleet_unpark_first(q))
+        return;
     if (cap > MAX_FETCH)
         cap = MAX_FETCH;
     int rc;
@@ -118,10 +123,12 @@ void reader_fetch(queue_redis_t *q)
                                q->o.group, q->o.consumer, (int)cap,
                                q->o.block_ms,
                                q->keys.stream);
-    if (rc == REDIS_OK)
+    if (rc == REDIS_OK) {
         q->read_outstanding = 1;
-    else
+        q->read_count = cap;
+    } else {
         LOGE("queue", "cannot send XREADGROUP on %s", q->keys.stream);
+    }
 }
 
 static const char *reply_str(const redisReply *r, size_t *len)

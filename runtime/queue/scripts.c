@@ -7,6 +7,7 @@
 #include "queue/scripts.h"
 
 #include "core/envelope.h"
+#include "queue/keys.h"
 
 #define LUA_STR_(x) #x
 #define LUA_STR(x) LUA_STR_(x)
@@ -112,6 +113,31 @@
     "  return n\n"                                                          \
     "end\n"
 
+/* is_parked(name): whether consumer name is a parked pseudo-consumer;
+ * parked_pair(name): its job and version (a number), or nil when name is
+ * not one or not of the form <prefix><job>:v<digits>. The job is
+ * everything up to the last ":v". */
+#define LUA_PARKED_FN                                                       \
+    "local parked_prefix = '" QUEUE_PARKED_PREFIX "'\n"                     \
+    "local function is_parked(name)\n"                                      \
+    "  return string.sub(name, 1, #parked_prefix) == parked_prefix\n"       \
+    "end\n"                                                                 \
+    "local function parked_pair(name)\n"                                    \
+    "  if not is_parked(name) then return nil end\n"                        \
+    "  local job, v = string.match(string.sub(name, #parked_prefix + 1),\n" \
+    "    '^(.+):v(%d+)$')\n"                                                \
+    "  if job == nil then return nil end\n"                                 \
+    "  return job, tonumber(v)\n"                                           \
+    "end\n"
+
+/* The consumers of group g with entries pending: {{name, count}, ...}. */
+#define LUA_OWNERS_FN                                                       \
+    "local function owners(s, g)\n"                                         \
+    "  local sum = redis.call('XPENDING', s, g)\n"                          \
+    "  if type(sum[4]) ~= 'table' then return {} end\n"                     \
+    "  return sum[4]\n"                                                     \
+    "end\n"
+
 const char *const queue_scripts[SCRIPT_COUNT] = {
     /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
      * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
@@ -177,13 +203,16 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "drop(KEYS[1], ARGV[1], ARGV[2])\n"
         "return 1\n",
 
-    /* RELEASE: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
-     * now_ms, dlq maxlen.
+    /* RELEASE: KEYS[1] stream, KEYS[2] dlq, optionally KEYS[3] workers
+     * zset and KEYS[4] the consumer's registry record. ARGV: group,
+     * consumer, now_ms, dlq maxlen.
      * Re-adds at the tail, fields intact (`id` added when missing),
      * every entry still pending for the consumer, each before its ack and
      * delete; one with more than max_fields pairs of its own is
      * dead-lettered as too_many_fields instead. Then removes the consumer,
-     * once nothing is pending for it (never drops a pending entry).
+     * once nothing is pending for it (never drops a pending entry), and
+     * its registry record and member, so a stopped worker leaves the
+     * fleet at once. Parked entries belong to pseudo-consumers: untouched.
      * Returns {how many went back, ids dead-lettered}. */
     [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
         "local n, buried = 0, {}\n"
@@ -217,6 +246,10 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])"
         " == 0 then\n"
         "  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
+        "end\n"
+        "if #KEYS >= 4 then\n"
+        "  redis.call('ZREM', KEYS[3], ARGV[2])\n"
+        "  redis.call('DEL', KEYS[4])\n"
         "end\n"
         "return {n, buried}\n",
 
@@ -268,35 +301,43 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "return {#due, wait, buried}\n",
 
     /* RECLAIM: KEYS[1] stream, KEYS[2] dlq. ARGV: group, consumer,
-     * lease_ms, count, max_deliveries, now_ms, dlq maxlen, how many of
-     * the consumer's own entries to look past (its concurrency).
-     * Entries of the consumer itself are never claimed: one still running
-     * there past its deadline would only gain deliveries until it became
-     * "poison" while it ran.
+     * lease_ms, count, max_deliveries, now_ms, dlq maxlen.
+     * Goes consumer by consumer (XPENDING summary), asking each only for
+     * its entries idle longer than the lease, so no number of entries
+     * elsewhere hides an expired one. Entries of the consumer itself are
+     * never claimed: one still running there past its deadline would only
+     * gain deliveries until it became "poison" while it ran. Parked
+     * pseudo-consumers are skipped: their entries wait, idle by design,
+     * for a worker that serves them (UNPARK) or their expiry.
      * Entries idle longer than the lease (their worker died or hung) are
      * claimed by `consumer`, or, once delivered max_deliveries times,
      * dead-lettered as poison (written before the ack and delete).
      * Returns {claimed entries (XCLAIM reply), their delivery counts,
      * poisoned ids}. */
-    [SCRIPT_RECLAIM] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+    [SCRIPT_RECLAIM] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN LUA_PARKED_FN
+        LUA_OWNERS_FN
         "local want = tonumber(ARGV[4])\n"
-        "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', "
-        "tonumber(ARGV[3]), '-', '+', want + tonumber(ARGV[8]))\n"
         "local claim, counts, poisoned = {}, {}, {}\n"
-        "for _, e in ipairs(p) do\n"
-        "  if e[2] == ARGV[2] or #claim + #poisoned >= want then\n"
-        "    -- ours: still running here past its deadline (or re-read at\n"
-        "    -- start); another worker may take it over, never we ourselves\n"
-        "  elseif e[4] >= tonumber(ARGV[5]) then\n"
-        "    bury(KEYS[2], fields_of(KEYS[1], e[1]), e[1], 'poison',\n"
-        "      'delivered ' .. e[4] .. ' times without finishing: each '\n"
-        "      .. 'worker running it died, hung or lost its lease (last held '"
-        "\n"
-        "      .. 'by ' .. e[2] .. ')', ARGV[2], ARGV[6], ARGV[7])\n"
-        "    drop(KEYS[1], ARGV[1], e[1])\n"
-        "    poisoned[#poisoned+1] = e[1]\n"
-        "  else\n"
-        "    claim[#claim+1] = e[1]; counts[e[1]] = e[4] + 1\n"
+        "for _, o in ipairs(owners(KEYS[1], ARGV[1])) do\n"
+        "  local left = want - #claim - #poisoned\n"
+        "  if left <= 0 then break end\n"
+        "  -- ours: still running here past its deadline (or re-read at\n"
+        "  -- start); another worker may take it over, never we ourselves\n"
+        "  if o[1] ~= ARGV[2] and not is_parked(o[1]) then\n"
+        "    local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE',\n"
+        "      tonumber(ARGV[3]), '-', '+', left, o[1])\n"
+        "    for _, e in ipairs(p) do\n"
+        "      if e[4] >= tonumber(ARGV[5]) then\n"
+        "        bury(KEYS[2], fields_of(KEYS[1], e[1]), e[1], 'poison',\n"
+        "          'delivered ' .. e[4] .. ' times without finishing: each '\n"
+        "          .. 'worker running it died, hung or lost its lease (last '\n"
+        "          .. 'held by ' .. e[2] .. ')', ARGV[2], ARGV[6], ARGV[7])\n"
+        "        drop(KEYS[1], ARGV[1], e[1])\n"
+        "        poisoned[#poisoned+1] = e[1]\n"
+        "      else\n"
+        "        claim[#claim+1] = e[1]; counts[e[1]] = e[4] + 1\n"
+        "      end\n"
+        "    end\n"
         "  end\n"
         "end\n"
         "local got, n = {}, {}\n"
@@ -316,8 +357,10 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * has been delivered to and acked by every group. When no group has
      * anything pending, the last delivered entry itself goes too, so an
      * idle queue's stream ends up empty. No cut while a group has read
-     * nothing yet, but the stale ids are deleted all the same. Returns the
-     * cut point ('' when there is none). */
+     * nothing yet, but the stale ids are deleted all the same. Parked
+     * entries are pending too: never cut or deleted (one parked for long
+     * holds the cut back; acked entries after it go as stale ids). Returns
+     * the cut point ('' when there is none). */
     [SCRIPT_TRIM] =
         "if redis.call('EXISTS', KEYS[1]) == 0 then return '' end\n"
         "local function num_less(a, b)\n"
@@ -370,6 +413,222 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "end\n"
         "if #del > 0 then redis.call('XDEL', KEYS[1], unpack(del)) end\n"
         "return point\n",
+
+    /* PARK: KEYS[1] stream. ARGV: group, consumer, id, pseudo-consumer
+     * (QUEUE_PARKED_PREFIX "<job>:v<version>").
+     * If id is still pending for consumer, hands it to the pseudo-consumer
+     * (XCLAIM JUSTID, so its idle time starts again) with its delivery
+     * count lowered by one: a park did not run the handler, so it does not
+     * count toward --max-deliveries. Nothing is acked or deleted: the
+     * entry stays in the stream, pending. Returns 1, or 0 when id was not
+     * pending for consumer (a resend after a lost reply): nothing changes. */
+    [SCRIPT_PARK] =
+        "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], "
+        "ARGV[3], 1)\n"
+        "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+        "local n = math.max(0, tonumber(p[1][4]) - 1)\n"
+        "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[4], 0, ARGV[3], "
+        "'RETRYCOUNT', n, 'JUSTID')\n"
+        "return 1\n",
+
+    /* UNPARK: KEYS[1] stream. ARGV: group, consumer, room, start, then
+     * what the consumer serves as triples job, min version, max version.
+     * For every parked pseudo-consumer whose (job, version) is served,
+     * beginning with the start-th of them (mod their number, so no pair
+     * starves the others), claims its oldest entries for consumer (XCLAIM
+     * counts a delivery), at most room in all; XCLAIM drops an entry
+     * deleted from the stream from the pending list. Pairs not served are
+     * never touched. Nothing is written or removed. Returns {claimed
+     * entries (XCLAIM reply), their delivery counts, {job, version, how
+     * many} per pair taken from, how many served entries are still
+     * parked}. */
+    [SCRIPT_UNPARK] = LUA_PARKED_FN LUA_OWNERS_FN
+        "local room = tonumber(ARGV[3])\n"
+        "local ranges = {}\n"
+        "for i = 5, #ARGV - 2, 3 do\n"
+        "  local r = ranges[ARGV[i]] or {}\n"
+        "  r[#r + 1] = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])}\n"
+        "  ranges[ARGV[i]] = r\n"
+        "end\n"
+        "local cands = {}\n"
+        "for _, o in ipairs(owners(KEYS[1], ARGV[1])) do\n"
+        "  local job, v = parked_pair(o[1])\n"
+        "  for _, r in ipairs(job and ranges[job] or {}) do\n"
+        "    if v >= r[1] and v <= r[2] then\n"
+        "      cands[#cands + 1] = {o[1], job, v, tonumber(o[2])}\n"
+        "      break\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "local got, counts, taken, left = {}, {}, {}, 0\n"
+        "local first = #cands > 0 and tonumber(ARGV[4]) % #cands or 0\n"
+        "for k = 1, #cands do\n"
+        "  local c = cands[(first + k - 1) % #cands + 1]\n"
+        "  local ids, dc = {}, {}\n"
+        "  if room > 0 then\n"
+        "    for _, e in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], "
+        "'-', '+', room, c[1])) do\n"
+        "      ids[#ids + 1] = e[1]; dc[e[1]] = e[4] + 1\n"
+        "    end\n"
+        "  end\n"
+        "  if #ids > 0 then\n"
+        "    room = room - #ids\n"
+        "    local cl = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, "
+        "unpack(ids))\n"
+        "    for _, e in ipairs(cl) do\n"
+        "      got[#got + 1] = e; counts[#counts + 1] = dc[e[1]] or 1\n"
+        "    end\n"
+        "    taken[#taken + 1] = {c[2], c[3], #cl}\n"
+        "  end\n"
+        "  left = left + c[4] - #ids\n"
+        "end\n"
+        "return {got, counts, taken, left}\n",
+
+    /* PARK_EXPIRE: KEYS[1] stream, KEYS[2] dlq, KEYS[3] workers zset,
+     * KEYS[4] the registry records' key prefix (append a consumer; same
+     * slot). ARGV: group, consumer, park ttl ms, max entries, worker ttl
+     * ms, dlq maxlen.
+     * Dead-letters parked entries idle longer than the park ttl, at most
+     * max entries per call: the dead letter first, then the ack and
+     * delete. The reason is schema_unsupported when a live worker (zset
+     * score >= now - worker ttl) serves the job at some version (its
+     * record's "plugins": [{"serves": [{"job", "min", "max"}, ...]}, ...],
+     * or a top-level "serves", read with cjson), else no_handler. An
+     * entry already deleted from the stream is only acked. Returns {{id,
+     * reason, error} per dead letter, acked ids of deleted entries}. */
+    [SCRIPT_PARK_EXPIRE] = LUA_NOW_MS LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+        LUA_PARKED_FN LUA_OWNERS_FN
+        "local now = now_ms()\n"
+        "local left = tonumber(ARGV[4])\n"
+        "local live = nil\n"
+        "local function served(job)\n"
+        "  if live == nil then\n"
+        "    live = {}\n"
+        "    for _, w in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3],\n"
+        "        string.format('%.0f', now - tonumber(ARGV[5])), '+inf')) do\n"
+        "      local ok, t = pcall(cjson.decode,\n"
+        "        redis.call('GET', KEYS[4] .. w) or '')\n"
+        "      local lists = {}\n"
+        "      if ok and type(t) == 'table' then\n"
+        "        lists[1] = t.serves\n"
+        "        if type(t.plugins) == 'table' then\n"
+        "          for _, p in ipairs(t.plugins) do\n"
+        "            if type(p) == 'table' then lists[#lists + 1] = p.serves "
+        "end\n"
+        "          end\n"
+        "        end\n"
+        "      end\n"
+        "      for _, l in pairs(lists) do\n"
+        "        for _, x in ipairs(type(l) == 'table' and l or {}) do\n"
+        "          if type(x) == 'table' and type(x.job) == 'string' then\n"
+        "            local r = live[x.job] or {}\n"
+        "            r[#r + 1] = {tonumber(x.min), tonumber(x.max)}\n"
+        "            live[x.job] = r\n"
+        "          end\n"
+        "        end\n"
+        "      end\n"
+        "    end\n"
+        "  end\n"
+        "  return live[job]\n"
+        "end\n"
+        "local function span(ms)\n"
+        "  local s = math.floor(ms / 1000)\n"
+        "  if s >= 86400 then return math.floor(s / 86400) .. 'd ' ..\n"
+        "    math.floor(s % 86400 / 3600) .. 'h' end\n"
+        "  if s >= 3600 then return math.floor(s / 3600) .. 'h ' ..\n"
+        "    math.floor(s % 3600 / 60) .. 'm' end\n"
+        "  if s >= 60 then return math.floor(s / 60) .. 'm ' .. s % 60 .. "
+        "'s' end\n"
+        "  return s .. 's'\n"
+        "end\n"
+        "local dead, gone = {}, {}\n"
+        "for _, o in ipairs(owners(KEYS[1], ARGV[1])) do\n"
+        "  if left <= 0 then break end\n"
+        "  if is_parked(o[1]) then\n"
+        "    local job, v = parked_pair(o[1])\n"
+        "    local what = job and (job .. ' v' .. v) or o[1]\n"
+        "    local reason, err = 'no_handler', 'no live worker serves '\n"
+        "    local r = job and served(job)\n"
+        "    if r then\n"
+        "      reason = 'schema_unsupported'\n"
+        "      for _, x in ipairs(r) do\n"
+        "        if x[1] and x[2] and v >= x[1] and v <= x[2] then\n"
+        "          err = 'no live worker took ' end\n"
+        "      end\n"
+        "    end\n"
+        "    for _, e in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], "
+        "'IDLE',\n"
+        "        tonumber(ARGV[3]), '-', '+', left, o[1])) do\n"
+        "      local f = fields_of(KEYS[1], e[1])\n"
+        "      if f == nil then\n"
+        "        redis.call('XACK', KEYS[1], ARGV[1], e[1])\n"
+        "        gone[#gone + 1] = e[1]\n"
+        "      else\n"
+        "        local text = 'parked ' .. span(e[3]) .. ': ' .. err .. what\n"
+        "        bury(KEYS[2], f, e[1], reason, text, ARGV[2], now, "
+        "ARGV[6])\n"
+        "        drop(KEYS[1], ARGV[1], e[1])\n"
+        "        dead[#dead + 1] = {e[1], reason, text}\n"
+        "      end\n"
+        "      left = left - 1\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "return {dead, gone}\n",
+
+    /* HEARTBEAT: KEYS[1] workers zset, KEYS[2] the consumer's record.
+     * ARGV: consumer, record (JSON), ttl ms.
+     * Writes the record with the ttl and the consumer's score, the Redis
+     * server's clock in ms (so workers with skewed clocks agree on who is
+     * live: score >= now - ttl), and drops members older than that.
+     * Returns now. */
+    [SCRIPT_HEARTBEAT] = LUA_NOW_MS
+        "local now = now_ms()\n"
+        "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+        "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+        "string.format('(%.0f', now - tonumber(ARGV[3])))\n"
+        "return now\n",
+
+    /* CLEANUP: KEYS[1] stream, KEYS[2] workers zset. ARGV: group,
+     * consumer, worker ttl ms, min idle ms, max removals.
+     * Removes from the group (XGROUP DELCONSUMER) every consumer with
+     * nothing pending that is a parked pseudo-consumer, or that is idle
+     * longer than min idle and not a live registry member (no score, or
+     * one below now - worker ttl). Never the consumer itself, never one
+     * with entries pending (DELCONSUMER would drop them). Returns the
+     * names removed. */
+    [SCRIPT_CLEANUP] = LUA_NOW_MS LUA_PARKED_FN
+        "if redis.call('EXISTS', KEYS[1]) == 0 then return {} end\n"
+        "local list = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])\n"
+        "if type(list) ~= 'table' or list.err then return {} end\n"
+        "local now, removed = now_ms(), {}\n"
+        "for _, c in ipairs(list) do\n"
+        "  if #removed >= tonumber(ARGV[5]) then break end\n"
+        "  local f = {}\n"
+        "  for i = 1, #c - 1, 2 do f[c[i]] = c[i + 1] end\n"
+        "  local name = f['name']\n"
+        "  if f['pending'] == 0 and name ~= ARGV[2] then\n"
+        "    local dead = is_parked(name)\n"
+        "    if not dead and f['idle'] > tonumber(ARGV[4]) then\n"
+        "      local s = redis.call('ZSCORE', KEYS[2], name)\n"
+        "      dead = not s or tonumber(s) < now - tonumber(ARGV[3])\n"
+        "    end\n"
+        "    if dead then\n"
+        "      redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)\n"
+        "      removed[#removed + 1] = name\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "return removed\n",
+
+    /* RELOAD_REPLY: KEYS[1] the request's reply hash. ARGV: consumer,
+     * outcome (JSON), ttl s. Sets the consumer's field and the hash's
+     * ttl; a resend writes the same again. Returns 1. */
+    [SCRIPT_RELOAD_REPLY] =
+        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+        "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+        "return 1\n",
 };
 
 /* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,

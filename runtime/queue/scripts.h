@@ -26,6 +26,14 @@
  * Redis server's clock, as cmsgpack.pack({token, {field, value, ...}});
  * PROMOTE moves due ones into the stream, and dead-letters a member it
  * cannot re-add (over the limit, or not such a pair).
+ *
+ * Parked jobs (queue_redis_park) stay where they are, pending in the
+ * stream, owned by the group's pseudo-consumer QUEUE_PARKED_PREFIX
+ * "<job>:v<version>" (keys.h): PARK, UNPARK and PARK_EXPIRE move them
+ * between consumers with XCLAIM, RECLAIM and RELEASE never touch them, and
+ * TRIM never cuts or deletes a pending entry. The job name is everything
+ * between the prefix and the last ":v" (job names may contain ":v"; the
+ * version is digits only).
  */
 #ifndef JOBRT_QUEUE_SCRIPTS_H
 #define JOBRT_QUEUE_SCRIPTS_H
@@ -34,10 +42,17 @@ enum {
     SCRIPT_COMPLETE, /* write a batch's result records, then ack it */
     SCRIPT_REQUEUE,  /* re-add one entry (new attempt) now or delayed */
     SCRIPT_DLQ,      /* copy one entry to the DLQ with a reason, ack + del */
-    SCRIPT_RELEASE,  /* requeue everything pending for one consumer */
+    SCRIPT_RELEASE,  /* requeue everything pending for one consumer; leave
+                        the registry */
     SCRIPT_PROMOTE,  /* move due delayed jobs into the stream */
     SCRIPT_RECLAIM,  /* claim expired leases; dead-letter poison jobs */
     SCRIPT_TRIM,     /* cut the stream below what is still unfinished */
+    SCRIPT_PARK,     /* hand one entry to its parked pseudo-consumer */
+    SCRIPT_UNPARK,   /* claim parked entries of the pairs we serve */
+    SCRIPT_PARK_EXPIRE, /* dead-letter entries parked too long */
+    SCRIPT_HEARTBEAT,   /* write our registry record and zset member */
+    SCRIPT_CLEANUP,  /* remove dead consumers with nothing pending */
+    SCRIPT_RELOAD_REPLY, /* record our outcome of a `jobrt reload` */
     SCRIPT_COUNT
 };
 

@@ -1,0 +1,304 @@
+/*
+ * reload.c - the worker's plugins as generations (plugin/generations.h):
+ * the first load at start, and every reload after it, whatever asked for
+ * it (SIGHUP, --watch, `jobrt reload` through Redis). A reload never
+ * blocks on a drain: it swaps the routes and returns; the old generation
+ * is unloaded by the worker when its last job comes back (worker.c,
+ * on_done). Here too: what the worker tells the fleet about itself, its
+ * registry record and the (job, version) ranges it serves, from which
+ * the queue takes parked jobs.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "exec/worker_internal.h"
+#include "fleet/registry.h"
+
+/* One line for what the first load or a reload did with one file. */
+static void log_change(const gen_change_t *c, int first)
+{
+    const struct jobrt_plugin *p = c->gen;
+    switch (c->kind) {
+    case GEN_LOADED:
+    case GEN_RELOADED:
+        for (uint32_t i = 0; i < p->n_handlers; i++)
+            LOGI("loader", "%s: plugin %s %s build %s (generation %llu) "
+                 "serves %s v%u..%u", c->file, p->name, p->version,
+                 c->to_build, p->generation, p->handlers[i].job_name,
+                 p->handlers[i].schema_min, p->handlers[i].schema_max);
+        if (c->kind == GEN_RELOADED)
+            LOGI("loader", "%s: plugin %s reloaded: build %s -> %s "
+                 "(generation %llu); new jobs run on it now, jobs already "
+                 "running finish on the old build, which is unloaded once "
+                 "they have", c->file, c->plugin, c->from_build, c->to_build,
+                 c->generation);
+        if (p->pin_reason[0])
+            LOGW("loader", "%s: plugin %s cannot be unloaded (%s): it is "
+                 "served, but deploying a new build of it needs a worker "
+                 "restart", c->file, p->name, p->pin_reason);
+        break;
+    case GEN_REMOVED:
+        LOGI("loader", "%s was removed: plugin %s build %s (generation %llu) "
+             "takes no new jobs and is unloaded once its running jobs "
+             "finish; jobs only it served park", c->file, c->plugin,
+             c->from_build, c->generation);
+        break;
+    case GEN_UNCHANGED:
+        LOGD("loader", "%s: unchanged (build %s, generation %llu)", c->file,
+             c->from_build, c->generation);
+        break;
+    case GEN_REJECTED:
+        if (first || c->from_build[0] == '\0')
+            LOGE("loader", "%s: rejected: %s", c->file, c->reason);
+        else
+            LOGE("loader", "%s: new build rejected: %s; plugin %s build %s "
+                 "(generation %llu) keeps serving", c->file, c->reason,
+                 c->plugin, c->from_build, c->generation);
+        break;
+    case GEN_REFUSED:
+        LOGW("loader", "%s: reload refused: %s", c->file, c->reason);
+        break;
+    }
+}
+
+int worker_load_plugins(worker_t *w)
+{
+    const worker_config_t *cfg = w->cfg;
+    char err[1024];
+    w->gens = generations_create(w->loader, cfg->plugin_dir);
+    if (w->gens == NULL) {
+        LOGE("worker", "out of memory");
+        return 1;
+    }
+    gen_changes_t ch = {0};
+    if (generations_reload(w->gens, NULL, NULL, &ch, err, sizeof err) != 0) {
+        LOGE("loader", "%s", err);
+        gen_changes_free(&ch);
+        return 1;
+    }
+    int rejected = 0;
+    for (size_t i = 0; i < ch.n; i++) {
+        log_change(&ch.items[i], 1);
+        rejected += ch.items[i].kind == GEN_REJECTED;
+    }
+    gen_changes_free(&ch);
+    if (rejected > 0 && cfg->strict) {
+        LOGE("loader", "%d plugin file(s) rejected and --strict is set; "
+             "not starting", rejected);
+        return 1;
+    }
+    if (w->gens->active.count == 0) {
+        /* A wrong --plugin-dir must not park or dead-letter the queue. */
+        LOGE("loader", "no plugin loaded from %s%s: not starting (no job "
+             "could run here)", cfg->plugin_dir,
+             rejected ? " (every file was rejected)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+static const char *outcome_status(const gen_changes_t *ch, int failed)
+{
+    int changed = 0, bad = failed;
+    for (size_t i = 0; i < ch->n; i++) {
+        gen_change_kind_t k = ch->items[i].kind;
+        changed |= k == GEN_LOADED || k == GEN_RELOADED || k == GEN_REMOVED;
+        bad |= k == GEN_REJECTED || k == GEN_REFUSED;
+    }
+    if (changed)
+        return bad ? "partial" : "reloaded";
+    return bad ? "rejected" : "unchanged";
+}
+
+static void answer(worker_t *w, const char *request_id,
+                   const gen_changes_t *ch, const char *status,
+                   const char *failure)
+{
+    if (request_id == NULL)
+        return;
+    size_t n = ch->n + (failure != NULL);
+    registry_change_t *rc = calloc(n ? n : 1, sizeof *rc);
+    if (rc == NULL) {
+        LOGE("worker", "out of memory answering reload request %s",
+             request_id);
+        return;
+    }
+    for (size_t i = 0; i < ch->n; i++) {
+        const gen_change_t *c = &ch->items[i];
+        rc[i].file = c->file;
+        rc[i].plugin = c->plugin[0] ? c->plugin : NULL;
+        rc[i].action = gen_change_name(c->kind);
+        rc[i].from_build = c->from_build[0] ? c->from_build : NULL;
+        rc[i].to_build = c->to_build[0] ? c->to_build : NULL;
+        rc[i].reason = c->reason[0] ? c->reason : NULL;
+        rc[i].generation = c->generation;
+    }
+    if (failure) {
+        rc[ch->n].file = w->cfg->plugin_dir;
+        rc[ch->n].action = "rejected";
+        rc[ch->n].reason = failure;
+    }
+    if (registry_build_reload_outcome(&w->outcome, w->consumer, w->host,
+                                      (int)getpid(), status, rc, n) == 0)
+        queue_redis_reload_reply(w->q, request_id, w->outcome.data,
+                                 w->outcome.len);
+    free(rc);
+}
+
+void worker_reload(worker_t *w, const char *source, const char *request_id)
+{
+    gen_changes_t ch = {0};
+    if (w->phase != PHASE_RUN) {
+        LOGI("worker", "%s: not reloading: the worker is shutting down",
+             source);
+        answer(w, request_id, &ch, "rejected", "the worker is shutting down");
+        return;
+    }
+    char err[1024];
+    int failed = generations_reload(w->gens, plugin_watch_busy, w->watch,
+                                    &ch, err, sizeof err) != 0;
+    if (failed)
+        LOGE("loader", "reload (%s) failed: %s; the plugins loaded before "
+             "keep serving", source, err);
+    unsigned counts[GEN_REFUSED + 1] = {0};
+    for (size_t i = 0; i < ch.n; i++) {
+        log_change(&ch.items[i], 0);
+        counts[ch.items[i].kind]++;
+    }
+    const char *status = outcome_status(&ch, failed);
+    LOGI("worker", "reload (%s): %s: %u reloaded, %u loaded, %u removed, %u "
+         "unchanged, %u rejected, %u refused; %u plugin(s) serving, %u "
+         "generation(s) draining", source, status, counts[GEN_RELOADED],
+         counts[GEN_LOADED], counts[GEN_REMOVED], counts[GEN_UNCHANGED],
+         counts[GEN_REJECTED], counts[GEN_REFUSED], w->gens->active.count,
+         w->gens->retired.count);
+    w->n_parked_logged = 0; /* what parks now is news again */
+    worker_publish_served(w);
+    answer(w, request_id, &ch, status, failed ? err : NULL);
+    gen_changes_free(&ch);
+}
+
+void worker_publish_served(worker_t *w)
+{
+    size_t n = 0;
+    for (const struct jobrt_plugin *p = w->gens->active.head; p; p = p->next)
+        n += p->n_handlers;
+    queue_served_t *s = calloc(n ? n : 1, sizeof *s);
+    if (s == NULL) {
+        LOGE("worker", "out of memory listing what this worker serves; "
+             "parked jobs are not taken until the next reload");
+        return;
+    }
+    size_t i = 0;
+    for (const struct jobrt_plugin *p = w->gens->active.head; p; p = p->next)
+        for (uint32_t j = 0; j < p->n_handlers; j++, i++) {
+            s[i].job = p->handlers[j].job_name;
+            s[i].min = p->handlers[j].schema_min;
+            s[i].max = p->handlers[j].schema_max;
+        }
+    if (queue_redis_set_served(w->q, s, n) != 0)
+        LOGE("worker", "out of memory listing what this worker serves; "
+             "parked jobs are not taken until the next reload");
+    free(s);
+}
+
+/* ---- triggers ------------------------------------------------------------ */
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    worker_reload(s->data, "SIGHUP", NULL);
+}
+
+static void on_watch(void *arg) { worker_reload(arg, "--watch", NULL); }
+
+void worker_on_reload_request(void *arg, const char *request_id)
+{
+    char source[96];
+    snprintf(source, sizeof source, "jobrt reload, request %s", request_id);
+    worker_reload(arg, source, request_id);
+}
+
+int worker_reload_triggers_start(worker_t *w)
+{
+    uv_signal_init(&w->loop, &w->sighup);
+    w->sighup.data = w;
+    uv_signal_start(&w->sighup, on_sighup, SIGHUP);
+    if (w->cfg->watch) {
+        char err[512];
+        w->watch = plugin_watch_start(&w->loop, w->cfg->plugin_dir, on_watch,
+                                      w, err, sizeof err);
+        if (w->watch == NULL) {
+            LOGE("worker", "%s", err);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void worker_reload_triggers_stop(worker_t *w)
+{
+    if (!uv_is_closing((uv_handle_t *)&w->sighup) &&
+        w->sighup.signal_cb != NULL) {
+        uv_signal_stop(&w->sighup);
+        uv_close((uv_handle_t *)&w->sighup, NULL);
+    }
+    plugin_watch_stop(w->watch);
+    w->watch = NULL;
+}
+
+/* ---- the registry record ----------------------------------------------- */
+
+#define RUNNING_PAIRS_MAX 64
+
+const char *worker_heartbeat_record(void *arg, size_t *len)
+{
+    worker_t *w = arg;
+    registry_running_t running[RUNNING_PAIRS_MAX];
+    size_t n_running = 0, inflight = 0;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        const struct jobrt_job *j = &w->slots[i];
+        if (j->handler == NULL)
+            continue;
+        inflight++;
+        size_t k = 0;
+        while (k < n_running &&
+               (running[k].version != j->env.version ||
+                strcmp(running[k].job, j->env.job.ptr) != 0))
+            k++;
+        if (k == n_running) {
+            if (n_running == RUNNING_PAIRS_MAX)
+                continue;
+            running[k].job = j->env.job.ptr;
+            running[k].version = j->env.version;
+            running[k].count = 0;
+            n_running++;
+        }
+        running[k].count++;
+    }
+    registry_self_t self = {
+        .consumer = w->consumer,
+        .host = w->host,
+        .ns = w->cfg->ns,
+        .queue = w->cfg->queue,
+        .state = w->phase == PHASE_RUN ? "running" : "draining",
+        .pid = (int)getpid(),
+        .started_ms = w->started_ms,
+        .concurrency = w->cfg->concurrency,
+        .inflight = inflight,
+        .reloads = w->gens->reloads > 0 ? w->gens->reloads - 1 : 0,
+        .reload_failures = w->gens->reload_failures,
+        .generations_leaked = w->gens->leaked,
+        .running = running,
+        .n_running = n_running,
+    };
+    if (registry_build_record(&w->heartbeat, &self, &w->gens->active,
+                              &w->gens->retired) != 0)
+        return NULL;
+    *len = w->heartbeat.len;
+    return w->heartbeat.data;
+}

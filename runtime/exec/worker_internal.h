@@ -1,0 +1,91 @@
+/*
+ * worker_internal.h - the state of one running worker, shared by the
+ * files that implement `jobrt run` (not for use elsewhere):
+ *
+ *   worker.c   start, the job path (fetch -> route -> run -> outcome),
+ *              shutdown
+ *   reload.c   the plugins as generations: the first load, reloads
+ *              (SIGHUP, --watch, `jobrt reload`), what the worker serves
+ *              (for unparking) and its registry heartbeat record
+ *
+ * All of it runs on the loop thread.
+ */
+#ifndef JOBRT_WORKER_INTERNAL_H
+#define JOBRT_WORKER_INTERNAL_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/idset.h"
+#include "core/util.h"
+#include "exec/executor.h"
+#include "exec/worker.h"
+#include "plugin/generations.h"
+#include "plugin/loader.h"
+#include "plugin/watch.h"
+#include "queue/queue.h"
+
+typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
+
+/* (job, version) pairs this worker parked jobs of since its last reload,
+ * so that the log says so once per pair, not once per job. */
+#define PARKED_PAIRS_LOGGED 64
+
+typedef struct {
+    const worker_config_t *cfg;
+    uv_loop_t loop;
+    redis_target_t target;
+    loader_t *loader;
+    generations_t *gens; /* the plugins, by generation; gens->router */
+    executor_t *ex;
+    queue_redis_t *q;
+
+    struct jobrt_job *slots;
+    struct jobrt_job *free_list;
+    size_t n_free;
+
+    buf_t record;
+    char consumer[256];
+    char host[256];
+    int64_t started_ms;
+    idset_t *cancelled;  /* ids named by `jobrt cancel` */
+    uint64_t rng;        /* backoff jitter */
+
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t stop_timer;
+    plugin_watch_t *watch; /* --watch, or NULL */
+    phase_t phase;
+    int64_t cancel_at, stop_at, release_deadline; /* monotonic ms */
+    int cancel_sent; /* the running jobs' cancel flags are set */
+    int second_signal;
+    unsigned long long n_fetched; /* entries handed to this worker */
+    int exit_code;
+
+    unsigned long long n_ok, n_retry, n_dead, n_parked;
+
+    char parked_logged[PARKED_PAIRS_LOGGED][160];
+    size_t n_parked_logged;
+
+    buf_t heartbeat; /* the registry record, rebuilt each heartbeat */
+    buf_t outcome;   /* a reload's outcome for `jobrt reload` */
+} worker_t;
+
+/* reload.c */
+
+/* The first load of the plugin directory, with one line per file. Returns
+ * 0, or 1 after the line saying why the worker must not start. */
+int worker_load_plugins(worker_t *w);
+/* Reloads the plugin directory now: source names the trigger for the log
+ * ("SIGHUP", "--watch", "jobrt reload"); request_id, if not NULL, is the
+ * `jobrt reload` request to answer. */
+void worker_reload(worker_t *w, const char *source, const char *request_id);
+/* SIGHUP and --watch: start and stop listening. */
+int worker_reload_triggers_start(worker_t *w);
+void worker_reload_triggers_stop(worker_t *w);
+/* Tells the queue what this worker serves (for unparking). */
+void worker_publish_served(worker_t *w);
+/* queue callbacks */
+const char *worker_heartbeat_record(void *arg, size_t *len);
+void worker_on_reload_request(void *arg, const char *request_id);
+
+#endif
