@@ -8,7 +8,7 @@
 e2e_setup
 
 Q=bad
-start_worker w1 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q "$Q" \
+start_worker w1 --park-ttl 0 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q "$Q" \
     -c 4 --max-payload 64k
 wait_for "consumer group" 10 group_exists "$Q"
 

@@ -5,7 +5,8 @@
 # --retry-cap, flag values from the environment, unknown dead-letter
 # reasons, job options given to the NDJSON form. `jobrt help CMD` and
 # `jobrt CMD --help` print CMD's help; `jobrt exec` keeps stdout for the
-# result alone, so it pipes into a JSON parser even with a rejected plugin.
+# result alone, so it pipes into a JSON parser even with a rejected plugin;
+# `jobrt help` lists every command.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -147,6 +148,34 @@ usage_error "enqueue --delay 0 --at" \
     "jobrt enqueue: --at and --delay: give one of them $(see enqueue)" \
     "$J" enqueue q ok -v 1 -d '{}' --delay 0 --at 1 -r "$REDIS_URL"
 assert_eq 0 "$(xlen q)" "jobs enqueued by the refused commands"
+
+# ---- workers, rollout, reload ------------------------------------------------
+
+usage_error "workers extra" \
+    "jobrt workers: unexpected argument 'extra' $(see workers)" \
+    "$J" workers extra -r "$NOWHERE"
+usage_error "workers --queue 'bad{q}'" \
+    "jobrt workers: queue name 'bad{q}' $names $(see workers)" \
+    "$J" workers --queue 'bad{q}' -r "$NOWHERE"
+usage_error "rollout without JOB" \
+    "jobrt rollout: expected one JOB $(see rollout)" \
+    "$J" rollout -r "$NOWHERE"
+usage_error "rollout 'a job'" \
+    "jobrt rollout: 'a job' is not a job name (1-128 characters of\
+ [A-Za-z0-9_.:/-]) $(see rollout)" \
+    "$J" rollout 'a job' -r "$NOWHERE"
+usage_error "reload --timeout 50ms" \
+    "jobrt reload: --timeout: expected a duration like 500ms, 30s, 5m, 2h\
+ or 7d, 100ms to 1h, got '50ms' $(see reload)" \
+    "$J" reload --timeout 50ms -r "$NOWHERE"
+usage_error "reload --json=maybe" \
+    "jobrt reload: --json: $flag_values, got 'maybe' $(see reload)" \
+    "$J" reload --json=maybe -r "$NOWHERE"
+usage_error "JOBRT_REQUIRE_SERVED=sure enqueue" \
+    "jobrt enqueue: environment JOBRT_REQUIRE_SERVED: $flag_values, got\
+ 'sure' $(see enqueue)" \
+    env JOBRT_REQUIRE_SERVED=sure "$J" enqueue q ok -v 1 -d '{}' \
+    -r "$NOWHERE"
 usage_error "plugins --plugin-dir A B" \
     "jobrt plugins: the plugin directory is given twice (--plugin-dir and\
  DIR); give it once $(see plugins)" \
@@ -154,7 +183,8 @@ usage_error "plugins --plugin-dir A B" \
 
 # ---- help --------------------------------------------------------------------
 
-for c in run enqueue exec plugins status dlq cancel version; do
+for c in run enqueue exec plugins status dlq cancel workers rollout reload \
+    version; do
     assert_exit 0 "jobrt $c --help" "$J" "$c" --help
     assert_contains "$OUT" "Usage: jobrt $c" "jobrt $c --help"
     want=$OUT
@@ -163,6 +193,10 @@ for c in run enqueue exec plugins status dlq cancel version; do
 done
 assert_exit 0 "jobrt help" "$J" help
 assert_contains "$OUT" "Commands:" "jobrt help"
+# every command is in the list, and `jobrt help` lists nothing that is not
+listed=$(printf '%s\n' "$OUT" | sed -n 's/^  \([a-z]*\)  .*/\1/p' | tr '\n' ' ')
+assert_eq "run enqueue exec plugins status dlq cancel workers rollout reload\
+ version help " "$listed" "the commands jobrt help lists"
 usage_error "help bogus" \
     "jobrt help: unknown command 'bogus' (see 'jobrt --help')" \
     "$J" help bogus

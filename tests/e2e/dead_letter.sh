@@ -12,7 +12,7 @@ Q=dl
 S=$(stream_key $Q)
 D=$(dlq_key $Q)
 
-start_worker w1 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
+start_worker w1 --park-ttl 0 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
     --queue $Q --concurrency 4
 wait_for "worker to create its consumer group" 10 group_exists $Q
 

@@ -29,7 +29,7 @@ recorded() { grep -qx -- "$1" "$JOBRT_TESTKIT_RECORD"; }
 
 # A worker serving only the first-party plugins (noop, echo): "ok" is
 # no_handler there.
-start_worker w1 --plugin-dir "$JOBRT_PLUGINS_DIR" -r "$REDIS_URL" -q $Q
+start_worker w1 --park-ttl 0 --plugin-dir "$JOBRT_PLUGINS_DIR" -r "$REDIS_URL" -q $Q
 wait_for "w1 to create its consumer group" 10 group_exists $Q
 assert_exit 0 "enqueue dq-ok" "$JOBRT_BIN" enqueue $Q ok -v 1 \
     --payload '{}' --id dq-ok -r "$REDIS_URL"
@@ -37,7 +37,7 @@ wait_for "dq-ok to be dead (no_handler)" 10 job_has_status $Q dq-ok dead
 stop_worker w1 15
 assert_eq 0 "$WORKER_RC" "w1 exit code after SIGTERM"
 
-start_worker w2 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q $Q \
+start_worker w2 --park-ttl 0 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q $Q \
     --concurrency 4 --retry-base 100ms
 wait_for "w2 to create its consumer group" 10 group_exists $Q
 rcli XADD "$S" '*' job fail v 1 payload '{}' id dq-fail >/dev/null

@@ -3,7 +3,8 @@
 # enqueue snippets of docs/protocol.md (redis-cli, Python, jobrt enqueue)
 # and examples/invoice-email's producers against a worker on the 2.0.0
 # plugin (schema 1 handled by "handler v1", schema 2 by "handler v2"); then
-# a worker still on 1.0.0 dead-letters schema-2 jobs as schema_unsupported,
+# a worker still on 1.0.0 with --park-ttl 0 dead-letters schema-2 jobs as
+# schema_unsupported (by default they would park),
 # payload intact - step 3 of the rollout in examples/invoice-email/README.md.
 . "$(dirname "$0")/lib.sh"
 
@@ -50,7 +51,7 @@ check_handled()
     assert_eq "$pv" "$(json_get "$rec" plugin_version)" "plugin_version of $id"
 }
 
-start_worker w1 --plugin-dir "$V2" --redis "$REDIS_URL" --queue $Q
+start_worker w1 --park-ttl 0 --plugin-dir "$V2" --redis "$REDIS_URL" --queue $Q
 wait_for "worker to create its consumer group" 10 group_exists $Q
 expected=0
 
@@ -158,7 +159,7 @@ stop_worker w1 15
 assert_eq 0 "$WORKER_RC" "w1's exit code"
 
 # ---- a worker still on 1.0.0 ------------------------------------------------
-start_worker w2 --plugin-dir "$V1" --redis "$REDIS_URL" --queue $Q
+start_worker w2 --park-ttl 0 --plugin-dir "$V1" --redis "$REDIS_URL" --queue $Q
 v2_payload='{"invoice":{"id":"INV-9","total":{"amount_cents":990,"currency":"EUR"}},"recipients":["ap@example.com"]}'
 v2_src=$(rcli XADD "$S" '*' job invoice_email v 2 payload "$v2_payload" id inv-9)
 run_cmd "$EX/produce.sh"
