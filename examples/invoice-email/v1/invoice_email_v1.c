@@ -6,14 +6,12 @@
  */
 #include <jobrt/plugin.h>
 
+#include "../send_latency.h"
+
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#ifndef JOBRT_BUILD_ID
-#define JOBRT_BUILD_ID "dev"
-#endif
 
 #define PLUGIN_NAME "invoice-email"
 #define PLUGIN_VERSION "1.0.0"
@@ -94,6 +92,11 @@ static int run_schema1(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     }
     snprintf(amount, sizeof(amount), "%" PRId64 ".%02" PRId64,
              cents / 100, cents % 100);
+    if (simulate_send(host, job, root) != 0) {
+        cJSON_Delete(root);
+        host->job_set_error(job, "cancelled before the invoice was sent");
+        return JOBRT_RETRY;
+    }
 
     result = cJSON_CreateObject();
     cJSON_AddStringToObject(result, "handled_by",

@@ -9,14 +9,12 @@
  */
 #include <jobrt/plugin.h>
 
+#include "../send_latency.h"
+
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#ifndef JOBRT_BUILD_ID
-#define JOBRT_BUILD_ID "dev"
-#endif
 
 #define PLUGIN_NAME "invoice-email"
 #define PLUGIN_VERSION "2.0.0"
@@ -110,6 +108,11 @@ static int run_schema1(const jobrt_host_api *host, void *ctx, jobrt_job *job)
         return JOBRT_FAIL;
     }
     format_amount(amount, sizeof(amount), cents);
+    if (simulate_send(host, job, root) != 0) {
+        cJSON_Delete(root);
+        host->job_set_error(job, "cancelled before the invoice was sent");
+        return JOBRT_RETRY;
+    }
 
     result = cJSON_CreateObject();
     cJSON_AddStringToObject(result, "handled_by",
@@ -167,6 +170,11 @@ static int run_schema2(const jobrt_host_api *host, void *ctx, jobrt_job *job)
         return JOBRT_FAIL;
     }
     format_amount(number, sizeof(number), cents);
+    if (simulate_send(host, job, root) != 0) {
+        cJSON_Delete(root);
+        host->job_set_error(job, "cancelled before the invoice was sent");
+        return JOBRT_RETRY;
+    }
     snprintf(amount, sizeof(amount), "%s %s", number, currency);
 
     result = cJSON_CreateObject();
