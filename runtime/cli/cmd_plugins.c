@@ -34,6 +34,8 @@ static void print_plugin(void *arg, const char *path,
             printf("%s %s v%u..%u", i ? "," : "", h->job_name, h->schema_min,
                    h->schema_max);
     }
+    if (p->pin_reason[0])
+        printf(" (needs restart to reload: %s)", p->pin_reason);
     printf("\n");
 }
 

@@ -177,21 +177,31 @@ broken:
     return -1;
 }
 
-/* "  rejected: /opt/jobs/x.so (x): build a -> b (generation 2): why" */
+/* "  reloaded: invoice-email build a -> b (generation 2)", or for a failed
+ * one "  rejected: /opt/jobs/x.so: why; x build a (generation 1) keeps
+ * serving" (a refusal's reason says that itself). */
 static void change_line(buf_t *b, const registry_change_t *ch)
 {
     buf_append(b, "  ", 2);
     put(b, ch->action);
     buf_append(b, ": ", 2);
-    const char *subject = ch->plugin ? ch->plugin : ch->file ? ch->file : "?";
-    if (registry_change_failed(ch) && ch->file && ch->plugin) {
-        put(b, ch->file);
-        buf_append(b, " (", 2);
-        put(b, ch->plugin);
-        buf_append(b, ")", 1);
-    } else {
-        put(b, registry_change_failed(ch) && ch->file ? ch->file : subject);
+    if (registry_change_failed(ch)) {
+        put(b, ch->file ? ch->file : ch->plugin ? ch->plugin : "?");
+        buf_append(b, ": ", 2);
+        put(b, ch->reason ? ch->reason : "no reason given");
+        if (strcmp(ch->action, "rejected") == 0 && ch->from_build) {
+            buf_append(b, "; ", 2);
+            put(b, ch->plugin ? ch->plugin : "the plugin");
+            buf_append(b, " build ", 7);
+            put(b, ch->from_build);
+            if (ch->generation)
+                buf_appendf(b, " (generation %llu)", ch->generation);
+            buf_append(b, " keeps serving", 14);
+        }
+        buf_append(b, "\n", 1);
+        return;
     }
+    put(b, ch->plugin ? ch->plugin : ch->file ? ch->file : "?");
     if (ch->from_build || ch->to_build) {
         buf_append(b, " build ", 7);
         put(b, ch->from_build ? ch->from_build : ch->to_build);

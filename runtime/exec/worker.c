@@ -21,6 +21,7 @@
  */
 #include "exec/worker.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +625,9 @@ int worker_run(const worker_config_t *cfg)
     worker_t w;
     memset(&w, 0, sizeof w);
     w.cfg = cfg;
+    /* SIGHUP means "reload" to a worker: one that arrives while the plugins
+     * load at start must not kill it (the handler comes later). */
+    signal(SIGHUP, SIG_IGN);
     uv_loop_init(&w.loop);
     int rc = setup(&w);
     if (rc == 0) {

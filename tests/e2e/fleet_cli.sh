@@ -334,7 +334,7 @@ w-v1 (pid 41, queue fleet): reloaded
   reloaded: swapper build b1 -> b2 (generation 2)
 w-v12 (pid 42, queue fleet): partial
   loaded: newbie build n1 (generation 1)
-  refused: /opt/jobs/legacy.so (legacy): needs a restart: STB_GNU_UNIQUE symbol _ZN5cache4poolE
+  refused: /opt/jobs/legacy.so: needs a restart: STB_GNU_UNIQUE symbol _ZN5cache4poolE
   rejected: /opt/jobs/broken.so: ABI major 2, this runtime loads 1" "$OUT" \
     "reload -q fleet"
 assert_eq "" "$ERR" "reload -q fleet: stderr"

@@ -79,6 +79,8 @@ wait_for "reload $r (pinned)" 10 eval '[ "$(reloads)" -ge '$r' ]'
 grep -q "swap.so: plugin swap cannot be unloaded (.*nodelete.*): it is served, but deploying a new build of it needs a worker restart" "$L" ||
     fail "no warning line for the pinned build: $(grep -i pinned "$L" | head -3)"
 wait_for "generation a to unload" 10 grep -q "unloaded: drained, finalised" "$L"
+assert_contains "$("$JOBRT_BIN" plugins "$DIR")" \
+    "(needs restart to reload: linked with -z nodelete)" "jobrt plugins on the pinned build"
 install_build b
 kill -HUP "$PID"
 r=$((r + 1))
