@@ -126,7 +126,7 @@ Test(descriptor, entries_are_read_as_far_as_their_minor)
 
 static int check(const jobrt_plugin_desc *d, char *why, size_t why_len)
 {
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     struct jobrt_plugin *p = calloc(1, sizeof *p);
     cr_assert_not_null(p);
     jobrt_plugin_desc out;

@@ -545,7 +545,7 @@ static int load_prefix(const char *path, size_t n)
 {
     char why[512];
     cr_assert_eq(truncate(path, (off_t)n), 0, "%s", path);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     why[0] = '\0';
     struct jobrt_plugin *pl = loader_load_file(loader, path, &set, why,
                                                sizeof why);
@@ -633,7 +633,7 @@ Test(elf_image_loader, zeroed_dynamic_section_is_refused)
     loader_setup();
     char path[600], why[512] = "";
     write_testkit(path, sizeof path, zero_dynamic);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     cr_assert_null(loader_load_file(loader, path, &set, why, sizeof why));
     cr_assert(strstr(why, "corrupt dynamic section") != NULL, "%s", why);
     cr_assert_eq(set.count, 0u);

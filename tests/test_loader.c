@@ -181,7 +181,7 @@ Test(loader, each_zoo_member_is_rejected)
 {
     setup();
     for (size_t i = 0; i < N_ZOO_CASES; i++) {
-        plugin_set_t set = {NULL, 0};
+        plugin_set_t set = {0};
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", ZOO, zoo_cases[i].file);
         expect_rejected(path, &set, zoo_cases[i].keyword,
@@ -195,7 +195,7 @@ Test(loader, each_zoo_member_is_rejected)
 Test(loader, dup_b_rejected_after_dup_a)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *a =
         loader_load_file(loader, ZOO "/dup_a.so", &set, why, sizeof why);
@@ -210,7 +210,7 @@ Test(loader, dup_b_rejected_after_dup_a)
     cr_assert_null(a->next);
 
     /* dup_b alone is fine: the conflict is only with dup_a */
-    plugin_set_t other = {NULL, 0};
+    plugin_set_t other = {0};
     struct jobrt_plugin *b =
         loader_load_file(loader, ZOO "/dup_b.so", &other, why, sizeof why);
     cr_assert_not_null(b, "dup_b alone must load: %s", why);
@@ -223,7 +223,7 @@ Test(loader, dup_b_rejected_after_dup_a)
 Test(loader, missing_and_non_regular_files)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(ZOO "/does_not_exist.so", &set, "cannot open",
                     "No such file");
     expect_rejected(ZOO, &set, "not a regular file", NULL);
@@ -276,7 +276,7 @@ static int count_so(const char *dir)
 Test(loader, scan_zoo_dir)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     static report_t r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
@@ -328,7 +328,7 @@ Test(loader, scan_zoo_dir)
 Test(loader, scan_dir_without_report_callback)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char err[256] = "";
     int rejected = loader_scan_dir(loader, ZOO, &set, NULL, NULL, err,
                                    sizeof err);
@@ -341,7 +341,7 @@ Test(loader, scan_dir_without_report_callback)
 Test(loader, scan_missing_dir)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char err[256] = "";
     int rc = loader_scan_dir(loader, "/nonexistent/jobrt/plugins", &set,
                              on_report, NULL, err, sizeof err);
@@ -377,7 +377,7 @@ Test(loader, scan_ignores_non_so_and_hidden_files)
     snprintf(p, sizeof p, "%s/outside.so", dir);
     cr_assert_eq(symlink(ZOO "/dup_b.so", p), 0);
 
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     static report_t r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
@@ -410,7 +410,7 @@ Test(loader, regression_scan_empty_dir_sorts_null_array)
     char dir[512];
     snprintf(dir, sizeof dir, "%s/empty", tmp_root);
     cr_assert_eq(mkdir(dir, 0700), 0);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     static report_t r;
     memset(&r, 0, sizeof r);
     char err[256] = "";
@@ -426,7 +426,7 @@ Test(loader, regression_scan_empty_dir_sorts_null_array)
 Test(loader, testkit_loads_with_handlers)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *p = loader_load_file(loader, TESTKIT, &set, why,
                                               sizeof why);
@@ -478,7 +478,7 @@ Test(loader, testkit_loads_with_handlers)
 Test(loader, testkit_twice_is_duplicate_name)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *p = loader_load_file(loader, TESTKIT, &set, why,
                                               sizeof why);
@@ -499,7 +499,7 @@ Test(loader, testkit_twice_is_duplicate_name)
 Test(loader, unload_all_empties_set_and_allows_reload)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     cr_assert_not_null(
         loader_load_file(loader, TESTKIT, &set, why, sizeof why), "%s", why);
@@ -533,7 +533,7 @@ Test(loader, private_copies_are_unlinked)
                  "$TMPDIR");
     cr_assert_eq(dir_entries(rd), 0);
 
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     cr_assert_not_null(
         loader_load_file(loader, TESTKIT, &set, why, sizeof why), "%s", why);
@@ -577,7 +577,7 @@ Test(loader_dir, explicit_run_dir)
     cr_assert_eq(stat(sub, &st), 0, "run dir must be created");
     cr_assert(S_ISDIR(st.st_mode));
 
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     cr_assert_not_null(loader_load_file(l, TESTKIT, &set, why, sizeof why),
                        "%s", why);
@@ -617,7 +617,7 @@ Test(loader, refused_before_dlopen_runs_no_plugin_code)
     setup();
     char tr[512];
     trace_dir(tr, sizeof tr);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(ZOO "/ctor_bad_magic.so", &set, "bad magic",
                     "0xdeadbeef");
     cr_assert(!traced(tr, "ctor_bad_magic"),
@@ -640,7 +640,7 @@ Test(loader, failed_init_calls_neither_fini_nor_a_handler)
     setup();
     char tr[512];
     trace_dir(tr, sizeof tr);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(ZOO "/init_fails.so", &set, "init failed", "-1");
     cr_assert(!traced(tr, "init_fails.fini"), "fini() ran after init failed");
     cr_assert(!traced(tr, "init_fails.run"), "a handler ran");
@@ -664,7 +664,7 @@ static const plugin_handler_t *handler_of(const struct jobrt_plugin *p,
 Test(loader, plugins_of_every_published_minor_load)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *p10 =
         loader_load_file(loader, ABI "/abi_1_0.so", &set, why, sizeof why);
@@ -692,7 +692,7 @@ Test(loader, plugins_of_every_published_minor_load)
 Test(loader, regression_abi_1_0_padding_read_as_backoff)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *p = loader_load_file(
         loader, ABI "/abi_1_0_padding.so", &set, why, sizeof why);
@@ -708,7 +708,7 @@ Test(loader, regression_abi_1_0_padding_read_as_backoff)
 Test(loader, a_newer_minor_is_refused)
 {
     setup();
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(ABI "/abi_1_2.so", &set, "ABI minor", "newer");
     teardown();
 }
@@ -724,7 +724,7 @@ Test(loader, sha256_of_the_loaded_file)
     char want[65];
     for (unsigned i = 0; i < md_len; i++)
         snprintf(want + 2 * i, 3, "%02x", md[i]);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char why[512] = "";
     struct jobrt_plugin *p = loader_load_file(loader, TESTKIT, &set, why,
                                               sizeof why);
@@ -745,7 +745,7 @@ Test(loader, a_file_over_the_size_limit_is_refused)
     /* sparse: no disk is used */
     cr_assert_eq(ftruncate(fd, (off_t)LOADER_MAX_FILE_SIZE + 1), 0);
     close(fd);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(p, &set, "more than the 256 MiB a plugin may have",
                     NULL);
     unlink(p);

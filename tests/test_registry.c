@@ -158,7 +158,7 @@ Test(registry, record_exact_json)
     buf_t b = {0};
     static const hspec_t h[] = {{"j", 1, 1}};
     struct jobrt_plugin *p = make_plugin("p", "b", 1, h, 1);
-    plugin_set_t s = {p, 1};
+    plugin_set_t s = {.head = p, .count = 1};
     registry_self_t self = {.consumer = "c", .host = "h", .ns = "n",
                             .queue = "q", .state = "draining", .pid = 7};
     cr_assert_eq(registry_build_record(&b, &self, &s, NULL), 0);

@@ -299,7 +299,7 @@ Test(router, status_reasons)
 
 Test(router_empty, empty_set_routes_nothing)
 {
-    plugin_set_t empty = {NULL, 0};
+    plugin_set_t empty = {0};
     router_t *r = router_create(&empty);
     cr_assert_not_null(r);
     const plugin_handler_t *h = NULL;
@@ -314,7 +314,7 @@ Test(router_empty, empty_set_routes_nothing)
 Test(router_empty, plugin_without_handlers)
 {
     struct jobrt_plugin *p = make_plugin("nothing", NULL, 0);
-    plugin_set_t s = {p, 1};
+    plugin_set_t s = {.head = p, .count = 1};
     router_t *r = router_create(&s);
     cr_assert_not_null(r);
     const plugin_handler_t *h = NULL;

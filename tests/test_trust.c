@@ -307,7 +307,7 @@ Test(trust_loader, group_writable_file_refused_unless_insecure)
     cr_assert_eq(mkdir(dir, 0755), 0);
     snprintf(p, sizeof p, "%s/dup_a.so", dir);
     copy_file(ZOO "/dup_a.so", p, 0775);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     expect_rejected(p, &set, "not trusted", "writable by group (mode 0775)");
     char why[512] = "";
     cr_assert_null(loader_load_file(loader, p, &set, why, sizeof why));
@@ -337,7 +337,7 @@ Test(trust_loader, untrusted_directory_refuses_the_scan)
     char so[700];
     snprintf(so, sizeof so, "%s/dup_a.so", p);
     copy_file(ZOO "/dup_a.so", so, 0755);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     /* a parent anyone can write to: anyone can swap the directory */
     cr_assert_eq(loader_scan_dir(loader, p, &set, NULL, NULL, err,
                                  sizeof err),
@@ -378,7 +378,7 @@ Test(trust_loader, file_owned_by_another_user)
     snprintf(p, sizeof p, "%s/dup_a.so", root);
     copy_file(ZOO "/dup_a.so", p, 0755);
     cr_assert_eq(chown(p, nobody->pw_uid, (gid_t)-1), 0);
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     char detail[64];
     snprintf(detail, sizeof detail, "owned by uid %u",
              (unsigned)nobody->pw_uid);

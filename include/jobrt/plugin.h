@@ -184,7 +184,18 @@ typedef struct jobrt_plugin_desc {
                 void **ctx);
     /* Optional. Called once after a successful init(), when the plugin is
      * unloaded and no job of it is running; frees what init() made. After
-     * it only the plugin's ELF destructors run, at dlclose(). */
+     * it only the plugin's ELF destructors run, at dlclose().
+     *
+     * A worker unloads a plugin at every hot reload that replaces it, not
+     * only at exit, and then checks that its code left the address space.
+     * So: join every thread the plugin started and cancel its timers here
+     * (code still running after dlclose() crashes the worker); do not use
+     * pthread_key_create() destructors or atexit() (glibc runs them after
+     * the code is gone, or at dlclose()); and build C++ with
+     * -fno-gnu-unique and without thread_local objects that have
+     * destructors (they keep the library mapped: the runtime then serves
+     * it but refuses to reload it; docs/rollout.md). init() and fini()
+     * may run on a runtime thread other than the one that runs handlers. */
     void (*fini)(void *ctx);
 
     uint32_t n_handlers;

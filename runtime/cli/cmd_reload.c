@@ -347,12 +347,14 @@ int cmd_reload(int argc, char **argv)
         return 1;
     }
     size_t asked = 0, waiting = 0;
+    int ask_failed = 0; /* a queue could not be asked: exit 1, but the
+                           answers of the queues that were still count */
     rc = 0;
     for (size_t i = 0; i < queues.n; i++) {
         reqs[i].queue = queues.v[i];
         int n = ask(c, &ro, &reqs[i], now);
         if (n < 0)
-            rc = 1;
+            ask_failed = 1;
         else
             asked += (size_t)n;
     }
@@ -370,7 +372,7 @@ int cmd_reload(int argc, char **argv)
         sleep_ms(POLL_MS);
     }
 
-    int all_ok = rc == 0 && asked > 0;
+    int all_ok = rc == 0 && !ask_failed && asked > 0;
     buf_t text = {0};
     cJSON *doc = json ? cJSON_CreateObject() : NULL;
     cJSON *jq = doc ? cJSON_CreateArray() : NULL;

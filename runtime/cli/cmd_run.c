@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -20,6 +21,12 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c)
     queue_keys_t keys;
     if (queue_keys_init(&keys, c->ns, c->queue, err, sizeof err) != 0)
         return cli_usage_error(cmd, "%s", err);
+    if (c->consumer &&
+        strncmp(c->consumer, QUEUE_PARKED_PREFIX,
+                strlen(QUEUE_PARKED_PREFIX)) == 0)
+        return cli_usage_error(cmd, "--consumer '%s': names starting with "
+                               "'" QUEUE_PARKED_PREFIX "' are the group's "
+                               "parked jobs, not workers", c->consumer);
     if (c->retry_base_ms > c->retry_cap_ms) {
         char base[32], cap[32];
         cli_format_duration(c->retry_base_ms, base, sizeof base);
@@ -83,7 +90,9 @@ int cmd_run(int argc, char **argv)
          "A job whose job name or schema version no plugin here serves is "
          "parked until a worker that serves it takes it; after DUR parked "
          "it is dead-lettered (no_handler or schema_unsupported). 0 "
-         "dead-letters such jobs at once (default 7d).", 0,
+         "dead-letters such jobs at once. Give every worker of a queue the "
+         "same value: each expires parked jobs with its own, so the "
+         "smallest wins (default 7d).", 0,
          365 * 86400000LL},
         {"strict", 0, "JOBRT_STRICT", OPT_FLAG, &c.strict, NULL,
          "Refuse to start if any plugin file is rejected (a reload that "

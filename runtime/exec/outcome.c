@@ -105,6 +105,7 @@ int outcome_record(buf_t *b, const struct jobrt_job *job, const char *queue,
                           p->sha256, p->generation);
     }
     rc |= append_ms(b, "enqueued_at", job->env.enqueued_at_ms);
+    rc |= append_ms(b, "dispatched_at", job->dispatched_ms);
     rc |= append_ms(b, "started_at", job->started_ms);
     rc |= append_ms(b, "finished_at", job->finished_ms);
     rc |= buf_append(b, ",\"worker\":", 10);

@@ -8,6 +8,7 @@
  * registry record and the (job, version) ranges it serves, from which
  * the queue takes parked jobs.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 
 #include "core/log.h"
 #include "exec/worker_internal.h"
+
+/* --watch names being written, copied for a stage off the loop. */
+#define BUSY_SNAPSHOT 64
 #include "fleet/registry.h"
 
 /* One line for what the first load or a reload did with one file. */
@@ -118,7 +122,7 @@ static void answer(worker_t *w, const char *request_id,
                    const gen_changes_t *ch, const char *status,
                    const char *failure)
 {
-    if (request_id == NULL)
+    if (request_id == NULL || w->q == NULL)
         return;
     size_t n = ch->n + (failure != NULL);
     registry_change_t *rc = calloc(n ? n : 1, sizeof *rc);
@@ -149,37 +153,227 @@ static void answer(worker_t *w, const char *request_id,
     free(rc);
 }
 
-void worker_reload(worker_t *w, const char *source, const char *request_id)
+/* One reload, staged on the thread pool and committed on the loop. */
+typedef struct reload_job {
+    uv_work_t req;
+    worker_t *w;
+    char source[96];
+    char ids[RELOAD_REQUESTS_MERGED][32]; /* `jobrt reload` requests */
+    size_t n_ids;
+    char busy[BUSY_SNAPSHOT][PLUGIN_WATCH_NAME_MAX]; /* --watch: written now */
+    size_t n_busy;
+    gen_changes_t changes;
+    int failed;
+    char err[1024];
+} reload_job_t;
+
+static int busy_in_snapshot(void *arg, const char *name)
 {
-    gen_changes_t ch = {0};
-    if (w->phase != PHASE_RUN) {
-        LOGI("worker", "%s: not reloading: the worker is shutting down",
-             source);
-        answer(w, request_id, &ch, "rejected", "the worker is shutting down");
+    const reload_job_t *job = arg;
+    for (size_t i = 0; i < job->n_busy; i++)
+        if (strcmp(job->busy[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Thread pool: everything that reads files or runs plugin code. */
+static void stage_work(uv_work_t *req)
+{
+    reload_job_t *job = req->data;
+    job->failed = generations_stage(job->w->gens, busy_in_snapshot, job,
+                                    &job->changes, job->err,
+                                    sizeof job->err) != 0;
+}
+
+static void start_reload(worker_t *w, const char *source, char (*ids)[32],
+                         size_t n_ids);
+
+/* Loop: the swap, the log lines, the answers. */
+static void stage_done(uv_work_t *req, int status)
+{
+    reload_job_t *job = req->data;
+    worker_t *w = job->w;
+    w->reloading = NULL;
+    if (status != 0 || job->failed || w->phase != PHASE_RUN) {
+        if (!job->failed)
+            generations_discard(w->gens);
+        if (job->failed) {
+            w->gens->reloads++;
+            w->gens->reload_failures++;
+            LOGE("loader", "reload (%s) failed: %s; the plugins loaded before "
+                 "keep serving", job->source, job->err);
+        } else {
+            snprintf(job->err, sizeof job->err, "the worker is shutting down");
+            LOGI("worker", "%s: the reload is dropped: the worker is shutting "
+                 "down", job->source);
+        }
+        for (size_t i = 0; i < job->n_ids; i++)
+            answer(w, job->ids[i], &job->changes, "rejected", job->err);
+    } else {
+        char err[256];
+        int failed = generations_commit(w->gens, &job->changes, err,
+                                        sizeof err) != 0;
+        unsigned counts[GEN_REFUSED + 1] = {0};
+        for (size_t i = 0; i < job->changes.n; i++) {
+            log_change(&job->changes.items[i], 0);
+            counts[job->changes.items[i].kind]++;
+        }
+        const char *status_word = outcome_status(&job->changes, failed);
+        LOGI("worker", "reload (%s): %s: %u reloaded, %u loaded, %u removed, "
+             "%u unchanged, %u rejected, %u refused; %u plugin(s) serving, "
+             "%u generation(s) draining", job->source, status_word,
+             counts[GEN_RELOADED], counts[GEN_LOADED], counts[GEN_REMOVED],
+             counts[GEN_UNCHANGED], counts[GEN_REJECTED], counts[GEN_REFUSED],
+             w->gens->active.count, w->gens->retired.count);
+        w->n_parked_logged = 0; /* what parks now is news again */
+        worker_publish_served(w);
+        for (size_t i = 0; i < job->n_ids; i++)
+            answer(w, job->ids[i], &job->changes, status_word,
+                   failed ? err : NULL);
+        worker_reap(w);
+    }
+    gen_changes_free(&job->changes);
+    free(job);
+    if (w->reload_again && w->phase == PHASE_RUN) {
+        w->reload_again = 0;
+        size_t n = w->n_reload_again_ids;
+        w->n_reload_again_ids = 0;
+        start_reload(w, w->reload_again_source, w->reload_again_ids, n);
+    }
+}
+
+static void start_reload(worker_t *w, const char *source, char (*ids)[32],
+                         size_t n_ids)
+{
+    reload_job_t *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        LOGE("worker", "%s: out of memory; not reloading", source);
         return;
     }
-    char err[1024];
-    int failed = generations_reload(w->gens, plugin_watch_busy, w->watch,
-                                    &ch, err, sizeof err) != 0;
-    if (failed)
-        LOGE("loader", "reload (%s) failed: %s; the plugins loaded before "
-             "keep serving", source, err);
-    unsigned counts[GEN_REFUSED + 1] = {0};
-    for (size_t i = 0; i < ch.n; i++) {
-        log_change(&ch.items[i], 0);
-        counts[ch.items[i].kind]++;
+    job->w = w;
+    job->req.data = job;
+    snprintf(job->source, sizeof job->source, "%s", source);
+    for (size_t i = 0; i < n_ids; i++)
+        memcpy(job->ids[i], ids[i], sizeof job->ids[i]);
+    job->n_ids = n_ids;
+    job->n_busy = plugin_watch_busy_names(w->watch, job->busy, BUSY_SNAPSHOT);
+    if (uv_queue_work(&w->loop, &job->req, stage_work, stage_done) != 0) {
+        LOGE("worker", "%s: cannot start the reload", source);
+        free(job);
+        return;
     }
-    const char *status = outcome_status(&ch, failed);
-    LOGI("worker", "reload (%s): %s: %u reloaded, %u loaded, %u removed, %u "
-         "unchanged, %u rejected, %u refused; %u plugin(s) serving, %u "
-         "generation(s) draining", source, status, counts[GEN_RELOADED],
-         counts[GEN_LOADED], counts[GEN_REMOVED], counts[GEN_UNCHANGED],
-         counts[GEN_REJECTED], counts[GEN_REFUSED], w->gens->active.count,
-         w->gens->retired.count);
-    w->n_parked_logged = 0; /* what parks now is news again */
-    worker_publish_served(w);
-    answer(w, request_id, &ch, status, failed ? err : NULL);
-    gen_changes_free(&ch);
+    w->reloading = job;
+}
+
+void worker_reload(worker_t *w, const char *source, const char *request_id)
+{
+    if (w->phase != PHASE_RUN) {
+        gen_changes_t none = {0};
+        LOGI("worker", "%s: not reloading: the worker is shutting down",
+             source);
+        answer(w, request_id, &none, "rejected",
+               "the worker is shutting down");
+        return;
+    }
+    if (w->reloading) { /* merged into the next reload */
+        w->reload_again = 1;
+        snprintf(w->reload_again_source, sizeof w->reload_again_source,
+                 "%s", source);
+        if (request_id) {
+            if (w->n_reload_again_ids == RELOAD_REQUESTS_MERGED) {
+                gen_changes_t none = {0};
+                answer(w, request_id, &none, "rejected", "too many reload "
+                       "requests at once; try again");
+            } else {
+                snprintf(w->reload_again_ids[w->n_reload_again_ids++],
+                         sizeof w->reload_again_ids[0], "%s", request_id);
+            }
+        }
+        LOGD("worker", "%s: a reload is running; another follows it", source);
+        return;
+    }
+    char ids[1][32];
+    size_t n = 0;
+    if (request_id)
+        snprintf(ids[n++], sizeof ids[0], "%s", request_id);
+    start_reload(w, source, ids, n);
+}
+
+/* ---- unloading, off the loop --------------------------------------------- */
+
+typedef struct {
+    uv_work_t req;
+    worker_t *w;
+    struct jobrt_plugin *list; /* detached drained generations */
+    size_t n;
+    int *rc;
+    char (*what)[PATH_MAX + 256];
+    char (*why)[512];
+} unload_job_t;
+
+static void unload_work(uv_work_t *req)
+{
+    unload_job_t *job = req->data;
+    struct jobrt_plugin *p = job->list;
+    for (size_t i = 0; p; i++) {
+        struct jobrt_plugin *next = p->next;
+        job->rc[i] = generations_unload(p, job->what[i], sizeof job->what[i],
+                                        job->why[i], sizeof job->why[i]);
+        p = next;
+    }
+}
+
+static void unload_done(uv_work_t *req, int status)
+{
+    unload_job_t *job = req->data;
+    (void)status; /* unload work is never cancelled */
+    for (size_t i = 0; i < job->n; i++)
+        generations_unloaded(job->w->gens, job->rc[i], job->what[i],
+                             job->why[i]);
+    job->w->unloads_running--;
+    free(job->rc);
+    free(job->what);
+    free(job->why);
+    free(job);
+}
+
+void worker_reap(worker_t *w)
+{
+    if (w->gens->retired.head == NULL)
+        return;
+    size_t draining = 0;
+    for (const struct jobrt_plugin *p = w->gens->retired.head; p; p = p->next)
+        draining += atomic_load(&p->inflight) == 0;
+    if (draining == 0)
+        return;
+    unload_job_t *job = calloc(1, sizeof *job);
+    if (job) {
+        job->rc = calloc(draining, sizeof *job->rc);
+        job->what = calloc(draining, sizeof *job->what);
+        job->why = calloc(draining, sizeof *job->why);
+    }
+    if (job == NULL || !job->rc || !job->what || !job->why) {
+        if (job) {
+            free(job->rc);
+            free(job->what);
+            free(job->why);
+            free(job);
+        }
+        generations_reap(w->gens); /* out of memory: do it here */
+        return;
+    }
+    job->w = w;
+    job->req.data = job;
+    job->list = generations_take_drained(w->gens);
+    for (const struct jobrt_plugin *p = job->list; p; p = p->next)
+        job->n++;
+    if (uv_queue_work(&w->loop, &job->req, unload_work, unload_done) != 0) {
+        unload_work(&job->req); /* cannot happen with a valid loop */
+        w->unloads_running++;
+        unload_done(&job->req, 0);
+        return;
+    }
+    w->unloads_running++;
 }
 
 void worker_publish_served(worker_t *w)
@@ -290,7 +484,7 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         .started_ms = w->started_ms,
         .concurrency = w->cfg->concurrency,
         .inflight = inflight,
-        .reloads = w->gens->reloads > 0 ? w->gens->reloads - 1 : 0,
+        .reloads = w->gens->reloads,
         .reload_failures = w->gens->reload_failures,
         .generations_leaked = w->gens->leaked,
         .running = running,

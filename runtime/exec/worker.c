@@ -96,7 +96,7 @@ static void reject_uncopied(worker_t *w, struct jobrt_job *job,
     memset(&job->env, 0, sizeof job->env);
     job->handler = NULL;
     job->has_result = 0;
-    job->started_ms = job->finished_ms = 0;
+    job->started_ms = job->finished_ms = job->dispatched_ms = 0;
     job->deliveries = deliveries;
     util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
     job_set_id(job, stream_id, fv, n);
@@ -239,8 +239,12 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         return; /* stays pending; released before exit */
     struct jobrt_job *job = slot_get(w);
     if (job == NULL) {
-        LOGE("worker", "entry %s arrived with no free slot; it stays pending",
-             stream_id);
+        /* More entries than slots (a reclaim and an unpark answered for
+         * the same free slots): hand it back at once rather than leave it
+         * pending here, unrenewed, until its lease runs out. */
+        LOGD("worker", "entry %s arrived with no free slot; handed back to "
+             "the stream", stream_id);
+        queue_redis_requeue(w->q, stream_id, stream_id, fv, n, 0, NULL, 0, 0);
         return;
     }
     char why[512];
@@ -281,7 +285,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                                     : (uint32_t)w->cfg->job_timeout_ms;
     job->max_payload = (size_t)w->cfg->max_payload;
     /* Set here, on the loop thread, which reads it for leases. */
-    job->deadline_ms = job->timeout_ms ? util_now_ms() + job->timeout_ms : 0;
+    job->dispatched_ms = util_now_ms();
+    job->deadline_ms = job->timeout_ms ? job->dispatched_ms + job->timeout_ms
+                                       : 0;
     executor_submit(w->ex, job);
 }
 
@@ -419,7 +425,7 @@ static void on_done(void *arg, struct jobrt_job *done)
         slot_put(w, job);
     }
     if (w->gens->retired.head)
-        generations_reap(w->gens); /* a drained generation unloads now */
+        worker_reap(w); /* a drained generation unloads now */
     queue_redis_flush(w->q);
     queue_redis_poke(w->q);
     check_shutdown(w);
@@ -630,6 +636,8 @@ int worker_run(const worker_config_t *cfg)
     signal(SIGHUP, SIG_IGN);
     uv_loop_init(&w.loop);
     int rc = setup(&w);
+    if (rc == 0)
+        rc = worker_reload_triggers_start(&w); /* --watch may fail */
     if (rc == 0) {
         uv_signal_init(&w.loop, &w.sigterm);
         uv_signal_init(&w.loop, &w.sigint);
@@ -638,9 +646,6 @@ int worker_run(const worker_config_t *cfg)
         uv_signal_start(&w.sigint, on_signal, SIGINT);
         uv_timer_init(&w.loop, &w.stop_timer);
         w.stop_timer.data = &w;
-        rc = worker_reload_triggers_start(&w);
-    }
-    if (rc == 0) {
         LOGI("worker", "jobrt worker %s: queue %s on %s, %d slot(s), %u "
              "plugin(s)%s", w.consumer, cfg->queue, w.target.display,
              cfg->concurrency, w.gens->active.count,
@@ -648,10 +653,14 @@ int worker_run(const worker_config_t *cfg)
         worker_publish_served(&w);
         queue_redis_start(w.q);
         uv_run(&w.loop, UV_RUN_DEFAULT);
-    } else if (w.ex) {
-        executor_destroy(w.ex, 0);
+    } else {
+        worker_reload_triggers_stop(&w);
+        if (w.ex)
+            executor_destroy(w.ex, 0);
+        w.ex = NULL;
         if (w.q)
             queue_redis_destroy(w.q);
+        w.q = NULL;
         uv_run(&w.loop, UV_RUN_DEFAULT);
     }
     if (uv_loop_close(&w.loop) != 0)

@@ -30,6 +30,9 @@ typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
 /* (job, version) pairs this worker parked jobs of since its last reload,
  * so that the log says so once per pair, not once per job. */
 #define PARKED_PAIRS_LOGGED 64
+/* `jobrt reload` requests answered by one reload at most (more that came
+ * while one ran are answered by the next). */
+#define RELOAD_REQUESTS_MERGED 16
 
 typedef struct {
     const worker_config_t *cfg;
@@ -68,6 +71,16 @@ typedef struct {
 
     buf_t heartbeat; /* the registry record, rebuilt each heartbeat */
     buf_t outcome;   /* a reload's outcome for `jobrt reload` */
+
+    /* Reloads and unloads run plugin code and file work on libuv's thread
+     * pool (reload.c), never on the loop. One reload at a time: triggers
+     * that come meanwhile are merged into the next one. */
+    struct reload_job *reloading;
+    int reload_again;
+    char reload_again_source[96];
+    char reload_again_ids[RELOAD_REQUESTS_MERGED][32];
+    size_t n_reload_again_ids;
+    unsigned unloads_running;
 } worker_t;
 
 /* reload.c */
@@ -75,10 +88,14 @@ typedef struct {
 /* The first load of the plugin directory, with one line per file. Returns
  * 0, or 1 after the line saying why the worker must not start. */
 int worker_load_plugins(worker_t *w);
-/* Reloads the plugin directory now: source names the trigger for the log
- * ("SIGHUP", "--watch", "jobrt reload"); request_id, if not NULL, is the
- * `jobrt reload` request to answer. */
+/* Starts a reload of the plugin directory (or, if one runs, merges this
+ * one into the next): source names the trigger for the log ("SIGHUP",
+ * "--watch", "jobrt reload"); request_id, if not NULL, is the `jobrt
+ * reload` request to answer when it is done. */
 void worker_reload(worker_t *w, const char *source, const char *request_id);
+/* Unloads, off the loop, every retired generation whose last job has
+ * returned. */
+void worker_reap(worker_t *w);
 /* SIGHUP and --watch: start and stop listening. */
 int worker_reload_triggers_start(worker_t *w);
 void worker_reload_triggers_stop(worker_t *w);

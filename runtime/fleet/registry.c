@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "plugin/generations.h"
+
 /* ---- building ------------------------------------------------------------ */
 
 /* ,"key":"value" (or without the comma when first); a NULL value is
@@ -34,9 +36,11 @@ static int put_u64(buf_t *b, const char *key, unsigned long long v)
 
 static int put_plugin(buf_t *b, const struct jobrt_plugin *p)
 {
+    char label[96]; /* a build id that tells builds apart, or the sha */
     int rc = buf_append(b, "{", 1) || put_str(b, 1, "name", p->name) ||
              put_str(b, 0, "version", p->version) ||
-             put_str(b, 0, "build_id", p->build_id) ||
+             put_str(b, 0, "build_id",
+                     generation_label(p, label, sizeof label)) ||
              put_str(b, 0, "sha256", p->sha256) ||
              put_str(b, 0, "file", p->file) ||
              put_u64(b, "generation", p->generation) ||
@@ -54,8 +58,10 @@ static int put_plugin(buf_t *b, const struct jobrt_plugin *p)
 
 static int put_draining(buf_t *b, const struct jobrt_plugin *p)
 {
+    char label[96];
     return buf_append(b, "{", 1) || put_str(b, 1, "name", p->name) ||
-           put_str(b, 0, "build_id", p->build_id) ||
+           put_str(b, 0, "build_id",
+                   generation_label(p, label, sizeof label)) ||
            put_u64(b, "generation", p->generation) ||
            put_u64(b, "inflight", atomic_load(&p->inflight)) ||
            buf_append(b, "}", 1);

@@ -84,13 +84,14 @@ static const plugin_handler_t *find_claim(const plugin_set_t *set,
                                           const char *job, uint32_t lo,
                                           uint32_t hi)
 {
-    for (const struct jobrt_plugin *p = set->head; p; p = p->next)
-        for (uint32_t i = 0; !p->leaving && i < p->n_handlers; i++) {
-            const plugin_handler_t *h = &p->handlers[i];
-            if (strcmp(h->job_name, job) == 0 && h->schema_min <= hi &&
-                lo <= h->schema_max)
-                return h;
-        }
+    for (; set; set = set->also)
+        for (const struct jobrt_plugin *p = set->head; p; p = p->next)
+            for (uint32_t i = 0; !p->leaving && i < p->n_handlers; i++) {
+                const plugin_handler_t *h = &p->handlers[i];
+                if (strcmp(h->job_name, job) == 0 && h->schema_min <= hi &&
+                    lo <= h->schema_max)
+                    return h;
+            }
     return NULL;
 }
 
@@ -186,10 +187,11 @@ int loader_check_descriptor(const void *sym, size_t sym_size,
         if (d->reserved[i] != NULL)
             return util_fail(why, why_len, "plugin '%s': reserved descriptor "
                           "fields must be NULL", d->name);
-    for (const struct jobrt_plugin *q = set->head; q; q = q->next)
-        if (!q->leaving && strcmp(q->name, d->name) == 0)
-            return util_fail(why, why_len, "plugin name '%s' is already loaded "
-                          "from %s", d->name, q->file);
+    for (const plugin_set_t *s = set; s; s = s->also)
+        for (const struct jobrt_plugin *q = s->head; q; q = q->next)
+            if (!q->leaving && strcmp(q->name, d->name) == 0)
+                return util_fail(why, why_len, "plugin name '%s' is already "
+                                 "loaded from %s", d->name, q->file);
     if (d->handlers == NULL)
         return util_fail(why, why_len, "plugin '%s': handler table pointer is "
                       "NULL", d->name);

@@ -200,7 +200,7 @@ static void reload_file(generations_t *g, const plugin_dir_t *pd,
         }
         old->leaving = 1;
     }
-    struct jobrt_plugin *p = loader_load_at(g->loader, pd, name, &g->active,
+    struct jobrt_plugin *p = loader_load_at(g->loader, pd, name, &g->staged,
                                             why, sizeof why);
     if (p == NULL) {
         if (old)
@@ -219,20 +219,19 @@ static void reload_file(generations_t *g, const plugin_dir_t *pd,
     *changed = 1;
 }
 
-int generations_reload(generations_t *g, gen_skip_fn skip, void *skip_arg,
-                       gen_changes_t *out, char *err, size_t err_len)
+int generations_stage(generations_t *g, gen_skip_fn skip, void *skip_arg,
+                      gen_changes_t *out, char *err, size_t err_len)
 {
     plugin_dir_t pd;
     char **names;
     size_t n;
-    g->reloads++;
-    if (loader_open_dir(g->loader, g->dir, &pd, &names, &n, err, err_len)) {
-        g->reload_failures++;
+    memset(&g->staged, 0, sizeof g->staged);
+    g->staged.also = &g->active;
+    g->stage_from = out->n;
+    g->stage_first = g->seq + 1;
+    g->stage_removed = 0;
+    if (loader_open_dir(g->loader, g->dir, &pd, &names, &n, err, err_len))
         return -1;
-    }
-    size_t from = out->n;
-    unsigned long long first_new = g->seq + 1;
-    int changed = 0;
     char label[96];
     /* Gone files first: their claims may pass to a file loaded now. */
     for (struct jobrt_plugin *p = g->active.head; p; p = p->next) {
@@ -254,23 +253,58 @@ int generations_reload(generations_t *g, gen_skip_fn skip, void *skip_arg,
             continue;
         }
         p->leaving = 1;
-        changed = 1;
+        g->stage_removed = 1;
     }
+    int changed = 0;
     for (size_t i = 0; i < n; i++)
         reload_file(g, &pd, names[i], skip, skip_arg, out, &changed);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
     plugin_dir_close(&pd);
-    for (size_t i = from; i < out->n; i++)
-        if (out->items[i].kind == GEN_REJECTED ||
-            out->items[i].kind == GEN_REFUSED) {
-            g->reload_failures++;
-            break;
-        }
-    if (!changed && g->router)
+    return 0;
+}
+
+void generations_discard(generations_t *g)
+{
+    struct jobrt_plugin *p = g->staged.head;
+    while (p) {
+        struct jobrt_plugin *next = p->next;
+        char why[256];
+        loader_unload(p, why, sizeof why); /* never routed: nothing ran */
+        p = next;
+    }
+    memset(&g->staged, 0, sizeof g->staged);
+    for (p = g->active.head; p; p = p->next)
+        p->leaving = 0;
+}
+
+int generations_commit(generations_t *g, gen_changes_t *out, char *err,
+                       size_t err_len)
+{
+    size_t from = g->stage_from;
+    unsigned long long first_new = g->stage_first;
+    int first = g->router == NULL;
+    if (!first) {
+        g->reloads++;
+        for (size_t i = from; i < out->n; i++)
+            if (out->items[i].kind == GEN_REJECTED ||
+                out->items[i].kind == GEN_REFUSED) {
+                g->reload_failures++;
+                break;
+            }
+    }
+    int changed = g->staged.count > 0 || g->stage_removed;
+    /* the staged generations join the active list (still unrouted) */
+    struct jobrt_plugin **tail = &g->active.head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = g->staged.head;
+    g->active.count += g->staged.count;
+    memset(&g->staged, 0, sizeof g->staged);
+    if (!changed && !first)
         return 0;
-    if (g->router == NULL) { /* the first load */
+    if (first) {
         g->router = router_create(&g->active);
         if (g->router == NULL) {
             undo_round(g, first_new, out, from);
@@ -302,42 +336,80 @@ int generations_reload(generations_t *g, gen_skip_fn skip, void *skip_arg,
             back = next;
         }
         undo_round(g, first_new, out, from);
-        g->reload_failures++;
         return 0;
     }
+    return 0;
+}
+
+int generations_reload(generations_t *g, gen_skip_fn skip, void *skip_arg,
+                       gen_changes_t *out, char *err, size_t err_len)
+{
+    if (generations_stage(g, skip, skip_arg, out, err, err_len) != 0) {
+        if (g->router)
+            g->reload_failures++;
+        return -1;
+    }
+    if (generations_commit(g, out, err, err_len) != 0)
+        return -1;
     generations_reap(g);
     return 0;
 }
 
-size_t generations_reap(generations_t *g)
+struct jobrt_plugin *generations_take_drained(generations_t *g)
 {
-    struct jobrt_plugin **pp = &g->retired.head;
-    size_t draining = 0;
+    struct jobrt_plugin **pp = &g->retired.head, *taken = NULL;
+    struct jobrt_plugin **tail = &taken;
     while (*pp) {
         struct jobrt_plugin *p = *pp;
         if (atomic_load(&p->inflight) != 0) {
-            draining++;
             pp = &p->next;
             continue;
         }
         *pp = p->next;
         g->retired.count--;
-        char what[PATH_MAX + 256], label[96], why[512];
-        snprintf(what, sizeof what, "plugin %s %s build %s (generation %llu, "
-                 "%s)", p->name, p->version,
-                 generation_label(p, label, sizeof label), p->generation,
-                 p->file);
-        if (loader_unload(p, why, sizeof why) == 0) {
-            g->unloaded++;
-            LOGI("loader", "%s unloaded: drained, finalised, and verified gone "
-                 "from the address space", what);
-        } else {
-            g->leaked++;
-            LOGW("loader", "%s leaked: %s; it stays mapped until the worker "
-                 "restarts (%llu generation(s) leaked)", what, why, g->leaked);
-        }
+        p->next = NULL;
+        *tail = p;
+        tail = &p->next;
     }
-    return draining;
+    return taken;
+}
+
+int generations_unload(struct jobrt_plugin *p, char *what, size_t what_len,
+                       char *why, size_t why_len)
+{
+    char label[96];
+    snprintf(what, what_len, "plugin %s %s build %s (generation %llu, %s)",
+             p->name, p->version, generation_label(p, label, sizeof label),
+             p->generation, p->file);
+    why[0] = '\0';
+    return loader_unload(p, why, why_len);
+}
+
+void generations_unloaded(generations_t *g, int rc, const char *what,
+                          const char *why)
+{
+    if (rc == 0) {
+        g->unloaded++;
+        LOGI("loader", "%s unloaded: drained, finalised, and verified gone "
+             "from the address space", what);
+    } else {
+        g->leaked++;
+        LOGW("loader", "%s leaked: %s; it stays mapped until the worker "
+             "restarts (%llu generation(s) leaked)", what, why, g->leaked);
+    }
+}
+
+size_t generations_reap(generations_t *g)
+{
+    struct jobrt_plugin *p = generations_take_drained(g);
+    while (p) {
+        struct jobrt_plugin *next = p->next;
+        char what[PATH_MAX + 256], why[512];
+        int rc = generations_unload(p, what, sizeof what, why, sizeof why);
+        generations_unloaded(g, rc, what, why);
+        p = next;
+    }
+    return g->retired.count;
 }
 
 unsigned generations_inflight(const generations_t *g)
@@ -371,6 +443,7 @@ void generations_destroy(generations_t *g)
         return;
     if (generations_inflight(g) == 0) {
         router_destroy(g->router);
+        unload_list(&g->staged);
         unload_list(&g->active);
         unload_list(&g->retired);
         free(g->dir);

@@ -17,8 +17,13 @@
  * A plugin whose ELF says dlclose() cannot unmap it (pin_reason) is served,
  * but a reload never replaces or removes it: that needs a restart.
  *
- * Not thread-safe: one thread (the worker's loop) calls all of it; the
- * executor threads only take and release references through the router.
+ * Threads: one thread (the worker's loop) owns g and calls everything but
+ * the two parts that run plugin code or touch files, which may run on a
+ * helper thread while the loop goes on dispatching: generations_stage()
+ * (at most one at a time, and only the loop's commit or discard after it)
+ * and generations_unload() of generations taken with
+ * generations_take_drained(). The executor threads only take and release
+ * references through the router.
  */
 #ifndef JOBRT_GENERATIONS_H
 #define JOBRT_GENERATIONS_H
@@ -67,9 +72,15 @@ typedef struct {
     char *dir;
     plugin_set_t active;  /* what the router serves, in load order */
     plugin_set_t retired; /* replaced or removed, draining */
+    plugin_set_t staged;  /* loaded by a stage, not yet committed */
     router_t *router;
     unsigned long long seq; /* the last generation number given out */
+    /* reloads after the first load, those with a rejected or refused
+     * file, generations unloaded and verified gone, and leaked */
     unsigned long long reloads, reload_failures, unloaded, leaked;
+    size_t stage_from;              /* the stage's first change in out */
+    unsigned long long stage_first; /* its first generation number */
+    int stage_removed;              /* it marked a gone file leaving */
 } generations_t;
 
 generations_t *generations_create(loader_t *loader, const char *dir);
@@ -81,9 +92,33 @@ generations_t *generations_create(loader_t *loader, const char *dir);
 int generations_reload(generations_t *g, gen_skip_fn skip, void *skip_arg,
                        gen_changes_t *out, char *err, size_t err_len);
 
+/* generations_reload() in two steps. The stage looks at the directory
+ * and loads what is new or changed (every check, init()) into g->staged,
+ * marking what it replaces or removes as leaving; it changes nothing the
+ * router or the loop reads. Returns 0, or -1 with err set when the
+ * directory cannot be read (nothing was staged). Then, on the loop
+ * thread, either the commit (the swap; -1 with err only when the very
+ * first route table cannot be built) or the discard (the staged
+ * generations are unloaded, nothing changes). */
+int generations_stage(generations_t *g, gen_skip_fn skip, void *skip_arg,
+                      gen_changes_t *out, char *err, size_t err_len);
+int generations_commit(generations_t *g, gen_changes_t *out, char *err,
+                       size_t err_len);
+void generations_discard(generations_t *g);
+
 /* Unloads every retired generation with no job in flight and logs what
  * happened to it. Returns how many are still draining. */
 size_t generations_reap(generations_t *g);
+
+/* generations_reap() in three steps: detach the drained generations (a
+ * list through ->next; loop thread), unload each (any thread; what gets a
+ * description for the log, why the reason if it leaked; returns 0 if it
+ * is verified gone), and count and log each result (loop thread). */
+struct jobrt_plugin *generations_take_drained(generations_t *g);
+int generations_unload(struct jobrt_plugin *p, char *what, size_t what_len,
+                       char *why, size_t why_len);
+void generations_unloaded(generations_t *g, int rc, const char *what,
+                          const char *why);
 
 /* Jobs in flight in any generation, active or retired. */
 unsigned generations_inflight(const generations_t *g);

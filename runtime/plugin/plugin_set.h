@@ -49,9 +49,13 @@ struct jobrt_plugin {
     struct jobrt_plugin *next;
 };
 
-typedef struct {
+typedef struct plugin_set {
     struct jobrt_plugin *head; /* in load order */
     unsigned count;
+    /* Another set whose claims count too when a plugin is loaded into this
+     * one (a reload stages new generations beside the active ones), or
+     * NULL. */
+    const struct plugin_set *also;
 } plugin_set_t;
 
 /* Calls fini() and dlclose()s every plugin, then empties the set. Only when

@@ -6,6 +6,7 @@
 #include "plugin/watch.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,10 @@
 #include "core/log.h"
 
 #define BUSY_MAX 64
-#define BUSY_NAME 256
+#define BUSY_NAME PLUGIN_WATCH_NAME_MAX
+/* A name written to but not closed for this long is no longer busy (a
+ * hard link or a truncate(1) opens nothing, so no close ever comes). */
+#define BUSY_STALE_MS 2000
 
 struct plugin_watch {
     uv_poll_t poll;
@@ -26,7 +30,9 @@ struct plugin_watch {
     plugin_watch_fn fn;
     void *arg;
     char busy[BUSY_MAX][BUSY_NAME]; /* *.so names open for writing */
+    uint64_t busy_since[BUSY_MAX];  /* last write seen (uv_now, ms) */
     size_t n_busy;
+    uv_loop_t *loop;
 };
 
 static int is_plugin_name(const char *name)
@@ -45,13 +51,19 @@ static int busy_find(const plugin_watch_t *w, const char *name)
 
 static void busy_add(plugin_watch_t *w, const char *name)
 {
-    if (busy_find(w, name) >= 0 || strlen(name) >= BUSY_NAME)
+    int i = busy_find(w, name);
+    if (i >= 0) {
+        w->busy_since[i] = uv_now(w->loop);
+        return;
+    }
+    if (strlen(name) >= BUSY_NAME)
         return;
     if (w->n_busy == BUSY_MAX) {
         LOGD("watch", "too many files being written at once; %s is not "
              "tracked", name);
         return;
     }
+    w->busy_since[w->n_busy] = uv_now(w->loop);
     snprintf(w->busy[w->n_busy++], BUSY_NAME, "%s", name);
 }
 
@@ -61,14 +73,41 @@ static void busy_remove(plugin_watch_t *w, const char *name)
     if (i < 0)
         return;
     w->n_busy--;
-    if ((size_t)i != w->n_busy)
+    if ((size_t)i != w->n_busy) {
         memcpy(w->busy[i], w->busy[w->n_busy], BUSY_NAME);
+        w->busy_since[i] = w->busy_since[w->n_busy];
+    }
+}
+
+/* Forgets names no write has touched for BUSY_STALE_MS. */
+static void busy_expire(plugin_watch_t *w)
+{
+    uint64_t now = uv_now(w->loop);
+    for (size_t i = w->n_busy; i-- > 0;)
+        if (now - w->busy_since[i] >= BUSY_STALE_MS) {
+            LOGD("watch", "%s: no write for %d ms and no close: no longer "
+                 "treated as being written", w->busy[i], BUSY_STALE_MS);
+            busy_remove(w, w->busy[i]);
+        }
+}
+
+size_t plugin_watch_busy_names(const plugin_watch_t *w,
+                               char (*names)[PLUGIN_WATCH_NAME_MAX],
+                               size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; w && i < w->n_busy && n < max; i++)
+        memcpy(names[n++], w->busy[i], BUSY_NAME);
+    return n;
 }
 
 int plugin_watch_busy(void *arg, const char *name)
 {
     plugin_watch_t *w = arg;
-    return w != NULL && busy_find(w, name) >= 0;
+    if (w == NULL)
+        return 0;
+    busy_expire(w);
+    return busy_find(w, name) >= 0;
 }
 
 static void on_debounce(uv_timer_t *t)
@@ -87,6 +126,7 @@ static void on_event(plugin_watch_t *w, const struct inotify_event *ev)
     if (ev->mask & IN_Q_OVERFLOW) {
         LOGW("watch", "%s: inotify queue overflowed; reloading to catch up",
              w->dir);
+        w->n_busy = 0; /* the closes may be among the events lost */
         settle(w);
         return;
     }
@@ -114,8 +154,13 @@ static void on_readable(uv_poll_t *h, int status, int events)
 {
     plugin_watch_t *w = h->data;
     (void)events;
-    if (status < 0)
+    if (status < 0) {
+        LOGW("watch", "%s: inotify failed (%s): --watch stops; a reload "
+             "(SIGHUP, `jobrt reload`) still works", w->dir,
+             uv_strerror(status));
+        uv_poll_stop(&w->poll);
         return;
+    }
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t n = read(w->fd, buf, sizeof buf);
@@ -143,6 +188,7 @@ plugin_watch_t *plugin_watch_start(uv_loop_t *loop, const char *dir,
     }
     w->fn = fn;
     w->arg = arg;
+    w->loop = loop;
     w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->fd < 0 ||
         inotify_add_watch(w->fd, dir, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |

@@ -31,6 +31,14 @@ plugin_watch_t *plugin_watch_start(uv_loop_t *loop, const char *dir,
  * argument; w is a plugin_watch_t *, may be NULL). */
 int plugin_watch_busy(void *w, const char *name);
 
+/* Copies the names being written now into names (at most max, each
+ * PLUGIN_WATCH_NAME_MAX bytes); returns how many. A reload staged on
+ * another thread checks the copy, not the live set. */
+#define PLUGIN_WATCH_NAME_MAX 256
+size_t plugin_watch_busy_names(const plugin_watch_t *w,
+                               char (*names)[PLUGIN_WATCH_NAME_MAX],
+                               size_t max);
+
 /* Stops watching; frees w once its handles are closed. */
 void plugin_watch_stop(plugin_watch_t *w);
 

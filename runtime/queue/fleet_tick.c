@@ -354,6 +354,8 @@ static void cleanup(queue_redis_t *q)
 
 /* ---- reload requests ---------------------------------------------------- */
 
+#define RELOAD_IDS_PER_POLL 16
+
 /* The value of keys.reload seen at the first successful poll is only
  * remembered: a request made before this worker started is not for it.
  * Each later change to a new id is one request. */
@@ -377,14 +379,34 @@ static void on_reload_polled(redisAsyncContext *ac, void *reply, void *priv)
     if (id == NULL)
         return; /* asked again at the next poll */
     memcpy(id, r->str, r->len + 1);
+    /* `jobrt reload` takes ids with INCR: two requests within one poll
+     * show as a jump from M to N, and each of M+1..N is answered (at most
+     * RELOAD_IDS_PER_POLL; a worker that was away longer answers the
+     * newest). */
+    uint64_t from = 0, to = 0;
+    int numeric =
+        q->reload_seen &&
+        util_parse_u64(q->reload_seen, strlen(q->reload_seen), UINT64_MAX,
+                       &from) == 0 &&
+        util_parse_u64(id, strlen(id), UINT64_MAX, &to) == 0 && to > from;
     free(q->reload_seen);
     q->reload_seen = id;
     if (!q->reload_polled) {
         q->reload_polled = 1;
         return;
     }
+    if (!numeric || to - from > RELOAD_IDS_PER_POLL)
+        from = to - 1;
     LOGI("queue", "reload request %s on queue %s", id, q->o.queue);
-    q->cb.on_reload_request(q->cb.arg, id);
+    if (!numeric) {
+        q->cb.on_reload_request(q->cb.arg, id);
+        return;
+    }
+    for (uint64_t n = from + 1; n <= to; n++) {
+        char one[24];
+        snprintf(one, sizeof one, "%llu", (unsigned long long)n);
+        q->cb.on_reload_request(q->cb.arg, one);
+    }
 }
 
 static void poll_reload(queue_redis_t *q)

@@ -72,7 +72,7 @@ static void open_plugin(const char *file, opened_t *o)
 /* The whole descriptor check of the grown runtime; must accept it. */
 static struct jobrt_plugin *check(const opened_t *o, jobrt_plugin_desc *d)
 {
-    plugin_set_t set = {NULL, 0};
+    plugin_set_t set = {0};
     struct jobrt_plugin *p = calloc(1, sizeof *p);
     cr_assert_not_null(p);
     p->file = strdup("abi");

@@ -5,7 +5,8 @@
 # Then: no job lost, none run twice (the handler appends each job id it
 # runs to $SWAP_RECORD), every job ran on the code of the generation its
 # record names (the build the handler reports equals the build that
-# generation was loaded from), every retired generation was finalised,
+# generation was loaded from), no job dispatched after a swap ran on an
+# older generation, every retired generation was finalised,
 # unloaded and verified gone, none leaked, the worker never restarted.
 #
 # Sizes: 10000 jobs and 20 reloads; E2E_LONG=1 (`./scripts/test --long`)
@@ -73,11 +74,19 @@ assert_eq 0 "$(dlq_len $Q)" "dead letters"
 import json, re, sys, redis
 url, q, n, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 r = redis.Redis.from_url(url)
-gen_build = {}
+import datetime
+def ms(line):
+    t = datetime.datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+gen_build, swapped = {}, {}  # generation -> build; -> when the swap was done
+last_gen = None
 for line in open(log, errors="replace"):
     m = re.search(r"plugin swap \S+ build (\S+) \(generation (\d+)\) serves", line)
     if m:
-        gen_build[int(m.group(2))] = m.group(1)
+        last_gen = int(m.group(2))
+        gen_build[last_gen] = m.group(1)
+    if "reload (SIGHUP): reloaded" in line and last_gen is not None:
+        swapped[last_gen] = ms(line)  # logged just after the swap
 keys = [f"jobrt:{{{q}}}:job:j-{i}" for i in range(1, n + 1)]
 bad, gens = [], {}
 for i in range(0, n, 1000):
@@ -95,10 +104,18 @@ for i in range(0, n, 1000):
             bad.append(f"{k}: status {rec.get('status')}, generation {g} "
                        f"loaded as {loaded}, record says {meta}, the code "
                        f"that ran says {ran}")
+        # dispatched after generation G's swap was logged: G or newer ran it
+        d = rec.get("dispatched_at") or 0
+        newest = max((n for n, t in swapped.items() if t < d), default=None)
+        if newest is not None and (g or 0) < newest:
+            bad.append(f"{k}: dispatched at {d}, after generation {newest} "
+                       f"took over at {swapped[newest]}, ran on generation {g}")
 print(f"generations that ran jobs: {len(gens)}: {sorted(gens.items())}",
       file=sys.stderr)
 if len(gens) < 10:
     bad.append(f"only {len(gens)} generations ran jobs")
+if len(swapped) < 10:
+    bad.append(f"only {len(swapped)} swaps found in the log")
 for b in bad[:10]:
     print(b, file=sys.stderr)
 sys.exit(1 if bad else 0)
