@@ -163,14 +163,39 @@ static int served_check(served_t *s, const enqueue_entry_t *e,
     fprintf(stderr, "%s: %sno live worker of queue %s serves %s v%u (%s%s)",
             where, s->require ? "not enqueued: " : "warning: ", s->queue,
             job, env.version, what, whose);
+    /* What the live workers do with a job they cannot serve: the
+     * smallest --park-ttl among them decides (0: dead-letter at once). */
+    int known = 0;
+    unsigned long long ttl = 0;
+    for (size_t k = 0; k < s->fleet.n; k++) {
+        const fleet_worker_t *fw = &s->fleet.w[k];
+        if (fw->ok && fw->rec.has_park_ttl &&
+            (!known || fw->rec.park_ttl_ms < ttl)) {
+            ttl = fw->rec.park_ttl_ms;
+            known = 1;
+        }
+    }
+    char fate[160];
+    if (!s->fleet.n) {
+        snprintf(fate, sizeof fate, "wait until one does");
+    } else if (known && ttl == 0) {
+        snprintf(fate, sizeof fate, "be dead-lettered as no_handler or "
+                 "schema_unsupported (a live worker runs --park-ttl 0)");
+    } else if (known) {
+        char d[32];
+        util_format_duration((int64_t)ttl, d, sizeof d);
+        snprintf(fate, sizeof fate, "park until one does, and be "
+                 "dead-lettered after %s parked (--park-ttl)", d);
+    } else {
+        snprintf(fate, sizeof fate, "park until one does");
+    }
     if (s->require)
         fprintf(stderr, " and --require-served is set\n");
     else if (line)
-        fprintf(stderr, "; such jobs will %s until one does (first: stdin "
-                "line %llu)\n", s->fleet.n ? "park" : "wait", line);
+        fprintf(stderr, "; such jobs will %s (first: stdin line %llu)\n",
+                fate, line);
     else
-        fprintf(stderr, "; the job will %s until one does\n",
-                s->fleet.n ? "park" : "wait");
+        fprintf(stderr, "; the job will %s\n", fate);
     buf_free(&served);
     if (s->require)
         return -1;

@@ -570,7 +570,8 @@ int cmd_rollout(int argc, char **argv)
          0, 0},
     };
     const cli_cmd_t cmd = {
-        "rollout", "jobrt rollout JOB [--queue NAME] [--json]",
+        "rollout",
+        "jobrt rollout JOB [--queue NAME] [--group NAME] [--json]",
         "Shows, per payload schema version of JOB, one row: VERSION, how "
         "many live\nworkers serve it (WORKERS) and their BUILDS (build id "
         "and how many workers\nrun it), and JOB's jobs that are QUEUED (in "

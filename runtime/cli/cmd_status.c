@@ -49,8 +49,9 @@ int cmd_status(int argc, char **argv)
         rc = 1;
     } else if (r->type != REDIS_REPLY_STRING) {
         fprintf(stderr, "jobrt status: no record of job %s in queue %s "
-                "(still queued or running, never enqueued, or its record "
-                "expired)\n", pos[0], ro.queue);
+                "(still queued, delayed, parked or running; never enqueued; "
+                "or its record expired; `jobrt rollout JOB` counts parked "
+                "jobs)\n", pos[0], ro.queue);
         rc = 1;
     } else {
         printf("%.*s\n", (int)r->len, r->str);

@@ -95,10 +95,17 @@ int worker_load_plugins(worker_t *w)
              "not starting", rejected);
         return 1;
     }
-    if (w->gens->active.count == 0) {
+    if (w->gens->active.count == 0 && cfg->watch && cfg->park_ttl_ms > 0) {
+        /* Deploying into an empty directory is what --watch is for. */
+        LOGW("loader", "no plugin loaded from %s%s: starting anyway because "
+             "of --watch; every job parks until a plugin that serves it is "
+             "installed", cfg->plugin_dir,
+             rejected ? " (every file was rejected)" : "");
+    } else if (w->gens->active.count == 0) {
         /* A wrong --plugin-dir must not park or dead-letter the queue. */
         LOGE("loader", "no plugin loaded from %s%s: not starting (no job "
-             "could run here)", cfg->plugin_dir,
+             "could run here; with --watch a worker may start empty and "
+             "park jobs until one is installed)", cfg->plugin_dir,
              rejected ? " (every file was rejected)" : "");
         return 1;
     }
@@ -227,6 +234,8 @@ static void stage_done(uv_work_t *req, int status)
              w->gens->active.count, w->gens->retired.count);
         w->n_parked_logged = 0; /* what parks now is news again */
         worker_publish_served(w);
+        /* the fleet sees the new builds before `jobrt reload` hears back */
+        queue_redis_heartbeat_now(w->q);
         for (size_t i = 0; i < job->n_ids; i++)
             answer(w, job->ids[i], &job->changes, status_word,
                    failed ? err : NULL);
@@ -487,6 +496,7 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         .reloads = w->gens->reloads,
         .reload_failures = w->gens->reload_failures,
         .generations_leaked = w->gens->leaked,
+        .park_ttl_ms = w->cfg->park_ttl_ms,
         .running = running,
         .n_running = n_running,
     };

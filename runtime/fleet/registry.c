@@ -85,6 +85,9 @@ int registry_build_record(buf_t *out, const registry_self_t *s,
              put_u64(out, "reloads", s->reloads) ||
              put_u64(out, "reload_failures", s->reload_failures) ||
              put_u64(out, "generations_leaked", s->generations_leaked) ||
+             put_u64(out, "park_ttl_ms",
+                     s->park_ttl_ms > 0 ? (unsigned long long)s->park_ttl_ms
+                                        : 0) ||
              buf_append(out, ",\"plugins\":[", 12);
     int n = 0;
     for (const struct jobrt_plugin *p = active ? active->head : NULL;
@@ -335,10 +338,13 @@ static int parse_record(ctx_t *x, const cJSON *d, registry_record_t *r)
                  &r->reload_failures) ||
         get_uint(x, d, "", "generations_leaked", 0, I53,
                  &r->generations_leaked) ||
+        get_uint(x, d, "", "park_ttl_ms", 0, I53, &r->park_ttl_ms) ||
         get_list(x, d, "", "plugins", 1, &plugins, &n_p) ||
         get_list(x, d, "", "draining", 0, &draining, &n_d) ||
         get_list(x, d, "", "running", 0, &running, &n_r))
         return -1;
+    r->has_park_ttl =
+        cJSON_GetObjectItemCaseSensitive(d, "park_ttl_ms") != NULL;
     r->pid = (long long)pid;
     r->concurrency = (long long)conc;
     r->started_ms = (int64_t)started;

@@ -47,6 +47,7 @@ typedef struct {
     int concurrency;
     size_t inflight;
     unsigned long long reloads, reload_failures, generations_leaked;
+    long long park_ttl_ms; /* --park-ttl: 0 = unserved jobs dead-letter */
     const registry_running_t *running; /* jobs in flight by (job, version) */
     size_t n_running;
 } registry_self_t;
@@ -54,7 +55,7 @@ typedef struct {
 /* The record as JSON into out (reset first):
  * {"v":1,"consumer","host","pid","ns","queue","state","started_ms",
  *  "concurrency","inflight","reloads","reload_failures",
- *  "generations_leaked",
+ *  "generations_leaked","park_ttl_ms",
  *  "plugins":[{"name","version","build_id","sha256","file","generation",
  *              "pinned" (the reason, or ""),
  *              "serves":[{"job","min","max"}]}],
@@ -92,6 +93,8 @@ typedef struct {
     long long pid, concurrency;
     int64_t started_ms;
     unsigned long long inflight, reloads, reload_failures, generations_leaked;
+    unsigned long long park_ttl_ms; /* valid if has_park_ttl */
+    int has_park_ttl;
     registry_plugin_t *plugins;
     size_t n_plugins;
     registry_serve_t *serves; /* every plugin's, in plugin order */

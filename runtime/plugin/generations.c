@@ -206,7 +206,15 @@ static void reload_file(generations_t *g, const plugin_dir_t *pd,
         if (old)
             old->leaving = 0;
         ch->kind = GEN_REJECTED;
-        snprintf(ch->reason, sizeof ch->reason, "%s", why);
+        const char *hint = "";
+        if (strstr(why, "is already loaded from") ||
+            strstr(why, "is already served by"))
+            hint = " (to move a plugin to another file name, remove the old "
+                   "file in the same reload)";
+        else if (g->router && strncmp(why, "truncated", 9) == 0)
+            hint = " (still being written? install by rename: "
+                   "docs/rollout.md)";
+        snprintf(ch->reason, sizeof ch->reason, "%s%s", why, hint);
         return;
     }
     p->generation = ++g->seq;

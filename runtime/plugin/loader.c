@@ -212,7 +212,15 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
     p->copy_path = strdup(copy); /* for the check that it left at unload */
     if (dl == NULL) {
         const char *e = dlerror();
-        util_fail(why, why_len, "dlopen failed: %s", e ? e : "unknown error");
+        if (e == NULL)
+            e = "unknown error";
+        /* dlerror names the private copy ("<copy>: undefined symbol: x"):
+         * say the file that was installed instead. */
+        size_t cl = strlen(copy);
+        if (strncmp(e, copy, cl) == 0 && e[cl] == ':')
+            util_fail(why, why_len, "dlopen failed: %s%s", path, e + cl);
+        else
+            util_fail(why, why_len, "dlopen failed: %s", e);
         loader_free_plugin(p);
         return NULL;
     }

@@ -142,8 +142,11 @@ static void on_event(plugin_watch_t *w, const struct inotify_event *ev)
         busy_add(w, ev->name);
         return;
     }
+    if ((ev->mask & IN_ATTRIB) && busy_find(w, ev->name) >= 0)
+        return; /* a chmod while it is written: the close will tell */
     if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                    IN_DELETE)) {
+                    IN_DELETE | IN_ATTRIB)) { /* IN_ATTRIB: a chmod or chown
+                                                 that fixes a refusal */
         busy_remove(w, ev->name);
         LOGD("watch", "%s/%s changed", w->dir, ev->name);
         settle(w);
@@ -191,7 +194,8 @@ plugin_watch_t *plugin_watch_start(uv_loop_t *loop, const char *dir,
     w->loop = loop;
     w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->fd < 0 ||
-        inotify_add_watch(w->fd, dir, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE |
+        inotify_add_watch(w->fd, dir, IN_CREATE | IN_MODIFY | IN_ATTRIB |
+                                          IN_CLOSE_WRITE |
                                           IN_MOVED_TO | IN_MOVED_FROM |
                                           IN_DELETE | IN_DELETE_SELF |
                                           IN_MOVE_SELF | IN_ONLYDIR) < 0) {

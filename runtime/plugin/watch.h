@@ -2,7 +2,9 @@
  * watch.h - `run --watch`: inotify on the plugin directory, so installing
  * a build is enough to deploy it. A settled change (a file renamed in or
  * out, a file closed after writing, a file deleted) starts a debounce
- * timer; when it fires the callback asks for a reload. A *.so that is open
+ * timer, and so does a chmod or chown (which may fix a file a reload
+ * refused as untrusted); when it fires the callback asks for a reload. A
+ * *.so that is open
  * for writing (created or modified, not yet closed) is "busy" and a reload
  * leaves it alone, so a half-written file is never loaded; the close that
  * ends the write triggers the reload that picks it up.

@@ -311,6 +311,17 @@ static void heartbeat(queue_redis_t *q)
         q->registry_outstanding = 1;
 }
 
+void queue_redis_heartbeat_now(queue_redis_t *q)
+{
+    q->next_registry = 0; /* at the latest, the next tick sends it */
+    if (q->started && q->cb.heartbeat_record && !q->released &&
+        !q->registry_outstanding && redis_conn_up(&q->writer) &&
+        outbox_ready(q)) {
+        q->next_registry = util_mono_ms() + QUEUE_HEARTBEAT_MS;
+        heartbeat(q);
+    }
+}
+
 /* ---- dead consumers ----------------------------------------------------- */
 
 static void on_cleaned(redisAsyncContext *ac, void *reply, void *priv)

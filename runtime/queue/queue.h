@@ -145,6 +145,10 @@ int queue_redis_set_served(queue_redis_t *q, const queue_served_t *s,
  * kept 10 minutes. An op: resent after a reconnect. */
 void queue_redis_reload_reply(queue_redis_t *q, const char *request_id,
                               const char *json, size_t len);
+/* The registry record changed (a reload): write it now, ahead of what is
+ * sent after this call (a reload reply), rather than at the next
+ * heartbeat. */
+void queue_redis_heartbeat_now(queue_redis_t *q);
 
 /* Stops fetching (unblocks a pending read). */
 void queue_redis_stop_fetching(queue_redis_t *q);

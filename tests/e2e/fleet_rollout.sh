@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # fleet_rollout.sh - a staged v1 -> v2 rollout across two workers. w1
 # serves swap v1 only; w2 starts on the same build and is then reloaded
-# to build c (v1..2). v2 jobs sent before that park (none dead-lettered);
-# after the reload they run on w2 only, each delivered once (a park does
+# to build c (v1..2) with `jobrt reload`. v2 jobs sent before that park
+# (none dead-lettered); as soon as the reload has answered, the registry
+# says w2 serves v2 (enqueue --require-served passes); the parked jobs run
+# on w2 only, each delivered once (a park does
 # not count as a delivery, so a job that bounced would show more); w1
 # never runs one. With w2 stopped, new v2 jobs park again until a worker
 # serving v2 comes back, and its consumer leaves the group's registry.
@@ -49,10 +51,19 @@ OUT=$("$JOBRT_BIN" rollout swap -r "$REDIS_URL" -q $Q 2>&1) || true
 log "rollout before: $OUT"
 assert_contains "$OUT" "v2" "jobrt rollout swap"
 
-# Roll w2 forward: install build c by rename, SIGHUP.
+# What enqueue says meanwhile: the fate the live workers' --park-ttl gives.
+ERR=$("$JOBRT_BIN" enqueue $Q swap -r "$REDIS_URL" -v 2 --payload '{}' \
+    --require-served 2>&1 >/dev/null) && fail "--require-served sent an unserved v2 job"
+assert_contains "$ERR" "not enqueued: no live worker of queue $Q serves swap v2" "enqueue --require-served"
+# Roll w2 forward: install build c by rename, then `jobrt reload`. Once it
+# has answered, the fleet registry already shows it (no heartbeat wait):
+# an enqueue that requires a serving worker goes through at once.
 install_in "$D2" c
-kill -HUP "$(worker_pid w2)"
-wait_for "w2 to reload to build c" 10 grep -q "reload (SIGHUP): reloaded" "$(worker_log w2)"
+OUT=$("$JOBRT_BIN" reload -r "$REDIS_URL" -q $Q 2>&1) || fail "jobrt reload: $OUT"
+assert_contains "$OUT" "w2 (pid $(worker_pid w2), queue $Q): reloaded" "jobrt reload"
+"$JOBRT_BIN" enqueue $Q swap -r "$REDIS_URL" --id two-0 -v 2 --payload '{}' \
+    --require-served >/dev/null || fail "right after the reload, v2 was not served"
+wait_for "two-0 to succeed" 10 job_has_status $Q two-0 succeeded
 for i in $(seq 1 10); do
     wait_for "two-$i to succeed" 10 job_has_status $Q "two-$i" succeeded
 done
