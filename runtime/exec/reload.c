@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -183,10 +185,32 @@ static int busy_in_snapshot(void *arg, const char *name)
     return 0;
 }
 
+/* Reloads and unloads run on libuv's pool threads at the lowest CPU
+ * priority (nice 19, per thread): on a busy machine the loop and the
+ * handler threads go first, and a reload only takes longer. Raising
+ * one's own niceness needs no privilege; the pool runs nothing else. */
+static void lower_priority(void)
+{
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+}
+
+static void warm_work(uv_work_t *req)
+{
+    (void)req;
+    lower_priority();
+}
+
+static void warm_done(uv_work_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
 /* Thread pool: everything that reads files or runs plugin code. */
 static void stage_work(uv_work_t *req)
 {
     reload_job_t *job = req->data;
+    lower_priority();
     job->failed = generations_stage(job->w->gens, busy_in_snapshot, job,
                                     &job->changes, job->err,
                                     sizeof job->err) != 0;
@@ -323,6 +347,7 @@ typedef struct {
 static void unload_work(uv_work_t *req)
 {
     unload_job_t *job = req->data;
+    lower_priority();
     struct jobrt_plugin *p = job->list;
     for (size_t i = 0; p; i++) {
         struct jobrt_plugin *next = p->next;
@@ -428,6 +453,11 @@ void worker_on_reload_request(void *arg, const char *request_id)
 
 int worker_reload_triggers_start(worker_t *w)
 {
+    /* Start libuv's pool now (its threads are made on first use), so the
+     * first reload does not pay for it. */
+    uv_work_t *warm = calloc(1, sizeof *warm);
+    if (warm && uv_queue_work(&w->loop, warm, warm_work, warm_done) != 0)
+        free(warm);
     uv_signal_init(&w->loop, &w->sighup);
     w->sighup.data = w;
     uv_signal_start(&w->sighup, on_sighup, SIGHUP);

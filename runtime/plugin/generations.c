@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/util.h"
 
 void gen_changes_free(gen_changes_t *c)
 {
@@ -77,7 +78,7 @@ static gen_change_t *add_change(gen_changes_t *c, gen_change_kind_t kind,
     gen_change_t *ch = &c->items[c->n++];
     memset(ch, 0, sizeof *ch);
     ch->kind = kind;
-    snprintf(ch->file, sizeof ch->file, "%s", file);
+    util_copy_str(ch->file, sizeof ch->file, file);
     return ch;
 }
 
