@@ -26,6 +26,8 @@ static char dir[256];
 static loader_t *loader;
 static generations_t *g;
 
+/* Called by each test (explicitly: cppcheck cannot parse a TestSuite with
+ * .init/.fini). */
 static void setup(void)
 {
     umask(022);
@@ -106,10 +108,9 @@ static int mapped(const char *path)
     return found;
 }
 
-TestSuite(generations, .init = setup, .fini = teardown);
-
 Test(generations, reload_swaps_new_jobs_and_drains_old)
 {
+    setup();
     gen_change_t c;
     install("swap_a.so", "swap.so");
     cr_assert_eq(reload_one("swap.so", &c), GEN_LOADED, "%s", c.reason);
@@ -143,10 +144,12 @@ Test(generations, reload_swaps_new_jobs_and_drains_old)
     cr_assert_eq(g->unloaded, 1);
     cr_assert_eq(g->leaked, 0);
     cr_assert_not(mapped(a_copy), "a must be gone from /proc/self/maps");
+    teardown();
 }
 
 Test(generations, same_bytes_are_a_noop)
 {
+    setup();
     gen_change_t c;
     install("swap_a.so", "swap.so");
     cr_assert_eq(reload_one("swap.so", &c), GEN_LOADED);
@@ -155,10 +158,12 @@ Test(generations, same_bytes_are_a_noop)
     cr_assert_eq(reload_one("swap.so", &c), GEN_UNCHANGED);
     cr_assert_eq(g->active.head, before);
     cr_assert_eq(g->retired.count, 0);
+    teardown();
 }
 
 Test(generations, a_bad_build_leaves_the_old_one_serving)
 {
+    setup();
     static const char *bad[] = {"swap_abi.so", "swap_initfail.so",
                                 "swap_missing.so"};
     gen_change_t c;
@@ -175,10 +180,12 @@ Test(generations, a_bad_build_leaves_the_old_one_serving)
         router_release(h);
         cr_assert_eq(g->retired.count, 0);
     }
+    teardown();
 }
 
 Test(generations, a_pinned_plugin_is_served_but_never_replaced)
 {
+    setup();
     gen_change_t c;
     install("swap_pinned.so", "swap.so");
     cr_assert_eq(reload_one("swap.so", &c), GEN_LOADED, "%s", c.reason);
@@ -191,10 +198,12 @@ Test(generations, a_pinned_plugin_is_served_but_never_replaced)
     uninstall("swap.so");
     cr_assert_eq(reload_one("swap.so", &c), GEN_REFUSED);
     cr_assert_eq(g->active.head, pinned);
+    teardown();
 }
 
 Test(generations, removal_unserves_and_a_new_name_may_take_over)
 {
+    setup();
     gen_change_t c;
     install("swap_a.so", "swap_old.so");
     cr_assert_eq(reload_one("swap_old.so", &c), GEN_LOADED);
@@ -212,20 +221,24 @@ Test(generations, removal_unserves_and_a_new_name_may_take_over)
     cr_assert_eq(reload_one("swap_new.so", &c), GEN_REMOVED);
     cr_assert_null(acquire(1), "nothing serves swap once its file is gone");
     cr_assert_eq(g->active.count, 0);
+    teardown();
 }
 
 Test(generations, a_second_plugin_claiming_the_same_jobs_is_a_conflict)
 {
+    setup();
     gen_change_t c;
     install("swap_a.so", "one.so");
     cr_assert_eq(reload_one("one.so", &c), GEN_LOADED);
     install("swap_b.so", "two.so");
     cr_assert_eq(reload_one("two.so", &c), GEN_REJECTED);
     cr_assert(strstr(c.reason, "already") != NULL, "%s", c.reason);
+    teardown();
 }
 
 Test(generations, twenty_swaps_leave_one_generation_mapped)
 {
+    setup();
     gen_change_t c;
     char first_copy[1024] = "";
     for (int i = 0; i < 21; i++) {
@@ -241,4 +254,5 @@ Test(generations, twenty_swaps_leave_one_generation_mapped)
     cr_assert_eq(g->leaked, 0);
     cr_assert_eq(g->retired.count, 0);
     cr_assert_not(mapped(first_copy));
+    teardown();
 }

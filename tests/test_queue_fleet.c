@@ -126,29 +126,29 @@ Test(queue_fleet, park_keeps_the_entry_pending_to_its_pseudo_consumer)
     add_pending("1-1", "invoice_email", "2", "c", 0, 3);
     const char *pseudo = QUEUE_PARKED_PREFIX "invoice_email:v2";
     cr_assert_eq(eval(SCRIPT_PARK, 1, "s", "g", "c", "1-1", pseudo,
-                      NULL)->integer, 1);
+                      (char *)NULL)->integer, 1);
     assert_owner("1-1", pseudo, 2); /* the park did not count */
     cr_assert(exists("1-1"), "the entry stays in the stream");
     cr_assert_eq(cmd("XLEN s")->integer, 1);
     /* a resend after a lost reply: not ours any more, nothing changes */
     cr_assert_eq(eval(SCRIPT_PARK, 1, "s", "g", "c", "1-1", pseudo,
-                      NULL)->integer, 0);
+                      (char *)NULL)->integer, 0);
     assert_owner("1-1", pseudo, 2);
     /* pending to another consumer, or not pending: a no-op */
     add_pending("2-1", "invoice_email", "2", "other", 0, 1);
     cr_assert_eq(eval(SCRIPT_PARK, 1, "s", "g", "c", "2-1", pseudo,
-                      NULL)->integer, 0);
+                      (char *)NULL)->integer, 0);
     assert_owner("2-1", "other", 1);
     cmd("XADD s 3-1 job invoice_email v 2 payload {}");
     cr_assert_eq(eval(SCRIPT_PARK, 1, "s", "g", "c", "3-1", pseudo,
-                      NULL)->integer, 0);
+                      (char *)NULL)->integer, 0);
     cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 2);
     /* a first delivery parks with count 0, and RELEASE leaves it alone */
     add_pending("4-1", "invoice_email", "2", "c", 0, 1);
-    eval(SCRIPT_PARK, 1, "s", "g", "c", "4-1", pseudo, NULL);
+    eval(SCRIPT_PARK, 1, "s", "g", "c", "4-1", pseudo, (char *)NULL);
     assert_owner("4-1", pseudo, 0);
     eval(SCRIPT_RELEASE, 2, "s", "d", "g", "c", "1700000000000", "1000",
-         NULL);
+         (char *)NULL);
     assert_owner("4-1", pseudo, 0);
     assert_owner("1-1", pseudo, 2);
     stop_redis();
@@ -175,7 +175,7 @@ Test(queue_fleet, unpark_takes_only_served_pairs_within_its_room)
      * a:v3 v2), the oldest first */
     redisReply *r = eval(SCRIPT_UNPARK, 1, "s", "g", "w", "4", "0",
                          "invoice_email", "2", "3", "a:v3", "2", "2",
-                         "other", "1", "9", NULL);
+                         "other", "1", "9", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 4, "took %zu",
                  r->element[0]->elements);
     cr_assert_eq(r->element[1]->elements, 4);
@@ -205,20 +205,20 @@ Test(queue_fleet, unpark_takes_only_served_pairs_within_its_room)
     /* a parked entry deleted from the stream is dropped, without error */
     cmd("XDEL s 4-1");
     r = eval(SCRIPT_UNPARK, 1, "s", "g", "w", "10", "0", "invoice_email",
-             "2", "2", NULL);
+             "2", "2", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 1);
     cr_assert_str_eq(r->element[0]->element[0]->element[0]->str, "5-1");
     cr_assert_eq(r->element[3]->integer, 0);
     cr_assert_eq(cmd("XPENDING s g 4-1 4-1 1")->elements, 0, "4-1 dropped");
     /* nothing served is parked any more; other pairs stay */
     r = eval(SCRIPT_UNPARK, 1, "s", "g", "w", "10", "0", "invoice_email",
-             "2", "2", "report", "2", "5", NULL);
+             "2", "2", "report", "2", "5", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 0);
     assert_owner("7-1", PK "report:v1", 0);
     assert_owner("6-1", PK "invoice_email:v1", 0);
     /* room 0 only counts */
     r = eval(SCRIPT_UNPARK, 1, "s", "g", "w", "0", "0", "report", "1", "1",
-             NULL);
+             (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 0);
     cr_assert_eq(r->element[3]->integer, 1);
     assert_owner("7-1", PK "report:v1", 0);
@@ -262,7 +262,7 @@ Test(queue_fleet, reclaim_skips_parked_entries_however_many)
     /* ours, expired: never claimed by ourselves */
     add_pending("1000000-1", "ok", "1", "w2", 100000, 1);
     redisReply *r = eval(SCRIPT_RECLAIM, 2, "s", "d", "g", "w2", "1000",
-                         "10", "5", "1700000000000", "1000", NULL);
+                         "10", "5", "1700000000000", "1000", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 1, "claimed %zu",
                  r->element[0]->elements);
     cr_assert_str_eq(r->element[0]->element[0]->element[0]->str,
@@ -280,7 +280,7 @@ Test(queue_fleet, reclaim_skips_parked_entries_however_many)
     /* poison among real consumers is still buried first, counted */
     add_pending("1000001-1", "ok", "1", "gone", 100000, 5);
     r = eval(SCRIPT_RECLAIM, 2, "s", "d", "g", "w2", "1000", "10", "5",
-             "1700000000000", "1000", NULL);
+             "1700000000000", "1000", (char *)NULL);
     cr_assert_eq(r->element[2]->elements, 1);
     cr_assert_str_eq(r->element[2]->element[0]->str, "1000001-1");
     cr_assert_eq(cmd("XLEN d")->integer, 1);
@@ -295,20 +295,20 @@ Test(queue_fleet, trim_never_deletes_parked_entries)
         cmd("XADD s %d-1 job j v 1 payload {}", i);
     cmd("XGROUP CREATE s g 0");
     cmd("XREADGROUP GROUP g c COUNT 10 STREAMS s >");
-    eval(SCRIPT_PARK, 1, "s", "g", "c", "2-1", PK "j:v1", NULL);
-    eval(SCRIPT_PARK, 1, "s", "g", "c", "5-1", PK "j:v1", NULL);
+    eval(SCRIPT_PARK, 1, "s", "g", "c", "2-1", PK "j:v1", (char *)NULL);
+    eval(SCRIPT_PARK, 1, "s", "g", "c", "5-1", PK "j:v1", (char *)NULL);
     cmd("XACK s g 1-1 3-1 4-1 6-1");
     /* the acked ones are passed as stale, and so (wrongly) are the
      * parked ones: those must stay */
     redisReply *r = eval(SCRIPT_TRIM, 1, "s", "g", "1-1", "2-1", "3-1",
-                         "4-1", "5-1", "6-1", NULL);
+                         "4-1", "5-1", "6-1", (char *)NULL);
     cr_assert_str_eq(r->str, "2-1");
     cr_assert(exists("2-1") && exists("5-1"), "a parked entry was deleted");
     cr_assert(!exists("1-1") && !exists("3-1") && !exists("4-1") &&
               !exists("6-1"));
     cr_assert_eq(cmd("XLEN s")->integer, 2);
     /* again, with nothing left but them */
-    eval(SCRIPT_TRIM, 1, "s", "g", "2-1", "5-1", NULL);
+    eval(SCRIPT_TRIM, 1, "s", "g", "2-1", "5-1", (char *)NULL);
     cr_assert_eq(cmd("XLEN s")->integer, 2);
     assert_owner("2-1", PK "j:v1", 0);
     stop_redis();
@@ -377,7 +377,7 @@ Test(queue_fleet, park_expire_dead_letters_only_entries_parked_too_long)
     cmd("XDEL s 4-1");
     add_pending("5-1", "ok", "1", "c", 30 * DAY, 1); /* a stuck real one */
     redisReply *r = eval(SCRIPT_PARK_EXPIRE, 4, "s", "d", "w", "rec:", "g",
-                         "w", "604800000", "100", "5000", "1000", NULL);
+                         "w", "604800000", "100", "5000", "1000", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 2, "dead-lettered %zu",
                  r->element[0]->elements);
     cr_assert_eq(r->element[1]->elements, 1);
@@ -398,7 +398,7 @@ Test(queue_fleet, park_expire_dead_letters_only_entries_parked_too_long)
     add_pending("6-1", "invoice_email", "2", PK "invoice_email:v2", 8 * DAY,
                 0);
     r = eval(SCRIPT_PARK_EXPIRE, 4, "s", "d", "w", "rec:", "g", "w",
-             "604800000", "1", "5000", "1000", NULL);
+             "604800000", "1", "5000", "1000", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 1);
     assert_letter("2-1", "schema_unsupported",
                   "parked 8d 0h: no live worker took invoice_email v2");
@@ -441,7 +441,7 @@ Test(queue_fleet, cleanup_removes_only_dead_consumers_with_nothing_pending)
     cmd("ZADD w %lld live %lld stale", now, now - 60000);
     /* min idle 200 ms for the test (the worker passes 30 s) */
     redisReply *r = eval(SCRIPT_CLEANUP, 2, "s", "w", "g", "me", "5000",
-                         "200", "100", NULL);
+                         "200", "100", (char *)NULL);
     cr_assert_eq(r->elements, 3, "removed %zu", r->elements);
     cr_assert(!has_consumer("dead") && !has_consumer("stale") &&
               !has_consumer(PK "j:v1"));
@@ -454,12 +454,12 @@ Test(queue_fleet, cleanup_removes_only_dead_consumers_with_nothing_pending)
     /* the batch limit; and a missing stream or group is no error */
     sleep_ms(300);
     r = eval(SCRIPT_CLEANUP, 2, "s", "w", "g", "me", "5000", "200", "1",
-             NULL);
+             (char *)NULL);
     cr_assert_eq(r->elements, 1);
     cr_assert_eq(eval(SCRIPT_CLEANUP, 2, "s", "w", "nogroup", "me", "5000",
-                      "200", "1", NULL)->elements, 0);
+                      "200", "1", (char *)NULL)->elements, 0);
     cr_assert_eq(eval(SCRIPT_CLEANUP, 2, "nostream", "w", "g", "me", "5000",
-                      "200", "1", NULL)->elements, 0);
+                      "200", "1", (char *)NULL)->elements, 0);
     stop_redis();
 }
 
@@ -469,26 +469,43 @@ Test(queue_fleet, heartbeat_and_release_keep_the_registry)
     long long before = server_ms();
     cmd("ZADD w %lld old %lld recent", before - 6000, before - 4000);
     redisReply *r = eval(SCRIPT_HEARTBEAT, 2, "w", "rec:me", "me",
-                         "{\"v\":1}", "5000", NULL);
-    cr_assert_eq(r->type, REDIS_REPLY_INTEGER);
-    long long at = r->integer;
+                         "{\"v\":1,\"host\":\"h\",\"pid\":7}", "5000", "7",
+                         "h", (char *)NULL);
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    long long at = r->element[0]->integer;
     cr_assert(at >= before && at < before + 1000, "server clock");
-    cr_assert_str_eq(cmd("GET rec:me")->str, "{\"v\":1}");
+    cr_assert_str_eq(r->element[1]->str, "", "the first record is ours");
+    cr_assert_str_eq(cmd("GET rec:me")->str,
+                     "{\"v\":1,\"host\":\"h\",\"pid\":7}");
+    /* another process under the same name: reported, both ways */
+    r = eval(SCRIPT_HEARTBEAT, 2, "w", "rec:me", "me",
+             "{\"v\":1,\"host\":\"h\",\"pid\":8}", "5000", "8", "h", (char *)NULL);
+    cr_assert_str_eq(r->element[1]->str, "host h pid 7");
+    r = eval(SCRIPT_HEARTBEAT, 2, "w", "rec:me", "me",
+             "{\"v\":1,\"host\":\"h\",\"pid\":7}", "5000", "7", "h", (char *)NULL);
+    cr_assert_str_eq(r->element[1]->str, "host h pid 8");
+    r = eval(SCRIPT_HEARTBEAT, 2, "w", "rec:me", "me",
+             "{\"v\":1,\"host\":\"h\",\"pid\":7}", "5000", "7", "h", (char *)NULL);
+    cr_assert_str_eq(r->element[1]->str, "", "ours again");
+    /* the duplicate (pid 8) stops: it must not take our record with it */
+    cmd("XGROUP CREATE s g 0 MKSTREAM");
+    eval(SCRIPT_RELEASE, 4, "s", "d", "w", "rec:me", "g", "me",
+         "1700000000000", "1000", "8", "h", (char *)NULL);
+    cr_assert_eq(cmd("EXISTS rec:me")->integer, 1, "another's release");
     long long pttl = cmd("PTTL rec:me")->integer;
     cr_assert(pttl > 4000 && pttl <= 5000, "ttl %lld", pttl);
-    cr_assert_eq(atoll(cmd("ZSCORE w me")->str), at);
+    cr_assert_geq(atoll(cmd("ZSCORE w me")->str), at);
     cr_assert_eq(cmd("ZSCORE w old")->type, REDIS_REPLY_NIL, "expired");
     cr_assert_eq(cmd("ZSCORE w recent")->type, REDIS_REPLY_STRING);
     /* RELEASE at shutdown takes the worker out at once */
-    cmd("XGROUP CREATE s g 0 MKSTREAM");
     eval(SCRIPT_RELEASE, 4, "s", "d", "w", "rec:me", "g", "me",
-         "1700000000000", "1000", NULL);
+         "1700000000000", "1000", "7", "h", (char *)NULL);
     cr_assert_eq(cmd("EXISTS rec:me")->integer, 0);
     cr_assert_eq(cmd("ZSCORE w me")->type, REDIS_REPLY_NIL);
     cr_assert_eq(cmd("ZSCORE w recent")->type, REDIS_REPLY_STRING);
     /* a reload reply */
     eval(SCRIPT_RELOAD_REPLY, 1, "rr", "me", "{\"status\":\"ok\"}", "600",
-         NULL);
+         (char *)NULL);
     cr_assert_str_eq(cmd("HGET rr me")->str, "{\"status\":\"ok\"}");
     cr_assert_gt(cmd("TTL rr")->integer, 590);
     stop_redis();

@@ -399,7 +399,7 @@ static void cmd(redisContext *c, const char *fmt, ...)
 
 Test(registry, fleet_read_live_workers_only)
 {
-    test_redis_t srv;
+    test_redis_t srv = {0};
     redisContext *c = test_redis_start(&srv, "registry");
     queue_keys_t k;
     char err[512];

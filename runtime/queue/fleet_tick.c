@@ -282,12 +282,23 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *priv)
     q->registry_outstanding = 0;
     if (periodic_failed(q, r, PERIODIC_HEARTBEAT, "writing the worker "
                         "registry record") ||
-        r->type != REDIS_REPLY_INTEGER || !redis_conn_up(&q->writer))
+        r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_STRING ||
+        !redis_conn_up(&q->writer))
         return;
+    const char *who = r->element[1]->str;
+    if (*who && strcmp(who, q->other_worker) != 0)
+        LOGW("queue", "another worker (%s) runs under this worker's "
+             "consumer name %s on queue %s: two workers under one name take "
+             "over and hand back each other's jobs; give each worker its own "
+             "--consumer (the default, <hostname>-<pid>, is unique)", who,
+             q->o.consumer, q->o.queue);
+    snprintf(q->other_worker, sizeof q->other_worker, "%s", who);
     /* The namespace's queue index is outside the queue's slot: a plain
      * command of its own, scored by the server time the script saw. */
     char now[24];
-    snprintf(now, sizeof now, "%lld", r->integer);
+    snprintf(now, sizeof now, "%lld", r->element[0]->integer);
     const char *argv[] = {"ZADD", q->keys.queues, now, q->o.queue};
     redisAsyncCommandArgv(q->writer.ac, on_indexed, q, 4, argv, NULL);
 }
@@ -302,11 +313,12 @@ static void heartbeat(queue_redis_t *q)
     snprintf(key, sizeof key, "%s%s", q->keys.worker_prefix, q->o.consumer);
     snprintf(ttl, sizeof ttl, "%d", QUEUE_WORKER_TTL_MS);
     const char *argv[] = {"EVALSHA", q->sha[SCRIPT_HEARTBEAT], "2",
-                          q->keys.workers, key, q->o.consumer, rec, ttl};
-    size_t lens[8];
-    for (int i = 0; i < 8; i++)
+                          q->keys.workers, key, q->o.consumer, rec, ttl,
+                          q->self_pid, q->self_host};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
         lens[i] = i == 6 ? len : strlen(argv[i]);
-    if (redisAsyncCommandArgv(q->writer.ac, on_heartbeat, q, 8, argv,
+    if (redisAsyncCommandArgv(q->writer.ac, on_heartbeat, q, 10, argv,
                               lens) == REDIS_OK)
         q->registry_outstanding = 1;
 }

@@ -195,6 +195,8 @@ void queue_redis_release_pending(queue_redis_t *q)
     outbox_arg(q, q->o.consumer);
     outbox_arg(q, now);
     outbox_arg(q, q->dlq_max_len);
+    outbox_arg(q, q->self_pid);
+    outbox_arg(q, q->self_host);
     outbox_submit(q, SCRIPT_RELEASE, "(release)");
     /* then a last cut, so the stream holds only what is left to run */
     outbox_arg(q, "1");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -86,6 +87,11 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     q->loop = loop;
     q->o = *opts;
     q->cb = *cb;
+    /* who writes our registry record: the same host and pid the worker's
+     * record gives, to tell another process under our name from us */
+    snprintf(q->self_pid, sizeof q->self_pid, "%d", (int)getpid());
+    snprintf(q->self_host, sizeof q->self_host, "host");
+    gethostname(q->self_host, sizeof q->self_host - 1);
     snprintf(q->result_ttl, sizeof q->result_ttl, "%lld",
              (long long)opts->result_ttl_s);
     snprintf(q->failure_ttl, sizeof q->failure_ttl, "%lld",

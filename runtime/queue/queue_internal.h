@@ -144,6 +144,9 @@ struct queue_redis {
     size_t n_served;           /* pairs */
     int64_t next_unpark, next_park_expire, next_registry, next_cleanup,
         next_reload_poll;
+    char self_pid[16], self_host[256]; /* as the worker's record says */
+    char other_worker[320]; /* the other process last seen writing our
+                               registry record, "" if none */
     int unpark_outstanding, park_expire_outstanding, registry_outstanding,
         cleanup_outstanding, reload_outstanding;
     int unpark_first;          /* the reader waits: an unpark goes first */

@@ -138,6 +138,21 @@
     "  return sum[4]\n"                                                     \
     "end\n"
 
+/* other_worker(record, pid, host): '' if the registry record is ours (or
+ * gone, or without a host and pid to tell), else "host H pid P" of the
+ * worker that wrote it. */
+#define LUA_OTHER_FN                                                        \
+    "local function other_worker(old, pid, host)\n"                         \
+    "  if not old or not pid then return '' end\n"                          \
+    "  local ok, r = pcall(cjson.decode, old)\n"                            \
+    "  if not ok or type(r) ~= 'table' or r.pid == nil or\n"               \
+    "     r.host == nil then return '' end\n"                               \
+    "  if tostring(r.pid) == pid and tostring(r.host) == host then\n"       \
+    "    return ''\n"                                                       \
+    "  end\n"                                                               \
+    "  return 'host ' .. tostring(r.host) .. ' pid ' .. tostring(r.pid)\n"  \
+    "end\n"
+
 const char *const queue_scripts[SCRIPT_COUNT] = {
     /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
      * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
@@ -205,7 +220,9 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
 
     /* RELEASE: KEYS[1] stream, KEYS[2] dlq, optionally KEYS[3] workers
      * zset and KEYS[4] the consumer's registry record. ARGV: group,
-     * consumer, now_ms, dlq maxlen.
+     * consumer, now_ms, dlq maxlen, and with KEYS[4] optionally the
+     * worker's pid and host (the record is left alone when another
+     * process under the same name wrote it last).
      * Re-adds at the tail, fields intact (`id` added when missing),
      * every entry still pending for the consumer, each before its ack and
      * delete; one with more than max_fields pairs of its own is
@@ -214,7 +231,7 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * its registry record and member, so a stopped worker leaves the
      * fleet at once. Parked entries belong to pseudo-consumers: untouched.
      * Returns {how many went back, ids dead-lettered}. */
-    [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+    [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN LUA_OTHER_FN
         "local n, buried = 0, {}\n"
         "for _ = 1, 1000 do\n"
         "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 500, "
@@ -247,7 +264,8 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         " == 0 then\n"
         "  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n"
         "end\n"
-        "if #KEYS >= 4 then\n"
+        "if #KEYS >= 4 and other_worker(redis.call('GET', KEYS[4]), "
+        "ARGV[5], ARGV[6]) == '' then\n"
         "  redis.call('ZREM', KEYS[3], ARGV[2])\n"
         "  redis.call('DEL', KEYS[4])\n"
         "end\n"
@@ -577,18 +595,23 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "return {dead, gone}\n",
 
     /* HEARTBEAT: KEYS[1] workers zset, KEYS[2] the consumer's record.
-     * ARGV: consumer, record (JSON), ttl ms.
+     * ARGV: consumer, record (JSON), ttl ms, and optionally the worker's
+     * pid and host.
      * Writes the record with the ttl and the consumer's score, the Redis
      * server's clock in ms (so workers with skewed clocks agree on who is
      * live: score >= now - ttl), and drops members older than that.
-     * Returns now. */
-    [SCRIPT_HEARTBEAT] = LUA_NOW_MS
+     * Returns {now, who}: who is "" unless the record it replaced was
+     * written by another process under the same consumer name ("host H
+     * pid P"), which the worker reports. */
+    [SCRIPT_HEARTBEAT] = LUA_NOW_MS LUA_OTHER_FN
         "local now = now_ms()\n"
+        "local who = other_worker(redis.call('GET', KEYS[2]), ARGV[4], "
+        "ARGV[5])\n"
         "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
         "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
         "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
         "string.format('(%.0f', now - tonumber(ARGV[3])))\n"
-        "return now\n",
+        "return {now, who}\n",
 
     /* CLEANUP: KEYS[1] stream, KEYS[2] workers zset. ARGV: group,
      * consumer, worker ttl ms, min idle ms, max removals.

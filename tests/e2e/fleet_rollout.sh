@@ -7,7 +7,8 @@
 # on w2 only, each delivered once (a park does
 # not count as a delivery, so a job that bounced would show more); w1
 # never runs one. With w2 stopped, new v2 jobs park again until a worker
-# serving v2 comes back, and its consumer leaves the group's registry.
+# serving v2 comes back, and its consumer leaves the group's registry. Two
+# processes under one consumer name are reported.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -100,6 +101,14 @@ for i in $(seq 41 45); do
 done
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
 assert_eq 0 "$(grep -c 'two-.*succeeded' "$(worker_log w1)" || true)" "v2 jobs w1 ran"
+
+# A second process under w3's name is reported by both, and when it stops
+# it leaves w3's registry record alone.
+start_worker dup -r "$REDIS_URL" -q $Q --plugin-dir "$D2" --consumer w3
+said() { grep -q "another worker (host .* pid [0-9]*) runs under this worker's consumer name w3" "$(worker_log "$1")"; }
+wait_for "the duplicate name to be reported" 10 eval 'said w3 && said dup'
+stop_worker dup
+wait_for "w3 to be listed again" 5 eval '"$JOBRT_BIN" workers -r "$REDIS_URL" -q $Q | grep -q "^w3 "'
 stop_worker w1
 stop_worker w3
 pass
