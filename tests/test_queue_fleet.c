@@ -154,6 +154,41 @@ Test(queue_fleet, park_keeps_the_entry_pending_to_its_pseudo_consumer)
     stop_redis();
 }
 
+/* More (job, version) pairs than the limit: a job that would open a new
+ * one is dead-lettered (written before its ack and delete); a job of a
+ * pair already parked still parks. */
+Test(queue_fleet, park_caps_the_pairs_parked_at_once)
+{
+    start_redis();
+    add_pending("1-1", "a", "1", "c", 0, 1);
+    add_pending("2-1", "b", "1", "c", 0, 1);
+    add_pending("3-1", "a", "1", "c", 0, 1);
+    add_pending("4-1", "c", "1", "c", 0, 1);
+#define PARK2(id, pair)                                                     \
+    eval(SCRIPT_PARK, 2, "s", "d", "g", "c", id, QUEUE_PARKED_PREFIX pair,  \
+         "2", "no_handler", "no loaded plugin handles it",                  \
+         "1700000000000", "1000", (char *)NULL)->integer
+    cr_assert_eq(PARK2("1-1", "a:v1"), 1);
+    cr_assert_eq(PARK2("2-1", "b:v1"), 1);
+    cr_assert_eq(PARK2("3-1", "a:v1"), 1, "a pair already parked");
+    cr_assert_eq(PARK2("4-1", "c:v1"), 2, "a third pair is over the limit");
+#undef PARK2
+    cr_assert_not(exists("4-1"), "the over-limit entry left the stream");
+    redisReply *d = cmd("XRANGE d - +");
+    cr_assert_eq(d->elements, 1, "one dead letter");
+    const redisReply *f = d->element[0]->element[1];
+    int reason = 0, said = 0;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        if (strcmp(f->element[i]->str, "dlq_reason") == 0)
+            reason = strcmp(f->element[i + 1]->str, "no_handler") == 0;
+        if (strcmp(f->element[i]->str, "dlq_error") == 0)
+            said = strstr(f->element[i + 1]->str, "the limit") != NULL;
+    }
+    cr_assert(reason && said, "reason no_handler, error names the limit");
+    cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 3);
+    stop_redis();
+}
+
 /* ---- UNPARK -------------------------------------------------------------- */
 
 #define PK QUEUE_PARKED_PREFIX
@@ -608,7 +643,8 @@ static void on_step(uv_timer_t *t)
         cmd("XADD " QS " 9-1 job other v 1 payload {}");
         f->step = 2;
     } else if (f->step == 2 && got_id(f, "9-1")) {
-        queue_redis_park(q, "9-1", "job-9", "other", 1);
+        queue_redis_park(q, "9-1", "job-9", "other", 1, "no_handler",
+                         "no loaded plugin handles job 'other'");
         f->free_slots++;
         cmd("SET jobrt:{q}:reload r2");
         f->step = 3;

@@ -216,7 +216,7 @@ static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
         return;
     }
     queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
-                     job->env.version);
+                     job->env.version, route_status_reason(st), why);
     w->n_parked++;
     snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);
     if (!parked_logged(w, pair)) {

@@ -38,17 +38,27 @@ static int ready(const queue_redis_t *q)
 /* ---- parking ------------------------------------------------------------ */
 
 void queue_redis_park(queue_redis_t *q, const char *stream_id,
-                      const char *job_id, const char *job, uint32_t version)
+                      const char *job_id, const char *job, uint32_t version,
+                      const char *reason, const char *error)
 {
     char pseudo[320]; /* a job name is at most 128 bytes */
+    char cap[16], now[24];
     snprintf(pseudo, sizeof pseudo, "%s%s:v%u", QUEUE_PARKED_PREFIX, job,
              version);
-    outbox_arg(q, "1");
+    snprintf(cap, sizeof cap, "%d", QUEUE_PARKED_PAIRS_MAX);
+    snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
+    outbox_arg(q, "2");
     outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->keys.dlq); /* for a job over the pairs limit */
     outbox_arg(q, q->o.group);
     outbox_arg(q, q->o.consumer);
     outbox_arg(q, stream_id);
     outbox_arg(q, pseudo);
+    outbox_arg(q, cap);
+    outbox_arg(q, reason);
+    outbox_arg(q, error);
+    outbox_arg(q, now);
+    outbox_arg(q, q->dlq_max_len);
     if (outbox_submit(q, SCRIPT_PARK, job_id) == 0)
         LOGD("queue", "parking job %s (entry %s) as %s", job_id, stream_id,
              pseudo);

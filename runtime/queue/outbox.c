@@ -178,6 +178,12 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         }
         if (op->script == SCRIPT_RELEASE)
             ops_release_replied(q, r);
+        if (op->script == SCRIPT_PARK && r->type == REDIS_REPLY_INTEGER &&
+            r->integer == 2)
+            LOGW("queue", "job %s dead-lettered instead of parked: %d (job, "
+                 "version) pairs are parked on queue %s already (the "
+                 "limit); deploy their plugins or let --park-ttl expire "
+                 "them", op->job_id, QUEUE_PARKED_PAIRS_MAX, q->o.queue);
     }
     free(op);
     queue_progress(q);

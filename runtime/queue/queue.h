@@ -133,7 +133,12 @@ void queue_redis_flush(queue_redis_t *q);
  * that serves the pair takes it or it expires (park_ttl_ms). An op, like
  * a dead letter: the worker lets go of the entry now. */
 void queue_redis_park(queue_redis_t *q, const char *stream_id,
-                      const char *job_id, const char *job, uint32_t version);
+                      const char *job_id, const char *job, uint32_t version,
+                      const char *reason, const char *error);
+/* At most this many (job, version) pairs are parked on a queue at once: a
+ * job that would open one more is dead-lettered at once with reason and
+ * error (job names and versions come from producers). */
+#define QUEUE_PARKED_PAIRS_MAX 1024
 /* What this worker serves (copied; n = 0 serves nothing): parked entries
  * of these pairs are claimed, up to capacity(), every 500 ms and soon
  * after this call, and handed to cb.on_entry. Returns 0, or -1 when out of

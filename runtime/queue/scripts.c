@@ -432,18 +432,43 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "if #del > 0 then redis.call('XDEL', KEYS[1], unpack(del)) end\n"
         "return point\n",
 
-    /* PARK: KEYS[1] stream. ARGV: group, consumer, id, pseudo-consumer
-     * (QUEUE_PARKED_PREFIX "<job>:v<version>").
+    /* PARK: KEYS[1] stream, optionally KEYS[2] dlq. ARGV: group,
+     * consumer, id, pseudo-consumer (QUEUE_PARKED_PREFIX
+     * "<job>:v<version>"), and with KEYS[2]: the most pairs parked at once,
+     * the dead-letter reason and error for a job over it, now_ms, dlq
+     * maxlen.
      * If id is still pending for consumer, hands it to the pseudo-consumer
      * (XCLAIM JUSTID, so its idle time starts again) with its delivery
      * count lowered by one: a park did not run the handler, so it does not
      * count toward --max-deliveries. Nothing is acked or deleted: the
      * entry stays in the stream, pending. Returns 1, or 0 when id was not
-     * pending for consumer (a resend after a lost reply): nothing changes. */
-    [SCRIPT_PARK] =
+     * pending for consumer (a resend after a lost reply): nothing changes.
+     * A job that would open a new pair when the limit is reached (job
+     * names and versions come from producers: random ones must not grow
+     * the consumers every scan walks) is dead-lettered instead, written
+     * before its ack and delete: returns 2. */
+    [SCRIPT_PARK] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN LUA_PARKED_FN
         "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], "
         "ARGV[3], 1)\n"
         "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+        "if #KEYS >= 2 and ARGV[5] and #redis.call('XPENDING', KEYS[1], "
+        "ARGV[1], '-', '+', 1, ARGV[4]) == 0 then\n"
+        "  local pairs_now = 0\n"
+        "  local s = redis.call('XPENDING', KEYS[1], ARGV[1])\n"
+        "  for _, c in ipairs(s[4] or {}) do\n"
+        "    if is_parked(c[1]) then pairs_now = pairs_now + 1 end\n"
+        "  end\n"
+        "  if pairs_now >= tonumber(ARGV[5]) then\n"
+        "    bury(KEYS[2], fields_of(KEYS[1], ARGV[3]), ARGV[3], ARGV[6],\n"
+        "      ARGV[7] .. '; not parked: ' .. pairs_now .. ' (job, version) '"
+        "\n"
+        "      .. 'pairs are parked on this queue already, the limit', "
+        "ARGV[2],\n"
+        "      ARGV[8], ARGV[9])\n"
+        "    drop(KEYS[1], ARGV[1], ARGV[3])\n"
+        "    return 2\n"
+        "  end\n"
+        "end\n"
         "local n = math.max(0, tonumber(p[1][4]) - 1)\n"
         "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[4], 0, ARGV[3], "
         "'RETRYCOUNT', n, 'JUSTID')\n"
