@@ -42,17 +42,7 @@ static void stop_redis(void)
 
 /* Runs a command; the reply is freed by the next call. */
 static redisReply *last;
-static redisReply *cmd(const char *fmt, ...)
-{
-    freeReplyObject(last);
-    va_list ap;
-    va_start(ap, fmt);
-    last = redisvCommand(rc, fmt, ap);
-    va_end(ap);
-    cr_assert_not_null(last, "connection to redis-server lost");
-    cr_assert_neq(last->type, REDIS_REPLY_ERROR, "%s", last->str);
-    return last;
-}
+#define cmd(...) test_redis_cmd(rc, &last, __VA_ARGS__)
 
 /* EVAL script with nkeys keys among args (NULL-terminated); the reply is
  * freed by the next call. */
@@ -70,11 +60,7 @@ static redisReply *eval(int script, int nkeys, ...)
         argv[argc++] = a;
     }
     va_end(ap);
-    freeReplyObject(last);
-    last = redisCommandArgv(rc, argc, argv, NULL);
-    cr_assert_not_null(last);
-    cr_assert_neq(last->type, REDIS_REPLY_ERROR, "%s", last->str);
-    return last;
+    return test_redis_argv(rc, &last, argc, argv);
 }
 
 /* The owner and delivery count of pending entry id of s/g; 0 if it is
@@ -281,9 +267,8 @@ static void park_many(int n, const char *job, int count)
     snprintf(cnt, sizeof cnt, "%d", count);
     snprintf(pseudo, sizeof pseudo, PK "%s:v1", job);
     const char *argv[] = {"EVAL", add, "1", "s", num, job, pseudo, cnt};
-    freeReplyObject(last);
-    last = redisCommandArgv(rc, 8, argv, NULL);
-    cr_assert(last && last->type == REDIS_REPLY_INTEGER, "park_many");
+    cr_assert_eq(test_redis_argv(rc, &last, 8, argv)->type,
+                 REDIS_REPLY_INTEGER, "park_many");
 }
 
 Test(queue_fleet, reclaim_skips_parked_entries_however_many)

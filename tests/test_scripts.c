@@ -42,17 +42,7 @@ static void stop_redis(void)
 
 /* Runs a command; the reply is freed by the next call. */
 static redisReply *last;
-static redisReply *cmd(const char *fmt, ...)
-{
-    freeReplyObject(last);
-    va_list ap;
-    va_start(ap, fmt);
-    last = redisvCommand(rc, fmt, ap);
-    va_end(ap);
-    cr_assert_not_null(last, "connection to redis-server lost");
-    cr_assert_neq(last->type, REDIS_REPLY_ERROR, "%s", last->str);
-    return last;
-}
+#define cmd(...) test_redis_cmd(rc, &last, __VA_ARGS__)
 
 static redisReply *eval_argv(const char *script, int nkeys, int nargs,
                              const char *const *args)
@@ -66,11 +56,7 @@ static redisReply *eval_argv(const char *script, int nkeys, int nargs,
     argv[2] = n;
     for (int i = 0; i < nargs; i++)
         argv[3 + i] = args[i];
-    freeReplyObject(last);
-    last = redisCommandArgv(rc, nargs + 3, argv, NULL);
-    cr_assert_not_null(last);
-    cr_assert_neq(last->type, REDIS_REPLY_ERROR, "%s", last->str);
-    return last;
+    return test_redis_argv(rc, &last, nargs + 3, argv);
 }
 
 /* TRIM on stream "s" for group "g" with the given stale ids; returns the

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -71,4 +72,27 @@ void test_redis_stop(test_redis_t *r)
     snprintf(path, sizeof path, "%s/redis.log", r->dir);
     unlink(path);
     rmdir(r->dir);
+}
+
+redisReply *test_redis_cmd(redisContext *c, redisReply **last,
+                           const char *fmt, ...)
+{
+    freeReplyObject(*last);
+    va_list ap;
+    va_start(ap, fmt);
+    *last = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    cr_assert_not_null(*last, "connection to redis-server lost");
+    cr_assert_neq((*last)->type, REDIS_REPLY_ERROR, "%s", (*last)->str);
+    return *last;
+}
+
+redisReply *test_redis_argv(redisContext *c, redisReply **last, int argc,
+                            const char **argv)
+{
+    freeReplyObject(*last);
+    *last = redisCommandArgv(c, argc, argv, NULL);
+    cr_assert_not_null(*last, "connection to redis-server lost");
+    cr_assert_neq((*last)->type, REDIS_REPLY_ERROR, "%s", (*last)->str);
+    return *last;
 }

@@ -24,6 +24,15 @@ redisContext *test_redis_start(test_redis_t *r, const char *name);
 /* A new connection to the server; a failure fails the test. */
 redisContext *test_redis_connect(const test_redis_t *r);
 
+/* Runs a command on c; an error reply or a lost connection fails the
+ * test. The reply stays valid until the next call with the same last,
+ * which frees it (tests keep one `static redisReply *last`). */
+redisReply *test_redis_cmd(redisContext *c, redisReply **last,
+                           const char *fmt, ...);
+/* The same for a command given as argc strings. */
+redisReply *test_redis_argv(redisContext *c, redisReply **last, int argc,
+                            const char **argv);
+
 /* Stops the server (unless pid is 0: a test that killed and reaped it
  * itself sets that) and removes its directory. */
 void test_redis_stop(test_redis_t *r);
