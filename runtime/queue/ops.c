@@ -51,7 +51,8 @@ static void flush_batch(queue_redis_t *q)
     char label[64];
     snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
              n > 1 ? " and others" : "");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !q->writer_only; i++) {
+        /* for the trim; writer-only has none: other workers' cuts */
         const char *id = strlist_get(&q->b_ids, i, &len);
         stream_sweep_add(&q->sweep, id, len); /* on failure trims alone */
     }
@@ -146,7 +147,8 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
         outbox_arg(q, "last_error");
         outbox_arg_len(q, old_error->ptr, old_error->len);
     }
-    stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
+    if (!q->writer_only) /* no trim of ours: other workers' cuts */
+        stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
     outbox_submit(q, SCRIPT_REQUEUE, job_id);
 }
 

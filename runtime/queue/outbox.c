@@ -113,7 +113,8 @@ static const char *script_name(int s)
         [SCRIPT_TRIM] = "trim",         [SCRIPT_PARK] = "park",
         [SCRIPT_UNPARK] = "unpark",     [SCRIPT_PARK_EXPIRE] = "park expiry",
         [SCRIPT_HEARTBEAT] = "heartbeat", [SCRIPT_CLEANUP] = "cleanup",
-        [SCRIPT_RELOAD_REPLY] = "reload reply"};
+        [SCRIPT_RELOAD_REPLY] = "reload reply",
+        [SCRIPT_WORKER_LOST] = "worker-lost"};
     if (s == OP_XACK)
         return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
@@ -178,6 +179,8 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         }
         if (op->script == SCRIPT_RELEASE)
             ops_release_replied(q, r);
+        if (op->script == SCRIPT_WORKER_LOST)
+            lost_replied(q, r);
         if (op->script == SCRIPT_PARK && r->type == REDIS_REPLY_INTEGER &&
             r->integer == 2)
             LOGW("queue", "job %s dead-lettered instead of parked: %d (job, "

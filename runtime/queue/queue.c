@@ -22,16 +22,21 @@ void queue_progress(queue_redis_t *q)
 
 void queue_check_started(queue_redis_t *q)
 {
-    if (q->started || q->fatal || !outbox_ready(q) ||
-        !redis_conn_up(&q->reader) ||
-        !q->group_checked || !q->read_ok || !q->write_ok)
+    if (q->started || q->fatal || !outbox_ready(q) || !q->write_ok)
+        return;
+    if (!q->writer_only && (!redis_conn_up(&q->reader) ||
+                            !q->group_checked || !q->read_ok))
         return;
     q->started = 1;
     /* From now on a configuration error is a state, not the end. */
     q->reader.config_fatal = 0;
     q->writer.config_fatal = 0;
-    LOGI("queue", "connected to %s: taking jobs from queue %s",
-         q->o.target->display, q->o.queue);
+    if (q->writer_only)
+        LOGI("queue", "connected to %s: writing to queue %s (writer only, "
+             "takes no jobs)", q->o.target->display, q->o.queue);
+    else
+        LOGI("queue", "connected to %s: taking jobs from queue %s",
+             q->o.target->display, q->o.queue);
 }
 
 static void on_fatal_timer(uv_timer_t *t)
@@ -86,7 +91,8 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     }
     q->loop = loop;
     q->o = *opts;
-    q->cb = *cb;
+    if (cb)
+        q->cb = *cb; /* else none: a writer-only queue needs none */
     /* who writes our registry record: the same host and pid the worker's
      * record gives, to tell another process under our name from us */
     snprintf(q->self_pid, sizeof q->self_pid, "%d", (int)getpid());
@@ -107,7 +113,8 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     redis_conn_init(&q->writer, loop, opts->target, "writer",
                     outbox_writer_up, outbox_writer_down, on_conn_fatal, q);
     /* Until fully up, an error retrying cannot fix ends the worker. */
-    q->reader.config_fatal = q->writer.config_fatal = cb->on_fatal != NULL;
+    q->reader.config_fatal = q->writer.config_fatal =
+        q->cb.on_fatal != NULL;
     q->fetching = 1;
     return q;
 }
@@ -117,6 +124,13 @@ void queue_redis_start(queue_redis_t *q)
     redis_conn_start(&q->writer);
     redis_conn_start(&q->reader);
     periodic_start(q);
+}
+
+void queue_redis_start_writer_only(queue_redis_t *q)
+{
+    q->writer_only = 1;
+    q->fetching = 0; /* nothing reads, unparks or reclaims */
+    redis_conn_start(&q->writer);
 }
 
 void queue_redis_poke(queue_redis_t *q) { reader_fetch(q); }

@@ -15,7 +15,10 @@
  * keeps a registry record of the worker, parks jobs no handler here
  * serves (and takes parked ones it serves), expires old parked jobs,
  * removes dead consumers from the group and polls `jobrt reload`
- * requests. The files that implement it are listed in queue_internal.h.
+ * requests. A supervisor, which takes no jobs, starts the writer alone
+ * (queue_redis_start_writer_only) to settle the jobs of a worker process
+ * that died (queue_redis_worker_lost). The files that implement it are
+ * listed in queue_internal.h.
  *
  * All functions run on the loop thread.
  */
@@ -29,6 +32,7 @@
 #include "core/envelope.h"
 #include "queue/keys.h"
 #include "queue/redis_conn.h"
+#include "queue/scripts.h"
 
 typedef struct queue_redis queue_redis_t;
 
@@ -102,6 +106,19 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
                                   const queue_callbacks_t *cb, char *err,
                                   size_t err_len);
 void queue_redis_start(queue_redis_t *q);
+/* Instead of queue_redis_start, for a process that takes no jobs (the
+ * supervisor): starts the writer connection only. Ops submitted (such as
+ * queue_redis_worker_lost) are sent once it is up with every script
+ * loaded and sent again after a reconnect, as ever; queue_redis_idle
+ * says when all are confirmed. There is no reader and no tick: nothing is
+ * fetched, promoted, reclaimed, renewed, trimmed or polled, no registry
+ * record is written unless asked (queue_redis_heartbeat_now). Of the
+ * callbacks only on_progress and on_fatal are called (cb may be NULL at
+ * create); the queue counts as started once a script call was answered.
+ * The options it uses: target, ns, queue, group, consumer (dlq_worker of
+ * what it dead-letters itself), lease_ms, max_deliveries, failure_ttl_s,
+ * dlq_max_len. */
+void queue_redis_start_writer_only(queue_redis_t *q);
 
 /* Capacity may have grown: fetch if no read is outstanding. */
 void queue_redis_poke(queue_redis_t *q);
@@ -154,6 +171,53 @@ void queue_redis_reload_reply(queue_redis_t *q, const char *request_id,
  * sent after this call (a reload reply), rather than at the next
  * heartbeat. */
 void queue_redis_heartbeat_now(queue_redis_t *q);
+
+/* What a worker process that died was doing with one job, as its
+ * supervisor read it from the worker's board. */
+typedef enum {
+    LOST_CHARGE,  /* its handler crashed (or the kill was not its own:
+                     every job running then): it counts as a delivery */
+    LOST_TIMEOUT  /* its handler ran past its deadline and the worker was
+                     killed for it: it counts as an attempt */
+} lost_kind_t;
+
+typedef struct {
+    const char *stream_id;   /* the entry */
+    const char *job_id;      /* for the record key and log lines (NULL or
+                                "": the stream id) */
+    lost_kind_t kind;
+    const char *error;       /* one line, e.g. "handler crashed with
+                                SIGSEGV (...) in plugin P build B" */
+    const char *record;      /* outcome record JSON written (failure ttl)
+                                if the job ends dead; may be NULL/"" */
+    size_t record_len;
+    uint32_t next_attempt;   /* LOST_TIMEOUT: attempt + 1, or 0 when its
+                                attempts are used up */
+    uint32_t retry_delay_ms; /* LOST_TIMEOUT with next_attempt: backoff
+                                before it */
+} queue_lost_job_t;
+
+/* Settles the entries of consumer, a worker process that died (pid and
+ * host: what its registry record names; pid <= 0 or host NULL: unknown,
+ * the record is left to expire), in one atomic and idempotent script
+ * (SCRIPT_WORKER_LOST, scripts.c). Every entry pending for consumer that
+ * jobs does not list goes back to the tail of the stream at once, fields
+ * intact, not charged a delivery. Of the listed ones, each only if still
+ * pending for consumer (another worker may have taken it over):
+ * LOST_CHARGE at --max-deliveries is dead-lettered as poison with error
+ * (and record), below it stays pending, charged, reclaimable at once by
+ * any live worker's RECLAIM; LOST_TIMEOUT is re-added for next_attempt
+ * after retry_delay_ms (the delayed set, or the tail for 0), or
+ * dead-lettered as timeout when next_attempt is 0. Then consumer's
+ * registry record goes (when pid and host wrote it) and consumer itself
+ * once nothing is pending for it. An op, sent as soon as the writer is
+ * ready (this call pumps the outbox); one INFO line says what it did,
+ * one WARN line each job it dead-lettered. n over QUEUE_LOST_JOBS_MAX:
+ * the jobs past it are treated as not listed (handed back uncharged). A
+ * job whose stream_id is not a stream id is left out, with a warning. */
+void queue_redis_worker_lost(queue_redis_t *q, const char *consumer, int pid,
+                             const char *host, const queue_lost_job_t *jobs,
+                             size_t n);
 
 /* Stops fetching (unblocks a pending read). */
 void queue_redis_stop_fetching(queue_redis_t *q);

@@ -10,6 +10,8 @@
  *               pending entries after a reconnect
  *   ops.c       the job state changes the worker asks for: complete
  *               (batched), requeue, dead-letter, release at shutdown
+ *   lost.c      settling the entries of a worker process that died (the
+ *               supervisor's one op, in writer-only mode)
  *   periodic.c  the tick: promote delayed jobs, reclaim expired leases,
  *               renew ours, poll cancellations, trim the stream; calls
  *               fleet_tick.c
@@ -70,6 +72,9 @@ struct queue_redis {
      * every script loaded, and a read and a script call answered. Until then an error retrying cannot fix is
      * fatal (cb.on_fatal); after, it is a state the log reports once. */
     int started;
+    int writer_only;      /* queue_redis_start_writer_only: no reader, no
+                             tick; started once the writer is ready and a
+                             script call was answered */
     int fatal;            /* cb.on_fatal was (to be) called */
     char fatal_line[1536];
     uv_timer_t fatal_timer; /* calls cb.on_fatal outside hiredis */
@@ -202,6 +207,8 @@ void outbox_free(queue_redis_t *q);
 
 /* ops.c: logs what RELEASE (queue_redis_release_pending) did. */
 void ops_release_replied(queue_redis_t *q, const redisReply *r);
+/* lost.c: logs what WORKER_LOST (queue_redis_worker_lost) did. */
+void lost_replied(queue_redis_t *q, const redisReply *r);
 
 /* reader.c */
 void reader_up(redis_conn_t *c, void *arg);

@@ -1,157 +1,13 @@
 /*
- * scripts.c - Lua source of the queue's scripts. Keys are always
- * passed in KEYS (cluster-safe: they share the queue's hash tag). Time
- * comes from the Redis server (TIME), so every worker schedules on one
- * clock. The invariant each script keeps is described in scripts.h.
+ * scripts.c - Lua source of the workers' scripts, queue_scripts[] (the
+ * CLI's are in scripts_cli.c, the helpers they share in scripts_lua.h).
+ * Keys are always passed in KEYS (cluster-safe: they share the queue's
+ * hash tag). Time comes from the Redis server (TIME), so every worker
+ * schedules on one clock. The invariant each script keeps is described
+ * in scripts.h.
  */
 #include "queue/scripts.h"
-
-#include "core/envelope.h"
-#include "queue/keys.h"
-
-#define LUA_STR_(x) #x
-#define LUA_STR(x) LUA_STR_(x)
-
-#define LUA_NOW_MS                                                          \
-    "local function now_ms()\n"                                             \
-    "  local t = redis.call('TIME')\n"                                      \
-    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"  \
-    "end\n"
-
-/* The most field/value pairs an entry may have of its own
- * (ENVELOPE_MAX_FIELDS, core/envelope.h), and own_pairs(f), how many pairs
- * of field list f are its own: all but the first id, attempt and
- * last_error, which jobrt manages. So an entry within the limit has at
- * most ENVELOPE_MAX_ENTRY_FIELDS pairs in all, and is re-added field by
- * field, far below what one Lua call can take; one over it is never
- * passed to a call value by value. The worker counts the same way
- * (envelope_own_fields). */
-#define LUA_MAX_FIELDS                                                      \
-    "local max_fields = " LUA_STR(ENVELOPE_MAX_FIELDS) "\n"                 \
-    "local function own_pairs(f)\n"                                         \
-    "  local managed, own = {}, 0\n"                                        \
-    "  for i = 1, #f - 1, 2 do\n"                                           \
-    "    local k = f[i]\n"                                                  \
-    "    if (k == 'id' or k == 'attempt' or k == 'last_error') and\n"       \
-    "       not managed[k] then\n"                                          \
-    "      managed[k] = true\n"                                             \
-    "    else\n"                                                            \
-    "      own = own + 1\n"                                                 \
-    "    end\n"                                                             \
-    "  end\n"                                                               \
-    "  return own\n"                                                        \
-    "end\n"
-
-/* Whether entry id of stream s is pending for group g (read only). */
-#define LUA_PENDING_FN                                                      \
-    "local function pending(s, g, id)\n"                                    \
-    "  return #redis.call('XPENDING', s, g, id, id, 1) > 0\n"               \
-    "end\n"
-
-/* The field list of entry id of stream s, or nil when it is gone. */
-#define LUA_FIELDS_FN                                                       \
-    "local function fields_of(s, id)\n"                                     \
-    "  local e = redis.call('XRANGE', s, id, id)\n"                         \
-    "  if #e == 0 then return nil end\n"                                    \
-    "  return e[1][2]\n"                                                    \
-    "end\n"
-
-/* Writes the dead letter of an entry with field list f (nil: the entry is
- * gone, only the dlq_* fields are written) into dlq d. Up to max_fields
- * pairs are copied field by field; a longer list becomes the one value
- * dlq_fields, as netstrings, so no call gets more values than Lua can
- * pass, next to copies of its first id, job and v (so `jobrt dlq` can
- * list it and find it by job id or name). Nothing is acked or deleted
- * here: the caller does that after. */
-#define LUA_BURY_FN                                                         \
-    LUA_MAX_FIELDS                                                          \
-    "local function bury(d, f, src, reason, err, worker, at, maxlen)\n"     \
-    "  local out = {}\n"                                                    \
-    "  if f ~= nil and own_pairs(f) > max_fields then\n"                    \
-    "    local enc = {}\n"                                                  \
-    "    for i, v in ipairs(f) do\n"                                       \
-    "      local s = tostring(v)\n"                                         \
-    "      enc[i] = #s .. ':' .. s .. ','\n"                                \
-    "    end\n"                                                             \
-    "    out = {'" DLQ_FIELD_ENCODED "', table.concat(enc)}\n"              \
-    "    local seen = {}\n"                                                 \
-    "    for i = 1, #f - 1, 2 do\n"                                         \
-    "      local k = f[i]\n"                                                \
-    "      if (k == 'id' or k == 'job' or k == 'v') and not seen[k] and\n"  \
-    "         #tostring(f[i + 1]) <= 256 then\n"                            \
-    "        seen[k] = true\n"                                              \
-    "        out[#out + 1] = k; out[#out + 1] = f[i + 1]\n"                 \
-    "      end\n"                                                           \
-    "    end\n"                                                             \
-    "  elseif f ~= nil then\n"                                              \
-    "    for i, v in ipairs(f) do out[i] = v end\n"                         \
-    "  end\n"                                                               \
-    "  local extra = {'dlq_reason', reason, 'dlq_error', err,\n"            \
-    "    'dlq_worker', worker, 'dlq_at', at, 'dlq_source_id', src}\n"       \
-    "  for _, v in ipairs(extra) do out[#out + 1] = v end\n"                \
-    "  redis.call('XADD', d, 'MAXLEN', '~', maxlen, '*', unpack(out))\n"    \
-    "end\n"
-
-/* Acks entry id, then deletes it: only once its replacement is written. */
-#define LUA_DROP_FN                                                         \
-    "local function drop(s, g, id)\n"                                       \
-    "  redis.call('XACK', s, g, id)\n"                                      \
-    "  redis.call('XDEL', s, id)\n"                                         \
-    "end\n"
-
-/* A delayed-set member's field list: the number of values when f is a
- * list of an even number (2 or more) of strings or numbers, else nil. */
-#define LUA_MEMBER_FIELDS_FN                                                \
-    "local function member_fields(f)\n"                                     \
-    "  if type(f) ~= 'table' then return nil end\n"                         \
-    "  local n = #f\n"                                                      \
-    "  if n < 2 or n % 2 ~= 0 then return nil end\n"                        \
-    "  for i = 1, n do\n"                                                   \
-    "    local t = type(f[i])\n"                                            \
-    "    if t ~= 'string' and t ~= 'number' then return nil end\n"          \
-    "  end\n"                                                               \
-    "  return n\n"                                                          \
-    "end\n"
-
-/* is_parked(name): whether consumer name is a parked pseudo-consumer;
- * parked_pair(name): its job and version (a number), or nil when name is
- * not one or not of the form <prefix><job>:v<digits>. The job is
- * everything up to the last ":v". */
-#define LUA_PARKED_FN                                                       \
-    "local parked_prefix = '" QUEUE_PARKED_PREFIX "'\n"                     \
-    "local function is_parked(name)\n"                                      \
-    "  return string.sub(name, 1, #parked_prefix) == parked_prefix\n"       \
-    "end\n"                                                                 \
-    "local function parked_pair(name)\n"                                    \
-    "  if not is_parked(name) then return nil end\n"                        \
-    "  local job, v = string.match(string.sub(name, #parked_prefix + 1),\n" \
-    "    '^(.+):v(%d+)$')\n"                                                \
-    "  if job == nil then return nil end\n"                                 \
-    "  return job, tonumber(v)\n"                                           \
-    "end\n"
-
-/* The consumers of group g with entries pending: {{name, count}, ...}. */
-#define LUA_OWNERS_FN                                                       \
-    "local function owners(s, g)\n"                                         \
-    "  local sum = redis.call('XPENDING', s, g)\n"                          \
-    "  if type(sum[4]) ~= 'table' then return {} end\n"                     \
-    "  return sum[4]\n"                                                     \
-    "end\n"
-
-/* other_worker(record, pid, host): '' if the registry record is ours (or
- * gone, or without a host and pid to tell), else "host H pid P" of the
- * worker that wrote it. */
-#define LUA_OTHER_FN                                                        \
-    "local function other_worker(old, pid, host)\n"                         \
-    "  if not old or not pid then return '' end\n"                          \
-    "  local ok, r = pcall(cjson.decode, old)\n"                            \
-    "  if not ok or type(r) ~= 'table' or r.pid == nil or\n"               \
-    "     r.host == nil then return '' end\n"                               \
-    "  if tostring(r.pid) == pid and tostring(r.host) == host then\n"       \
-    "    return ''\n"                                                       \
-    "  end\n"                                                               \
-    "  return 'host ' .. tostring(r.host) .. ' pid ' .. tostring(r.pid)\n"  \
-    "end\n"
+#include "queue/scripts_lua.h"
 
 const char *const queue_scripts[SCRIPT_COUNT] = {
     /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
@@ -232,32 +88,17 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * fleet at once. Parked entries belong to pseudo-consumers: untouched.
      * Returns {how many went back, ids dead-lettered}. */
     [SCRIPT_RELEASE] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN LUA_OTHER_FN
+        LUA_HAND_BACK_FN
         "local n, buried = 0, {}\n"
         "for _ = 1, 1000 do\n"
         "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 500, "
         "ARGV[2])\n"
         "  if #p == 0 then break end\n"
         "  for _, ent in ipairs(p) do\n"
-        "    local id = ent[1]\n"
-        "    local f = fields_of(KEYS[1], id)\n"
-        "    if f ~= nil and own_pairs(f) > max_fields then\n"
-        "      bury(KEYS[2], f, id, 'too_many_fields', 'stream entry has '\n"
-        "        .. own_pairs(f) .. ' fields of its own, over the limit of '\n"
-        "        .. max_fields .. ' (found pending at shutdown)', ARGV[2],\n"
-        "        ARGV[3], ARGV[4])\n"
-        "      buried[#buried + 1] = id\n"
-        "    elseif f ~= nil then\n"
-        "      local out, has_id = {}, false\n"
-        "      for i = 1, #f, 2 do\n"
-        "        if f[i] == 'id' then has_id = true end\n"
-        "        out[i] = f[i]; out[i + 1] = f[i + 1]\n"
-        "      end\n"
-        "      if not has_id then out[#out + 1] = 'id'; out[#out + 1] = id "
-        "end\n"
-        "      redis.call('XADD', KEYS[1], '*', unpack(out))\n"
-        "      n = n + 1\n"
-        "    end\n"
-        "    drop(KEYS[1], ARGV[1], id)\n"
+        "    local r = hand_back(KEYS[1], ARGV[1], KEYS[2], ent[1],\n"
+        "      'found pending at shutdown', ARGV[2], ARGV[3], ARGV[4])\n"
+        "    if r == 'back' then n = n + 1 end\n"
+        "    if r == 'buried' then buried[#buried + 1] = ent[1] end\n"
         "  end\n"
         "end\n"
         "if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])"
@@ -677,95 +518,171 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
         "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
         "return 1\n",
+
+    /* WORKER_LOST: KEYS[1] stream, KEYS[2] dlq, KEYS[3] workers zset,
+     * KEYS[4] the dead worker's registry record, KEYS[5] delayed set,
+     * KEYS[5 + i] the outcome record key of listed job i. ARGV: group,
+     * consumer (the worker process that died), its pid and host as its
+     * record names them ('' when unknown: the record is then left to
+     * expire), now_ms (dlq_at), lease ms, max deliveries, dlq maxlen,
+     * failure ttl s (0: no records), n (<= QUEUE_LOST_JOBS_MAX), then 7
+     * values per listed job: stream id, job id ('' = the stream id), kind
+     * (charge | timeout), error, record ('' = none), next attempt (0 =
+     * none left), retry delay ms.
+     * Arguments are checked first: a malformed call changes nothing.
+     * Each listed job still pending for consumer (else skipped: another
+     * worker took it over, or it finished): charge with a delivery count
+     * below max deliveries stays pending, charged, with its idle time set
+     * to the lease (XCLAIM IDLE JUSTID keeps the count), so the next
+     * RECLAIM of any live worker takes it; charge at the limit is
+     * dead-lettered as poison, timeout without a next attempt as timeout
+     * (the dead letter, then the record, then the ack and delete);
+     * timeout with one is re-added with attempt and last_error set (`id`
+     * added when missing) into the delayed set (due now + delay, server
+     * clock; the token is the stream id, as REQUEUE) or at the tail when
+     * the delay is 0, then acked and deleted. Then every other entry
+     * pending for consumer is handed back at the tail, fields intact and
+     * not charged (hand_back; over max_fields: too_many_fields), but one
+     * delivered more than once stays pending, reclaimable at once, with
+     * its count lowered by one (RECLAIM adds it back): an innocent keeps
+     * the deliveries it earned before, so a crasher that happens to be
+     * beside another's crash is not forgiven its own. An entry
+     * deleted from the stream is only acked. Then the registry record and
+     * member go, unless another process wrote the record (other_worker),
+     * and the consumer, once nothing is pending for it. Parked
+     * pseudo-consumers are never touched. A resend finds nothing of its
+     * own pending but the charged entries, whose counts it keeps.
+     * Returns {consumer, how many handed back, charged {id, job, count},
+     * poisoned {id, job, count, error}, retried {id, job, attempt, delay},
+     * timed out {id, job, count, error}, skipped {id, job, holder ('' =
+     * none)}, too_many_fields {id, job ('' = unlisted)}, how many were
+     * gone, who wrote the record when it was kept ('' = removed), how many
+     * unlisted ones were kept pending}. */
+    [SCRIPT_WORKER_LOST] = LUA_NOW_MS LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN
+        LUA_PARKED_FN LUA_OTHER_FN LUA_HAND_BACK_FN
+        "local g, me, at, maxlen, ttl = ARGV[1], ARGV[2], ARGV[5], ARGV[8], "
+        "ARGV[9]\n"
+        "local lease, maxd = tonumber(ARGV[6]), tonumber(ARGV[7])\n"
+        "local n = tonumber(ARGV[10])\n"
+        "local function refuse(why)\n"
+        "  return redis.error_reply('ERR worker-lost for consumer ' ..\n"
+        "    tostring(me) .. ': ' .. why .. '; nothing changed')\n"
+        "end\n"
+        "if me == nil or me == '' or is_parked(me) then\n"
+        "  return refuse('not a worker') end\n"
+        "if not (lease and maxd and n and tonumber(ttl)) or n < 0 or\n"
+        "   n > " LUA_STR(QUEUE_LOST_JOBS_MAX) " or #ARGV ~= 10 + 7 * n or "
+        "#KEYS ~= 5 + n then\n"
+        "  return refuse('malformed arguments')\n"
+        "end\n"
+        "local jobs, listed = {}, {}\n"
+        "for i = 1, n do\n"
+        "  local b = 10 + 7 * (i - 1)\n"
+        "  local j = {sid = ARGV[b + 1], jid = ARGV[b + 2], kind = ARGV[b + 3],"
+        "\n"
+        "    err = ARGV[b + 4], rec = ARGV[b + 5], nxt = tonumber(ARGV[b + 6]),"
+        "\n"
+        "    delay = tonumber(ARGV[b + 7]), key = KEYS[5 + i]}\n"
+        "  if not string.match(j.sid, '^%d+%-%d+$') or not j.nxt or\n"
+        "     not j.delay or (j.kind ~= 'charge' and j.kind ~= 'timeout') "
+        "then\n"
+        "    return refuse('listed job ' .. i .. ' is malformed')\n"
+        "  end\n"
+        "  if j.jid == '' then j.jid = j.sid end\n"
+        "  if not listed[j.sid] then listed[j.sid] = true; jobs[#jobs + 1] = j "
+        "end\n"
+        "end\n"
+        "local why = 'found pending for worker ' .. me .. ', which died'\n"
+        "local back, gone, kept = 0, 0, 0\n"
+        "local charged, poisoned, retried, dead, skipped, buried =\n"
+        "  {}, {}, {}, {}, {}, {}\n"
+        "local sum = redis.pcall('XPENDING', KEYS[1], g)\n"
+        "local grouped = type(sum) == 'table' and sum.err == nil\n"
+        "for _, j in ipairs(jobs) do\n"
+        "  local p = grouped and redis.call('XPENDING', KEYS[1], g, j.sid,\n"
+        "    j.sid, 1) or {}\n"
+        "  if #p == 0 or p[1][2] ~= me then\n"
+        "    skipped[#skipped + 1] = {j.sid, j.jid, #p > 0 and p[1][2] or ''}\n"
+        "  else\n"
+        "    local dc, f = tonumber(p[1][4]), fields_of(KEYS[1], j.sid)\n"
+        "    if f == nil then\n"
+        "      redis.call('XACK', KEYS[1], g, j.sid)\n"
+        "      gone = gone + 1\n"
+        "    elseif j.kind == 'charge' and dc < maxd then\n"
+        "      redis.call('XCLAIM', KEYS[1], g, me, 0, j.sid, 'IDLE', lease,\n"
+        "        'JUSTID')\n"
+        "      charged[#charged + 1] = {j.sid, j.jid, dc}\n"
+        "    elseif j.kind == 'charge' or j.nxt == 0 then\n"
+        "      local reason = j.kind == 'charge' and 'poison' or 'timeout'\n"
+        "      bury(KEYS[2], f, j.sid, reason, j.err, me, at, maxlen)\n"
+        "      if j.rec ~= '' and tonumber(ttl) > 0 then\n"
+        "        redis.call('SET', j.key, j.rec, 'EX', ttl)\n"
+        "      end\n"
+        "      drop(KEYS[1], g, j.sid)\n"
+        "      local l = reason == 'poison' and poisoned or dead\n"
+        "      l[#l + 1] = {j.sid, j.jid, dc, j.err}\n"
+        "    elseif own_pairs(f) > max_fields then\n"
+        "      hand_back(KEYS[1], g, KEYS[2], j.sid, why, me, at, maxlen)\n"
+        "      buried[#buried + 1] = {j.sid, j.jid}\n"
+        "    else\n"
+        "      local out, has_id = {}, false\n"
+        "      for i = 1, #f - 1, 2 do\n"
+        "        local k = f[i]\n"
+        "        if k == 'id' then has_id = true end\n"
+        "        if k ~= 'attempt' and (k ~= 'last_error' or j.err == '') "
+        "then\n"
+        "          out[#out + 1] = k; out[#out + 1] = f[i + 1]\n"
+        "        end\n"
+        "      end\n"
+        "      if not has_id then out[#out + 1] = 'id'; out[#out + 1] = j.jid "
+        "end\n"
+        "      out[#out + 1] = 'attempt'; out[#out + 1] = tostring(j.nxt)\n"
+        "      if j.err ~= '' then\n"
+        "        out[#out + 1] = 'last_error'; out[#out + 1] = j.err\n"
+        "      end\n"
+        "      if j.delay > 0 then\n"
+        "        redis.call('ZADD', KEYS[5], now_ms() + j.delay,\n"
+        "          cmsgpack.pack({j.sid, out}))\n"
+        "      else\n"
+        "        redis.call('XADD', KEYS[1], '*', unpack(out))\n"
+        "      end\n"
+        "      drop(KEYS[1], g, j.sid)\n"
+        "      retried[#retried + 1] = {j.sid, j.jid, j.nxt, j.delay}\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "local start = '-'\n"
+        "for _ = 1, grouped and 1000 or 0 do\n"
+        "  local p = redis.call('XPENDING', KEYS[1], g, start, '+', 500, me)\n"
+        "  if #p == 0 then break end\n"
+        "  for _, e in ipairs(p) do\n"
+        "    if not listed[e[1]] and e[4] > 1 then\n"
+        "      -- delivered before: keep the deliveries it earned (a new entry\n"
+        "      -- would start at 0 and a crasher could loop); reclaimable now,\n"
+        "      -- and RECLAIM's +1 gives back this delivery's\n"
+        "      redis.call('XCLAIM', KEYS[1], g, me, 0, e[1], 'IDLE', lease,\n"
+        "        'RETRYCOUNT', e[4] - 1, 'JUSTID')\n"
+        "      kept = kept + 1\n"
+        "    elseif not listed[e[1]] then\n"
+        "      local r = hand_back(KEYS[1], g, KEYS[2], e[1], why, me, at, "
+        "maxlen)\n"
+        "      if r == 'back' then back = back + 1\n"
+        "      elseif r == 'buried' then buried[#buried + 1] = {e[1], ''}\n"
+        "      else gone = gone + 1 end\n"
+        "    end\n"
+        "  end\n"
+        "  start = '(' .. p[#p][1]\n"
+        "end\n"
+        "local who = other_worker(redis.call('GET', KEYS[4]), ARGV[3], "
+        "ARGV[4])\n"
+        "if who == '' then\n"
+        "  redis.call('ZREM', KEYS[3], me)\n"
+        "  redis.call('DEL', KEYS[4])\n"
+        "end\n"
+        "if grouped and #redis.call('XPENDING', KEYS[1], g, '-', '+', 1, me) "
+        "== 0 then\n"
+        "  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], g, me)\n"
+        "end\n"
+        "return {me, back, charged, poisoned, retried, dead, skipped, buried, "
+        "gone, who, kept}\n",
 };
-
-/* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
- * KEYS[4] idempotency key (optional).
- * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
- * field/value pairs (the few fields `jobrt enqueue` sets; the job id is
- * among them). With KEYS[4] set and the key present, nothing is enqueued
- * and the first job's id comes back; the key is written after the job.
- * Returns {1 created | 0 duplicate, job id}. */
-const char *const queue_script_enqueue = LUA_NOW_MS
-    "if #KEYS >= 4 then\n"
-    "  local first = redis.call('GET', KEYS[4])\n"
-    "  if first then return {0, first} end\n"
-    "end\n"
-    "local f = {}\n"
-    "for i = 5, #ARGV do f[#f+1] = ARGV[i] end\n"
-    "local at = tonumber(ARGV[2])\n"
-    "local d = tonumber(ARGV[1])\n"
-    "if at == 0 and d > 0 then at = now_ms() + d end\n"
-    "if at > now_ms() then\n"
-    "  local token = 'sched-' .. redis.call('INCR', KEYS[3])\n"
-    "  redis.call('ZADD', KEYS[2], at, cmsgpack.pack({token, f}))\n"
-    "else\n"
-    "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
-    "end\n"
-    "if #KEYS >= 4 then\n"
-    "  redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3])\n"
-    "end\n"
-    "return {1, ARGV[4]}\n";
-
-/* DLQ_RETRY: KEYS[1] dlq, KEYS[2] stream. ARGV: dlq entry ids.
- * Re-enqueues each entry with its original fields (dlq_*, attempt and
- * last_error dropped: attempts start again), then removes it from the
- * DLQ. A dead letter with nothing to re-add field by field is kept as it
- * is: its fields encoded (dlq_fields, dlq_delayed_member), none but
- * dlq_* ones, or more than max_fields pairs.
- * Returns {how many moved, ids kept}. */
-const char *const queue_script_dlq_retry = LUA_MAX_FIELDS
-    "local n, kept = 0, {}\n"
-    "for _, id in ipairs(ARGV) do\n"
-    "  local e = redis.call('XRANGE', KEYS[1], id, id)\n"
-    "  if #e > 0 then\n"
-    "    local f, out, has_id, src, encoded = e[1][2], {}, false, nil, false\n"
-    "    for i = 1, #f, 2 do\n"
-    "      local k = f[i]\n"
-    "      if k == 'id' then has_id = true end\n"
-    "      if k == 'dlq_source_id' then src = f[i+1] end\n"
-    "      if k == '" DLQ_FIELD_ENCODED "' or k == '" DLQ_FIELD_MEMBER "' "
-    "then\n"
-    "        encoded = true end\n"
-    "      if k ~= 'attempt' and k ~= 'last_error' and "
-    "string.sub(k, 1, 4) ~= 'dlq_' then\n"
-    "        out[#out+1] = k; out[#out+1] = f[i+1]\n"
-    "      end\n"
-    "    end\n"
-    "    if not has_id and src and #out > 0 then\n"
-    "      out[#out+1] = 'id'; out[#out+1] = src end\n"
-    "    if encoded or #out == 0 or own_pairs(out) > max_fields then\n"
-    "      kept[#kept + 1] = id\n"
-    "    else\n"
-    "      redis.call('XADD', KEYS[2], '*', unpack(out))\n"
-    "      redis.call('XDEL', KEYS[1], id)\n"
-    "      n = n + 1\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return {n, kept}\n";
-
-/* CANCEL: KEYS[1] cancelled set. ARGV[1] keep ms, ARGV[2..] job ids.
- * Each id gets its own score, strictly above every score in the set:
- * the first max(now_ms * 1000, highest + 1), then one more per id, so
- * workers paging by score get past any number cancelled at once. Drops
- * entries older than keep ms: those scored by this version (>= 1e14) by
- * score / 1000, those of older versions (scored in ms) by score.
- * Returns the first score used. */
-const char *const queue_script_cancel = LUA_NOW_MS
-    "local now = now_ms()\n"
-    "local score = now * 1000\n"
-    "local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
-    "if #top == 2 and tonumber(top[2]) >= score then\n"
-    "  score = tonumber(top[2]) + 1 end\n"
-    "local first = score\n"
-    "for i = 2, #ARGV do\n"
-    "  redis.call('ZADD', KEYS[1], score, ARGV[i])\n"
-    "  score = score + 1\n"
-    "end\n"
-    "local cut = now - tonumber(ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
-    "string.format('(%.0f', cut))\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '1e14', "
-    "string.format('(%.0f', cut * 1000))\n"
-    "return string.format('%.0f', first)\n";

@@ -30,8 +30,8 @@
  * Parked jobs (queue_redis_park) stay where they are, pending in the
  * stream, owned by the group's pseudo-consumer QUEUE_PARKED_PREFIX
  * "<job>:v<version>" (keys.h): PARK, UNPARK and PARK_EXPIRE move them
- * between consumers with XCLAIM, RECLAIM and RELEASE never touch them, and
- * TRIM never cuts or deletes a pending entry. The job name is everything
+ * between consumers with XCLAIM, RECLAIM, RELEASE and WORKER_LOST never
+ * touch them, and TRIM never cuts or deletes a pending entry. The job name is everything
  * between the prefix and the last ":v" (job names may contain ":v"; the
  * version is digits only).
  */
@@ -53,10 +53,16 @@ enum {
     SCRIPT_HEARTBEAT,   /* write our registry record and zset member */
     SCRIPT_CLEANUP,  /* remove dead consumers with nothing pending */
     SCRIPT_RELOAD_REPLY, /* record our outcome of a `jobrt reload` */
+    SCRIPT_WORKER_LOST, /* settle the entries of a worker process that
+                           died (queue_redis_worker_lost) */
     SCRIPT_COUNT
 };
 
 extern const char *const queue_scripts[SCRIPT_COUNT];
+
+/* The most jobs one WORKER_LOST call lists (a worker process's board has
+ * fewer slots): 7 values each, far below what ARGV can hold. */
+#define QUEUE_LOST_JOBS_MAX 4096
 
 /* Used by the CLI (EVAL), not by workers. */
 extern const char *const queue_script_enqueue;   /* delay and/or dedupe */

@@ -1,0 +1,98 @@
+/*
+ * scripts_cli.c - Lua source of the scripts the CLI runs with EVAL
+ * (enqueue with a delay or a key, dlq retry, cancel); the workers' are in
+ * scripts.c. The invariant each keeps is described in scripts.h.
+ */
+#include "queue/scripts.h"
+#include "queue/scripts_lua.h"
+
+/* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
+ * KEYS[4] idempotency key (optional).
+ * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
+ * field/value pairs (the few fields `jobrt enqueue` sets; the job id is
+ * among them). With KEYS[4] set and the key present, nothing is enqueued
+ * and the first job's id comes back; the key is written after the job.
+ * Returns {1 created | 0 duplicate, job id}. */
+const char *const queue_script_enqueue = LUA_NOW_MS
+    "if #KEYS >= 4 then\n"
+    "  local first = redis.call('GET', KEYS[4])\n"
+    "  if first then return {0, first} end\n"
+    "end\n"
+    "local f = {}\n"
+    "for i = 5, #ARGV do f[#f+1] = ARGV[i] end\n"
+    "local at = tonumber(ARGV[2])\n"
+    "local d = tonumber(ARGV[1])\n"
+    "if at == 0 and d > 0 then at = now_ms() + d end\n"
+    "if at > now_ms() then\n"
+    "  local token = 'sched-' .. redis.call('INCR', KEYS[3])\n"
+    "  redis.call('ZADD', KEYS[2], at, cmsgpack.pack({token, f}))\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
+    "end\n"
+    "if #KEYS >= 4 then\n"
+    "  redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3])\n"
+    "end\n"
+    "return {1, ARGV[4]}\n";
+
+/* DLQ_RETRY: KEYS[1] dlq, KEYS[2] stream. ARGV: dlq entry ids.
+ * Re-enqueues each entry with its original fields (dlq_*, attempt and
+ * last_error dropped: attempts start again), then removes it from the
+ * DLQ. A dead letter with nothing to re-add field by field is kept as it
+ * is: its fields encoded (dlq_fields, dlq_delayed_member), none but
+ * dlq_* ones, or more than max_fields pairs.
+ * Returns {how many moved, ids kept}. */
+const char *const queue_script_dlq_retry = LUA_MAX_FIELDS
+    "local n, kept = 0, {}\n"
+    "for _, id in ipairs(ARGV) do\n"
+    "  local e = redis.call('XRANGE', KEYS[1], id, id)\n"
+    "  if #e > 0 then\n"
+    "    local f, out, has_id, src, encoded = e[1][2], {}, false, nil, false\n"
+    "    for i = 1, #f, 2 do\n"
+    "      local k = f[i]\n"
+    "      if k == 'id' then has_id = true end\n"
+    "      if k == 'dlq_source_id' then src = f[i+1] end\n"
+    "      if k == '" DLQ_FIELD_ENCODED "' or k == '" DLQ_FIELD_MEMBER "' "
+    "then\n"
+    "        encoded = true end\n"
+    "      if k ~= 'attempt' and k ~= 'last_error' and "
+    "string.sub(k, 1, 4) ~= 'dlq_' then\n"
+    "        out[#out+1] = k; out[#out+1] = f[i+1]\n"
+    "      end\n"
+    "    end\n"
+    "    if not has_id and src and #out > 0 then\n"
+    "      out[#out+1] = 'id'; out[#out+1] = src end\n"
+    "    if encoded or #out == 0 or own_pairs(out) > max_fields then\n"
+    "      kept[#kept + 1] = id\n"
+    "    else\n"
+    "      redis.call('XADD', KEYS[2], '*', unpack(out))\n"
+    "      redis.call('XDEL', KEYS[1], id)\n"
+    "      n = n + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {n, kept}\n";
+
+/* CANCEL: KEYS[1] cancelled set. ARGV[1] keep ms, ARGV[2..] job ids.
+ * Each id gets its own score, strictly above every score in the set:
+ * the first max(now_ms * 1000, highest + 1), then one more per id, so
+ * workers paging by score get past any number cancelled at once. Drops
+ * entries older than keep ms: those scored by this version (>= 1e14) by
+ * score / 1000, those of older versions (scored in ms) by score.
+ * Returns the first score used. */
+const char *const queue_script_cancel = LUA_NOW_MS
+    "local now = now_ms()\n"
+    "local score = now * 1000\n"
+    "local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
+    "if #top == 2 and tonumber(top[2]) >= score then\n"
+    "  score = tonumber(top[2]) + 1 end\n"
+    "local first = score\n"
+    "for i = 2, #ARGV do\n"
+    "  redis.call('ZADD', KEYS[1], score, ARGV[i])\n"
+    "  score = score + 1\n"
+    "end\n"
+    "local cut = now - tonumber(ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', "
+    "string.format('(%.0f', cut))\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '1e14', "
+    "string.format('(%.0f', cut * 1000))\n"
+    "return string.format('%.0f', first)\n";
