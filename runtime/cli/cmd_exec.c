@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/probe_opts.h"
 #include "core/log.h"
 #include "plugin/host_api.h"
 #include "plugin/loader.h"
@@ -31,9 +32,11 @@ int cmd_exec(int argc, char **argv)
     int64_t timeout_ms = 300000;
     const char *log_level = "info";
     int insecure = 0;
+    int64_t probe_ms = PROBE_DEFAULT_TIMEOUT_MS;
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &dir, "DIR",
          "Load the plugins in DIR (required).", 0, 0},
+        PROBE_CLI_ROW(probe_ms),
         {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
          &insecure, NULL,
          "Development only: load plugin files and directories that are "
@@ -108,6 +111,10 @@ int cmd_exec(int argc, char **argv)
     }
     if (insecure)
         loader_set_insecure(l);
+    if (probe_cli_setup(&cmd, l, probe_ms) != 0) {
+        loader_destroy(l);
+        return 1;
+    }
     plugin_set_t set = {0};
     if (loader_scan_dir(l, dir, &set, report_rejected, NULL, err,
                         sizeof err) < 0) {

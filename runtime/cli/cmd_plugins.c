@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/probe_opts.h"
 #include "core/log.h"
 #include "plugin/host_api.h"
 #include "plugin/loader.h"
@@ -43,9 +44,11 @@ int cmd_plugins(int argc, char **argv)
 {
     const char *dir = NULL;
     int insecure = 0;
+    int64_t probe_ms = PROBE_DEFAULT_TIMEOUT_MS;
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &dir, "DIR",
          "Directory to check (required).", 0, 0},
+        PROBE_CLI_ROW(probe_ms),
         {"insecure-plugin-dir", 0, "JOBRT_INSECURE_PLUGIN_DIR", OPT_FLAG,
          &insecure, NULL,
          "Development only: accept plugin files and directories that are "
@@ -64,7 +67,12 @@ int cmd_plugins(int argc, char **argv)
         "inside DIR; the ELF\n  structure against the file's length, class "
         "and machine; the descriptor's\n  magic, ABI version and sizes, "
         "read from the file.\n"
-        "Then plugin code runs, in this order:\n"
+        "Then, unless --probe-timeout is 0, the file is loaded in a "
+        "short-lived child\nprocess (the probe): its constructors, init() "
+        "and fini() run there first, and\none that crashes, calls exit() or "
+        "does not finish in time is REJECTED with\nwhat happened (the "
+        "signal, the exit status, or the time limit).\n"
+        "Then plugin code runs in this process, in this order:\n"
         "  1. dlopen(): the plugin's IFUNC resolvers and ELF constructors "
         "(and those\n     of the libraries it needs) run; then the runtime checks the "
         "descriptor's names, handler\n     table and conflicts with plugins "
@@ -102,6 +110,10 @@ int cmd_plugins(int argc, char **argv)
     }
     if (insecure)
         loader_set_insecure(l);
+    if (probe_cli_setup(&cmd, l, probe_ms) != 0) {
+        loader_destroy(l);
+        return 1;
+    }
     plugin_set_t set = {0};
     int rejected = loader_scan_dir(l, dir, &set, print_plugin, NULL, err,
                                    sizeof err);

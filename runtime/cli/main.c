@@ -73,6 +73,8 @@ static const struct {
     {"cancel", cmd_cancel},   {"workers", cmd_workers},
     {"rollout", cmd_rollout}, {"reload", cmd_reload},
     {"version", cmd_version}, {"help", cmd_help},
+    /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
+    {"__probe", cmd_probe},
 };
 
 /* `jobrt help [COMMAND]`: the top-level help, or COMMAND's (as

@@ -7,6 +7,7 @@
 #define JOBRT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* The levels are the plugin ABI's (JOBRT_LOG_ERROR .. JOBRT_LOG_DEBUG), so
  * a plugin's log line needs no translation; the names cannot clash with
@@ -18,6 +19,13 @@
 int log_set_level_name(const char *name);
 void log_set_level(int level);
 int log_enabled(int level);
+
+/* The message of the last ERROR line (module: text), for a worker that
+ * must tell its supervisor why it could not start; "" if none. */
+void log_last_error(char *out, size_t out_len);
+/* A tag written before every module name ("w2 "), set once at start-up:
+ * the workers of one supervisor share its stderr. */
+void log_set_tag(const char *tag);
 
 void log_line(int level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,7 +1,10 @@
 /*
  * util.c - clocks, strict number and duration parsing, growable buffers.
  */
+#define _GNU_SOURCE /* sigabbrev_np, sigdescr_np */
 #include "core/util.h"
+
+#include <signal.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -263,4 +266,14 @@ void util_format_duration(int64_t ms, char *out, size_t out_len)
             return;
         }
     snprintf(out, out_len, "%lldms", (long long)ms);
+}
+
+void util_signal_text(int sig, char *out, size_t out_len)
+{
+    const char *abbrev = sigabbrev_np(sig);
+    const char *descr = sigdescr_np(sig);
+    if (abbrev)
+        snprintf(out, out_len, "SIG%s (%s)", abbrev, descr ? descr : "?");
+    else
+        snprintf(out, out_len, "signal %d", sig);
 }

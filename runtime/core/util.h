@@ -45,6 +45,9 @@ size_t utf8_seq_len(const char *p, size_t avail);
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 void utf8_truncate(char *s, size_t max);
 
+/* "SIGSEGV (Segmentation fault)", or "signal 77" for one without a name. */
+void util_signal_text(int sig, char *out, size_t out_len);
+
 /* Appends p[0..n) for a human to read on one line: printable ASCII as
  * is, every other byte, and every byte in `also` (may be NULL), as \xNN.
  * With max > 0 the result is cut to at most max columns, ending in "...".

@@ -4,7 +4,9 @@
  * read of the whole file, its ELF structure, the descriptor's integers in
  * the file, the private copy, dlopen (constructors run here), the live
  * descriptor and handler table, conflicts with plugins already loaded,
- * init().
+ * init(). With the probe on (probe.h), the private copy is first loaded
+ * in a child process, right before the dlopen; loader_trial() is what
+ * that child runs.
  */
 #define _GNU_SOURCE
 #include "plugin/loader.h"
@@ -12,6 +14,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <openssl/evp.h>
@@ -19,11 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
 #include "plugin/elf_image.h"
+#include "plugin/probe.h"
 #include "plugin/run_dir.h"
 
 struct loader {
@@ -31,6 +36,8 @@ struct loader {
     const jobrt_host_api *host;
     elf_target_t self; /* this runtime's ELF class and machine */
     int insecure;
+    char *probe_exe;          /* NULL: no probe (probe.h) */
+    int64_t probe_timeout_ms;
 };
 
 loader_t *loader_create(const char *run_dir, const jobrt_host_api *host,
@@ -56,7 +63,25 @@ void loader_destroy(loader_t *l)
     if (l == NULL)
         return;
     run_dir_close(&l->run);
+    free(l->probe_exe);
     free(l);
+}
+
+int loader_set_probe(loader_t *l, const char *exe, int64_t timeout_ms)
+{
+    char *copy = NULL;
+    if (exe != NULL && timeout_ms > 0 && (copy = strdup(exe)) == NULL)
+        return -1;
+    free(l->probe_exe);
+    l->probe_exe = copy;
+    l->probe_timeout_ms = timeout_ms;
+    if (copy) {
+        char dur[32];
+        util_format_duration(timeout_ms, dur, sizeof dur);
+        LOGD("loader", "probe on: each new or changed plugin file is first "
+             "loaded by '%s __probe' (limit %s)", copy, dur);
+    }
+    return 0;
 }
 
 void loader_set_insecure(loader_t *l)
@@ -159,12 +184,12 @@ static int write_copy(const loader_t *l, const char *base,
 
 /* What the file says before any of its code runs: ELF structure and the
  * descriptor's integers. Fills sym (the descriptor's place in the file). */
-static int check_file(const loader_t *l, const unsigned char *buf,
+static int check_file(const elf_target_t *self, const unsigned char *buf,
                       size_t len, elf_symbol_t *sym, char *pin,
                       size_t pin_len, char *why, size_t why_len)
 {
     elf_image_t img;
-    if (elf_image_check(&img, buf, len, &l->self, why, why_len) != 0)
+    if (elf_image_check(&img, buf, len, self, why, why_len) != 0)
         return -1;
     snprintf(pin, pin_len, "%s", img.pin_reason);
     int rc = elf_image_find_symbol(&img, JOBRT_PLUGIN_SYMBOL, sym, why,
@@ -179,6 +204,88 @@ static int check_file(const loader_t *l, const unsigned char *buf,
                              why, why_len);
 }
 
+/* A new plugin object for the checked bytes of the file at path. */
+static struct jobrt_plugin *new_plugin(const char *path,
+                                       const unsigned char *buf, size_t len,
+                                       const char *pin, char *why,
+                                       size_t why_len)
+{
+    struct jobrt_plugin *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->file = strdup(path)) == NULL) {
+        util_fail(why, why_len, "out of memory");
+        loader_free_plugin(p);
+        return NULL;
+    }
+    snprintf(p->pin_reason, sizeof p->pin_reason, "%s", pin);
+    if (sha256_hex(buf, len, p->sha256) != 0) {
+        util_fail(why, why_len, "cannot compute the file's SHA-256");
+        loader_free_plugin(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* msg with its first mention of copy (the private copy) said as path
+ * (the file that was installed), into why. */
+static void name_install(const char *msg, const char *copy, const char *path,
+                         char *why, size_t why_len)
+{
+    const char *at = strstr(msg, copy);
+    if (at == NULL) {
+        snprintf(why, why_len, "%s", msg);
+        return;
+    }
+    snprintf(why, why_len, "%.*s%s%s", (int)(at - msg), msg, path,
+             at + strlen(copy));
+}
+
+/* dlopen() of copy (the constructors run here). */
+static void *open_image(const char *copy, const char *path, char *why,
+                        size_t why_len)
+{
+    void *dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    if (dl == NULL) {
+        const char *e = dlerror();
+        char msg[512];
+        /* dlerror names the private copy ("<copy>: undefined symbol: x"):
+         * say the file that was installed instead. */
+        name_install(e ? e : "unknown error", copy, path, msg, sizeof msg);
+        util_fail(why, why_len, "dlopen failed: %s", msg);
+    }
+    return dl;
+}
+
+/* The live descriptor of dl: the one in the file (sym), then every field
+ * and the handler table, against set. No plugin code runs. */
+static int check_live(void *dl, const elf_symbol_t *sym,
+                      const plugin_set_t *set, struct jobrt_plugin *p,
+                      jobrt_plugin_desc *d, char *why, size_t why_len)
+{
+    struct link_map *lm = NULL;
+    void *live = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
+    if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || live == NULL ||
+        (uintptr_t)live != (uintptr_t)lm->l_addr + (uintptr_t)sym->value)
+        return util_fail(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is "
+                         "not the one in the file (another library defines "
+                         "it?)");
+    return loader_check_descriptor(live, (size_t)sym->size, set, p, d, why,
+                                   why_len);
+}
+
+/* init(), if the plugin has one: the first plugin function the runtime
+ * calls. A failed init() undoes its own work: fini() is not called. */
+static int call_init(const jobrt_host_api *host, struct jobrt_plugin *p,
+                     const jobrt_plugin_desc *d, char *why, size_t why_len)
+{
+    if (d->init == NULL)
+        return 0;
+    int rc = d->init(host, p, &p->ctx);
+    if (rc != 0)
+        return util_fail(why, why_len, "plugin '%s': init failed (returned "
+                         "%d)", p->name, rc);
+    return 0;
+}
+
 /* dlopen of the validated bytes, then the live descriptor and init(). */
 static struct jobrt_plugin *load_image(loader_t *l, const char *path,
                                        const char *base,
@@ -188,68 +295,46 @@ static struct jobrt_plugin *load_image(loader_t *l, const char *path,
 {
     elf_symbol_t sym;
     char pin[sizeof ((struct jobrt_plugin *)0)->pin_reason];
-    if (check_file(l, buf, len, &sym, pin, sizeof pin, why, why_len) != 0)
+    if (check_file(&l->self, buf, len, &sym, pin, sizeof pin, why,
+                   why_len) != 0)
         return NULL;
-    struct jobrt_plugin *p = calloc(1, sizeof *p);
-    if (p == NULL || (p->file = strdup(path)) == NULL) {
-        util_fail(why, why_len, "out of memory");
-        loader_free_plugin(p);
+    struct jobrt_plugin *p = new_plugin(path, buf, len, pin, why, why_len);
+    if (p == NULL)
         return NULL;
-    }
-    memcpy(p->pin_reason, pin, sizeof pin);
-    if (sha256_hex(buf, len, p->sha256) != 0) {
-        util_fail(why, why_len, "cannot compute the file's SHA-256");
-        loader_free_plugin(p);
-        return NULL;
-    }
     char copy[PATH_MAX];
     if (write_copy(l, base, buf, len, copy, sizeof copy, why, why_len)) {
         loader_free_plugin(p);
         return NULL;
     }
-    void *dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    if (l->probe_exe != NULL) {
+        /* The constructors and init() first run in a child process: a
+         * crash, an exit or a hang there rejects the file here. */
+        char pwhy[640];
+        if (probe_plugin(l->probe_exe, copy, l->probe_timeout_ms, pwhy,
+                         sizeof pwhy) != 0) {
+            unlink(copy);
+            name_install(pwhy, copy, path, why, why_len);
+            loader_free_plugin(p);
+            return NULL;
+        }
+    }
+    void *dl = open_image(copy, path, why, why_len);
     unlink(copy); /* the mapping stays; nothing can reach it by name */
     p->copy_path = strdup(copy); /* for the check that it left at unload */
     if (dl == NULL) {
-        const char *e = dlerror();
-        if (e == NULL)
-            e = "unknown error";
-        /* dlerror names the private copy ("<copy>: undefined symbol: x"):
-         * say the file that was installed instead. */
-        size_t cl = strlen(copy);
-        if (strncmp(e, copy, cl) == 0 && e[cl] == ':')
-            util_fail(why, why_len, "dlopen failed: %s%s", path, e + cl);
-        else
-            util_fail(why, why_len, "dlopen failed: %s", e);
         loader_free_plugin(p);
         return NULL;
     }
     p->dl = dl;
     jobrt_plugin_desc d;
-    struct link_map *lm = NULL;
-    void *live = dlsym(dl, JOBRT_PLUGIN_SYMBOL);
-    if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL || live == NULL ||
-        (uintptr_t)live != (uintptr_t)lm->l_addr + (uintptr_t)sym.value) {
-        util_fail(why, why_len, "the loaded " JOBRT_PLUGIN_SYMBOL " is not the "
-               "one in the file (another library defines it?)");
+    if (check_live(dl, &sym, set, p, &d, why, why_len) != 0)
         goto fail;
-    }
     if (p->copy_path == NULL) {
         util_fail(why, why_len, "out of memory");
         goto fail;
     }
-    if (loader_check_descriptor(live, (size_t)sym.size, set, p, &d, why,
-                                why_len) != 0)
+    if (call_init(l->host, p, &d, why, why_len) != 0)
         goto fail;
-    if (d.init) {
-        /* a failed init() undoes its own work: fini() is not called */
-        int rc = d.init(l->host, p, &p->ctx);
-        if (rc != 0) {
-            util_fail(why, why_len, "plugin '%s': init failed (returned %d)",
-                   p->name, rc);
-            goto fail;
-        }
-    }
     struct jobrt_plugin **tail = &set->head; /* append: keep load order */
     while (*tail)
         tail = &(*tail)->next;
@@ -260,6 +345,58 @@ fail:
     loader_free_plugin(p);
     dlclose(dl);
     return NULL;
+}
+
+struct jobrt_plugin *loader_trial(const char *path, const jobrt_host_api *host,
+                                  loader_step_fn step, void *arg, char *why,
+                                  size_t why_len)
+{
+    elf_target_t self;
+    if (elf_target_self(&self, why, why_len) != 0)
+        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        util_fail(why, why_len, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        util_fail(why, why_len, "%s is not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    size_t len = 0;
+    unsigned char *buf = read_whole(fd, &st, &len, why, why_len);
+    close(fd);
+    if (buf == NULL)
+        return NULL;
+    elf_symbol_t sym;
+    char pin[sizeof ((struct jobrt_plugin *)0)->pin_reason];
+    struct jobrt_plugin *p = NULL;
+    if (check_file(&self, buf, len, &sym, pin, sizeof pin, why, why_len) == 0)
+        p = new_plugin(path, buf, len, pin, why, why_len);
+    free(buf);
+    if (p == NULL)
+        return NULL;
+    void *dl = open_image(path, path, why, why_len);
+    if (dl == NULL) {
+        loader_free_plugin(p);
+        return NULL;
+    }
+    p->dl = dl;
+    step(arg, LOADER_STEP_DLOPEN);
+    plugin_set_t none = {0};
+    jobrt_plugin_desc d;
+    if (check_live(dl, &sym, &none, p, &d, why, why_len) != 0) {
+        loader_free_plugin(p);
+        return NULL; /* dl stays: the process is about to exit */
+    }
+    step(arg, LOADER_STEP_DESC);
+    if (call_init(host, p, &d, why, why_len) != 0) {
+        loader_free_plugin(p);
+        return NULL;
+    }
+    return p;
 }
 
 struct jobrt_plugin *loader_load_at(loader_t *l, const plugin_dir_t *dir,

@@ -10,12 +10,16 @@
  * any code. dlopen() runs the plugin's ELF constructors; then the live
  * descriptor is checked field by field (descriptor.h) and init() is called,
  * the first plugin function the runtime itself calls. A rejection is one
- * line naming the reason; the remaining plugins still load.
+ * line naming the reason; the remaining plugins still load. With the
+ * probe on (loader_set_probe), the constructors and init() of each new
+ * file first run in a short-lived child process, so one that crashes,
+ * exits or hangs is a rejection too, not the end of this process.
  */
 #ifndef JOBRT_LOADER_H
 #define JOBRT_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plugin/descriptor.h"
 #include "plugin/plugin_set.h"
@@ -37,6 +41,17 @@ void loader_destroy(loader_t *loader);
 /* --insecure-plugin-dir: owner/mode problems of plugin directories and
  * files become WARN lines instead of refusals. Logs one WARN line. */
 void loader_set_insecure(loader_t *loader);
+
+/* The probe (probe.h), off by default: with exe (a jobrt binary, see
+ * probe_self_exe()) and timeout_ms > 0, every file this loader is about
+ * to dlopen() is first loaded by `exe __probe` in a child process, which
+ * runs its constructors, init() and fini() within timeout_ms; a crash, an
+ * exit or a hang there rejects the file like any other check (one line,
+ * the other plugins still load). A reload only loads new or changed files
+ * (generations.h), so an unchanged one is not probed again. exe NULL or
+ * timeout_ms <= 0 turns it off. exe is copied. Returns 0, or -1 when out
+ * of memory (nothing changed). */
+int loader_set_probe(loader_t *loader, const char *exe, int64_t timeout_ms);
 
 /* Validates and loads the entry name of the opened plugin directory dir
  * into set (the function a reload uses for one file). Returns the plugin,
@@ -67,6 +82,25 @@ int loader_hash_at(const plugin_dir_t *dir, const char *name, char sha[65],
  * either way. Returns 0, or -1 with why set if it is still mapped (a
  * leak: it stays mapped for the life of the process). */
 int loader_unload(struct jobrt_plugin *p, char *why, size_t why_len);
+
+/* What loader_trial() has got through, for the probe child's verdict. */
+typedef enum {
+    LOADER_STEP_DLOPEN, /* dlopen() returned: the constructors ran */
+    LOADER_STEP_DESC    /* the live descriptor passed its checks */
+} loader_step_t;
+typedef void (*loader_step_fn)(void *arg, loader_step_t step);
+
+/* The probe child's load (cmd_probe.c; never in a process that serves
+ * jobs): the file at path, a private copy the loading process wrote and
+ * checked, is read and its ELF and descriptor integers checked again, it
+ * is dlopen()ed in place (RTLD_NOW|RTLD_LOCAL), its live descriptor is
+ * checked as a load checks it (against no other plugin), and init() is
+ * called with host. step is told each step it got through. Returns the
+ * plugin, whose fini() the caller calls, or NULL with the loader's
+ * one-line reason in why. Nothing is ever dlclose()d: the process exits. */
+struct jobrt_plugin *loader_trial(const char *path, const jobrt_host_api *host,
+                                  loader_step_fn step, void *arg, char *why,
+                                  size_t why_len);
 
 /* Called once for every file the scan looked at: plugin is NULL and why set
  * for a rejected file. */
