@@ -843,3 +843,19 @@ Test(enqueue_build, room_for_a_generated_id_after_every_field)
     expect_worker_accepts();
     teardown();
 }
+
+Test(enqueue_parse, timeout_ms)
+{
+    setup();
+    static const char *const bad[] = {"0", "86400001", "\"500\"", "1.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line,
+                 "{\"job\":\"a\",\"v\":1,\"payload\":{},\"timeout_ms\":%s}",
+                 bad[i]);
+        expect_rejected(line, "\"timeout_ms\" must be an integer 1-86400000");
+    }
+    cr_assert_eq(parse_with(",\"timeout_ms\":2500", 0), 0, "%s", why);
+    expect_field("timeout_ms", "2500");
+    teardown();
+}

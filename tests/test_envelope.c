@@ -483,3 +483,17 @@ Test(envelope, own_fields_count_each_managed_name_once)
     cr_assert_eq(envelope_parse(v, n, &env, why, sizeof why), -1);
     cr_assert_not_null(strstr(why, "257 fields of its own"), "%s", why);
 }
+
+Test(envelope, timeout_ms_overrides_the_deadline_within_a_day)
+{
+    jobrt_envelope env;
+    char why[256] = "";
+    cr_assert_eq(parse_with("timeout_ms", "1500", &env, why, sizeof why), 0,
+                 "%s", why);
+    cr_assert_eq(env.timeout_ms, 1500u);
+    cr_assert_eq(parse_with("v", "2", &env, why, sizeof why), 0);
+    cr_assert_eq(env.timeout_ms, 0u, "not given: the handler's");
+    static const char *const bad[] = {"0", "86400001", "-5", "1.5", "", "1s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_reject("timeout_ms", bad[i], "timeout_ms");
+}

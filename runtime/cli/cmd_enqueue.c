@@ -263,7 +263,7 @@ int cmd_enqueue(int argc, char **argv)
     const char *payload = NULL, *id = NULL, *corr = NULL, *at = NULL;
     const char *idem_key = NULL;
     long version = -1, max_attempts = 0;
-    int64_t delay_ms = -1, expires_in_ms = -1, window_ms = -1;
+    int64_t delay_ms = -1, expires_in_ms = -1, window_ms = -1, timeout = 0;
     int require_served = 0;
     const cli_opt_t opts[] = {
         {"schema", 'v', NULL, OPT_INT, &version, "N",
@@ -278,6 +278,10 @@ int cmd_enqueue(int argc, char **argv)
         {"max-attempts", 0, NULL, OPT_INT, &max_attempts, "N",
          "Lower the handler's max attempts for this job.", 1,
          ENVELOPE_MAX_ATTEMPTS},
+        {"timeout", 0, NULL, OPT_DURATION, &timeout, "DUR",
+         "This job's deadline, instead of its handler's (the worker's "
+         "--max-timeout caps it; wire field timeout_ms).", 1,
+         ENVELOPE_MAX_TIMEOUT_MS},
         {"delay", 0, NULL, OPT_DURATION, &delay_ms, "DUR",
          "Run no sooner than DUR from now (waits in the delayed set).", 0,
          ENQUEUE_MAX_DURATION_MS},
@@ -311,7 +315,7 @@ int cmd_enqueue(int argc, char **argv)
         "JSON object\nwith the wire fields of docs/protocol.md: \"job\" "
         "(string), \"v\" (integer),\n\"payload\" (any JSON, kept byte for "
         "byte), \"id\", \"correlation_id\",\n\"idempotency_key\" (strings), "
-        "\"max_attempts\" (integer), \"enqueued_at\",\n\"not_before\", "
+        "\"max_attempts\", \"timeout_ms\" (integers), \"enqueued_at\",\n\"not_before\", "
         "\"expires_at\" (integers, ms since the epoch), and --delay, --at,\n"
         "--expires-in, --key and --dedupe-window as \"delay\", \"at\", "
         "\"expires_in\", \"key\"\nand \"dedupe_window\", with the flags' "
@@ -345,14 +349,15 @@ int cmd_enqueue(int argc, char **argv)
     if (t.from_stdin) {
         static const char *const flags[] = {
             "-v", "--payload", "--id", "--correlation-id", "--max-attempts",
-            "--delay", "--at", "--expires-in", "--key", "--dedupe-window"};
+            "--delay", "--at", "--expires-in", "--key", "--dedupe-window",
+            "--timeout"};
         static const char *const keys[] = {
             "v", "payload", "id", "correlation_id", "max_attempts", "delay",
-            "at", "expires_in", "key", "dedupe_window"};
+            "at", "expires_in", "key", "dedupe_window", "timeout_ms"};
         const int given[] = {version >= 0, payload != NULL, id != NULL,
                              corr != NULL, max_attempts != 0, delay_ms >= 0,
                              at != NULL, expires_in_ms >= 0,
-                             idem_key != NULL, window_ms >= 0};
+                             idem_key != NULL, window_ms >= 0, timeout != 0};
         for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
             if (given[i])
                 return cli_usage_error(&cmd, "%s goes with JOB; on stdin "
@@ -388,6 +393,7 @@ int cmd_enqueue(int argc, char **argv)
         spec.correlation_id = corr;
         spec.idempotency_key = idem_key;
         spec.max_attempts = max_attempts;
+        spec.timeout_ms = (long)timeout;
         spec.enqueued_at_ms = now;
         spec.expires_at_ms = expires_in_ms >= 0 ? now + expires_in_ms : -1;
         spec.delay_ms = delay_ms;

@@ -95,11 +95,12 @@ static void printable(const strview_t *v, char *out, size_t out_len)
 
 enum {
     F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_NBF,
-    F_EXP, F_IDEM, F_N
+    F_EXP, F_IDEM, F_TIMEOUT, F_N
 };
 static const char *const known[F_N] = {
     "job", "v", "payload", "id", "correlation_id", "max_attempts", "attempt",
-    "enqueued_at", "not_before", "expires_at", "idempotency_key"};
+    "enqueued_at", "not_before", "expires_at", "idempotency_key",
+    "timeout_ms"};
 
 /* An optional ms-since-epoch field. */
 static int parse_ms(const strview_t *v, int64_t *out)
@@ -191,6 +192,13 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
         if (parse_ms(seen[F_EXP], &env->expires_at_ms) != 0)
             BAD("field 'expires_at' must be ms since the Unix epoch");
         env->has_expires_at = 1;
+    }
+    if (seen[F_TIMEOUT]) {
+        if (util_parse_u64(seen[F_TIMEOUT]->ptr, seen[F_TIMEOUT]->len,
+                           ENVELOPE_MAX_TIMEOUT_MS, &v) != 0 || v == 0)
+            BAD("field 'timeout_ms' must be an integer 1-%d (ms)",
+                ENVELOPE_MAX_TIMEOUT_MS);
+        env->timeout_ms = (uint32_t)v;
     }
     if (seen[F_IDEM]) {
         if (!envelope_valid_id(seen[F_IDEM]->ptr, seen[F_IDEM]->len))

@@ -12,6 +12,9 @@
 
 #define ENVELOPE_MAX_NAME 128
 #define ENVELOPE_MAX_ID 128
+/* An envelope's timeout_ms is at most a day (the worker's --max-timeout
+ * caps it further). */
+#define ENVELOPE_MAX_TIMEOUT_MS 86400000
 #define ENVELOPE_MAX_VERSION 2147483647u
 #define ENVELOPE_MAX_ATTEMPTS 1000
 /* Field/value pairs one entry may have of its own, besides the three the
@@ -39,6 +42,7 @@ typedef struct {
     strview_t id;             /* optional; empty = use the stream entry id */
     strview_t correlation_id; /* optional */
     uint32_t max_attempts;    /* optional; 0 = not given */
+    uint32_t timeout_ms;      /* optional deadline; 0 = the handler's */
     uint32_t attempt;         /* runtime-managed; 1 on first delivery */
     int64_t enqueued_at_ms;   /* optional; 0 = unknown */
     int64_t not_before_ms;    /* optional; 0 = run as soon as possible */

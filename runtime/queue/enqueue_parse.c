@@ -102,6 +102,10 @@ int enqueue_build(const enqueue_spec_t *s, enqueue_entry_t *e, char *why,
         snprintf(num, sizeof num, "%ld", s->max_attempts);
         rc |= add_pair(e, &l, "max_attempts", num);
     }
+    if (s->timeout_ms != 0) {
+        snprintf(num, sizeof num, "%ld", s->timeout_ms);
+        rc |= add_pair(e, &l, "timeout_ms", num);
+    }
     if (s->enqueued_at_ms >= 0)
         rc |= add_ms(e, &l, "enqueued_at", s->enqueued_at_ms);
     if (s->not_before_ms >= 0)
@@ -274,12 +278,12 @@ static int next_member(const char **pp, const char *end, raw_member_t *m)
 
 enum {
     K_JOB, K_V, K_PAYLOAD, K_ID, K_CORR, K_IDEM, K_MAXATT, K_ENQ, K_NBF,
-    K_EXP, K_DELAY, K_AT, K_EXPIN, K_KEY, K_WINDOW, K_N
+    K_EXP, K_DELAY, K_AT, K_EXPIN, K_KEY, K_WINDOW, K_TIMEOUT, K_N
 };
 static const char *const key_names[K_N] = {
     "job", "v", "payload", "id", "correlation_id", "idempotency_key",
     "max_attempts", "enqueued_at", "not_before", "expires_at", "delay", "at",
-    "expires_in", "key", "dedupe_window"};
+    "expires_in", "key", "dedupe_window", "timeout_ms"};
 static const char *const worker_keys[] = {"attempt", "last_error"};
 
 typedef struct {
@@ -445,6 +449,11 @@ static int read_spec(line_t *l, enqueue_spec_t *s, int64_t now_ms)
         BAD("\"max_attempts\" must be an integer 1-%d",
             ENVELOPE_MAX_ATTEMPTS);
     s->max_attempts = (long)n;
+    n = 0;
+    if (get_int(l, K_TIMEOUT, 1, ENVELOPE_MAX_TIMEOUT_MS, &n) != 0)
+        BAD("\"timeout_ms\" must be an integer 1-%d (ms)",
+            ENVELOPE_MAX_TIMEOUT_MS);
+    s->timeout_ms = (long)n;
     if (l->raw[K_PAYLOAD].val == NULL) /* null is a payload */
         BAD("\"payload\" is missing");
     s->payload = l->raw[K_PAYLOAD].val;

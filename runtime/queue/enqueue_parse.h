@@ -16,7 +16,7 @@
 #include "core/util.h"
 
 /* job v payload id correlation_id max_attempts enqueued_at not_before
- * expires_at idempotency_key: 10 pairs, with room to grow */
+ * expires_at idempotency_key timeout_ms: 11 pairs, with room to grow */
 #define ENQUEUE_MAX_FIELDS 24
 
 /* The longest --delay, --expires-in and --dedupe-window (and NDJSON
@@ -54,10 +54,11 @@ typedef struct {
     int64_t delay_ms;         /* conveniences, not fields */
     int64_t at_ms;
     int64_t dedupe_window_ms; /* -1: the default, 24h */
+    long timeout_ms;          /* 0: not given (the handler's deadline) */
 } enqueue_spec_t;
 
 #define ENQUEUE_SPEC_INIT                                                   \
-    {NULL, -1, NULL, 0, NULL, NULL, NULL, 0, -1, -1, -1, -1, -1, -1}
+    {NULL, -1, NULL, 0, NULL, NULL, NULL, 0, -1, -1, -1, -1, -1, -1, 0}
 
 /* Builds e from s (the caller has checked which options conflict: see
  * enqueue_parse_line for the rules). The entry is checked with the
