@@ -2,21 +2,39 @@
  * cmd_run.c - `jobrt run`: parses the worker's options into a
  * worker_config_t and runs it.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/probe_opts.h"
 #include "cli/redis_opts.h"
 #include "core/log.h"
 #include "exec/worker.h"
 #include "queue/keys.h"
+#include "supervise/supervisor.h"
 
 /* What the options table cannot check alone: names and how the options
  * relate. Returns 0, or 2 after one usage line. */
-static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c)
+static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
+                       const supervisor_config_t *sc)
 {
+    if (sc->workers == 0 && (sc->max_memory || sc->max_jobs))
+        return cli_usage_error(cmd, "%s needs worker processes under a "
+                               "supervisor (--workers 1 or more)",
+                               sc->max_memory ? "--max-memory"
+                                              : "--max-jobs-per-worker");
+    if (c->job_timeout_ms > c->max_timeout_ms) {
+        char t[32], m[32];
+        cli_format_duration(c->job_timeout_ms, t, sizeof t);
+        cli_format_duration(c->max_timeout_ms, m, sizeof m);
+        return cli_usage_error(cmd, "--job-timeout (%s) is longer than "
+                               "--max-timeout (%s)", t, m);
+    }
     char err[512];
     queue_keys_t keys;
     if (queue_keys_init(&keys, c->ns, c->queue, err, sizeof err) != 0)
@@ -60,8 +78,23 @@ int cmd_run(int argc, char **argv)
         .retry_base_ms = 1000,
         .retry_cap_ms = 3600 * 1000,
         .park_ttl_ms = 7 * 86400 * 1000LL,
+        .max_timeout_ms = 3600 * 1000LL,
+        .timeout_grace_ms = 10000,
+        .probe_timeout_ms = PROBE_DEFAULT_TIMEOUT_MS,
+        .board_fd = -1,
     };
     long concurrency = 8;
+    long workers = supervisor_default_workers();
+    long max_memory = 0, max_jobs = 0;
+    char workers_help[512];
+    snprintf(workers_help, sizeof workers_help,
+             "Worker processes, run by a supervisor that maps no plugin code: "
+             "a handler that crashes, hangs past its deadline or bloats "
+             "takes down only its own worker, which is replaced "
+             "(docs/isolation.md). 0 runs one process and no supervisor, "
+             "for development and debuggers (default: the CPUs, at least "
+             "%d and at most %d; %ld here).", SUPERVISOR_MIN_DEFAULT_WORKERS,
+             SUPERVISOR_MAX_DEFAULT_WORKERS, workers);
     const char *log_level = "info";
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &c.plugin_dir,
@@ -72,6 +105,8 @@ int cmd_run(int argc, char **argv)
         {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &c.ns, "NS",
          "Key prefix, so environments can share a Redis (default "
          DEFAULT_NAMESPACE ").", 0, 0},
+        {"workers", 'w', "JOBRT_WORKERS", OPT_INT, &workers, "K",
+         workers_help, 0, SUPERVISOR_MAX_WORKERS},
         {"concurrency", 'c', "JOBRT_CONCURRENCY", OPT_INT, &concurrency, "N",
          "Jobs held and run at once, each on its own thread (threads "
          "start as needed; default 8).", 1, 4096},
@@ -113,8 +148,29 @@ int cmd_run(int argc, char **argv)
          "job_cancel_requested() and can stop cleanly (default 5s).",
          0, 86400000},
         {"job-timeout", 0, "JOBRT_JOB_TIMEOUT", OPT_DURATION, &c.job_timeout_ms,
-         "DUR", "Deadline for handlers that set none (default 5m).", 1,
+         "DUR", "Deadline for handlers that set none (default 5m). At the "
+         "deadline a handler sees job_cancel_requested().", 1, 86400000},
+        {"max-timeout", 0, "JOBRT_MAX_TIMEOUT", OPT_DURATION,
+         &c.max_timeout_ms, "DUR", "No job's deadline is longer, whatever "
+         "its handler or its envelope's timeout_ms says (default 1h).", 1,
          86400000},
+        {"timeout-grace", 0, "JOBRT_TIMEOUT_GRACE", OPT_DURATION,
+         &c.timeout_grace_ms, "DUR", "A handler still running DUR after its "
+         "deadline is stopped: its worker takes no more jobs, lets the "
+         "others finish, and is replaced; the job is recorded as timeout "
+         "and retried per its policy. With --workers 0 nothing can stop "
+         "it: its lease lapses and another worker takes it over (default "
+         "10s).", 0, 86400000},
+        {"max-memory", 0, "JOBRT_MAX_MEMORY", OPT_SIZE, &max_memory, "SIZE",
+         "A worker process whose RSS grows over SIZE is recycled (replaced, "
+         "after it finishes its running jobs); over 1.5 x SIZE it is killed "
+         "at once and its running jobs are charged a delivery (default no "
+         "limit).", 0, 1L << 50},
+        {"max-jobs-per-worker", 0, "JOBRT_MAX_JOBS_PER_WORKER", OPT_INT,
+         &max_jobs, "N", "Recycle a worker process after it has run N jobs, "
+         "to bound what leaking plugins hold (default never).", 0,
+         1000000000000L},
+        PROBE_CLI_ROW(c.probe_timeout_ms),
         {"max-attempts", 0, "JOBRT_MAX_ATTEMPTS", OPT_INT, &c.max_attempts, "N",
          "Attempts for handlers that set none (default 5).", 1, 1000},
         {"max-payload", 0, "JOBRT_MAX_PAYLOAD", OPT_SIZE, &c.max_payload,
@@ -156,13 +212,18 @@ int cmd_run(int argc, char **argv)
         "run", "jobrt run --plugin-dir DIR [options]",
         "Runs the worker: loads the plugins in DIR, takes jobs from the "
         "queue's Redis stream,\nruns each with the handler for its job name "
-        "and schema version, and acks,\nretries or dead-letters it. SIGTERM "
-        "or SIGINT stops it gracefully (exit 0). SIGHUP reloads the "
-        "plugins:\nchanged files are loaded as new generations and take new "
-        "jobs at once, while\nrunning jobs finish on the old code, which is "
-        "then unloaded (docs/rollout.md).\nBad usage is found before "
-        "any plugin is loaded or Redis is contacted.\nExit codes: 0 stopped "
-        "by signal, 1 could not start, 2 bad usage.",
+        "and schema version, and acks,\nretries or dead-letters it. With "
+        "--workers K (the default) a supervisor runs K\nworker processes "
+        "and replaces one that crashes, overruns or bloats; its jobs\nare "
+        "settled (the crashing one charged, the others released at once). "
+        "SIGTERM\nor SIGINT stops it gracefully (exit 0). SIGHUP reloads "
+        "the plugins (worker by\nworker): changed files are loaded as new "
+        "generations and take new jobs at once,\nwhile running jobs finish "
+        "on the old code, which is then unloaded\n(docs/rollout.md). "
+        "SIGUSR1 makes the supervisor log each worker's state.\nBad usage "
+        "is found before any plugin is loaded or Redis is contacted.\nExit "
+        "codes: 0 stopped by signal, 1 could not start (or a worker crash "
+        "loop),\n2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
@@ -174,12 +235,43 @@ int cmd_run(int argc, char **argv)
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     c.concurrency = (int)concurrency;
-    if ((rc = check_usage(&cmd, &c)) != 0)
+    supervisor_config_t sc = {
+        .worker = &c,
+        .workers = (int)workers,
+        .max_memory = max_memory,
+        .max_jobs = max_jobs,
+        .argc = argc,
+        .argv = argv,
+    };
+    if ((rc = check_usage(&cmd, &c, &sc)) != 0)
         return rc;
     /* Redis usage errors before any plugin is loaded */
     if ((rc = redis_cli_target(&cmd, &ro, &target)) != 0)
         return rc;
-    rc = worker_run(&c);
+    const char *board = getenv("JOBRT_INTERNAL_BOARD_FD");
+    if (board && *board) {
+        /* One of a supervisor's workers (supervise/supervisor.c). */
+        const char *number = getenv("JOBRT_INTERNAL_WORKER");
+        const char *parent = getenv("JOBRT_INTERNAL_SUPERVISOR");
+        char tag[32];
+        snprintf(tag, sizeof tag, "w%s ", number ? number : "?");
+        log_set_tag(tag);
+        /* the supervisor gone (even killed): drain and stop */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (parent && atoi(parent) != (int)getppid()) {
+            LOGE("worker", "the supervisor (pid %s) is gone; not starting",
+                 parent);
+            redis_target_free(&target);
+            return 1;
+        }
+        c.board_fd = atoi(board);
+        unsetenv("JOBRT_INTERNAL_BOARD_FD");
+        rc = worker_run(&c);
+    } else if (sc.workers > 0) {
+        rc = supervisor_run(&sc);
+    } else {
+        rc = worker_run(&c);
+    }
     redis_target_free(&target);
     return rc;
 }

@@ -24,6 +24,7 @@
 
 #include "core/log.h"
 #include "plugin/host_api.h"
+#include "supervise/crash_guard.h"
 
 struct executor {
     uv_loop_t *loop;
@@ -109,6 +110,7 @@ static void *worker_main(void *p)
     executor_t *ex = ta->ex;
     int index = ta->index;
     free(ta);
+    crash_guard_thread_start();
     pthread_mutex_lock(&ex->lock);
     ex->waking = 0;
     for (;;) {
@@ -128,7 +130,9 @@ static void *worker_main(void *p)
         wake_one(ex); /* more queued: a helper for what is left */
         pthread_mutex_unlock(&ex->lock);
 
+        crash_guard_enter(job->board, job->board_index);
         host_run_job(job);
+        crash_guard_leave(job->board, job->board_index);
 
         pthread_mutex_lock(&ex->lock);
         ex->running[index] = NULL;
@@ -145,6 +149,7 @@ static void *worker_main(void *p)
             uv_async_send(&ex->wake);
     }
     pthread_mutex_unlock(&ex->lock);
+    crash_guard_thread_end();
     atomic_fetch_add(&ex->exited, 1);
     return NULL;
 }

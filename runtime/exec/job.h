@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "core/util.h"
 #include "plugin/plugin_set.h"
+#include "supervise/board.h"
 
 /* Why a job did not end with its handler's own outcome. */
 typedef enum {
@@ -52,6 +53,11 @@ struct jobrt_job {
     buf_t result;     /* JSON set by the handler, if has_result */
     int has_result;
     char error[1024];
+
+    /* Its slot on the worker's board (supervise/board.h), where the
+     * supervisor finds it if the process dies; NULL outside a worker. */
+    board_t *board;
+    int board_index;
 
     struct jobrt_job *next; /* intrusive list link (pool, queues) */
 };

@@ -240,6 +240,7 @@ static void stage_done(uv_work_t *req, int status)
         }
         for (size_t i = 0; i < job->n_ids; i++)
             answer(w, job->ids[i], &job->changes, "rejected", job->err);
+        worker_board_reloaded(w, 0);
     } else {
         char err[256];
         int failed = generations_commit(w->gens, &job->changes, err,
@@ -263,6 +264,8 @@ static void stage_done(uv_work_t *req, int status)
         for (size_t i = 0; i < job->n_ids; i++)
             answer(w, job->ids[i], &job->changes, status_word,
                    failed ? err : NULL);
+        /* a build it cannot unload changed: deployed by a fresh worker */
+        worker_board_reloaded(w, counts[GEN_REFUSED] > 0);
         worker_reap(w);
     }
     gen_changes_free(&job->changes);

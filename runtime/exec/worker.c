@@ -32,6 +32,7 @@
 #include "exec/outcome.h"
 #include "exec/worker_internal.h"
 #include "plugin/host_api.h"
+#include "plugin/probe.h"
 #include "queue/scripts.h"
 
 static void check_shutdown(worker_t *w);
@@ -235,8 +236,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
 {
     worker_t *w = arg;
     w->n_fetched++;
-    if (w->phase != PHASE_RUN)
-        return; /* stays pending; released before exit */
+    if (w->phase != PHASE_RUN || w->overrun_drain)
+        return; /* stays pending; released before exit (or by the
+                   supervisor after the hard stop) */
     struct jobrt_job *job = slot_get(w);
     if (job == NULL) {
         /* More entries than slots (a reclaim and an unpark answered for
@@ -283,18 +285,23 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         job->max_attempts = job->env.max_attempts;
     job->timeout_ms = h->timeout_ms ? h->timeout_ms
                                     : (uint32_t)w->cfg->job_timeout_ms;
+    if (job->env.timeout_ms) /* the producer's, for this job */
+        job->timeout_ms = job->env.timeout_ms;
+    if (job->timeout_ms > w->cfg->max_timeout_ms)
+        job->timeout_ms = (uint32_t)w->cfg->max_timeout_ms;
     job->max_payload = (size_t)w->cfg->max_payload;
     /* Set here, on the loop thread, which reads it for leases. */
     job->dispatched_ms = util_now_ms();
     job->deadline_ms = job->timeout_ms ? job->dispatched_ms + job->timeout_ms
                                        : 0;
+    worker_board_dispatch(w, job);
     executor_submit(w->ex, job);
 }
 
 static size_t capacity(void *arg)
 {
     worker_t *w = arg;
-    return w->phase == PHASE_RUN ? w->n_free : 0;
+    return w->phase == PHASE_RUN && !w->overrun_drain ? w->n_free : 0;
 }
 
 static int is_inflight(void *arg, const char *stream_id)
@@ -308,7 +315,13 @@ static int is_inflight(void *arg, const char *stream_id)
     return 0;
 }
 
-static void on_progress(void *arg) { check_shutdown(arg); }
+static void on_progress(void *arg)
+{
+    worker_t *w = arg;
+    if (w->q && queue_redis_writer_up(w->q))
+        worker_board_ready(w);
+    check_shutdown(w);
+}
 
 static void on_cancelled(void *arg, const char *job_id)
 {
@@ -337,10 +350,11 @@ static size_t lease_ids(void *arg, const char **ids, size_t max)
         struct jobrt_job *j = &w->slots[i];
         if (j->handler == NULL)
             continue;
-        if (j->deadline_ms == 0 || now < j->deadline_ms) {
+        if (j->deadline_ms == 0 || now < j->deadline_ms ||
+            worker_board_keeps_lease(w, j)) {
             if (n < max)
                 ids[n++] = j->stream_id;
-        } else if (!j->overdue_logged) {
+        } else if (!j->overdue_logged && !w->supervised) {
             j->overdue_logged = 1;
             LOGW("worker", "job %s (%s v%u) is still running %lld ms past "
                  "its deadline (timeout %u ms) and ignores "
@@ -422,6 +436,7 @@ static void on_done(void *arg, struct jobrt_job *done)
         }
         router_release(job->handler);
         job->handler = NULL;
+        worker_board_settled(w, job);
         slot_put(w, job);
     }
     if (w->gens->retired.head)
@@ -456,6 +471,7 @@ static void finish(worker_t *w)
     close_handle((uv_handle_t *)&w->sigterm);
     close_handle((uv_handle_t *)&w->sigint);
     worker_reload_triggers_stop(w);
+    worker_board_stop(w);
     uv_timer_stop(&w->stop_timer);
     close_handle((uv_handle_t *)&w->stop_timer);
 }
@@ -517,6 +533,7 @@ static void on_signal(uv_signal_t *s, int signum)
              name, (long long)w->cfg->shutdown_timeout_ms,
              executor_inflight(w->ex), (long long)grace);
         w->phase = PHASE_DRAIN;
+        worker_board_draining(w);
         w->stop_at = now + w->cfg->shutdown_timeout_ms;
         w->cancel_at = w->stop_at - grace;
         queue_redis_stop_fetching(w->q);
@@ -542,6 +559,7 @@ static void on_queue_fatal(void *arg, const char *line)
 {
     worker_t *w = arg;
     LOGE("worker", "cannot start: %s", line);
+    worker_board_fatal(w, line);
     w->exit_code = 1;
     finish(w);
 }
@@ -559,12 +577,18 @@ static int setup(worker_t *w)
     snprintf(w->host, sizeof w->host, "host");
     gethostname(w->host, sizeof w->host - 1);
     w->started_ms = util_now_ms();
-    if (cfg->consumer) {
+    if (cfg->consumer && cfg->board_fd >= 0) {
+        /* one of a supervisor's workers: each needs its own name */
+        snprintf(w->consumer, sizeof w->consumer, "%.200s-%d", cfg->consumer,
+                 (int)getpid());
+    } else if (cfg->consumer) {
         snprintf(w->consumer, sizeof w->consumer, "%s", cfg->consumer);
     } else {
         snprintf(w->consumer, sizeof w->consumer, "%.200s-%d", w->host,
                  (int)getpid());
     }
+    if (worker_board_start(w) != 0)
+        return 1;
     w->loader = loader_create(cfg->run_dir, host_api_get(), err, sizeof err);
     if (w->loader == NULL) {
         LOGE("loader", "%s", err);
@@ -572,6 +596,15 @@ static int setup(worker_t *w)
     }
     if (cfg->insecure_plugin_dir)
         loader_set_insecure(w->loader);
+    if (cfg->probe_timeout_ms > 0) {
+        /* each new or changed file is first tried in a child process */
+        char exe[4096];
+        if (probe_self_exe(exe, sizeof exe, err, sizeof err) != 0 ||
+            loader_set_probe(w->loader, exe, cfg->probe_timeout_ms) != 0) {
+            LOGE("loader", "cannot set up the plugin probe: %s", err);
+            return 1;
+        }
+    }
     if (worker_load_plugins(w) != 0)
         return 1;
     w->slots = calloc((size_t)cfg->concurrency, sizeof *w->slots);
@@ -581,6 +614,7 @@ static int setup(worker_t *w)
     }
     for (int i = cfg->concurrency - 1; i >= 0; i--)
         slot_put(w, &w->slots[i]);
+    worker_board_link_slots(w);
 
     w->ex = executor_create(&w->loop, cfg->concurrency, on_done, w);
     if (w->ex == NULL)
@@ -638,6 +672,11 @@ int worker_run(const worker_config_t *cfg)
     int rc = setup(&w);
     if (rc == 0)
         rc = worker_reload_triggers_start(&w); /* --watch may fail */
+    if (rc != 0) {
+        char line[512];
+        log_last_error(line, sizeof line);
+        worker_board_fatal(&w, line[0] ? line : "see the lines above");
+    }
     if (rc == 0) {
         uv_signal_init(&w.loop, &w.sigterm);
         uv_signal_init(&w.loop, &w.sigint);
@@ -655,6 +694,7 @@ int worker_run(const worker_config_t *cfg)
         uv_run(&w.loop, UV_RUN_DEFAULT);
     } else {
         worker_reload_triggers_stop(&w);
+        worker_board_stop(&w);
         if (w.ex)
             executor_destroy(w.ex, 0);
         w.ex = NULL;

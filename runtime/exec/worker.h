@@ -36,6 +36,10 @@ typedef struct {
     int64_t retry_cap_ms;
     int64_t park_ttl_ms;    /* unserved jobs park this long; 0 = DLQ now */
     int watch;              /* reload on inotify changes of plugin_dir */
+    int64_t max_timeout_ms; /* no job's deadline is longer */
+    int64_t timeout_grace_ms; /* after a deadline, before the hard stop */
+    int64_t probe_timeout_ms; /* the plugin probe's limit; 0 = no probe */
+    int board_fd;           /* from the supervisor; -1 = none */
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

@@ -7,6 +7,8 @@
  *   reload.c   the plugins as generations: the first load, reloads
  *              (SIGHUP, --watch, `jobrt reload`), what the worker serves
  *              (for unparking) and its registry heartbeat record
+ *   worker_board.c  the board shared with the supervisor: job slots,
+ *              heartbeat, readiness, hard timeouts
  *
  * All of it runs on the loop thread.
  */
@@ -24,6 +26,7 @@
 #include "plugin/loader.h"
 #include "plugin/watch.h"
 #include "queue/queue.h"
+#include "supervise/board.h"
 
 typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
 
@@ -81,6 +84,12 @@ typedef struct {
     char reload_again_ids[RELOAD_REQUESTS_MERGED][32];
     size_t n_reload_again_ids;
     unsigned unloads_running;
+
+    board_t *board;      /* shared with the supervisor, or private */
+    int supervised;      /* a supervisor reads the board (--workers K) */
+    uv_timer_t board_timer;
+    unsigned long long board_done; /* settled since the last tick */
+    int overrun_drain;   /* a handler overran: take no more jobs */
 } worker_t;
 
 /* reload.c */
@@ -101,6 +110,25 @@ int worker_reload_triggers_start(worker_t *w);
 void worker_reload_triggers_stop(worker_t *w);
 /* Tells the queue what this worker serves (for unparking). */
 void worker_publish_served(worker_t *w);
+/* worker_board.c */
+/* Attaches (or creates) the board and installs the crash guard; then,
+ * once the job slots exist, link_slots ties each to its board slot. */
+int worker_board_start(worker_t *w);
+void worker_board_link_slots(worker_t *w);
+void worker_board_stop(worker_t *w);
+void worker_board_fatal(worker_t *w, const char *line);
+void worker_board_ready(worker_t *w);
+void worker_board_draining(worker_t *w);
+/* A reload finished; restart_wanted: it could not deploy everything in
+ * place (a pinned plugin changed, a generation leaked). */
+void worker_board_reloaded(worker_t *w, int restart_wanted);
+/* Before executor_submit: the job's slot on the board. */
+void worker_board_dispatch(worker_t *w, struct jobrt_job *job);
+/* The job is settled (acked, requeued, dead-lettered or released). */
+void worker_board_settled(worker_t *w, struct jobrt_job *job);
+/* The job overran under a supervisor: its lease is kept until the kill. */
+int worker_board_keeps_lease(const worker_t *w, const struct jobrt_job *job);
+
 /* queue callbacks */
 const char *worker_heartbeat_record(void *arg, size_t *len);
 void worker_on_reload_request(void *arg, const char *request_id);

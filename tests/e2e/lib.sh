@@ -11,7 +11,7 @@
 #
 # Paths come from the environment ctest sets (tests/CMakeLists.txt); run
 # standalone, they default to the build tree beside the source tree:
-#   JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR
+#   JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR JOBRT_HAZARD_DIR
 #   JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
 #
 # Usage in a test:
@@ -33,9 +33,10 @@ E2E_DEFAULT_BUILD=$(cd "$(dirname "$0")/../.." && pwd)/build
 : "${JOBRT_ZOO_DIR:=$E2E_DEFAULT_BUILD/tests/zoo}"
 : "${JOBRT_TESTKIT_DIR:=$E2E_DEFAULT_BUILD/tests/plugins}"
 : "${JOBRT_RELOAD_DIR:=$E2E_DEFAULT_BUILD/tests/plugins/reload}"
+: "${JOBRT_HAZARD_DIR:=$E2E_DEFAULT_BUILD/tests/plugins/hazard}"
 : "${JOBRT_PLUGINS_DIR:=$E2E_DEFAULT_BUILD/plugins}"
 : "${JOBRT_EXAMPLES_DIR:=$E2E_DEFAULT_BUILD/examples}"
-export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR \
+export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR JOBRT_HAZARD_DIR \
     JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
 
 # Nothing from the caller's environment may change how jobrt behaves here:
@@ -43,6 +44,7 @@ export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR \
 for _v in $(compgen -e | grep '^JOBRT_' || true); do
     case "$_v" in
         JOBRT_BIN | JOBRT_ZOO_DIR | JOBRT_TESTKIT_DIR | JOBRT_RELOAD_DIR | \
+            JOBRT_HAZARD_DIR | \
             JOBRT_PLUGINS_DIR | JOBRT_EXAMPLES_DIR | JOBRT_SOURCE_DIR) ;;
         *) unset "$_v" ;;
     esac
@@ -306,13 +308,18 @@ e2e_require()
 
 # start_worker NAME ARGS...: runs `jobrt run ARGS...` in the background,
 # logging to $E2E_WORK/NAME.log. Its TMPDIR (private plugin copies) is
-# inside the work dir.
+# inside the work dir. One process (--workers 0) unless ARGS say --workers:
+# most tests are about what one worker does; the isolation tests start a
+# supervisor.
 start_worker()
 {
-    local name=$1
+    local name=$1 a one=(--workers 0)
     shift
+    for a in "$@"; do
+        case "$a" in --workers | --workers=* | -w) one=() ;; esac
+    done
     mkdir -p "$E2E_WORK/tmp-$name"
-    TMPDIR="$E2E_WORK/tmp-$name" "$JOBRT_BIN" run "$@" \
+    TMPDIR="$E2E_WORK/tmp-$name" "$JOBRT_BIN" run "${one[@]}" "$@" \
         >"$E2E_WORK/$name.log" 2>&1 </dev/null &
     E2E_WORKER_PID[$name]=$!
     E2E_WORKERS+=("$name")

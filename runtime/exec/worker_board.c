@@ -1,0 +1,247 @@
+/*
+ * worker_board.c - the worker's side of its board (supervise/board.h):
+ * each dispatched job's slot, the loop's heartbeat, readiness, the reason
+ * it could not start, reloads, and hard timeouts.
+ *
+ * Hard timeouts. At a job's deadline its handler sees
+ * job_cancel_requested() (soft). A handler still running --timeout-grace
+ * later is overrunning. Under a supervisor, the worker then stops taking
+ * jobs, keeps the overrunning job's lease (no other worker may start it
+ * while it still runs here), lets its other jobs finish within their own
+ * deadlines, confirms their acks, and asks the supervisor to kill it
+ * (BOARD_KILL_ME): the supervisor records the overrunning job as
+ * `timeout`, retries it per its policy, and starts a fresh worker. No
+ * thread is ever cancelled inside plugin code, and an innocent job is
+ * never killed for another's overrun. Without a supervisor (--workers 0)
+ * nothing can end the handler: the worker warns and stops renewing its
+ * lease, so another worker takes the job over after --lease.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "exec/worker_internal.h"
+#include "supervise/crash_guard.h"
+
+#define BOARD_TICK_MS 100
+
+static void write_generations(worker_t *w)
+{
+    char *out = w->board->generations;
+    size_t cap = sizeof w->board->generations, n = 0;
+    out[0] = '\0';
+    for (const struct jobrt_plugin *p = w->gens->active.head; p && n < cap;
+         p = p->next) {
+        int k = snprintf(out + n, cap - n, "%s%s %s (generation %llu)",
+                         n ? ", " : "", p->name,
+                         p->build_id ? p->build_id : p->version,
+                         p->generation);
+        if (k < 0)
+            break;
+        n += (size_t)k;
+    }
+}
+
+static void on_board_tick(uv_timer_t *t);
+
+int worker_board_start(worker_t *w)
+{
+    const worker_config_t *cfg = w->cfg;
+    char err[256];
+    if (cfg->board_fd >= 0) {
+        w->board = board_attach(cfg->board_fd, (uint32_t)cfg->concurrency,
+                                err, sizeof err);
+        if (w->board == NULL) {
+            LOGE("worker", "%s", err);
+            return 1;
+        }
+        w->supervised = 1;
+    } else {
+        w->board = board_create_private((uint32_t)cfg->concurrency);
+        if (w->board == NULL) {
+            LOGE("worker", "out of memory");
+            return 1;
+        }
+    }
+    atomic_store(&w->board->pid, (int32_t)getpid());
+    atomic_store(&w->board->heartbeat_ms, util_mono_ms());
+    util_copy_str(w->board->consumer, sizeof w->board->consumer, w->consumer);
+    util_copy_str(w->board->host, sizeof w->board->host, w->host);
+    if (crash_guard_install(w->board) != 0)
+        LOGW("worker", "cannot install the crash report handlers; a crash "
+             "is still contained, but not attributed to its job");
+    uv_timer_init(&w->loop, &w->board_timer);
+    w->board_timer.data = w;
+    uv_timer_start(&w->board_timer, on_board_tick, BOARD_TICK_MS,
+                   BOARD_TICK_MS);
+    return 0;
+}
+
+void worker_board_link_slots(worker_t *w)
+{
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        w->slots[i].board = w->board;
+        w->slots[i].board_index = i;
+    }
+}
+
+void worker_board_stop(worker_t *w)
+{
+    if (w->board_timer.data && !uv_is_closing((uv_handle_t *)&w->board_timer)) {
+        uv_timer_stop(&w->board_timer);
+        uv_close((uv_handle_t *)&w->board_timer, NULL);
+    }
+}
+
+void worker_board_fatal(worker_t *w, const char *line)
+{
+    if (w->board)
+        util_copy_str(w->board->fatal, sizeof w->board->fatal, line);
+}
+
+void worker_board_ready(worker_t *w)
+{
+    uint32_t starting = BOARD_STARTING;
+    if (w->board && atomic_compare_exchange_strong(&w->board->state,
+                                                   &starting, BOARD_READY))
+        write_generations(w);
+}
+
+void worker_board_draining(worker_t *w)
+{
+    if (w->board && atomic_load(&w->board->state) != BOARD_KILL_ME)
+        atomic_store(&w->board->state, BOARD_DRAINING);
+}
+
+void worker_board_reloaded(worker_t *w, int restart_wanted)
+{
+    if (w->board == NULL)
+        return;
+    write_generations(w);
+    if (restart_wanted && w->supervised &&
+        !atomic_exchange(&w->board->restart_wanted, 1))
+        LOGI("worker", "this worker serves a plugin build it cannot unload "
+             "in place; the supervisor replaces it with a fresh worker "
+             "(drained first) to deploy the new build");
+    atomic_fetch_add(&w->board->reloads, 1);
+}
+
+void worker_board_dispatch(worker_t *w, struct jobrt_job *job)
+{
+    board_slot_t *s = &w->board->slots[job->board_index];
+    const struct jobrt_plugin *p = job->handler->plugin;
+    s->version = job->env.version;
+    s->attempt = job->env.attempt;
+    s->max_attempts = job->max_attempts;
+    s->deliveries = job->deliveries;
+    s->timeout_ms = job->timeout_ms;
+    s->retry_delay_ms = 0;
+    atomic_store_explicit(&s->started_ms, 0, memory_order_relaxed);
+    s->dispatched_ms = job->dispatched_ms;
+    s->deadline_ms = job->deadline_ms;
+    s->enqueued_ms = job->env.enqueued_at_ms;
+    s->generation = p->generation;
+    board_copy(s->stream_id, sizeof s->stream_id, job->stream_id,
+               strlen(job->stream_id));
+    board_copy(s->id, sizeof s->id, job->id, strlen(job->id));
+    board_copy(s->job, sizeof s->job, job->env.job.ptr, job->env.job.len);
+    board_copy(s->plugin, sizeof s->plugin, p->name, strlen(p->name));
+    board_copy(s->plugin_version, sizeof s->plugin_version, p->version,
+               strlen(p->version));
+    const char *build = p->build_id ? p->build_id : "";
+    board_copy(s->build_id, sizeof s->build_id, build, strlen(build));
+    board_copy(s->sha12, sizeof s->sha12, p->sha256, 12);
+    atomic_store_explicit(&s->state, BOARD_SLOT_QUEUED, memory_order_release);
+}
+
+void worker_board_settled(worker_t *w, struct jobrt_job *job)
+{
+    if (job->board == NULL)
+        return;
+    atomic_store_explicit(&w->board->slots[job->board_index].state,
+                          BOARD_SLOT_FREE, memory_order_release);
+    w->board_done++;
+}
+
+int worker_board_keeps_lease(const worker_t *w, const struct jobrt_job *job)
+{
+    return w->supervised && job->board &&
+           atomic_load_explicit(&w->board->slots[job->board_index].state,
+                                memory_order_relaxed) == BOARD_SLOT_OVERRUN;
+}
+
+/* Marks the handlers running past deadline + grace; returns how many
+ * slots are overrunning now. */
+static int mark_overruns(worker_t *w, int64_t now)
+{
+    int n = 0;
+    for (int i = 0; i < w->cfg->concurrency; i++) {
+        struct jobrt_job *j = &w->slots[i];
+        board_slot_t *s = &w->board->slots[i];
+        if (j->handler == NULL || j->deadline_ms == 0)
+            continue;
+        uint32_t st = atomic_load(&s->state);
+        if (st == BOARD_SLOT_OVERRUN) {
+            n++;
+            continue;
+        }
+        if (st != BOARD_SLOT_RUNNING ||
+            now < j->deadline_ms + w->cfg->timeout_grace_ms)
+            continue;
+        uint32_t running = BOARD_SLOT_RUNNING;
+        if (!atomic_compare_exchange_strong(&s->state, &running,
+                                            BOARD_SLOT_OVERRUN))
+            continue; /* it just returned */
+        const plugin_handler_t *h = j->handler;
+        uint32_t base = h->backoff_base_ms ? h->backoff_base_ms
+                                           : (uint32_t)w->cfg->retry_base_ms;
+        uint32_t cap = h->backoff_cap_ms ? h->backoff_cap_ms
+                                         : (uint32_t)w->cfg->retry_cap_ms;
+        s->retry_delay_ms = job_backoff_ms(j->env.attempt, base, cap, &w->rng);
+        n++;
+        LOGW("worker", "job %s (%s v%u) still runs %lld ms past its deadline "
+             "(timeout %u ms) and --timeout-grace %lld ms: this worker takes "
+             "no more jobs, lets its other jobs finish, then the supervisor "
+             "stops it and the job is recorded as timed out", j->id,
+             j->env.job.ptr, j->env.version,
+             (long long)(now - j->deadline_ms), j->timeout_ms,
+             (long long)w->cfg->timeout_grace_ms);
+    }
+    return n;
+}
+
+static void on_board_tick(uv_timer_t *t)
+{
+    worker_t *w = t->data;
+    board_t *b = w->board;
+    atomic_store_explicit(&b->heartbeat_ms, util_mono_ms(),
+                          memory_order_relaxed);
+    if (w->board_done) {
+        atomic_fetch_add_explicit(&b->jobs_done, w->board_done,
+                                  memory_order_relaxed);
+        w->board_done = 0;
+    }
+    if (!w->supervised || w->phase != PHASE_RUN || w->q == NULL)
+        return;
+    if (w->gens && w->gens->leaked &&
+        !atomic_exchange(&b->restart_wanted, 1))
+        LOGI("worker", "a plugin generation leaked on unload (it stays "
+             "mapped); the supervisor replaces this worker with a fresh "
+             "one, drained first");
+    int overrun = mark_overruns(w, util_now_ms());
+    if (overrun == 0)
+        return;
+    if (!w->overrun_drain) {
+        w->overrun_drain = 1;
+        atomic_store(&b->state, BOARD_DRAINING);
+        queue_redis_stop_fetching(w->q);
+    }
+    size_t others = executor_inflight(w->ex) - (size_t)overrun;
+    if (others == 0 && queue_redis_idle(w->q) &&
+        atomic_load(&b->state) != BOARD_KILL_ME) {
+        LOGW("worker", "%d overrunning job(s) left and nothing else running: "
+             "asking the supervisor to stop this worker", overrun);
+        atomic_store(&b->state, BOARD_KILL_ME);
+    }
+}

@@ -1,0 +1,185 @@
+/*
+ * crash_guard.c - see crash_guard.h. Everything the signal handler calls
+ * is async-signal-safe: atomics, write(2), raise(3) and string copying
+ * done by hand.
+ */
+#define _GNU_SOURCE
+#include "supervise/crash_guard.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+static board_t *guard_board; /* see the header */
+static __thread int guard_slot = -1;
+static __thread void *guard_stack;
+
+#define GUARD_STACK_BYTES (64 * 1024)
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                                    SIGABRT, SIGSYS, SIGTRAP};
+
+/* Appends s to buf (async-signal-safe); returns the new length. */
+static size_t put(char *buf, size_t len, size_t cap, const char *s)
+{
+    while (*s && len + 1 < cap)
+        buf[len++] = *s++;
+    return len;
+}
+
+static size_t put_uint(char *buf, size_t len, size_t cap, unsigned long v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof digits);
+    while (n && len + 1 < cap)
+        buf[len++] = digits[--n];
+    return len;
+}
+
+static void report_line(const board_t *b, int slot, const char *what,
+                        int sender)
+{
+    char line[768];
+    size_t n = 0, cap = sizeof line;
+    n = put(line, n, cap, "jobrt worker pid ");
+    n = put_uint(line, n, cap, (unsigned long)getpid());
+    n = put(line, n, cap, ": ");
+    n = put(line, n, cap, what);
+    if (sender > 0) {
+        n = put(line, n, cap, " sent by pid ");
+        n = put_uint(line, n, cap, (unsigned long)sender);
+    } else if (slot >= 0 && (uint32_t)slot < b->n_slots) {
+        const board_slot_t *s = &b->slots[slot];
+        n = put(line, n, cap, " in the handler of job ");
+        n = put(line, n, cap, s->id);
+        n = put(line, n, cap, " (");
+        n = put(line, n, cap, s->job);
+        n = put(line, n, cap, " v");
+        n = put_uint(line, n, cap, s->version);
+        n = put(line, n, cap, ", plugin ");
+        n = put(line, n, cap, s->plugin);
+        n = put(line, n, cap, " build ");
+        n = put(line, n, cap, s->build_id);
+        n = put(line, n, cap, ")");
+    } else {
+        n = put(line, n, cap, " outside any handler");
+    }
+    n = put(line, n, cap, "; the process dies and its jobs are settled by "
+            "the supervisor\n");
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}
+
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    board_t *b = guard_board;
+    /* Sent with kill(2) (the supervisor ending an overrun, an operator):
+     * not the fault of whatever job this thread runs. */
+    int slot = si && si->si_code == SI_USER ? -1 : guard_slot;
+    if (b && atomic_exchange(&b->crash_reported, 1) == 0) {
+        atomic_store(&b->crash_slot, slot);
+        atomic_store(&b->crash_signal, sig);
+        const char *abbrev = sigabbrev_np(sig); /* a table lookup */
+        char what[64];
+        size_t n = put(what, 0, sizeof what, "SIG");
+        n = put(what, n, sizeof what, abbrev ? abbrev : "?");
+        what[n] = '\0';
+        report_line(b, slot, what,
+                    si && si->si_code == SI_USER ? (int)si->si_pid : 0);
+    }
+    /* SA_RESETHAND restored the default action. A fault re-executes the
+     * faulting instruction on return; a raised or sent signal is raised
+     * again, delivered once this handler returns. */
+    if (si == NULL || si->si_code <= 0)
+        raise(sig);
+}
+
+/* exit() called by a handler (on its thread): say so, as for a crash. */
+static void on_exit_hook(int status, void *arg)
+{
+    (void)arg;
+    board_t *b = guard_board;
+    int slot = guard_slot;
+    if (b == NULL || slot < 0 || atomic_exchange(&b->crash_reported, 1))
+        return;
+    atomic_store(&b->crash_slot, slot);
+    atomic_store(&b->crash_signal, 0);
+    atomic_store(&b->crash_exit_status, status);
+    report_line(b, slot, "exit() called", 0);
+}
+
+int crash_guard_install(board_t *b)
+{
+    guard_board = b;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fatal_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0];
+         i++)
+        if (sigaction(fatal_signals[i], &sa, NULL) != 0)
+            return -1;
+    if (on_exit(on_exit_hook, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+void crash_guard_thread_start(void)
+{
+    if (guard_stack)
+        return;
+    void *p = mmap(NULL, GUARD_STACK_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return; /* a crash is still reported unless it is a stack overflow */
+    stack_t st = {.ss_sp = p, .ss_size = GUARD_STACK_BYTES, .ss_flags = 0};
+    if (sigaltstack(&st, NULL) != 0) {
+        munmap(p, GUARD_STACK_BYTES);
+        return;
+    }
+    guard_stack = p;
+}
+
+void crash_guard_thread_end(void)
+{
+    if (guard_stack == NULL)
+        return;
+    stack_t st = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&st, NULL);
+    munmap(guard_stack, GUARD_STACK_BYTES);
+    guard_stack = NULL;
+}
+
+void crash_guard_enter(board_t *b, int index)
+{
+    if (b == NULL || index < 0)
+        return;
+    board_slot_t *s = &b->slots[index];
+    atomic_store_explicit(&s->started_ms, util_now_ms(),
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->state, BOARD_SLOT_RUNNING,
+                          memory_order_release);
+    guard_slot = index;
+}
+
+void crash_guard_leave(board_t *b, int index)
+{
+    guard_slot = -1;
+    if (b == NULL || index < 0)
+        return;
+    /* Back to QUEUED: the handler returned; the loop frees the slot when
+     * it has settled the job. An OVERRUN slot stays OVERRUN. */
+    uint32_t running = BOARD_SLOT_RUNNING;
+    atomic_compare_exchange_strong(&b->slots[index].state, &running,
+                                   BOARD_SLOT_QUEUED);
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# isolation_timeout.sh - hard timeouts. One worker process (--workers 1,
+# so the jobs share it) runs a handler that loops forever and never looks
+# at job_cancel_requested() (`spin`, its deadline 400 ms from the
+# envelope's timeout_ms, below the handler's own 60 s) beside three jobs
+# that take 2.5 s. Then: the three finish normally (succeeded, once), the
+# worker takes no new job once the spin job is past deadline + grace, the
+# supervisor stops the worker only after the three are done, the spin job
+# is recorded as `timeout` (retried once per --max-attempts 2, then
+# dead-lettered), a fresh worker takes over and serves a later job.
+. "$(dirname "$0")/lib.sh"
+
+e2e_setup
+e2e_require "$JOBRT_HAZARD_DIR/hazard.so" "build the hazard test plugin"
+Q=slow
+export JOBRT_HAZARD_RECORD=$E2E_WORK/ran
+: >"$JOBRT_HAZARD_RECORD"
+
+start_worker sup --workers 1 --plugin-dir "$JOBRT_HAZARD_DIR" \
+    -r "$REDIS_URL" -q $Q --concurrency 4 --timeout-grace 300ms \
+    --max-attempts 2 --retry-base 50ms --retry-cap 100ms
+L=$(worker_log sup)
+wait_for "the worker to take jobs" 15 grep -q "taking jobs from queue" "$L"
+
+t0=$(now_ms)
+rcli XADD "$(stream_key $Q)" '*' job spin v 1 payload '{}' id spin-1 \
+    timeout_ms 400 >/dev/null
+for i in 1 2 3; do
+    "$JOBRT_BIN" enqueue $Q work -v 1 --payload '{"ms":2500}' --id beside-$i \
+        -r "$REDIS_URL" >/dev/null
+done
+
+wait_for "the spin job to be dead-lettered" 30 job_has_status $Q spin-1 dead
+t_dead=$(now_ms)
+for i in 1 2 3; do
+    rec=$(job_status $Q beside-$i)
+    assert_contains "$rec" '"status":"succeeded"' "beside-$i ran to the end"
+    assert_contains "$rec" '"deliveries":1' "beside-$i was not redelivered"
+done
+rec=$(job_status $Q spin-1)
+assert_contains "$rec" '"reason":"timeout"' "spin-1's reason"
+assert_contains "$rec" '"attempts":2' "spin-1 was retried once, then dead"
+assert_contains "$rec" 'timeout 400 ms' "the envelope's timeout_ms was used"
+assert_eq 2 "$(grep -c 'stopping it (SIGABRT, then SIGKILL)' "$L")" \
+    "workers stopped for an overrun (one per attempt)"
+# The first stop came after the three 2.5 s jobs were done.
+first_kill=$(grep -m1 'stopping it (SIGABRT' "$L" | cut -c1-23)
+last_beside=$(sort -k3 -n "$JOBRT_HAZARD_RECORD" | tail -1 | awk '{print $3}')
+kill_ms=$("$E2E_PY" -c 'import datetime, sys
+t = datetime.datetime.fromisoformat(sys.argv[1] + "+00:00")
+print(int(t.timestamp() * 1000))' "$first_kill")
+assert_ge "$last_beside" "$kill_ms" "the first stop (at $kill_ms) after the jobs beside it finished (the last at $last_beside)"
+log "spin-1 dead after $((t_dead - t0)) ms"
+
+# A fresh worker serves.
+"$JOBRT_BIN" enqueue $Q work -v 1 --payload '{}' --id after -r "$REDIS_URL" \
+    >/dev/null
+wait_for "a job after the stops" 15 job_has_status $Q after succeeded
+stop_worker sup 40
+assert_eq 0 "$WORKER_RC" "supervisor exit code after SIGTERM"
+pass

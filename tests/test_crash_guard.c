@@ -1,0 +1,116 @@
+/*
+ * test_crash_guard.c - the crash report, for real: a child process
+ * installs the guard on a shared board, runs a "handler" on a thread that
+ * entered a slot, and faults (or calls exit()); the parent reads, after
+ * the child died of it, the slot, the signal or exit status, and that the
+ * child really died of the signal (the guard must not swallow it). A
+ * signal sent with kill(2) is not blamed on the thread's job.
+ */
+#include <criterion/criterion.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "supervise/board.h"
+#include "supervise/crash_guard.h"
+
+static board_t *shared;
+
+enum { DO_SEGV, DO_ABORT, DO_EXIT, DO_WAIT };
+
+static void *handler_thread(void *p)
+{
+    int what = *(int *)p;
+    crash_guard_thread_start();
+    crash_guard_enter(shared, 2);
+    if (what == DO_SEGV) {
+        volatile int *nowhere = NULL;
+        *nowhere = 1; /* cppcheck-suppress nullPointer ; the point */
+    } else if (what == DO_ABORT) {
+        abort();
+    } else if (what == DO_EXIT) {
+        exit(9);
+    }
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* Forks a child that does `what` on a handler thread; returns its
+ * waitpid status. With DO_WAIT the parent sends it SIGABRT. */
+static int run_child(int what)
+{
+    int fd;
+    char err[128];
+    shared = board_create_shared(4, &fd, err, sizeof err);
+    cr_assert_not_null(shared, "%s", err);
+    close(fd);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        crash_guard_install(shared);
+        pthread_t t;
+        pthread_create(&t, NULL, handler_thread, &what);
+        pthread_join(t, NULL);
+        _exit(0);
+    }
+    if (what == DO_WAIT) {
+        for (int i = 0; i < 500; i++) { /* until the slot is running */
+            if (atomic_load(&shared->slots[2].state) == BOARD_SLOT_RUNNING)
+                break;
+            usleep(10000);
+        }
+        cr_assert_eq(atomic_load(&shared->slots[2].state),
+                     BOARD_SLOT_RUNNING);
+        kill(pid, SIGABRT);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+Test(crash_guard, a_segfault_names_its_slot_and_still_kills)
+{
+    int status = run_child(DO_SEGV);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+              "died of SIGSEGV, status %#x", status);
+    cr_assert_eq(atomic_load(&shared->crash_reported), 1);
+    cr_assert_eq(atomic_load(&shared->crash_slot), 2);
+    cr_assert_eq(atomic_load(&shared->crash_signal), SIGSEGV);
+    board_unmap(shared);
+}
+
+Test(crash_guard, an_abort_names_its_slot)
+{
+    int status = run_child(DO_ABORT);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+              "died of SIGABRT, status %#x", status);
+    cr_assert_eq(atomic_load(&shared->crash_slot), 2);
+    cr_assert_eq(atomic_load(&shared->crash_signal), SIGABRT);
+    board_unmap(shared);
+}
+
+Test(crash_guard, exit_from_a_handler_names_its_slot)
+{
+    int status = run_child(DO_EXIT);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+    cr_assert_eq(atomic_load(&shared->crash_reported), 1);
+    cr_assert_eq(atomic_load(&shared->crash_slot), 2);
+    cr_assert_eq(atomic_load(&shared->crash_signal), 0);
+    cr_assert_eq(atomic_load(&shared->crash_exit_status), 9);
+    board_unmap(shared);
+}
+
+Test(crash_guard, a_signal_sent_from_outside_blames_no_job)
+{
+    int status = run_child(DO_WAIT);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    cr_assert_eq(atomic_load(&shared->crash_signal), SIGABRT);
+    cr_assert_eq(atomic_load(&shared->crash_slot), -1,
+                 "kill(2) from the supervisor is not the job's fault");
+    board_unmap(shared);
+}

@@ -1,0 +1,198 @@
+/*
+ * test_settle.c - unit tests for settle_build: from a dead worker's board
+ * and how it died, which jobs are charged (the crasher named by the crash
+ * report; every running job at an unexplained death or a memory kill),
+ * which timed out (OVERRUN slots at an overrun kill, with their next
+ * attempt), and that nothing is listed (all released) for a clean exit,
+ * a wedged loop or a stop; and that each record is valid JSON naming the
+ * signal, the plugin and its build.
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "supervise/settle.h"
+
+static board_t *board(void)
+{
+    board_t *b = board_create_private(4);
+    cr_assert_not_null(b);
+    return b;
+}
+
+static void put(board_t *b, int i, uint32_t state, const char *id,
+                uint32_t attempt, uint32_t max_attempts)
+{
+    board_slot_t *s = &b->slots[i];
+    atomic_store(&s->state, state);
+    snprintf(s->stream_id, sizeof s->stream_id, "%d-1", i + 1);
+    snprintf(s->id, sizeof s->id, "%s", id);
+    snprintf(s->job, sizeof s->job, "invoice_email");
+    snprintf(s->plugin, sizeof s->plugin, "mailer");
+    snprintf(s->plugin_version, sizeof s->plugin_version, "2.0.0");
+    snprintf(s->build_id, sizeof s->build_id, "git-abc123");
+    snprintf(s->sha12, sizeof s->sha12, "0123456789ab");
+    s->version = 2;
+    s->attempt = attempt;
+    s->max_attempts = max_attempts;
+    s->deliveries = 1;
+    s->timeout_ms = 500;
+    s->retry_delay_ms = 250;
+    s->generation = 7;
+    s->deadline_ms = 1;
+}
+
+static cJSON *record(const settle_t *st, size_t i)
+{
+    cJSON *j = cJSON_ParseWithLength(st->jobs[i].record,
+                                     st->jobs[i].record_len);
+    cr_assert_not_null(j, "record %zu is JSON: %.*s", i,
+                       (int)st->jobs[i].record_len, st->jobs[i].record);
+    return j;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+Test(settle, a_crash_report_charges_only_the_crasher)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "innocent-1", 1, 5);
+    put(b, 1, BOARD_SLOT_RUNNING, "crasher", 1, 5);
+    put(b, 2, BOARD_SLOT_QUEUED, "queued", 1, 5);
+    atomic_store(&b->crash_reported, 1);
+    atomic_store(&b->crash_slot, 1);
+    atomic_store(&b->crash_signal, SIGSEGV);
+    snprintf(b->consumer, sizeof b->consumer, "host-42");
+    settle_death_t d = {.term_signal = SIGSEGV, .queue = "emails"};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert(st.attributed);
+    cr_assert_eq(st.crash_slot, 1);
+    cr_assert_eq(st.n, 1, "only the crasher is listed; the others go back");
+    cr_assert_str_eq(st.jobs[0].stream_id, "2-1");
+    cr_assert_eq(st.jobs[0].kind, LOST_CHARGE);
+    cr_assert(strstr(st.jobs[0].error, "SIGSEGV"), "%s", st.jobs[0].error);
+    cr_assert(strstr(st.cause, "job crasher"), "%s", st.cause);
+    cJSON *r = record(&st, 0);
+    cr_assert_str_eq(str(r, "signal"), "SIGSEGV");
+    cr_assert_str_eq(str(r, "reason"), "poison");
+    cr_assert_str_eq(str(r, "status"), "dead");
+    cr_assert_str_eq(str(r, "plugin"), "mailer");
+    cr_assert_str_eq(str(r, "build_id"), "git-abc123");
+    cr_assert_str_eq(str(r, "worker"), "host-42");
+    cr_assert_str_eq(str(r, "queue"), "emails");
+    cJSON_Delete(r);
+    settle_free(&st);
+    board_unmap(b);
+}
+
+Test(settle, exit_from_a_handler_is_blamed_on_it)
+{
+    board_t *b = board();
+    put(b, 3, BOARD_SLOT_RUNNING, "exiter", 1, 5);
+    atomic_store(&b->crash_reported, 1);
+    atomic_store(&b->crash_slot, 3);
+    atomic_store(&b->crash_signal, 0);
+    atomic_store(&b->crash_exit_status, 7);
+    settle_death_t d = {.exit_status = 7, .queue = "q"};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(st.n, 1);
+    cr_assert(strstr(st.jobs[0].error, "exit(7)"), "%s", st.jobs[0].error);
+    cJSON *r = record(&st, 0);
+    cr_assert_null(str(r, "signal"), "no signal for exit()");
+    cJSON_Delete(r);
+    settle_free(&st);
+    board_unmap(b);
+}
+
+Test(settle, an_unexplained_death_charges_every_running_job)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "a", 1, 5);
+    put(b, 1, BOARD_SLOT_QUEUED, "b", 1, 5);
+    put(b, 2, BOARD_SLOT_OVERRUN, "c", 1, 5);
+    settle_death_t d = {.term_signal = SIGKILL, .queue = "q"};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert(!st.attributed);
+    cr_assert_eq(st.n, 2, "the running ones, not the queued one");
+    cr_assert_str_eq(st.jobs[0].job_id, "a");
+    cr_assert_str_eq(st.jobs[1].job_id, "c");
+    for (size_t i = 0; i < st.n; i++)
+        cr_assert_eq(st.jobs[i].kind, LOST_CHARGE);
+    cr_assert(strstr(st.cause, "SIGKILL"), "%s", st.cause);
+    settle_free(&st);
+    board_unmap(b);
+}
+
+Test(settle, an_overrun_kill_times_out_only_the_overrunning_jobs)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_OVERRUN, "slow-1", 1, 3);
+    put(b, 1, BOARD_SLOT_OVERRUN, "slow-last", 3, 3);
+    put(b, 2, BOARD_SLOT_QUEUED, "done", 1, 3);
+    /* the kill was ours: a SIGABRT the crash guard saw from outside */
+    atomic_store(&b->crash_reported, 1);
+    atomic_store(&b->crash_signal, SIGABRT);
+    settle_death_t d = {.killed = KILL_OVERRUN, .term_signal = SIGABRT,
+                        .queue = "q", .grace_ms = 1000};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(st.n, 2);
+    cr_assert_eq(st.jobs[0].kind, LOST_TIMEOUT);
+    cr_assert_eq(st.jobs[0].next_attempt, 2);
+    cr_assert_eq(st.jobs[0].retry_delay_ms, 250);
+    cr_assert_eq(st.jobs[1].next_attempt, 0, "its last attempt: dead");
+    cr_assert(strstr(st.jobs[1].error, "timeout"), "%s", st.jobs[1].error);
+    cJSON *r = record(&st, 1);
+    cr_assert_str_eq(str(r, "reason"), "timeout");
+    cJSON_Delete(r);
+    settle_free(&st);
+    board_unmap(b);
+}
+
+Test(settle, a_memory_kill_charges_the_running_jobs)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "hog", 1, 5);
+    put(b, 1, BOARD_SLOT_QUEUED, "waiting", 1, 5);
+    settle_death_t d = {.killed = KILL_MEMORY, .term_signal = SIGKILL,
+                        .queue = "q", .rss_bytes = 200LL << 20,
+                        .ceiling_bytes = 150LL << 20};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(st.n, 1);
+    cr_assert_str_eq(st.jobs[0].job_id, "hog");
+    cr_assert(strstr(st.cause, "200 MiB"), "%s", st.cause);
+    cJSON *r = record(&st, 0);
+    cr_assert_str_eq(str(r, "signal"), "SIGKILL");
+    cJSON_Delete(r);
+    settle_free(&st);
+    board_unmap(b);
+}
+
+Test(settle, nothing_is_charged_for_a_clean_exit_a_wedged_loop_or_a_stop)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "a", 1, 5);
+    const settle_death_t deaths[] = {
+        {.queue = "q"},
+        {.killed = KILL_WEDGED, .term_signal = SIGABRT, .queue = "q"},
+        {.killed = KILL_STOP, .term_signal = SIGKILL, .queue = "q"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        settle_t st = {0};
+        cr_assert_eq(settle_build(&st, b, &deaths[i]), 0);
+        cr_assert_eq(st.n, 0, "death %zu lists nothing: all released", i);
+        settle_free(&st);
+    }
+    board_unmap(b);
+}
