@@ -180,9 +180,15 @@ Test(queue_lost, an_innocent_delivered_before_keeps_its_deliveries)
     long long idle, count;
     cr_assert(pending("1-1", owner, &idle, &count));
     cr_assert_eq(count, 2, "three deliveries, less the one RECLAIM adds");
+    cr_assert_str_eq(owner, "lost:dead");
     cr_assert_geq(idle, LEASE);
     cr_assert(in_stream("1-1"), "the same entry, not a copy");
     cr_assert_eq(cmd("XLEN " QS)->integer, 2);
+    /* a resend (the reply was lost) lowers nothing again */
+    r = lost(&crash, 1);
+    cr_assert_eq(r->element[10]->integer, 0, "nothing kept the second time");
+    cr_assert(pending("1-1", owner, NULL, &count));
+    cr_assert_eq(count, 2, "a resend forgives no delivery");
     const char *rec[] = {"EVAL", queue_scripts[SCRIPT_RECLAIM], "2", QS, QD,
                          "g", "alive", "30000", "10", "5", "1", "100"};
     r = test_redis_argv(rc, &last, 12, rec);

@@ -72,7 +72,7 @@ Test(settle, a_crash_report_charges_only_the_crasher)
     snprintf(b->consumer, sizeof b->consumer, "host-42");
     settle_death_t d = {.term_signal = SIGSEGV, .queue = "emails"};
     settle_t st = {0};
-    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert(st.attributed);
     cr_assert_eq(st.crash_slot, 1);
     cr_assert_eq(st.n, 1, "only the crasher is listed; the others go back");
@@ -90,7 +90,7 @@ Test(settle, a_crash_report_charges_only_the_crasher)
     cr_assert_str_eq(str(r, "queue"), "emails");
     cJSON_Delete(r);
     settle_free(&st);
-    board_unmap(b);
+    board_unmap(b, 4);
 }
 
 Test(settle, exit_from_a_handler_is_blamed_on_it)
@@ -103,14 +103,14 @@ Test(settle, exit_from_a_handler_is_blamed_on_it)
     atomic_store(&b->crash_exit_status, 7);
     settle_death_t d = {.exit_status = 7, .queue = "q"};
     settle_t st = {0};
-    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 1);
     cr_assert(strstr(st.jobs[0].error, "exit(7)"), "%s", st.jobs[0].error);
     cJSON *r = record(&st, 0);
     cr_assert_null(str(r, "signal"), "no signal for exit()");
     cJSON_Delete(r);
     settle_free(&st);
-    board_unmap(b);
+    board_unmap(b, 4);
 }
 
 Test(settle, an_unexplained_death_charges_every_running_job)
@@ -121,7 +121,7 @@ Test(settle, an_unexplained_death_charges_every_running_job)
     put(b, 2, BOARD_SLOT_OVERRUN, "c", 1, 5);
     settle_death_t d = {.term_signal = SIGKILL, .queue = "q"};
     settle_t st = {0};
-    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert(!st.attributed);
     cr_assert_eq(st.n, 2, "the running ones, not the queued one");
     cr_assert_str_eq(st.jobs[0].job_id, "a");
@@ -130,7 +130,7 @@ Test(settle, an_unexplained_death_charges_every_running_job)
         cr_assert_eq(st.jobs[i].kind, LOST_CHARGE);
     cr_assert(strstr(st.cause, "SIGKILL"), "%s", st.cause);
     settle_free(&st);
-    board_unmap(b);
+    board_unmap(b, 4);
 }
 
 Test(settle, an_overrun_kill_times_out_only_the_overrunning_jobs)
@@ -145,7 +145,7 @@ Test(settle, an_overrun_kill_times_out_only_the_overrunning_jobs)
     settle_death_t d = {.killed = KILL_OVERRUN, .term_signal = SIGABRT,
                         .queue = "q", .grace_ms = 1000};
     settle_t st = {0};
-    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 2);
     cr_assert_eq(st.jobs[0].kind, LOST_TIMEOUT);
     cr_assert_eq(st.jobs[0].next_attempt, 2);
@@ -156,7 +156,43 @@ Test(settle, an_overrun_kill_times_out_only_the_overrunning_jobs)
     cr_assert_str_eq(str(r, "reason"), "timeout");
     cJSON_Delete(r);
     settle_free(&st);
-    board_unmap(b);
+    board_unmap(b, 4);
+}
+
+/* A set of job ids seen at memory kills: the supervisor's memory. */
+static char seen[8][32];
+static int n_seen;
+static int at_earlier_kill(void *arg, const char *id)
+{
+    (void)arg;
+    for (int i = 0; i < n_seen; i++)
+        if (strcmp(seen[i], id) == 0)
+            return 1;
+    snprintf(seen[n_seen++], sizeof seen[0], "%s", id);
+    return 0;
+}
+
+Test(settle, a_memory_kill_charges_only_a_job_present_at_an_earlier_one)
+{
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "hog", 1, 5);
+    put(b, 1, BOARD_SLOT_RUNNING, "beside", 1, 5);
+    settle_death_t d = {.killed = KILL_MEMORY, .term_signal = SIGKILL,
+                        .queue = "q", .rss_bytes = 200LL << 20,
+                        .ceiling_bytes = 150LL << 20,
+                        .at_earlier_kill = at_earlier_kill};
+    settle_t st = {0};
+    n_seen = 0;
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
+    cr_assert_eq(st.n, 0, "the first kill charges nobody");
+    cr_assert_eq(st.n_running, 2);
+    /* the second kill: the hog again, with someone new beside it */
+    put(b, 1, BOARD_SLOT_RUNNING, "other", 1, 5);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
+    cr_assert_eq(st.n, 1);
+    cr_assert_str_eq(st.jobs[0].job_id, "hog");
+    settle_free(&st);
+    board_unmap(b, 4);
 }
 
 Test(settle, a_memory_kill_charges_the_running_jobs)
@@ -168,7 +204,7 @@ Test(settle, a_memory_kill_charges_the_running_jobs)
                         .queue = "q", .rss_bytes = 200LL << 20,
                         .ceiling_bytes = 150LL << 20};
     settle_t st = {0};
-    cr_assert_eq(settle_build(&st, b, &d), 0);
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 1);
     cr_assert_str_eq(st.jobs[0].job_id, "hog");
     cr_assert(strstr(st.cause, "200 MiB"), "%s", st.cause);
@@ -176,7 +212,7 @@ Test(settle, a_memory_kill_charges_the_running_jobs)
     cr_assert_str_eq(str(r, "signal"), "SIGKILL");
     cJSON_Delete(r);
     settle_free(&st);
-    board_unmap(b);
+    board_unmap(b, 4);
 }
 
 Test(settle, nothing_is_charged_for_a_clean_exit_a_wedged_loop_or_a_stop)
@@ -190,9 +226,36 @@ Test(settle, nothing_is_charged_for_a_clean_exit_a_wedged_loop_or_a_stop)
     };
     for (size_t i = 0; i < 3; i++) {
         settle_t st = {0};
-        cr_assert_eq(settle_build(&st, b, &deaths[i]), 0);
+        cr_assert_eq(settle_build(&st, b, 4, "host-42", &deaths[i]), 0);
         cr_assert_eq(st.n, 0, "death %zu lists nothing: all released", i);
         settle_free(&st);
     }
-    board_unmap(b);
+    board_unmap(b, 4);
+}
+
+/* Plugin code in the worker can scribble on the board: the supervisor
+ * uses its own slot count and cuts every string to its field. */
+Test(settle, a_scribbled_board_is_read_within_bounds)
+{
+    board_t *b = board();
+    put(b, 1, BOARD_SLOT_RUNNING, "x", 1, 5);
+    b->n_slots = 1u << 30;
+    memset(b->slots[1].id, 'x', sizeof b->slots[1].id);
+    memset(b->slots[1].job, 'y', sizeof b->slots[1].job);
+    memset(b->slots[1].build_id, 'z', sizeof b->slots[1].build_id);
+    atomic_store(&b->crash_reported, 1);
+    atomic_store(&b->crash_slot, 1);
+    atomic_store(&b->crash_signal, SIGSEGV);
+    settle_death_t d = {.term_signal = SIGSEGV, .queue = "q"};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
+    cr_assert_eq(st.n, 1);
+    cr_assert_eq(strlen(st.jobs[0].job_id), sizeof b->slots[1].id - 1);
+    cJSON *r = record(&st, 0);
+    cJSON_Delete(r);
+    atomic_store(&b->crash_slot, 1 << 20); /* out of range: not trusted */
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
+    cr_assert(!st.attributed);
+    settle_free(&st);
+    board_unmap(b, 4);
 }

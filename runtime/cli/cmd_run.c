@@ -45,6 +45,16 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
         return cli_usage_error(cmd, "--consumer '%s': names starting with "
                                "'" QUEUE_PARKED_PREFIX "' are the group's "
                                "parked jobs, not workers", c->consumer);
+    if (c->consumer && strncmp(c->consumer, QUEUE_LOST_PREFIX,
+                               strlen(QUEUE_LOST_PREFIX)) == 0)
+        return cli_usage_error(cmd, "--consumer '%s': names starting with "
+                               "'" QUEUE_LOST_PREFIX "' hold the jobs of "
+                               "dead workers, not workers", c->consumer);
+    if (sc->max_memory && sc->max_memory < (32L << 20))
+        return cli_usage_error(cmd, "--max-memory %ld: at least 32m (a "
+                               "worker with its plugins loaded takes more "
+                               "than that; it would be recycled forever)",
+                               (long)sc->max_memory);
     if (c->retry_base_ms > c->retry_cap_ms) {
         char base[32], cap[32];
         cli_format_duration(c->retry_base_ms, base, sizeof base);
@@ -108,8 +118,8 @@ int cmd_run(int argc, char **argv)
         {"workers", 'w', "JOBRT_WORKERS", OPT_INT, &workers, "K",
          workers_help, 0, SUPERVISOR_MAX_WORKERS},
         {"concurrency", 'c', "JOBRT_CONCURRENCY", OPT_INT, &concurrency, "N",
-         "Jobs held and run at once, each on its own thread (threads "
-         "start as needed; default 8).", 1, 4096},
+         "Jobs held and run at once by each worker process, each on its "
+         "own thread (threads start as needed; default 8).", 1, 4096},
         {"group", 0, "JOBRT_GROUP", OPT_STRING, &c.group, "NAME",
          "Redis consumer group shared by the fleet (default jobrt).", 0, 0},
         {"consumer", 0, "JOBRT_CONSUMER", OPT_STRING, &c.consumer, "NAME",
@@ -162,13 +172,15 @@ int cmd_run(int argc, char **argv)
          "it: its lease lapses and another worker takes it over (default "
          "10s).", 0, 86400000},
         {"max-memory", 0, "JOBRT_MAX_MEMORY", OPT_SIZE, &max_memory, "SIZE",
-         "A worker process whose RSS grows over SIZE is recycled (replaced, "
-         "after it finishes its running jobs); over 1.5 x SIZE it is killed "
-         "at once and its running jobs are charged a delivery (default no "
-         "limit).", 0, 1L << 50},
+         "A worker process whose RSS grows over SIZE (at least 32m) is "
+         "recycled (replaced, after it finishes its running jobs); over 1.5 "
+         "x SIZE it is killed at once, and a job running there that was "
+         "running at an earlier such kill too is charged a delivery "
+         "(default no limit).", 0, 1L << 50},
         {"max-jobs-per-worker", 0, "JOBRT_MAX_JOBS_PER_WORKER", OPT_INT,
-         &max_jobs, "N", "Recycle a worker process after it has run N jobs, "
-         "to bound what leaking plugins hold (default never).", 0,
+         &max_jobs, "N", "A worker process takes N jobs, then is recycled "
+         "(replaced once they are done), to bound what leaking plugins "
+         "hold (default never).", 0,
          1000000000000L},
         PROBE_CLI_ROW(c.probe_timeout_ms),
         {"max-attempts", 0, "JOBRT_MAX_ATTEMPTS", OPT_INT, &c.max_attempts, "N",
@@ -183,8 +195,9 @@ int cmd_run(int argc, char **argv)
          "DUR", "No retry waits longer than DUR (default 1h).", 1,
          7 * 86400000LL},
         {"lease", 0, "JOBRT_LEASE", OPT_DURATION, &c.lease_ms, "DUR",
-         "A job whose worker stops renewing it (died, or its handler ran "
-         "past its deadline) is redelivered after DUR (default 30s).", 1000,
+         "A job whose worker stops renewing it (its machine or whole "
+         "service died; with --workers 0, also a handler past its "
+         "deadline) is redelivered after DUR (default 30s).", 1000,
          86400000},
         {"max-deliveries", 0, "JOBRT_MAX_DELIVERIES", OPT_INT,
          &c.max_deliveries, "N", "A job delivered N times without finishing "
@@ -235,6 +248,7 @@ int cmd_run(int argc, char **argv)
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     c.concurrency = (int)concurrency;
+    c.max_jobs = max_jobs;
     supervisor_config_t sc = {
         .worker = &c,
         .workers = (int)workers,
@@ -256,6 +270,9 @@ int cmd_run(int argc, char **argv)
         char tag[32];
         snprintf(tag, sizeof tag, "w%s ", number ? number : "?");
         log_set_tag(tag);
+        char comm[16]; /* what ps and top show: "jobrt w2" */
+        snprintf(comm, sizeof comm, "jobrt w%.6s", number ? number : "?");
+        prctl(PR_SET_NAME, comm);
         /* the supervisor gone (even killed): drain and stop */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (parent && atoi(parent) != (int)getppid()) {

@@ -37,9 +37,13 @@ static int parse_size(const char *s, long *out)
         mult = 1024;
     else if (*u == 'm' || *u == 'M')
         mult = 1024 * 1024;
+    else if (*u == 'g' || *u == 'G')
+        mult = 1024 * 1024 * 1024;
     else if (*u != '\0')
         return -1;
     if (*u && u[1] != '\0' && strcmp(u + 1, "iB") != 0 && strcmp(u + 1, "B"))
+        return -1;
+    if (v > ((uint64_t)1 << 50) / mult)
         return -1;
     *out = (long)(v * mult);
     return 0;
@@ -101,8 +105,9 @@ static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
         long bytes;
         if (parse_size(value, &bytes) != 0 || bytes < o->min ||
             bytes > o->max)
-            return cli_usage_error(cmd, "%s: expected a size like 512, 64k or "
-                                   "1m within %ld-%ld bytes, got '%s'",
+            return cli_usage_error(cmd, "%s: expected a size like 512 (bytes), "
+                                   "64k, 1m or 2g within %ld-%ld bytes, got "
+                                   "'%s'",
                                    from, o->min, o->max, value);
         *(long *)o->target = bytes;
         return 0;

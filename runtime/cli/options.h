@@ -22,7 +22,7 @@ typedef enum {
     OPT_STRING,   /* const char * */
     OPT_INT,      /* long, within [min, max] */
     OPT_DURATION, /* int64_t ms: 250ms, 30s, 5m, 2h, 7d */
-    OPT_SIZE      /* long bytes: 512, 64k, 1m */
+    OPT_SIZE      /* long bytes: 512, 64k, 1m, 2g */
 } opt_kind_t;
 
 typedef struct {

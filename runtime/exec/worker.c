@@ -231,19 +231,30 @@ static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
     }
 }
 
+/* Jobs this process may still take: --max-jobs-per-worker under a
+ * supervisor, which recycles it once they are done. */
+static size_t jobs_left(const worker_t *w)
+{
+    if (!w->supervised || w->cfg->max_jobs <= 0)
+        return (size_t)-1;
+    unsigned long long max = (unsigned long long)w->cfg->max_jobs;
+    return w->n_dispatched >= max ? 0 : (size_t)(max - w->n_dispatched);
+}
+
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n, uint32_t deliveries)
 {
     worker_t *w = arg;
     w->n_fetched++;
-    if (w->phase != PHASE_RUN || w->overrun_drain)
-        return; /* stays pending; released before exit (or by the
-                   supervisor after the hard stop) */
-    struct jobrt_job *job = slot_get(w);
+    if (w->phase != PHASE_RUN)
+        return; /* stays pending; released before exit */
+    struct jobrt_job *job =
+        w->overrun_drain || jobs_left(w) == 0 ? NULL : slot_get(w);
     if (job == NULL) {
         /* More entries than slots (a reclaim and an unpark answered for
-         * the same free slots): hand it back at once rather than leave it
-         * pending here, unrenewed, until its lease runs out. */
+         * the same free slots), or a read that was out when a handler
+         * overran (worker_board.c): hand it back at once rather than leave
+         * it pending here, unrenewed, until its lease runs out. */
         LOGD("worker", "entry %s arrived with no free slot; handed back to "
              "the stream", stream_id);
         queue_redis_requeue(w->q, stream_id, stream_id, fv, n, 0, NULL, 0, 0);
@@ -294,14 +305,21 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     job->dispatched_ms = util_now_ms();
     job->deadline_ms = job->timeout_ms ? job->dispatched_ms + job->timeout_ms
                                        : 0;
+    /* hard timeouts go by the monotonic clock: a clock step stops nobody */
+    job->deadline_mono_ms = job->timeout_ms ? util_mono_ms() + job->timeout_ms
+                                            : 0;
     worker_board_dispatch(w, job);
     executor_submit(w->ex, job);
+    w->n_dispatched++;
 }
 
 static size_t capacity(void *arg)
 {
     worker_t *w = arg;
-    return w->phase == PHASE_RUN && !w->overrun_drain ? w->n_free : 0;
+    if (w->phase != PHASE_RUN || w->overrun_drain)
+        return 0;
+    size_t left = jobs_left(w);
+    return left < w->n_free ? left : w->n_free;
 }
 
 static int is_inflight(void *arg, const char *stream_id)
@@ -350,8 +368,10 @@ static size_t lease_ids(void *arg, const char **ids, size_t max)
         struct jobrt_job *j = &w->slots[i];
         if (j->handler == NULL)
             continue;
-        if (j->deadline_ms == 0 || now < j->deadline_ms ||
-            worker_board_keeps_lease(w, j)) {
+        /* Under a supervisor a handler past its deadline is ended by a
+         * hard stop (worker_board.c): until then nobody else may start
+         * it. */
+        if (j->deadline_ms == 0 || now < j->deadline_ms || w->supervised) {
             if (n < max)
                 ids[n++] = j->stream_id;
         } else if (!j->overdue_logged && !w->supervised) {
@@ -456,6 +476,8 @@ static void close_handle(uv_handle_t *h)
 
 static void finish(worker_t *w)
 {
+    if (w->phase == PHASE_RELEASE && w->q && queue_redis_idle(w->q))
+        worker_board_stopped_clean(w); /* everything is handed back */
     w->phase = PHASE_DONE;
     size_t running = executor_inflight(w->ex);
     if (w->exit_code == 0) /* else the one line saying why is out */
@@ -520,10 +542,27 @@ static void check_shutdown(worker_t *w)
 
 static void on_stop_timer(uv_timer_t *t) { check_shutdown(t->data); }
 
+void worker_stop_waiting(worker_t *w)
+{
+    if (w->phase != PHASE_DRAIN || w->second_signal)
+        return;
+    LOGW("worker", "told to stop now: not waiting for running jobs");
+    w->second_signal = 1;
+    w->cancel_at = w->stop_at = util_mono_ms();
+    check_shutdown(w);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     worker_t *w = s->data;
     const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (w->supervised && w->phase != PHASE_RUN) {
+        /* systemd's SIGTERM and the supervisor's both reach a worker:
+         * one drain. A second signal to the supervisor is what hurries
+         * (the board's hurry flag). */
+        LOGD("worker", "%s: already stopping", name);
+        return;
+    }
     if (w->phase == PHASE_RUN) {
         int64_t now = util_mono_ms(), grace = w->cfg->shutdown_grace_ms;
         if (grace > w->cfg->shutdown_timeout_ms)

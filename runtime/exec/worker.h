@@ -40,6 +40,8 @@ typedef struct {
     int64_t timeout_grace_ms; /* after a deadline, before the hard stop */
     int64_t probe_timeout_ms; /* the plugin probe's limit; 0 = no probe */
     int board_fd;           /* from the supervisor; -1 = none */
+    long long max_jobs;     /* under a supervisor: take no more than this
+                               many jobs, then be recycled; 0 = no limit */
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

@@ -159,16 +159,22 @@ void worker_board_settled(worker_t *w, struct jobrt_job *job)
 {
     if (job->board == NULL)
         return;
-    atomic_store_explicit(&w->board->slots[job->board_index].state,
-                          BOARD_SLOT_FREE, memory_order_release);
+    uint32_t was = atomic_exchange_explicit(
+        &w->board->slots[job->board_index].state, BOARD_SLOT_FREE,
+        memory_order_acq_rel);
     w->board_done++;
+    uint32_t kill_me = BOARD_KILL_ME;
+    if (was == BOARD_SLOT_OVERRUN &&
+        atomic_compare_exchange_strong(&w->board->state, &kill_me,
+                                       BOARD_DRAINING))
+        LOGI("worker", "job %s returned after all, before the supervisor "
+             "stopped this worker", job->id);
 }
 
-int worker_board_keeps_lease(const worker_t *w, const struct jobrt_job *job)
+void worker_board_stopped_clean(worker_t *w)
 {
-    return w->supervised && job->board &&
-           atomic_load_explicit(&w->board->slots[job->board_index].state,
-                                memory_order_relaxed) == BOARD_SLOT_OVERRUN;
+    if (w->board)
+        atomic_store(&w->board->stopped_clean, 1);
 }
 
 /* Marks the handlers running past deadline + grace; returns how many
@@ -179,7 +185,7 @@ static int mark_overruns(worker_t *w, int64_t now)
     for (int i = 0; i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
         board_slot_t *s = &w->board->slots[i];
-        if (j->handler == NULL || j->deadline_ms == 0)
+        if (j->handler == NULL || j->deadline_mono_ms == 0)
             continue;
         uint32_t st = atomic_load(&s->state);
         if (st == BOARD_SLOT_OVERRUN) {
@@ -187,7 +193,7 @@ static int mark_overruns(worker_t *w, int64_t now)
             continue;
         }
         if (st != BOARD_SLOT_RUNNING ||
-            now < j->deadline_ms + w->cfg->timeout_grace_ms)
+            now < j->deadline_mono_ms + w->cfg->timeout_grace_ms)
             continue;
         uint32_t running = BOARD_SLOT_RUNNING;
         if (!atomic_compare_exchange_strong(&s->state, &running,
@@ -205,7 +211,7 @@ static int mark_overruns(worker_t *w, int64_t now)
              "no more jobs, lets its other jobs finish, then the supervisor "
              "stops it and the job is recorded as timed out", j->id,
              j->env.job.ptr, j->env.version,
-             (long long)(now - j->deadline_ms), j->timeout_ms,
+             (long long)(now - j->deadline_mono_ms), j->timeout_ms,
              (long long)w->cfg->timeout_grace_ms);
     }
     return n;
@@ -222,6 +228,8 @@ static void on_board_tick(uv_timer_t *t)
                                   memory_order_relaxed);
         w->board_done = 0;
     }
+    if (w->supervised && atomic_load(&b->hurry))
+        worker_stop_waiting(w);
     if (!w->supervised || w->phase != PHASE_RUN || w->q == NULL)
         return;
     if (w->gens && w->gens->leaked &&
@@ -229,7 +237,15 @@ static void on_board_tick(uv_timer_t *t)
         LOGI("worker", "a plugin generation leaked on unload (it stays "
              "mapped); the supervisor replaces this worker with a fresh "
              "one, drained first");
-    int overrun = mark_overruns(w, util_now_ms());
+    int overrun = mark_overruns(w, util_mono_ms());
+    if (overrun == 0 && w->overrun_drain &&
+        atomic_load(&b->state) == BOARD_DRAINING) {
+        /* the overrunning handler returned after all: back to work */
+        LOGI("worker", "the overrunning job(s) returned; taking jobs again");
+        w->overrun_drain = 0;
+        atomic_store(&b->state, BOARD_READY);
+        queue_redis_resume_fetching(w->q);
+    }
     if (overrun == 0)
         return;
     if (!w->overrun_drain) {

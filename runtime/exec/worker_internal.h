@@ -90,6 +90,7 @@ typedef struct {
     uv_timer_t board_timer;
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
+    unsigned long long n_dispatched; /* handed to the executor */
 } worker_t;
 
 /* reload.c */
@@ -126,8 +127,12 @@ void worker_board_reloaded(worker_t *w, int restart_wanted);
 void worker_board_dispatch(worker_t *w, struct jobrt_job *job);
 /* The job is settled (acked, requeued, dead-lettered or released). */
 void worker_board_settled(worker_t *w, struct jobrt_job *job);
-/* The job overran under a supervisor: its lease is kept until the kill. */
-int worker_board_keeps_lease(const worker_t *w, const struct jobrt_job *job);
+/* The worker released what it held and is exiting cleanly. */
+void worker_board_stopped_clean(worker_t *w);
+
+/* worker.c: the supervisor's second signal (the board's hurry flag): stop
+ * waiting for running jobs, as a second SIGTERM does without one. */
+void worker_stop_waiting(worker_t *w);
 
 /* queue callbacks */
 const char *worker_heartbeat_record(void *arg, size_t *len);

@@ -235,8 +235,10 @@ static void name_install(const char *msg, const char *copy, const char *path,
         snprintf(why, why_len, "%s", msg);
         return;
     }
-    snprintf(why, why_len, "%.*s%s%s", (int)(at - msg), msg, path,
-             at + strlen(copy));
+    int n = snprintf(why, why_len, "%.*s%s%s", (int)(at - msg), msg, path,
+                     at + strlen(copy));
+    if (n >= (int)why_len) /* cut, but not inside a character */
+        utf8_truncate(why, why_len - 1);
 }
 
 /* dlopen() of copy (the constructors run here). */

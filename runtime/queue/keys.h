@@ -40,6 +40,11 @@ typedef struct {
 
 /* Pseudo-consumers that hold parked entries start with this. */
 #define QUEUE_PARKED_PREFIX "parked:"
+/* The consumer that holds, for one reclaim tick, the entries a dead worker
+ * process had been delivered more than once (the supervisor's worker-lost
+ * script): QUEUE_LOST_PREFIX "<its consumer>". No worker may take such a
+ * name either. */
+#define QUEUE_LOST_PREFIX "lost:"
 
 /* Returns 0, or -1 with err set if the namespace or queue name is invalid
  * (1-128 characters of [A-Za-z0-9_.:/-]; no braces). */

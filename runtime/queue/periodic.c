@@ -134,8 +134,8 @@ static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
                          : 2;
         const redisReply *e = got->element[i];
         if (e->type == REDIS_REPLY_ARRAY && e->elements > 0)
-            LOGI("queue", "reclaimed entry %s (delivery %u): its lease "
-                 "expired", e->element[0]->str, n);
+            LOGI("queue", "reclaimed entry %s (delivery %u): its worker "
+                 "died or stopped renewing its lease", e->element[0]->str, n);
         reader_handle_entry(q, e, n < 2 ? 2 : n);
     }
     queue_redis_flush(q);

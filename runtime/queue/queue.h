@@ -221,6 +221,9 @@ void queue_redis_worker_lost(queue_redis_t *q, const char *consumer, int pid,
 
 /* Stops fetching (unblocks a pending read). */
 void queue_redis_stop_fetching(queue_redis_t *q);
+/* Fetches again after queue_redis_stop_fetching (a worker whose
+ * overrunning handler returned after all). */
+void queue_redis_resume_fetching(queue_redis_t *q);
 /* Requeues everything still pending for this consumer (shutdown), and
  * removes its registry record: no heartbeat is written after this. */
 void queue_redis_release_pending(queue_redis_t *q);

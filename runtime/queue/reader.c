@@ -262,6 +262,14 @@ void reader_unblock(queue_redis_t *q)
                           q->reader_id);
 }
 
+void queue_redis_resume_fetching(queue_redis_t *q)
+{
+    if (q->closing || q->fatal || q->writer_only || q->fetching)
+        return;
+    q->fetching = 1;
+    reader_fetch(q);
+}
+
 void queue_redis_stop_fetching(queue_redis_t *q)
 {
     q->fetching = 0;

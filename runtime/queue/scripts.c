@@ -544,7 +544,8 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * pending for consumer is handed back at the tail, fields intact and
      * not charged (hand_back; over max_fields: too_many_fields), but one
      * delivered more than once stays pending, reclaimable at once, with
-     * its count lowered by one (RECLAIM adds it back): an innocent keeps
+     * its count lowered by one (RECLAIM adds it back), moved to the
+     * consumer "lost:<consumer>" (so a resend leaves it): an innocent keeps
      * the deliveries it earned before, so a crasher that happens to be
      * beside another's crash is not forgiven its own. An entry
      * deleted from the stream is only acked. Then the registry record and
@@ -659,9 +660,10 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "    if not listed[e[1]] and e[4] > 1 then\n"
         "      -- delivered before: keep the deliveries it earned (a new entry\n"
         "      -- would start at 0 and a crasher could loop); reclaimable now,\n"
-        "      -- and RECLAIM's +1 gives back this delivery's\n"
-        "      redis.call('XCLAIM', KEYS[1], g, me, 0, e[1], 'IDLE', lease,\n"
-        "        'RETRYCOUNT', e[4] - 1, 'JUSTID')\n"
+        "      -- and RECLAIM's +1 gives back this delivery's. Moved to\n"
+        "      -- 'lost:<consumer>', so a resend does not lower it again.\n"
+        "      redis.call('XCLAIM', KEYS[1], g, 'lost:' .. me, 0, e[1], 'IDLE',\n"
+        "        lease, 'RETRYCOUNT', e[4] - 1, 'JUSTID')\n"
         "      kept = kept + 1\n"
         "    elseif not listed[e[1]] then\n"
         "      local r = hand_back(KEYS[1], g, KEYS[2], e[1], why, me, at, "

@@ -93,10 +93,10 @@ board_t *board_attach(int fd, uint32_t n_slots, char *err, size_t err_len)
     return b;
 }
 
-void board_unmap(board_t *b)
+void board_unmap(board_t *b, uint32_t n_slots)
 {
     if (b)
-        munmap(b, board_size(b->n_slots));
+        munmap(b, board_size(n_slots));
 }
 
 void board_copy(char *dst, size_t cap, const char *src, size_t len)

@@ -44,7 +44,11 @@ enum {
     BOARD_READY,        /* taking jobs */
     BOARD_DRAINING,     /* stopping: takes no more jobs */
     BOARD_KILL_ME,      /* only overrunning handlers are left: the
-                           supervisor kills the process for them */
+                           supervisor kills the process for them (or, if
+                           one returns first, the worker takes it back:
+                           KILL_ME -> DRAINING) */
+    BOARD_KILLING,      /* the supervisor took KILL_ME (compare and swap)
+                           and is killing the process */
 };
 
 typedef struct {
@@ -58,10 +62,10 @@ typedef struct {
     uint64_t generation;
     char stream_id[48];
     char id[ENVELOPE_MAX_ID + 1];
-    char job[128];
-    char plugin[64];
-    char plugin_version[32];
-    char build_id[72];
+    char job[ENVELOPE_MAX_NAME + 1];
+    char plugin[ENVELOPE_MAX_NAME + 1]; /* plugin names follow job names */
+    char plugin_version[64];            /* longer ones are cut */
+    char build_id[128];
     char sha12[13];
 } board_slot_t;
 
@@ -75,15 +79,20 @@ typedef struct {
     _Atomic uint64_t reloads;     /* reloads finished (SIGHUP, ...) */
     _Atomic uint32_t restart_wanted; /* a plugin it cannot unload changed,
                                         or a generation leaked */
+    _Atomic uint32_t hurry;   /* the supervisor got a second SIGTERM: stop
+                                 waiting for running jobs */
+    _Atomic uint32_t stopped_clean; /* it handed back what it held and is
+                                       exiting: nothing to settle */
     /* The crash report, written by the crash guard before the process
      * dies: the slot whose handler faulted (-1: none, or not in a
      * handler), and the signal, or 0 with exit_status for exit(). */
     _Atomic int32_t crash_slot;
     _Atomic int32_t crash_signal;
     _Atomic int32_t crash_exit_status;
-    _Atomic uint32_t crash_reported;
-    uint32_t pad;
-    char consumer[256];
+    _Atomic int32_t crash_sender; /* pid that sent the signal (kill(2)) */
+    _Atomic uint32_t crash_claimed;  /* one thread writes the report */
+    _Atomic uint32_t crash_reported; /* ... and sets this last */
+    char consumer[256]; /* for logs; the supervisor names it itself */
     char host[256];
     char fatal[512];      /* why the worker could not start, if so */
     char generations[1024]; /* "plugin build (generation N), ..." */
@@ -104,7 +113,9 @@ board_t *board_create_shared(uint32_t n_slots, int *fd, char *err,
 /* The worker's side: maps the board in fd (then closes fd). NULL with err
  * set if it is not a board for n_slots slots. */
 board_t *board_attach(int fd, uint32_t n_slots, char *err, size_t err_len);
-void board_unmap(board_t *b);
+/* n_slots as the board was made with: the supervisor never trusts the
+ * copy in shared memory, which plugin code in the worker can overwrite. */
+void board_unmap(board_t *b, uint32_t n_slots);
 
 /* Copies a string into a fixed field, cut at a character boundary. */
 void board_copy(char *dst, size_t cap, const char *src, size_t len);

@@ -85,9 +85,12 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
     /* Sent with kill(2) (the supervisor ending an overrun, an operator):
      * not the fault of whatever job this thread runs. */
     int slot = si && si->si_code == SI_USER ? -1 : guard_slot;
-    if (b && atomic_exchange(&b->crash_reported, 1) == 0) {
+    if (b && atomic_exchange(&b->crash_claimed, 1) == 0) {
         atomic_store(&b->crash_slot, slot);
         atomic_store(&b->crash_signal, sig);
+        if (si && si->si_code == SI_USER)
+            atomic_store(&b->crash_sender, (int32_t)si->si_pid);
+        atomic_store_explicit(&b->crash_reported, 1, memory_order_release);
         const char *abbrev = sigabbrev_np(sig); /* a table lookup */
         char what[64];
         size_t n = put(what, 0, sizeof what, "SIG");
@@ -96,11 +99,10 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
         report_line(b, slot, what,
                     si && si->si_code == SI_USER ? (int)si->si_pid : 0);
     }
-    /* SA_RESETHAND restored the default action. A fault re-executes the
-     * faulting instruction on return; a raised or sent signal is raised
-     * again, delivered once this handler returns. */
-    if (si == NULL || si->si_code <= 0)
-        raise(sig);
+    /* SA_RESETHAND restored the default action: raised again, the signal
+     * is delivered once this handler returns (a SIGTRAP or a seccomp
+     * SIGSYS would otherwise resume the thread with a report written). */
+    raise(sig);
 }
 
 /* exit() called by a handler (on its thread): say so, as for a crash. */
@@ -109,11 +111,12 @@ static void on_exit_hook(int status, void *arg)
     (void)arg;
     board_t *b = guard_board;
     int slot = guard_slot;
-    if (b == NULL || slot < 0 || atomic_exchange(&b->crash_reported, 1))
+    if (b == NULL || slot < 0 || atomic_exchange(&b->crash_claimed, 1))
         return;
     atomic_store(&b->crash_slot, slot);
     atomic_store(&b->crash_signal, 0);
     atomic_store(&b->crash_exit_status, status);
+    atomic_store_explicit(&b->crash_reported, 1, memory_order_release);
     report_line(b, slot, "exit() called", 0);
 }
 

@@ -15,9 +15,10 @@ static int slot_running(const board_slot_t *s)
 
 /* The status record of a job that ends dead here (the fields of
  * exec/outcome.c's, from the board). */
-static int build_record(buf_t *r, const board_t *b, const board_slot_t *s,
-                        const char *queue, const char *reason,
-                        const char *error, const char *signal_name)
+static int build_record(buf_t *r, const char *consumer,
+                        const board_slot_t *s, const char *queue,
+                        const char *reason, const char *error,
+                        const char *signal_name)
 {
     int rc = 0;
     buf_reset(r);
@@ -56,7 +57,7 @@ static int build_record(buf_t *r, const board_t *b, const board_slot_t *s,
                                 (long long)times[i])
                   : buf_appendf(r, ",\"%s\":null", names[i]);
     rc |= buf_append(r, ",\"worker\":", 10);
-    rc |= buf_append_json_str(r, b->consumer, strlen(b->consumer));
+    rc |= buf_append_json_str(r, consumer, strlen(consumer));
     rc |= buf_append(r, "}", 1);
     return rc ? -1 : 0;
 }
@@ -70,7 +71,23 @@ static void describe(const board_slot_t *s, char *out, size_t len)
              (unsigned long long)s->generation);
 }
 
-static int add_job(settle_t *st, const board_t *b, const board_slot_t *s,
+/* The board's slot i, copied with every string cut to its field. */
+static const board_slot_t *snapshot(settle_t *st, const board_t *b,
+                                    uint32_t i)
+{
+    board_slot_t *c = &st->slots[i];
+    memcpy(c, &b->slots[i], sizeof *c);
+    c->stream_id[sizeof c->stream_id - 1] = '\0';
+    c->id[sizeof c->id - 1] = '\0';
+    c->job[sizeof c->job - 1] = '\0';
+    c->plugin[sizeof c->plugin - 1] = '\0';
+    c->plugin_version[sizeof c->plugin_version - 1] = '\0';
+    c->build_id[sizeof c->build_id - 1] = '\0';
+    c->sha12[sizeof c->sha12 - 1] = '\0';
+    return c;
+}
+
+static int add_job(settle_t *st, const char *consumer, const board_slot_t *s,
                    const settle_death_t *d, lost_kind_t kind,
                    const char *error, const char *signal_name)
 {
@@ -87,27 +104,31 @@ static int add_job(settle_t *st, const board_t *b, const board_slot_t *s,
         j->retry_delay_ms = s->retry_delay_ms;
         reason = "timeout";
     }
-    if (build_record(&st->records[i], b, s, d->queue, reason, st->errors[i],
-                     signal_name) != 0)
+    if (build_record(&st->records[i], consumer, s, d->queue, reason,
+                     st->errors[i], signal_name) != 0)
         return -1;
     j->record = st->records[i].data;
     j->record_len = st->records[i].len;
     return 0;
 }
 
-int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
+int settle_build(settle_t *st, const board_t *b, uint32_t n,
+                 const char *consumer, const settle_death_t *d)
 {
-    uint32_t n = b->n_slots;
     settle_free(st);
     st->crash_slot = -1;
+    st->attributed = 0;
+    st->n_running = 0;
+    st->cause[0] = '\0';
     st->jobs = calloc(n ? n : 1, sizeof *st->jobs);
     st->records = calloc(n ? n : 1, sizeof *st->records);
     st->errors = calloc(n ? n : 1, sizeof *st->errors);
-    if (!st->jobs || !st->records || !st->errors) {
+    st->slots = calloc(n ? n : 1, sizeof *st->slots);
+    if (!st->jobs || !st->records || !st->errors || !st->slots) {
         settle_free(st);
         return -1;
     }
-    char what[512], sig[96] = "", err[512];
+    char what[640], sig[96] = "", err[512];
     int32_t crash_slot = atomic_load(&b->crash_slot);
     int reported = atomic_load(&b->crash_reported) != 0;
     int crash_sig = atomic_load(&b->crash_signal);
@@ -118,7 +139,7 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
         snprintf(st->cause, sizeof st->cause, "stopped for overrunning "
                  "job(s)");
         for (uint32_t i = 0; i < n; i++) {
-            const board_slot_t *s = &b->slots[i];
+            const board_slot_t *s = snapshot(st, b, i);
             if (atomic_load(&s->state) != BOARD_SLOT_OVERRUN)
                 continue;
             describe(s, what, sizeof what);
@@ -127,7 +148,7 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
                      "%lld ms); its worker process was stopped",
                      (long long)(util_now_ms() - s->deadline_ms),
                      s->timeout_ms, (long long)d->grace_ms);
-            if (add_job(st, b, s, d, LOST_TIMEOUT, err, NULL) != 0)
+            if (add_job(st, consumer, s, d, LOST_TIMEOUT, err, NULL) != 0)
                 goto oom;
         }
         return 0;
@@ -143,20 +164,22 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
                  "MiB) passed the ceiling of %lld MiB", d->rss_bytes >> 20,
                  d->ceiling_bytes >> 20);
         for (uint32_t i = 0; i < n; i++) {
-            const board_slot_t *s = &b->slots[i];
+            const board_slot_t *s = snapshot(st, b, i);
             if (!slot_running(s))
                 continue;
-            snprintf(err, sizeof err, "its worker process was %s while this "
-                     "job ran (each job running at such a kill is charged "
-                     "a delivery)", d->rss_bytes ? "killed past its memory ceiling" :
-                     "killed");
-            if (add_job(st, b, s, d, LOST_CHARGE, err, "SIGKILL") != 0)
+            st->n_running++;
+            if (d->at_earlier_kill && !d->at_earlier_kill(d->arg, s->id))
+                continue; /* the first kill it sees: released, uncharged */
+            snprintf(err, sizeof err, "its worker process was killed past "
+                     "its memory ceiling while this job ran, and this job "
+                     "was running at an earlier such kill too");
+            if (add_job(st, consumer, s, d, LOST_CHARGE, err, "SIGKILL") != 0)
                 goto oom;
         }
         return 0;
     }
     if (reported && crash_slot >= 0 && (uint32_t)crash_slot < n) {
-        const board_slot_t *s = &b->slots[crash_slot];
+        const board_slot_t *s = snapshot(st, b, (uint32_t)crash_slot);
         describe(s, what, sizeof what);
         char how[128];
         if (crash_sig) {
@@ -177,7 +200,7 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
         if (crash_sig)
             snprintf(signame, sizeof signame, "%.*s",
                      (int)strcspn(how, " "), how);
-        if (add_job(st, b, s, d, LOST_CHARGE, err,
+        if (add_job(st, consumer, s, d, LOST_CHARGE, err,
                     crash_sig ? signame : NULL) != 0)
             goto oom;
         return 0;
@@ -189,7 +212,11 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
     /* Died with no report naming a job: every job running then shares
      * the blame, so one that is present at repeated deaths ends poison. */
     char how_died[160];
-    if (d->term_signal)
+    int sender = atomic_load(&b->crash_sender);
+    if (d->term_signal && reported && sender > 0)
+        snprintf(how_died, sizeof how_died, "was killed with %s sent by pid "
+                 "%d", sig, sender);
+    else if (d->term_signal)
         snprintf(how_died, sizeof how_died, "died of %s%s", sig,
                  reported && crash_slot < 0 ? " outside any handler" : "");
     else
@@ -197,7 +224,7 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
                  (long long)d->exit_status);
     snprintf(st->cause, sizeof st->cause, "%s", how_died);
     for (uint32_t i = 0; i < n; i++) {
-        const board_slot_t *s = &b->slots[i];
+        const board_slot_t *s = snapshot(st, b, i);
         if (!slot_running(s))
             continue;
         snprintf(err, sizeof err, "its worker process %s while this job ran "
@@ -207,7 +234,7 @@ int settle_build(settle_t *st, const board_t *b, const settle_death_t *d)
         if (d->term_signal)
             snprintf(signame, sizeof signame, "%.*s", (int)strcspn(sig, " "),
                      sig);
-        if (add_job(st, b, s, d, LOST_CHARGE, err,
+        if (add_job(st, consumer, s, d, LOST_CHARGE, err,
                     d->term_signal ? signame : NULL) != 0)
             goto oom;
     }
@@ -225,8 +252,10 @@ void settle_free(settle_t *st)
     free(st->jobs);
     free(st->records);
     free(st->errors);
+    free(st->slots);
     st->jobs = NULL;
     st->records = NULL;
     st->errors = NULL;
+    st->slots = NULL;
     st->n = 0;
 }

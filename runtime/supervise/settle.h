@@ -9,7 +9,8 @@
  *   crash report names a slot   that job is charged (crash: its signal,
  *                               or exit() from the handler)
  *   killed for an overrun       each OVERRUN slot is a timeout
- *   killed past --max-memory    every job running then is charged
+ *   killed past --max-memory    a job running then is charged if it was
+ *                               running at an earlier memory kill too
  *   other death, no report      every job running then is charged
  *   wedged loop, hard stop      nothing is charged
  * Everything else the worker held is released (the script does that for
@@ -40,22 +41,34 @@ typedef struct {
     const char *queue;   /* for the records */
     long long rss_bytes, ceiling_bytes; /* KILL_MEMORY */
     int64_t grace_ms;    /* --timeout-grace, for the timeout's error */
+    /* KILL_MEMORY: whether job id was running at an earlier memory kill
+     * too (and remember it for the next): only such a job is charged; the
+     * first time, every job running is released. NULL: every one is. */
+    int (*at_earlier_kill)(void *arg, const char *job_id);
+    void *arg;
 } settle_death_t;
 
 typedef struct {
     queue_lost_job_t *jobs;
     size_t n;
+    board_slot_t *slots; /* copies of the board's, NUL-terminated: the
+                            strings jobs[] point into */
     buf_t *records;      /* one per job */
     char (*errors)[512]; /* one per job */
     int attributed;      /* a crash report named the job to blame */
+    unsigned n_running;  /* jobs inside their handler at the death */
     int crash_slot;      /* its slot, or -1 */
     char cause[1024];    /* "SIGSEGV (Segmentation fault) in the handler of
                             job X (...)", "exit status 3", ... */
 } settle_t;
 
-/* Fills s (zeroed before the first call) from board b. Returns 0, or -1
- * when out of memory (s then lists nothing: every entry is released). */
-int settle_build(settle_t *s, const board_t *b, const settle_death_t *d);
+/* Fills s (zeroed before the first call) from board b, made for n_slots
+ * slots; consumer is the dead worker's name (both as the supervisor knows
+ * them: plugin code may have written anything into the board). Returns
+ * 0, or -1 when out of memory (s then lists nothing: every entry is
+ * released). */
+int settle_build(settle_t *s, const board_t *b, uint32_t n_slots,
+                 const char *consumer, const settle_death_t *d);
 void settle_free(settle_t *s);
 
 #endif

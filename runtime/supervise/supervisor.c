@@ -1,5 +1,6 @@
 /*
- * supervisor.c - see supervisor.h. One libuv loop: uv_spawn starts and
+ * supervisor.c - see supervisor.h (rolling reloads and status lines are
+ * in rolling.c). One libuv loop: uv_spawn starts and
  * reaps the workers, a 100 ms tick reads their boards (state, heartbeat,
  * jobs done, requests) and their RSS, and a writer-only queue settles the
  * jobs of a worker that died (queue_redis_worker_lost).
@@ -18,79 +19,9 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "queue/queue.h"
-#include "supervise/board.h"
-#include "supervise/settle.h"
+#include "supervise/supervisor_internal.h"
 
 extern char **environ;
-
-#define TICK_MS 100
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 10000
-#define CRASH_LOOP_MAX 5           /* unexplained deaths of one worker */
-#define CRASH_LOOP_WINDOW_MS 60000 /* ... within this: give up */
-#define STABLE_MS 30000            /* ready this long: backoff resets */
-#define WEDGED_MS 15000            /* a loop silent this long is killed */
-#define ABORT_TO_KILL_MS 3000      /* SIGABRT, then SIGKILL after */
-#define ROLL_STEP_MS 60000         /* one worker's reload, at most */
-#define STOP_MARGIN_MS 10000       /* past --shutdown-timeout: SIGKILL */
-#define SETTLE_WAIT_MS 5000        /* at exit, for the last settlements */
-
-enum { CAUSE_CRASH, CAUSE_TIMEOUT, CAUSE_MEMORY, CAUSE_WEDGED,
-       CAUSE_RECYCLED, CAUSE_EXITED, CAUSE_N };
-static const char *const cause_names[CAUSE_N] = {
-    "crash", "timeout", "memory", "wedged", "recycled", "exited"};
-
-typedef struct supervisor supervisor_t;
-
-typedef struct child {
-    supervisor_t *sup;
-    int number; /* 1..K */
-    uv_process_t proc;
-    board_t *board;
-    int pid;
-    int64_t spawned_at;
-    kill_reason_t killed;
-    int64_t sigkill_at; /* 0: none scheduled */
-    long long rss;
-    int retiring; /* replaced: not restarted when it exits */
-    int exited;
-    struct child *next;
-} child_t;
-
-typedef struct {
-    child_t *current;
-    int64_t restart_at; /* 0: nothing scheduled */
-    int64_t backoff_ms;
-    int64_t crashes[CRASH_LOOP_MAX]; /* times of unexplained deaths */
-    int n_crashes;
-    unsigned restarts;
-    unsigned by_cause[CAUSE_N];
-    unsigned long long jobs_done; /* by its earlier processes */
-    char last_cause[1024];
-} worker_slot_t;
-
-struct supervisor {
-    const supervisor_config_t *cfg;
-    const worker_config_t *wc;
-    uv_loop_t loop;
-    uv_timer_t tick;
-    uv_signal_t sigterm, sigint, sighup, sigusr1;
-    queue_redis_t *q;
-    char exe[PATH_MAX];
-    char consumer[320];
-    worker_slot_t *slots;
-    child_t *children;
-    int first_ready;
-    int stopping;
-    int64_t stop_deadline, settle_deadline;
-    int exit_code;
-    int closing;
-    long long ceiling;
-    int rolling, roll_index, roll_again;
-    uint64_t roll_seen;
-    int64_t roll_deadline;
-};
 
 int supervisor_default_workers(void)
 {
@@ -163,7 +94,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig);
 static void free_child(uv_handle_t *h)
 {
     child_t *c = h->data;
-    board_unmap(c->board);
+    board_unmap(c->board, (uint32_t)c->sup->wc->concurrency);
     free(c);
 }
 
@@ -216,7 +147,7 @@ static int spawn(supervisor_t *s, int number)
         LOGE("supervisor", "cannot start worker %d: %s; retrying in 1 s",
              number, c && c->board ? "out of memory" : err);
         if (c)
-            board_unmap(c->board);
+            board_unmap(c->board, (uint32_t)s->wc->concurrency);
         if (fd >= 0)
             close(fd);
         free(c);
@@ -237,7 +168,8 @@ static int spawn(supervisor_t *s, int number)
     };
     uv_process_options_t o = {
         .exit_cb = on_child_exit,
-        .file = s->exe,
+        /* this very binary, even if the file was replaced since */
+        .file = "/proc/self/exe",
         .args = args,
         .env = env,
         /* its own session: a terminal's ^C reaches the supervisor only,
@@ -292,6 +224,9 @@ static void begin_stop(supervisor_t *s, const char *why)
     if (s->stopping) {
         LOGW("supervisor", "%s again: the workers stop without waiting for "
              "their running jobs", why);
+        for (child_t *c = s->children; c; c = c->next)
+            atomic_store(&c->board->hurry, 1);
+        return;
     } else {
         s->stopping = 1;
         s->stop_deadline = util_mono_ms() + s->wc->shutdown_timeout_ms +
@@ -351,6 +286,18 @@ static int crash_loop(worker_slot_t *slot, int64_t now)
     return recent + 1 >= CRASH_LOOP_MAX;
 }
 
+/* settle_death_t.at_earlier_kill */
+static int at_earlier_kill(void *arg, const char *job_id)
+{
+    supervisor_t *s = arg;
+    if (s->memory_kills == NULL)
+        return 1; /* out of memory at start: charge, as for other kills */
+    if (idset_has(s->memory_kills, job_id, strlen(job_id)))
+        return 1;
+    idset_add(s->memory_kills, job_id);
+    return 0;
+}
+
 static void settle(supervisor_t *s, child_t *c, int64_t status, int sig,
                    settle_t *st)
 {
@@ -363,15 +310,20 @@ static void settle(supervisor_t *s, child_t *c, int64_t status, int sig,
         .rss_bytes = c->rss,
         .ceiling_bytes = s->ceiling,
         .grace_ms = s->wc->timeout_grace_ms,
+        .at_earlier_kill = at_earlier_kill,
+        .arg = s,
     };
-    if (settle_build(st, b, &d) != 0)
+    /* Its name as the worker makes it (exec/worker.c), not as the board
+     * says: plugin code may have written anything there. */
+    char consumer[320];
+    snprintf(consumer, sizeof consumer, "%.200s-%d",
+             s->wc->consumer ? s->wc->consumer : s->host, c->pid);
+    if (settle_build(st, b, (uint32_t)s->wc->concurrency, consumer, &d) != 0)
         LOGE("supervisor", "out of memory settling worker %d's jobs: all "
              "are released for redelivery, none is charged", c->number);
-    if (b->consumer[0] == '\0')
-        return; /* died before it took a name: it held nothing */
     queue_redis_t *q = supervisor_queue(s);
     if (q)
-        queue_redis_worker_lost(q, b->consumer, c->pid, b->host, st->jobs,
+        queue_redis_worker_lost(q, consumer, c->pid, s->host, st->jobs,
                                 st->n);
 }
 
@@ -386,11 +338,14 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
     slot->jobs_done += atomic_load(&b->jobs_done);
     unlink_child(s, c);
     int reported = atomic_load(&b->crash_reported) != 0;
+    /* clean: it said it handed everything back, and exited 0 */
     int clean = sig == 0 && status == 0 && c->killed == KILL_NONE &&
-                !reported;
+                !reported && atomic_load(&b->stopped_clean);
     if (sig == 0 && (status == 1 || status == 2) && b->fatal[0] &&
-        !reported && c->killed == KILL_NONE) {
-        /* It could not start: a restart cannot fix that. */
+        !reported && c->killed == KILL_NONE && !s->first_ready) {
+        /* The first worker could not start: a restart cannot fix that.
+         * (Later, the same is a death like any other: a directory empty
+         * for a moment mid-deploy must not stop a serving fleet.) */
         if (!s->stopping) {
             LOGE("supervisor", "worker %d (pid %d) could not start: %s; "
                  "stopping (exit 1): restarting cannot fix this",
@@ -409,7 +364,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
         if (c->killed == KILL_OVERRUN)
             cause = CAUSE_TIMEOUT;
         else if (c->killed == KILL_MEMORY)
-            cause = CAUSE_MEMORY;
+            cause = CAUSE_MEMORY, loops = st.n_running == 0; /* no job */
         else if (c->killed == KILL_WEDGED)
             cause = CAUSE_WEDGED, loops = 1;
         else if (c->killed == KILL_STOP)
@@ -428,11 +383,16 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
         else if (st.n)
             jobs = "every job it was running is charged a delivery, the "
                    "others it held are released now";
-        LOGW("supervisor", "worker %d (pid %d) %s%s; %s", c->number, c->pid,
-             st.attributed ? "died: " : "", st.cause, jobs);
+        /* a worker still starting when the stop came dies of SIGTERM */
+        int expected = s->stopping && sig == SIGTERM && !st.n;
+        log_line(expected ? JOBRT_LOG_INFO : JOBRT_LOG_WARN, "supervisor",
+                 "worker %d (pid %d) %s%s; %s", c->number, c->pid,
+                 st.attributed ? "died: " : "", st.cause, jobs);
     }
     settle_free(&st);
     uv_close((uv_handle_t *)&c->proc, free_child);
+    if (s->recycle_wait == c->number && !c->retiring)
+        s->recycle_wait = 0; /* the replacement died before it served */
     if (c->retiring || s->stopping) {
         if (c->retiring && !clean)
             LOGI("supervisor", "worker %d's retired process (pid %d) did "
@@ -491,6 +451,10 @@ static long long read_rss(int pid)
 static void recycle(supervisor_t *s, child_t *c, const char *why)
 {
     worker_slot_t *slot = &s->slots[c->number - 1];
+    if (s->recycle_wait)
+        return; /* one at a time: the next once this one's replacement is
+                   ready, so the fleet never drains all at once */
+    s->recycle_wait = c->number;
     c->retiring = 1;
     if (slot->current == c)
         slot->current = NULL;
@@ -515,6 +479,19 @@ static void check_child(supervisor_t *s, child_t *c, int64_t now)
 {
     board_t *b = c->board;
     uint32_t state = atomic_load(&b->state);
+    if (state == BOARD_READY && !c->ready_seen) {
+        c->ready_seen = 1;
+        if (s->cfg->max_memory > 0)
+            c->rss_ready = read_rss(c->pid);
+        if (s->recycle_wait == c->number && !c->retiring)
+            s->recycle_wait = 0; /* the replacement serves: next one */
+        if (c->rss_ready > s->cfg->max_memory && s->cfg->max_memory > 0)
+            LOGW("supervisor", "worker %d (pid %d) starts with RSS %lld MiB, "
+                 "over --max-memory %lld MiB: it is not recycled for it "
+                 "(it would only start again as big); raise --max-memory",
+                 c->number, c->pid, c->rss_ready >> 20,
+                 s->cfg->max_memory >> 20);
+    }
     if (!s->first_ready && state == BOARD_READY) {
         s->first_ready = 1;
         supervisor_queue(s); /* Redis works: connect ahead of any death */
@@ -530,7 +507,9 @@ static void check_child(supervisor_t *s, child_t *c, int64_t now)
     }
     if (c->killed != KILL_NONE)
         return;
-    if (state == BOARD_KILL_ME) {
+    uint32_t kill_me = BOARD_KILL_ME;
+    if (state == BOARD_KILL_ME &&
+        atomic_compare_exchange_strong(&b->state, &kill_me, BOARD_KILLING)) {
         LOGW("supervisor", "worker %d (pid %d): a handler overran its "
              "deadline and --timeout-grace and its other jobs are done: "
              "stopping it (SIGABRT, then SIGKILL)", c->number, c->pid);
@@ -560,7 +539,8 @@ static void check_child(supervisor_t *s, child_t *c, int64_t now)
         return;
     char why[160];
     unsigned long long done = atomic_load(&b->jobs_done);
-    if (s->cfg->max_memory > 0 && c->rss > s->cfg->max_memory) {
+    if (s->cfg->max_memory > 0 && c->rss > s->cfg->max_memory &&
+        c->rss_ready <= s->cfg->max_memory) {
         snprintf(why, sizeof why, "RSS %lld MiB is over --max-memory %lld "
                  "MiB", c->rss >> 20, s->cfg->max_memory >> 20);
         recycle(s, c, why);
@@ -575,92 +555,16 @@ static void check_child(supervisor_t *s, child_t *c, int64_t now)
     }
 }
 
-/* ---- rolling reload ---------------------------------------------------- */
-
-static void roll_next(supervisor_t *s)
-{
-    while (++s->roll_index < s->cfg->workers) {
-        child_t *c = s->slots[s->roll_index].current;
-        if (c == NULL || c->killed != KILL_NONE ||
-            atomic_load(&c->board->state) != BOARD_READY)
-            continue; /* a worker started from now on loads the new files */
-        s->roll_seen = atomic_load(&c->board->reloads);
-        s->roll_deadline = util_mono_ms() + ROLL_STEP_MS;
-        LOGI("supervisor", "rolling reload: worker %d (pid %d) reloads",
-             c->number, c->pid);
-        kill(c->pid, SIGHUP);
-        return;
-    }
-    s->rolling = 0;
-    LOGI("supervisor", "rolling reload: done");
-    if (s->roll_again) {
-        s->roll_again = 0;
-        s->rolling = 1;
-        s->roll_index = -1;
-        roll_next(s);
-    }
-}
-
-static void roll_check(supervisor_t *s, int64_t now)
-{
-    if (!s->rolling)
-        return;
-    child_t *c = s->slots[s->roll_index].current;
-    if (c && c->killed == KILL_NONE &&
-        atomic_load(&c->board->reloads) == s->roll_seen) {
-        if (now < s->roll_deadline)
-            return;
-        LOGW("supervisor", "rolling reload: worker %d did not finish its "
-             "reload within %d s; going on with the next", c->number,
-             ROLL_STEP_MS / 1000);
-    }
-    roll_next(s);
-}
-
 /* ---- signals and the tick ---------------------------------------------- */
-
-static void log_workers(supervisor_t *s)
-{
-    static const char *const states[] = {"starting", "ready", "draining",
-                                         "stopping for an overrun"};
-    for (int i = 0; i < s->cfg->workers; i++) {
-        worker_slot_t *slot = &s->slots[i];
-        child_t *c = slot->current;
-        char causes[160] = "";
-        size_t n = 0;
-        for (int k = 0; k < CAUSE_N && n < sizeof causes; k++)
-            if (slot->by_cause[k])
-                n += (size_t)snprintf(causes + n, sizeof causes - n, "%s%s "
-                                      "%u", n ? ", " : "", cause_names[k],
-                                      slot->by_cause[k]);
-        uint32_t st = c ? atomic_load(&c->board->state) : 0;
-        LOGI("supervisor", "worker %d: %s%d, %s, %llu job(s) done, %u "
-             "restart(s)%s%s%s; plugins: %.400s", i + 1, c ? "pid " : "",
-             c ? c->pid : 0, c ? states[st > 3 ? 3 : st] : "not running",
-             slot->jobs_done + (c ? atomic_load(&c->board->jobs_done) : 0),
-             slot->restarts, n ? " (" : "", causes, n ? ")" : "",
-             c && c->board->generations[0] ? c->board->generations : "-");
-    }
-}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     supervisor_t *s = h->data;
     if (signum == SIGHUP) {
-        if (s->stopping)
-            return;
-        if (s->rolling) {
-            s->roll_again = 1;
-            LOGI("supervisor", "SIGHUP: another rolling reload follows the "
-                 "one in progress");
-            return;
-        }
-        LOGI("supervisor", "SIGHUP: reloading the workers one at a time");
-        s->rolling = 1;
-        s->roll_index = -1;
-        roll_next(s);
+        if (!s->stopping)
+            supervisor_roll_start(s);
     } else if (signum == SIGUSR1) {
-        log_workers(s);
+        supervisor_log_workers(s);
     } else {
         begin_stop(s, signum == SIGTERM ? "SIGTERM" : "SIGINT");
         maybe_finish(s);
@@ -697,7 +601,7 @@ static void on_tick(uv_timer_t *t)
             slot->n_crashes = 0;
         }
     }
-    roll_check(s, now);
+    supervisor_roll_check(s, now);
 }
 
 int supervisor_run(const supervisor_config_t *cfg)
@@ -715,9 +619,9 @@ int supervisor_run(const supervisor_config_t *cfg)
         return 1;
     }
     s.exe[n] = '\0';
-    char host[256] = "host";
-    gethostname(host, sizeof host - 1);
-    snprintf(s.consumer, sizeof s.consumer, "supervisor:%.200s-%d", host,
+    snprintf(s.host, sizeof s.host, "host");
+    gethostname(s.host, sizeof s.host - 1);
+    snprintf(s.consumer, sizeof s.consumer, "supervisor:%.200s-%d", s.host,
              (int)getpid());
     s.slots = calloc((size_t)cfg->workers, sizeof *s.slots);
     if (s.slots == NULL) {
@@ -726,6 +630,7 @@ int supervisor_run(const supervisor_config_t *cfg)
     }
     for (int i = 0; i < cfg->workers; i++)
         s.slots[i].backoff_ms = BACKOFF_MIN_MS;
+    s.memory_kills = idset_create(4096);
     signal(SIGHUP, SIG_IGN); /* until the handler below is set */
     uv_loop_init(&s.loop);
     uv_signal_t *sigs[] = {&s.sigterm, &s.sigint, &s.sighup, &s.sigusr1};
@@ -747,5 +652,6 @@ int supervisor_run(const supervisor_config_t *cfg)
     if (uv_loop_close(&s.loop) != 0)
         LOGD("supervisor", "event loop closed with handles still open");
     free(s.slots);
+    idset_destroy(s.memory_kills);
     return s.exit_code;
 }

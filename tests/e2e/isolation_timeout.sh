@@ -7,7 +7,9 @@
 # worker takes no new job once the spin job is past deadline + grace, the
 # supervisor stops the worker only after the three are done, the spin job
 # is recorded as `timeout` (retried once per --max-attempts 2, then
-# dead-lettered), a fresh worker takes over and serves a later job.
+# dead-lettered), a fresh worker takes over and serves a later job. And
+# a handler that overruns but returns while its worker's other jobs still
+# run: the worker takes jobs again and is not stopped.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -56,6 +58,24 @@ log "spin-1 dead after $((t_dead - t0)) ms"
 "$JOBRT_BIN" enqueue $Q work -v 1 --payload '{}' --id after -r "$REDIS_URL" \
     >/dev/null
 wait_for "a job after the stops" 15 job_has_status $Q after succeeded
+
+# A handler that overruns but returns before its worker's other jobs are
+# done: the worker takes jobs again and is not stopped.
+stops=$(grep -c 'stopping it (SIGABRT' "$L")
+"$JOBRT_BIN" enqueue $Q work -v 1 --payload '{"ms":1500}' --timeout 200ms \
+    --id late -r "$REDIS_URL" >/dev/null
+"$JOBRT_BIN" enqueue $Q work -v 1 --payload '{"ms":3000}' --id long \
+    -r "$REDIS_URL" >/dev/null
+wait_for "the overrun to be seen" 10 grep -q "job late (work v1) still runs" "$L"
+wait_for "the worker to take jobs again" 10 grep -q "taking jobs again" "$L"
+"$JOBRT_BIN" enqueue $Q work -v 1 --payload '{}' --id after-late \
+    -r "$REDIS_URL" >/dev/null
+wait_for "a job after the late one" 10 job_has_status $Q after-late succeeded
+wait_for "the long job" 10 job_has_status $Q long succeeded
+assert_contains "$(job_status $Q late)" '"status":"succeeded"' \
+    "the late job's own outcome stands"
+assert_eq "$stops" "$(grep -c 'stopping it (SIGABRT' "$L")" \
+    "workers stopped for the late job"
 stop_worker sup 40
 assert_eq 0 "$WORKER_RC" "supervisor exit code after SIGTERM"
 pass
