@@ -152,8 +152,10 @@ function median(xs) {
 async function startJobrt(cfg, queue, pluginDir, env) {
   const kids = [];
   for (let i = 0; i < cfg.procs; i++) {
-    const args = ['run', '--plugin-dir', pluginDir, '--redis', URL, '--queue', queue,
-      '--concurrency', String(cfg.concurrency), '--result-ttl', '0'];
+    // --workers 0: each configuration's processes are the ones measured
+    // (pids, RSS, CPU); the supervisor's own row is bench/workers.js.
+    const args = ['run', '--workers', '0', '--plugin-dir', pluginDir, '--redis', URL,
+      '--queue', queue, '--concurrency', String(cfg.concurrency), '--result-ttl', '0'];
     const child = spawn(JOBRT, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     const k = { child, log: '', exited: false };
     k.exit = new Promise((res) => child.on('exit', (code, sig) => { k.exited = true; res({ code, sig }); }));

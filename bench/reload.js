@@ -156,8 +156,10 @@ function installPrepared(dir, tmp) {
 }
 
 async function startWorker(dir, queue, outFile, extra) {
-  const args = ['run', '--plugin-dir', dir, '--redis', URL, '--queue', queue,
-    '--concurrency', '8', ...extra];
+  // one process (--workers 0): a SIGHUP reloads it in place; under a
+  // supervisor it would be a rolling reload of several
+  const args = ['run', '--workers', '0', '--plugin-dir', dir, '--redis', URL,
+    '--queue', queue, '--concurrency', '8', ...extra];
   const t0 = nowNs();
   const child = track(spawn(JOBRT, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
