@@ -12,7 +12,8 @@
  * (BOARD_KILL_ME): the supervisor records the overrunning job as
  * `timeout`, retries it per its policy, and starts a fresh worker. No
  * thread is ever cancelled inside plugin code, and an innocent job is
- * never killed for another's overrun. Without a supervisor (--workers 0)
+ * never killed for another's overrun. This holds while the worker drains
+ * for a stop or a recycle too. Without a supervisor (--workers 0)
  * nothing can end the handler: the worker warns and stops renewing its
  * lease, so another worker takes the job over after --lease.
  */
@@ -230,15 +231,19 @@ static void on_board_tick(uv_timer_t *t)
     }
     if (w->supervised && atomic_load(&b->hurry))
         worker_stop_waiting(w);
-    if (!w->supervised || w->phase != PHASE_RUN || w->q == NULL)
+    /* Hard timeouts hold while the worker drains for a stop or a recycle
+     * too: a hung handler must not hold up a deploy for the whole
+     * --shutdown-timeout and then go back uncharged. */
+    if (!w->supervised || w->q == NULL ||
+        (w->phase != PHASE_RUN && w->phase != PHASE_DRAIN))
         return;
-    if (w->gens && w->gens->leaked &&
+    if (w->phase == PHASE_RUN && w->gens && w->gens->leaked &&
         !atomic_exchange(&b->restart_wanted, 1))
         LOGI("worker", "a plugin generation leaked on unload (it stays "
              "mapped); the supervisor replaces this worker with a fresh "
              "one, drained first");
     int overrun = mark_overruns(w, util_mono_ms());
-    if (overrun == 0 && w->overrun_drain &&
+    if (w->phase == PHASE_RUN && overrun == 0 && w->overrun_drain &&
         atomic_load(&b->state) == BOARD_DRAINING) {
         /* the overrunning handler returned after all: back to work */
         LOGI("worker", "the overrunning job(s) returned; taking jobs again");
@@ -251,7 +256,8 @@ static void on_board_tick(uv_timer_t *t)
     if (!w->overrun_drain) {
         w->overrun_drain = 1;
         atomic_store(&b->state, BOARD_DRAINING);
-        queue_redis_stop_fetching(w->q);
+        if (w->phase == PHASE_RUN)
+            queue_redis_stop_fetching(w->q);
     }
     size_t others = executor_inflight(w->ex) - (size_t)overrun;
     if (others == 0 && queue_redis_idle(w->q) &&

@@ -9,7 +9,8 @@
 # is recorded as `timeout` (retried once per --max-attempts 2, then
 # dead-lettered), a fresh worker takes over and serves a later job. And
 # a handler that overruns but returns while its worker's other jobs still
-# run: the worker takes jobs again and is not stopped.
+# run: the worker takes jobs again and is not stopped. And one that
+# overruns while its worker drains for a stop is stopped all the same.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -78,4 +79,26 @@ assert_eq "$stops" "$(grep -c 'stopping it (SIGABRT' "$L")" \
     "workers stopped for the late job"
 stop_worker sup 40
 assert_eq 0 "$WORKER_RC" "supervisor exit code after SIGTERM"
+
+# A handler that overruns while its worker drains for a stop is stopped
+# at deadline + grace too, not after the whole --shutdown-timeout, and is
+# recorded as timed out (its last attempt: dead-lettered).
+start_worker sup2 --workers 1 --plugin-dir "$JOBRT_HAZARD_DIR" \
+    -r "$REDIS_URL" -q $Q --concurrency 4 --timeout-grace 300ms \
+    --shutdown-timeout 30s
+L2=$(worker_log sup2)
+wait_for "the worker to take jobs" 15 grep -q "taking jobs from queue" "$L2"
+"$JOBRT_BIN" enqueue $Q spin -v 1 --payload '{}' --timeout 400ms \
+    --max-attempts 1 --id spin-drain -r "$REDIS_URL" >/dev/null
+one_pending() { [ "$(xpending_count $Q)" = 1 ]; }
+wait_for "spin-drain to be running" 10 one_pending
+t_stop=$(now_ms)
+kill -TERM "$(worker_pid sup2)"
+wait_worker_exit sup2 15
+assert_eq 0 "$WORKER_RC" "exit code of a stop with an overrunning handler"
+took=$(($(now_ms) - t_stop))
+log "stopped in $took ms with --shutdown-timeout 30s"
+[ "$took" -lt 15000 ] || fail "the stop waited $took ms for a hung handler"
+rec=$(job_status $Q spin-drain)
+assert_contains "$rec" '"reason":"timeout"' "spin-drain recorded as timed out"
 pass
