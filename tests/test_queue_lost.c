@@ -670,3 +670,39 @@ Test(queue_lost, a_writer_only_queue_settles_a_dead_worker)
     cr_assert(strstr(log, "no valid stream id ('bogus')"), "%s", log);
     stop_redis();
 }
+
+/* GIVE_BACK: an entry delivered more than once that a worker cannot take
+ * goes back with the deliveries it earned, reclaimable at once; a resend
+ * changes nothing; another's entry is left alone. */
+Test(queue_lost, give_back_keeps_earned_deliveries)
+{
+    start_redis();
+    setup(2);
+    cmd("XCLAIM " QS " g dead 0 1-1"); /* delivery 2 */
+    const char *gb[] = {"EVAL", queue_scripts[SCRIPT_GIVE_BACK], "1", QS,
+                        "g", "dead", "1-1", "30000"};
+    redisReply *r = test_redis_argv(rc, &last, 8, gb);
+    cr_assert_eq(r->integer, 1);
+    char owner[64];
+    long long idle, count;
+    cr_assert(pending("1-1", owner, &idle, &count));
+    cr_assert_str_eq(owner, "lost:dead");
+    cr_assert_eq(count, 1, "two deliveries, less the one RECLAIM adds");
+    cr_assert_geq(idle, 30000);
+    r = test_redis_argv(rc, &last, 8, gb);
+    cr_assert_eq(r->integer, 0, "a resend: no longer dead's");
+    cr_assert(pending("1-1", owner, NULL, &count));
+    cr_assert_eq(count, 1, "a resend lowers nothing");
+    const char *rec[] = {"EVAL", queue_scripts[SCRIPT_RECLAIM], "2", QS, QD,
+                         "g", "alive", "30000", "10", "3", "1", "100"};
+    r = test_redis_argv(rc, &last, 12, rec);
+    cr_assert_eq(r->element[0]->elements, 1, "reclaimable at once");
+    cr_assert_eq(r->element[1]->element[0]->integer, 2,
+                 "its delivery count back where it was, plus this one");
+    const char *other[] = {"EVAL", queue_scripts[SCRIPT_GIVE_BACK], "1", QS,
+                           "g", "dead", "2-1", "30000"};
+    cmd("XCLAIM " QS " g alive 0 2-1 JUSTID");
+    r = test_redis_argv(rc, &last, 8, other);
+    cr_assert_eq(r->integer, 0, "another worker's entry stays its own");
+    stop_redis();
+}

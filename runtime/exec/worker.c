@@ -255,9 +255,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
          * the same free slots), or a read that was out when a handler
          * overran (worker_board.c): hand it back at once rather than leave
          * it pending here, unrenewed, until its lease runs out. */
-        LOGD("worker", "entry %s arrived with no free slot; handed back to "
-             "the stream", stream_id);
-        queue_redis_requeue(w->q, stream_id, stream_id, fv, n, 0, NULL, 0, 0);
+        LOGD("worker", "entry %s arrived with no free slot; handed back",
+             stream_id);
+        queue_redis_give_back(w->q, stream_id, stream_id, fv, n, deliveries);
         return;
     }
     char why[512];

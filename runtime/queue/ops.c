@@ -226,3 +226,22 @@ void ops_release_replied(queue_redis_t *q, const redisReply *r)
                  buried->element[i]->str, q->keys.stream,
                  ENVELOPE_MAX_FIELDS);
 }
+
+void queue_redis_give_back(queue_redis_t *q, const char *stream_id,
+                           const char *job_id, const strview_t *fv, size_t n,
+                           uint32_t deliveries)
+{
+    if (deliveries <= 1) {
+        queue_redis_requeue(q, stream_id, job_id, fv, n, 0, NULL, 0, 0);
+        return;
+    }
+    char lease[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)q->o.lease_ms);
+    outbox_arg(q, "1");
+    outbox_arg(q, q->keys.stream);
+    outbox_arg(q, q->o.group);
+    outbox_arg(q, q->o.consumer);
+    outbox_arg(q, stream_id);
+    outbox_arg(q, lease);
+    outbox_submit(q, SCRIPT_GIVE_BACK, job_id);
+}

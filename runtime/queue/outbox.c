@@ -114,7 +114,8 @@ static const char *script_name(int s)
         [SCRIPT_UNPARK] = "unpark",     [SCRIPT_PARK_EXPIRE] = "park expiry",
         [SCRIPT_HEARTBEAT] = "heartbeat", [SCRIPT_CLEANUP] = "cleanup",
         [SCRIPT_RELOAD_REPLY] = "reload reply",
-        [SCRIPT_WORKER_LOST] = "worker-lost"};
+        [SCRIPT_WORKER_LOST] = "worker-lost",
+        [SCRIPT_GIVE_BACK] = "give back"};
     if (s == OP_XACK)
         return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";

@@ -137,6 +137,14 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          const char *job_id, const strview_t *fv, size_t n,
                          uint32_t attempt, const char *error,
                          uint32_t delay_ms, int64_t due_ms);
+/* Hands an entry back that this worker cannot take now (no free slot, it
+ * stopped taking jobs): delivered once, it is re-added at the tail at once
+ * (queue_redis_requeue, attempt kept); delivered more, it stays where it
+ * is, its earned deliveries kept, for any worker's next reclaim
+ * (SCRIPT_GIVE_BACK), so no crasher is forgiven a delivery. */
+void queue_redis_give_back(queue_redis_t *q, const char *stream_id,
+                           const char *job_id, const strview_t *fv, size_t n,
+                           uint32_t deliveries);
 /* Moves an entry, intact, to the dead-letter stream with a reason code. */
 void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
                              const char *job_id, const char *reason,

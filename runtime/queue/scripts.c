@@ -687,4 +687,22 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "end\n"
         "return {me, back, charged, poisoned, retried, dead, skipped, buried, "
         "gone, who, kept}\n",
+
+    /* GIVE_BACK: KEYS[1] stream. ARGV: group, consumer, id, lease_ms.
+     * An entry delivered more than once that this worker cannot take (no
+     * free slot, it stopped taking jobs) goes back without losing the
+     * deliveries it earned (a new entry would start again at 0): if still
+     * pending for consumer, it moves to QUEUE_LOST_PREFIX "<consumer>",
+     * idle for the lease and its count lowered by one, so any worker's
+     * next RECLAIM (which adds the one back) takes it. Nothing is written
+     * or removed. Returns 1, or 0 when it was not consumer's (a resend
+     * after a lost reply: already moved). */
+    [SCRIPT_GIVE_BACK] =
+        "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], "
+        "ARGV[3], 1)\n"
+        "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+        "redis.call('XCLAIM', KEYS[1], ARGV[1], '" QUEUE_LOST_PREFIX "' .. "
+        "ARGV[2], 0, ARGV[3], 'IDLE', tonumber(ARGV[4]), 'RETRYCOUNT',\n"
+        "  math.max(0, p[1][4] - 1), 'JUSTID')\n"
+        "return 1\n",
 };

@@ -55,6 +55,7 @@ enum {
     SCRIPT_RELOAD_REPLY, /* record our outcome of a `jobrt reload` */
     SCRIPT_WORKER_LOST, /* settle the entries of a worker process that
                            died (queue_redis_worker_lost) */
+    SCRIPT_GIVE_BACK, /* hand one entry back keeping its delivery count */
     SCRIPT_COUNT
 };
 
