@@ -40,12 +40,15 @@ assert_eq 0 "$WORKER_RC" "w1 exit code after SIGTERM"
 start_worker w2 --park-ttl 0 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q $Q \
     --concurrency 4 --retry-base 100ms
 wait_for "w2 to create its consumer group" 10 group_exists $Q
+# One at a time: dq-fail is dead-lettered after its handler ran, the
+# others at dispatch, so sent together their order in the DLQ would be a
+# race (the list order below is what is checked).
 rcli XADD "$S" '*' job fail v 1 payload '{}' id dq-fail >/dev/null
+wait_for "dq-fail to be dead" 10 job_has_status $Q dq-fail dead
 rcli XADD "$S" '*' job versioned v 9 payload '{}' id dq-schema >/dev/null
+wait_for "dq-schema to be dead" 10 job_has_status $Q dq-schema dead
 rcli XADD "$S" '*' job no_such_job v 1 payload '{}' id dq-nosuch >/dev/null
-for id in dq-fail dq-schema dq-nosuch; do
-    wait_for "$id to be dead" 10 job_has_status $Q $id dead
-done
+wait_for "dq-nosuch to be dead" 10 job_has_status $Q dq-nosuch dead
 assert_eq 4 "$(dlq_len $Q)" "dead letters"
 
 # ---- list ------------------------------------------------------------------
