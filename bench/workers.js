@@ -4,7 +4,12 @@
 // throughput against one process (`--workers 0`). See bench/README.md,
 // "Workers row". Usage (normally through ./scripts/bench --part workers):
 //   node bench/workers.js --port P --build DIR [--rounds 5] [--jobs 200000]
-//        [--concurrency 256] [--quick] [--out FILE]
+//        [--concurrency 256] [--quick] [--out FILE] [--http-row]
+//
+// --http-row (./scripts/bench --part http) measures instead what the
+// operations endpoint costs: the default supervisor (--workers 2, results
+// kept) with and without --http, /metrics scraped every second during the
+// drain, alternating, ratio against --http off.
 //
 // Three configurations, each with results kept (--result-ttl left at its
 // default) and with --result-ttl 0: one process at --concurrency C; a
@@ -18,6 +23,7 @@
 // over rounds; ratios against the one process with the same result
 // setting. Needs no npm module (bench/resp.js talks to Redis).
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
@@ -29,6 +35,7 @@ function parseArgs(argv) {
   const o = {
     port: 0, build: 'build-bench', rounds: 5, jobs: 200000, concurrency: 256,
     quick: false, out: path.join(__dirname, '.peers', 'last-workers.json'),
+    httpRow: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -43,6 +50,7 @@ function parseArgs(argv) {
     else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--quick') o.quick = true;
     else if (a === '--out') o.out = v();
+    else if (a === '--http-row') o.httpRow = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (o.quick) {
@@ -69,12 +77,18 @@ const QUIET_CORES = 0.15; // other processes' CPU during a drain, in cores
 
 const C = opt.concurrency;
 const CONFIGS = [];
-for (const ttl of ['default', '0']) {
-  for (const [workers, concurrency] of [[0, C], [2, C], [2, Math.floor(C / 2)]]) {
-    CONFIGS.push({ key: `w${workers}c${concurrency}-ttl${ttl}`, workers, concurrency, ttl });
+if (opt.httpRow) {
+  for (const http of [false, true]) {
+    CONFIGS.push({ key: `w2c${C}-ttldefault${http ? '-http' : ''}`, workers: 2, concurrency: C, ttl: 'default', http });
+  }
+} else {
+  for (const ttl of ['default', '0']) {
+    for (const [workers, concurrency] of [[0, C], [2, C], [2, Math.floor(C / 2)]]) {
+      CONFIGS.push({ key: `w${workers}c${concurrency}-ttl${ttl}`, workers, concurrency, ttl });
+    }
   }
 }
-const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}`;
+const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}${c.http ? ' --http' : ''}`;
 const ttlName = (t) => (t === 'default' ? 'kept (default)' : '--result-ttl 0');
 
 const children = new Set(); // killed on the way out, whatever happened
@@ -209,6 +223,7 @@ function startJobrt(cfg, queue) {
   const args = ['run', '--plugin-dir', NOOP_PLUGINS, '--redis', URL, '--queue', queue,
     '--workers', String(cfg.workers), '--concurrency', String(cfg.concurrency)];
   if (cfg.ttl !== 'default') args.push('--result-ttl', cfg.ttl);
+  if (cfg.http) args.push('--http', '127.0.0.1:0');
   const t0 = performance.now();
   const child = track(spawn(JOBRT, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
   const w = { child, log: '', exited: false, spawned_ms: t0, workerPids: new Map(), takingAt: new Map() };
@@ -223,6 +238,8 @@ function startJobrt(cfg, queue) {
     for (const l of lines) {
       let m = /supervisor: worker (\d+) started \(pid (\d+)\)/.exec(l);
       if (m) w.workerPids.set(Number(m[1]), Number(m[2]));
+      m = /ops: HTTP endpoint on [0-9.]+:(\d+)/.exec(l);
+      if (m) w.httpPort = Number(m[1]);
       m = /INFO {1,2}(?:w(\d+) )?queue: connected to .*: taking jobs from queue/.exec(l);
       if (m) w.takingAt.set(m[1] ? Number(m[1]) : 0, now);
     }
@@ -247,6 +264,17 @@ function startJobrt(cfg, queue) {
 }
 
 // ---- one drain -------------------------------------------------------------
+
+// GET /metrics; resolves true on a 200 with jobrt's counters in it.
+function scrape(port) {
+  return new Promise((res) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 2000 }, (r) => {
+      let body = '';
+      r.on('data', (d) => { body += d; });
+      r.on('end', () => res(r.statusCode === 200 && body.includes('jobrt_jobs_total')));
+    }).on('error', () => res(false));
+  });
+}
 
 let seq = 0;
 
@@ -276,10 +304,16 @@ async function drain(cfg, n) {
   const limitMs = Math.max(60000, n); // >= 1000 jobs/s or give up
   let peakKb = 0;
   let lastRss = 0;
+  let lastScrape = 0;
+  let scrapes = 0;
   while (p.left > 0 && performance.now() - tFirst < limitMs && !w.exited) {
     await sleep(DONE_POLL_MS);
     p = await progress(queue, n);
     const now = performance.now();
+    if (cfg.http && w.httpPort && now - lastScrape >= 1000) { // as Prometheus would, but often
+      lastScrape = now;
+      scrape(w.httpPort).then((ok) => { if (ok) scrapes++; });
+    }
     if (now - lastRss >= 50) { // peak RSS, sampled every 50 ms
       lastRss = now;
       const kb = w.pids().reduce((a, pid) => a + rssKb(pid), 0) + (cfg.workers ? rssKb(w.child.pid) : 0);
@@ -318,6 +352,7 @@ async function drain(cfg, n) {
   const diedAtStop = (w.log.match(/supervisor: worker \d+ \(pid \d+\) died of SIGTERM/g) || []).length;
   const res = {
     config: cfg.key,
+    scrapes: cfg.http ? scrapes : undefined,
     workers: cfg.workers,
     concurrency: cfg.concurrency,
     result_ttl: cfg.ttl,
@@ -351,7 +386,7 @@ async function drain(cfg, n) {
   };
   const wantSummaries = cfg.workers === 0 ? 1 : cfg.workers;
   const recordsOk = cfg.ttl === 'default' ? records === n : records === 0;
-  res.ok = p.left === 0 && st.succeeded === n && st.summaries + diedAtStop === wantSummaries && dlq === 0 &&
+  res.ok = (!cfg.http || scrapes > 0) && p.left === 0 && st.succeeded === n && st.summaries + diedAtStop === wantSummaries && dlq === 0 &&
     recordsOk && restarts === 0 && st.survivors.length === 0 && st.exit.code === 0;
   if (!res.ok) {
     log(`${cfgName(cfg)} ${ttlName(cfg.ttl)} failed a check: left ${p.left}, succeeded ${st.succeeded} of ${n} `
@@ -430,7 +465,8 @@ async function main() {
       per_round_jobs_per_s: ds.map((d) => d.jobs_per_s),
     };
   }
-  const base = (c) => med[`w0c${C}-ttl${c.ttl}`];
+  // the row's own baseline: one process, or (--http-row) --http off
+  const base = (c) => med[opt.httpRow ? `w2c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
   const allOk = rounds.every((R) => Object.values(R.drains).every((d) => d.ok));
   const others = rounds.flatMap((R) => Object.values(R.drains).map((d) => d.other_cores));
   const noisy = others.filter((x) => x > QUIET_CORES).length;
@@ -440,8 +476,10 @@ async function main() {
   const neverTaking = sumOf((d) => d.never_taking);
 
   const L = [];
-  L.push(`jobrt workers row: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
-  L.push('clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
+  L.push(`jobrt ${opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
+  L.push(opt.httpRow
+    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run; /metrics scraped every 1 s with --http'
+    : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
   L.push('RSS: VmRSS at the end of the drain, summed over the worker processes; the supervisor\'s own beside it');
   L.push('');
   L.push(`${'configuration'.padEnd(32)}${'results'.padEnd(16)}${'jobs/s'.padStart(9)}${'ratio'.padStart(8)}`
