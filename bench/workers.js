@@ -89,6 +89,7 @@ if (opt.httpRow) {
   }
 }
 const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}${c.http ? ' --http' : ''}`;
+const NAME_W = Math.max(32, ...CONFIGS.map((c) => cfgName(c).length + 2)); // table column
 const ttlName = (t) => (t === 'default' ? 'kept (default)' : '--result-ttl 0');
 
 const children = new Set(); // killed on the way out, whatever happened
@@ -482,15 +483,15 @@ async function main() {
     : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
   L.push('RSS: VmRSS at the end of the drain, summed over the worker processes; the supervisor\'s own beside it');
   L.push('');
-  L.push(`${'configuration'.padEnd(32)}${'results'.padEnd(16)}${'jobs/s'.padStart(9)}${'ratio'.padStart(8)}`
+  L.push(`${'configuration'.padEnd(NAME_W)}${'results'.padEnd(16)}${'jobs/s'.padStart(9)}${'ratio'.padStart(8)}`
     + `${'RSS MiB'.padStart(9)}${'+sup'.padStart(6)}${'redis'.padStart(8)}${'jobrt'.padStart(8)}${'jobs/'.padStart(7)}${'1st job'.padStart(9)}${'all in'.padStart(8)}`);
-  L.push(`${''.padEnd(32)}${''.padEnd(16)}${''.padStart(9)}${''.padStart(8)}${'workers'.padStart(9)}${''.padStart(6)}`
+  L.push(`${''.padEnd(NAME_W)}${''.padEnd(16)}${''.padStart(9)}${''.padStart(8)}${'workers'.padStart(9)}${''.padStart(6)}`
     + `${'us/job'.padStart(8)}${'us/job'.padStart(8)}${'read'.padStart(7)}${'ms'.padStart(9)}${'ms'.padStart(8)}`);
   for (const ttl of ['default', '0']) {
     for (const c of CONFIGS.filter((x) => x.ttl === ttl)) {
       const x = med[c.key];
       const ratio = x.jobs_per_s / base(c).jobs_per_s;
-      L.push(`${cfgName(c).padEnd(32)}${ttlName(ttl).padEnd(16)}${fmt(x.jobs_per_s).padStart(9)}${`${fmt(ratio, 2)}x`.padStart(8)}`
+      L.push(`${cfgName(c).padEnd(NAME_W)}${ttlName(ttl).padEnd(16)}${fmt(x.jobs_per_s).padStart(9)}${`${fmt(ratio, 2)}x`.padStart(8)}`
         + `${fmt(x.rss_end_workers_mib, 1).padStart(9)}${(c.workers ? fmt(x.rss_end_supervisor_mib, 1) : '-').padStart(6)}`
         + `${fmt(x.redis_us_per_job, 2).padStart(8)}${fmt(x.jobrt_us_per_job, 2).padStart(8)}${fmt(x.jobs_per_read, 0).padStart(7)}`
         + `${fmt(x.spawn_to_first_job_ms, 0).padStart(9)}${(c.workers ? fmt(x.all_taking_after_first_ms, 0) : '-').padStart(8)}`);
@@ -504,7 +505,7 @@ async function main() {
   L.push('per round, jobs/s (cores other processes used during that drain; the order rotates each round):');
   for (const c of CONFIGS) {
     const cells = rounds.map((R) => `${fmt(R.drains[c.key].jobs_per_s).padStart(8)} (${fmt(R.drains[c.key].other_cores, 2)})`);
-    L.push(`  ${cfgName(c).padEnd(30)} ${ttlName(c.ttl).padEnd(15)} ${cells.join(' ')}`);
+    L.push(`  ${cfgName(c).padEnd(NAME_W - 2)} ${ttlName(c.ttl).padEnd(15)} ${cells.join(' ')}`);
   }
   L.push('');
   L.push(`checks: ${allOk ? 'every drain ran every job once (worker summaries, no dead letters, success records as configured, no restarts, clean exits)' : 'FAILED (see the log above)'}`);
