@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "core/idset.h"
+#include "core/rate_window.h"
 #include "core/util.h"
 #include "exec/executor.h"
 #include "exec/worker.h"
@@ -91,6 +92,7 @@ typedef struct {
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
     unsigned long long n_dispatched; /* handed to the executor */
+    rate_window_t settle_rate; /* n_ok + n_retry + n_dead, per heartbeat */
 } worker_t;
 
 /* reload.c */
