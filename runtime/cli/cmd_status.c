@@ -244,10 +244,10 @@ static int record_exit(const job_locate_t *l)
 static void not_found_line(const char *id, const char *queue,
                            const job_locate_t *l)
 {
-    fprintf(stderr, "jobrt status: no job %s in queue %s: not queued, "
-            "delayed, parked or running, and no outcome record (never "
-            "enqueued here, or its record expired; a dead letter is in "
-            "`jobrt dlq show %s`)", id, queue, id);
+    fprintf(stderr, "jobrt status: no job %s in queue %s: no record, and "
+            "not queued, delayed, parked or running (never enqueued here, "
+            "or its record expired; a dead letter is in `jobrt dlq show "
+            "%s`)", id, queue, id);
     if (l->scan_cut)
         fprintf(stderr, "; note: only the first %llu entries of the stream "
                 "and delayed set were scanned (--scan-limit)", l->scanned);
