@@ -174,9 +174,81 @@ Test(registry, record_exact_json)
         "\"0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
         "\"file\":\"/opt/jobs/x.so\",\"generation\":1,\"pinned\":\"\","
         "\"serves\":[{\"job\":\"j\",\"min\":1,\"max\":1}]}],\"draining\":[],"
-        "\"running\":[]}");
+        "\"running\":[],\"done\":0,\"retried\":0,\"dead\":0,"
+        "\"rate\":0.00,\"jobs\":[],\"jobs_omitted\":0}");
     buf_free(&b);
     free_plugin(p);
+}
+
+Test(registry, counters_and_jobs_in_flight_round_trip)
+{
+    registry_job_t jobs[2] = {
+        {.id = "inv-7", .stream_id = "17-0", .job = "email", .version = 2,
+         .attempt = 3, .deliveries = 1, .started_ms = 1700000000999LL},
+        {.id = "18-0", .stream_id = "18-0", .job = "resize", .version = 1,
+         .attempt = 1, .deliveries = 2, .started_ms = 5}};
+    registry_self_t self = {.consumer = "c", .host = "h", .queue = "q",
+                            .state = "running", .pid = 7, .done = 12000,
+                            .retried = 3, .dead = 2, .rate = 41.256,
+                            .jobs = jobs, .n_jobs = 2};
+    buf_t b = {0};
+    cr_assert_eq(registry_build_record(&b, &self, NULL, NULL), 0);
+    registry_record_t r;
+    char why[256] = "";
+    cr_assert_eq(registry_parse_record(b.data, b.len, &r, why, sizeof why),
+                 0, "%s: %.*s", why, (int)b.len, b.data);
+    cr_assert(r.has_counters);
+    cr_assert_eq(r.done, 12000);
+    cr_assert_eq(r.retried, 3);
+    cr_assert_eq(r.dead, 2);
+    cr_assert_float_eq(r.rate, 41.26, 1e-9);
+    cr_assert_eq(r.n_jobs, 2);
+    cr_assert_eq(r.jobs_omitted, 0);
+    cr_assert_str_eq(r.jobs[0].id, "inv-7");
+    cr_assert_str_eq(r.jobs[0].stream_id, "17-0");
+    cr_assert_str_eq(r.jobs[0].job, "email");
+    cr_assert_eq(r.jobs[0].version, 2);
+    cr_assert_eq(r.jobs[0].attempt, 3);
+    cr_assert_eq(r.jobs[0].started_ms, 1700000000999LL);
+    cr_assert_eq(r.jobs[1].deliveries, 2);
+    registry_record_free(&r);
+
+    /* more than the list holds: the rest are counted */
+    static registry_job_t many[REGISTRY_MAX_JOBS + 5];
+    for (size_t i = 0; i < REGISTRY_MAX_JOBS + 5; i++)
+        many[i] = jobs[0];
+    self.jobs = many;
+    self.n_jobs = REGISTRY_MAX_JOBS + 5;
+    cr_assert_eq(registry_build_record(&b, &self, NULL, NULL), 0);
+    cr_assert_eq(registry_parse_record(b.data, b.len, &r, why, sizeof why),
+                 0, "%s", why);
+    cr_assert_eq(r.n_jobs, REGISTRY_MAX_JOBS);
+    cr_assert_eq(r.jobs_omitted, 5);
+    registry_record_free(&r);
+    buf_free(&b);
+
+    /* an older worker's record, without any of them */
+    const char older[] = "{\"v\":1,\"consumer\":\"c\",\"host\":\"h\","
+                       "\"pid\":1,\"queue\":\"q\",\"state\":\"running\","
+                       "\"plugins\":[]}";
+    cr_assert_eq(registry_parse_record(older, sizeof older - 1, &r, why,
+                                       sizeof why), 0, "%s", why);
+    cr_assert(!r.has_counters);
+    cr_assert_eq(r.done + r.retried + r.dead + r.n_jobs, 0);
+    cr_assert_eq(r.rate, 0);
+    registry_record_free(&r);
+
+    const char *bad[] = {"\"rate\":-1", "\"rate\":\"x\"", "\"done\":-2",
+                         "\"jobs\":[{\"job\":\"a\"}]",
+                         "\"jobs\":[{\"id\":\"a\",\"job\":\"b\",\"v\":-1}]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[512];
+        int n = snprintf(doc, sizeof doc, "{\"v\":1,\"consumer\":\"c\","
+                         "\"host\":\"h\",\"pid\":1,\"queue\":\"q\","
+                         "\"state\":\"running\",\"plugins\":[],%s}", bad[i]);
+        cr_assert_eq(registry_parse_record(doc, (size_t)n, &r, why,
+                                           sizeof why), -1, "%s", bad[i]);
+    }
 }
 
 Test(registry, serves_at_range_edges)

@@ -1,31 +1,346 @@
 /*
- * cmd_status.c - `jobrt status ID`: prints the job's outcome record (JSON)
- * as the worker stored it, or says plainly that there is none.
+ * cmd_status.c - `jobrt status ID`: where job ID is (queue/job_locate.h):
+ * finished (its outcome record, printed as the worker stored it), queued,
+ * delayed (with its due time), parked (for which pair, since when),
+ * running (on which worker, by its heartbeat record's host and pid, since
+ * when, attempt and delivery count), or unknown. --wait polls until the
+ * job is finished and prints the record.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/redis_opts.h"
+#include "cli/stats_view.h"
 #include "core/envelope.h"
+#include "core/util.h"
+#include "fleet/registry.h"
+#include "queue/job_locate.h"
+
+#define EXIT_DEAD 3                /* --wait: dead-lettered or cancelled */
+#define WAIT_FIRST_POLL_MS 100     /* --wait polls the record this often, */
+#define WAIT_MAX_POLL_MS 1000      /* growing to this */
+#define WAIT_RELOCATE_MS 5000      /* and looks for the job this often */
+
+/* What the running job's worker says (its heartbeat record). */
+typedef struct {
+    int have_record, have_job;
+    char host[256];
+    long long pid;
+    int64_t started_ms;
+    uint32_t attempt;
+} worker_info_t;
+
+/* ms since the epoch as UTC ISO-8601 with ms. */
+static void iso_time(char *out, size_t n, int64_t ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    char t[32];
+    if (ms < 0 || gmtime_r(&s, &tm) == NULL ||
+        strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(out, n, "?");
+        return;
+    }
+    snprintf(out, n, "%s.%03dZ", t, (int)(ms % 1000));
+}
+
+/* Reads the heartbeat record of the consumer and the job's entry in it. */
+static void read_worker(redisContext *c, const queue_keys_t *k,
+                        const job_locate_t *l, worker_info_t *wi)
+{
+    memset(wi, 0, sizeof *wi);
+    char key[1024], last[24];
+    snprintf(key, sizeof key, "%s%s", k->worker_prefix, l->consumer);
+    snprintf(last, sizeof last, "%d", REGISTRY_MAX_RECORD - 1);
+    const char *argv[] = {"GETRANGE", key, "0", last};
+    redisReply *r = redisCommandArgv(c, 4, argv, NULL);
+    registry_record_t rec;
+    char why[320];
+    if (r && r->type == REDIS_REPLY_STRING && r->len > 0 &&
+        registry_parse_record(r->str, r->len, &rec, why, sizeof why) == 0) {
+        wi->have_record = 1;
+        snprintf(wi->host, sizeof wi->host, "%s", rec.host);
+        wi->pid = rec.pid;
+        for (size_t i = 0; i < rec.n_jobs; i++)
+            if (strcmp(rec.jobs[i].stream_id, l->stream_id) == 0) {
+                wi->have_job = 1;
+                wi->started_ms = rec.jobs[i].started_ms;
+                wi->attempt = rec.jobs[i].attempt;
+                break;
+            }
+        registry_record_free(&rec);
+    }
+    if (r)
+        freeReplyObject(r);
+}
+
+/* The entry's "job vN" for a human, escaped, into b. */
+static void put_job(buf_t *b, const job_locate_t *l)
+{
+    if (!l->job[0])
+        return;
+    buf_append(b, " (", 2);
+    buf_append_escaped(b, l->job, strlen(l->job), 128, NULL);
+    if (l->version[0]) {
+        buf_append(b, " v", 2);
+        buf_append_escaped(b, l->version, strlen(l->version), 16, NULL);
+    }
+    buf_append(b, ")", 1);
+}
+
+static void human(buf_t *b, const char *id, const char *queue,
+                  const job_locate_t *l, const worker_info_t *wi)
+{
+    char when[48], age[32];
+    buf_append(b, "job ", 4);
+    buf_append_escaped(b, id, strlen(id), 0, NULL);
+    put_job(b, l);
+    switch (l->state) {
+    case JOB_QUEUED: {
+        uint64_t ms = strtoull(l->stream_id, NULL, 10);
+        stats_fmt_age(age, sizeof age, l->server_ms - (int64_t)ms);
+        buf_appendf(b, " is queued in queue %s: stream entry %s, waiting "
+                    "%s for a worker", queue, l->stream_id, age);
+        if (l->no_group)
+            buf_appendf(b, " (no worker has read this queue yet)");
+        break;
+    }
+    case JOB_DELAYED:
+        iso_time(when, sizeof when, l->due_ms);
+        stats_fmt_age(age, sizeof age, l->due_ms - l->server_ms);
+        buf_appendf(b, " is delayed in queue %s: due at %s (in %s), attempt "
+                    "%s", queue, when, l->due_ms > l->server_ms ? age : "0s",
+                    l->attempt);
+        break;
+    case JOB_PARKED:
+        iso_time(when, sizeof when, l->server_ms - l->idle_ms);
+        stats_fmt_age(age, sizeof age, l->idle_ms);
+        buf_appendf(b, " is parked in queue %s: pending to ", queue);
+        buf_append_escaped(b, l->consumer, strlen(l->consumer), 0, NULL);
+        buf_appendf(b, " (no worker that took it serves that version) since "
+                    "%s (%s), stream entry %s", when, age, l->stream_id);
+        break;
+    case JOB_RUNNING:
+        buf_appendf(b, " is running in queue %s on worker ", queue);
+        buf_append_escaped(b, l->consumer, strlen(l->consumer), 0, NULL);
+        if (wi->have_record) {
+            buf_append(b, " (host ", 7);
+            buf_append_escaped(b, wi->host, strlen(wi->host), 0, NULL);
+            buf_appendf(b, ", pid %lld)", wi->pid);
+        } else if (strncmp(l->consumer, QUEUE_LOST_PREFIX,
+                           strlen(QUEUE_LOST_PREFIX)) == 0) {
+            buf_appendf(b, " (its worker process died; the next reclaim "
+                        "hands it on)");
+        } else {
+            buf_appendf(b, " (no live heartbeat record: it may have died; "
+                        "its lease expires and another worker reclaims it)");
+        }
+        if (wi->have_job) {
+            iso_time(when, sizeof when, wi->started_ms);
+            stats_fmt_age(age, sizeof age, l->server_ms - wi->started_ms);
+            buf_appendf(b, " since %s (%s)", when, age);
+        }
+        buf_appendf(b, ", attempt %s, delivery %lld, stream entry %s",
+                    l->attempt, l->deliveries, l->stream_id);
+        break;
+    case JOB_ACKED:
+        buf_appendf(b, " finished in queue %s: acknowledged, no outcome "
+                    "record (the worker's --result-ttl is 0, or the record "
+                    "expired)", queue);
+        break;
+    case JOB_FINISHED:
+    case JOB_NOT_FOUND:
+        break;
+    }
+    buf_append(b, "\n", 1);
+}
+
+static cJSON *json_doc(const char *id, const char *queue,
+                       const job_locate_t *l, const worker_info_t *wi,
+                       unsigned long long limit)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "queue", queue);
+    cJSON_AddStringToObject(o, "state", job_state_name(l->state));
+    cJSON_AddNumberToObject(o, "server_time_ms", (double)l->server_ms);
+    if (l->state == JOB_FINISHED) {
+        cJSON *rec = cJSON_ParseWithLength(l->record, l->record_len);
+        if (rec)
+            cJSON_AddItemToObject(o, "record", rec);
+        else
+            cJSON_AddStringToObject(o, "record_text", l->record);
+    } else if (l->state == JOB_ACKED) {
+        cJSON_AddNullToObject(o, "record");
+    }
+    if (l->state != JOB_FINISHED && l->state != JOB_NOT_FOUND) {
+        if (l->job[0])
+            cJSON_AddStringToObject(o, "job", l->job);
+        if (l->version[0])
+            cJSON_AddStringToObject(o, "v", l->version);
+        cJSON_AddStringToObject(o, "attempt", l->attempt);
+    }
+    if (l->stream_id[0] && l->state != JOB_DELAYED)
+        cJSON_AddStringToObject(o, "stream_id", l->stream_id);
+    if (l->state == JOB_QUEUED)
+        cJSON_AddBoolToObject(o, "no_group", l->no_group);
+    if (l->state == JOB_DELAYED) {
+        cJSON_AddNumberToObject(o, "due_ms", (double)l->due_ms);
+        cJSON_AddStringToObject(o, "token", l->token);
+    }
+    if (l->state == JOB_PARKED || l->state == JOB_RUNNING) {
+        cJSON_AddStringToObject(o, "consumer", l->consumer);
+        cJSON_AddNumberToObject(o, "deliveries", (double)l->deliveries);
+        cJSON_AddNumberToObject(o, "idle_ms", (double)l->idle_ms);
+    }
+    if (l->state == JOB_PARKED)
+        cJSON_AddNumberToObject(o, "since_ms",
+                                (double)(l->server_ms - l->idle_ms));
+    if (l->state == JOB_RUNNING) {
+        if (wi->have_record) {
+            cJSON_AddStringToObject(o, "host", wi->host);
+            cJSON_AddNumberToObject(o, "pid", (double)wi->pid);
+        }
+        if (wi->have_job)
+            cJSON_AddNumberToObject(o, "since_ms", (double)wi->started_ms);
+    }
+    if (l->state == JOB_NOT_FOUND) {
+        cJSON_AddNumberToObject(o, "scanned", (double)l->scanned);
+        cJSON_AddNumberToObject(o, "scan_limit", (double)limit);
+        cJSON_AddBoolToObject(o, "scan_cut", l->scan_cut);
+    }
+    return o;
+}
+
+static int print_json(cJSON *doc)
+{
+    char *s = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    int rc = s ? 0 : 1;
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* 0 when the record's status is succeeded, EXIT_DEAD otherwise. */
+static int record_exit(const job_locate_t *l)
+{
+    cJSON *rec = cJSON_ParseWithLength(l->record, l->record_len);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    int ok = cJSON_IsString(st) && strcmp(st->valuestring, "succeeded") == 0;
+    cJSON_Delete(rec);
+    return ok ? 0 : EXIT_DEAD;
+}
+
+static void not_found_line(const char *id, const char *queue,
+                           const job_locate_t *l)
+{
+    fprintf(stderr, "jobrt status: no job %s in queue %s: no record, and "
+            "not queued, delayed, parked or running (never enqueued here, "
+            "or its record expired; a dead letter is in `jobrt dlq show "
+            "%s`)", id, queue, id);
+    if (l->scan_cut)
+        fprintf(stderr, "; note: only the first %llu entries of the stream "
+                "and delayed set were scanned (--scan-limit)", l->scanned);
+    fprintf(stderr, "\n");
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* The GET of the record alone, for --wait between full looks. 1 found (in
+ * l), 0 not, -1 error. */
+static int poll_record(redisContext *c, const queue_keys_t *k,
+                       const char *id, job_locate_t *l, char *err,
+                       size_t err_len)
+{
+    redisReply *r = redisCommand(c, "GET %s%s", k->job_prefix, id);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, err_len, "job %s: GET of its record: %s", id,
+                 r ? r->str : c->errstr);
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    int found = r->type == REDIS_REPLY_STRING;
+    if (found) {
+        job_locate_free(l);
+        l->record = malloc(r->len + 1);
+        if (l->record) {
+            memcpy(l->record, r->str, r->len);
+            l->record[r->len] = '\0';
+            l->record_len = r->len;
+            l->state = JOB_FINISHED;
+        } else {
+            found = -1;
+            snprintf(err, err_len, "out of memory");
+        }
+    }
+    freeReplyObject(r);
+    return found;
+}
 
 int cmd_status(int argc, char **argv)
 {
     redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
+    const char *group = "jobrt";
+    long scan_limit = (long)JOB_LOCATE_DEFAULT_LIMIT;
+    int wait = 0, json = 0;
+    int64_t timeout_ms = 0;
     const cli_opt_t opts[] = {
         REDIS_CLI_OPT_ROWS(ro, "Queue the job was enqueued to"),
+        {"group", 0, "JOBRT_GROUP", OPT_STRING, &group, "NAME",
+         "The fleet's consumer group (default jobrt).", 0, 0},
+        {"scan-limit", 0, NULL, OPT_INT, &scan_limit, "N",
+         "Entries of the stream and delayed set looked at, in all, to find "
+         "a job by an\nid that is not its stream entry id (default "
+         "1000000).", 1, 1000000000},
+        {"wait", 0, NULL, OPT_FLAG, &wait, NULL,
+         "Wait until the job is finished, then print its record.", 0, 0},
+        {"timeout", 0, NULL, OPT_DURATION, &timeout_ms, "DUR",
+         "With --wait: give up after DUR (default: wait as long as it "
+         "takes).", 1, 366LL * 86400000},
+        {"json", 0, NULL, OPT_FLAG, &json, NULL,
+         "Print one JSON object: {\"id\", \"queue\", \"state\", "
+         "\"server_time_ms\", and per state \"record\" (finished), "
+         "\"job\", \"v\", \"attempt\", \"stream_id\", \"due_ms\" and "
+         "\"token\" (delayed), \"consumer\", \"deliveries\", \"idle_ms\", "
+         "\"since_ms\" (parked, running), \"host\", \"pid\" (running), "
+         "\"scanned\", \"scan_limit\", \"scan_cut\" (unknown)} "
+         "(docs/inspecting.md).", 0, 0},
     };
     const cli_cmd_t cmd = {
-        "status", "jobrt status ID [--queue NAME]",
-        "Prints the recorded outcome of job ID as JSON: status (succeeded, "
-        "dead or cancelled),\nreason, result or error, attempts, plugin, "
-        "timestamps. "
-        "Records are kept for the worker's\n--result-ttl / --failure-ttl. "
-        "Put -- before an ID that starts with '-'.\n"
-        "Exit codes: 0 found, 1 no record or Redis error, 2 bad usage (e.g. "
-        "an ID that\nis not 1-128 printable ASCII characters without "
-        "spaces).",
+        "status", "jobrt status ID [--queue NAME] [--wait [--timeout DUR]] "
+        "[--json]",
+        "Says where job ID is: finished (prints its outcome record as JSON: "
+        "status\nsucceeded, dead or cancelled, reason, result or error, "
+        "attempts, plugin,\ntimestamps; kept for the worker's --result-ttl / "
+        "--failure-ttl), queued (in the\nstream, not yet delivered), "
+        "delayed (with its due time), parked (pending to\nparked:JOB:vN, "
+        "since when), running (on which worker, host and pid, since "
+        "when,\nattempt, delivery count), or unknown. An ID of the form of "
+        "a stream entry id\n(the default job id) is looked up directly; "
+        "another is searched for in the\nstream and the delayed set, a page "
+        "of 1000 at a time, up to --scan-limit\nentries (a note says when "
+        "the limit cut the search). Put -- before an ID that\nstarts with "
+        "'-'.\n"
+        "Exit codes: 0 found (any state); with --wait, 0 succeeded, 3 dead "
+        "or\ncancelled; 1 unknown, --timeout reached or Redis error; 2 bad "
+        "usage (e.g. an\nID that is not 1-128 printable ASCII characters "
+        "without spaces).",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
@@ -34,30 +349,80 @@ int cmd_status(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     if (n_pos != 1)
         return cli_usage_error(&cmd, "expected one job ID");
-    if (!envelope_valid_id(pos[0], strlen(pos[0])))
+    const char *id = pos[0];
+    if (!envelope_valid_id(id, strlen(id)))
         return cli_usage_error(&cmd, "'%s' is not a job id (1-%d printable "
-                               "ASCII characters, no spaces)", pos[0],
+                               "ASCII characters, no spaces)", id,
                                ENVELOPE_MAX_ID);
+    if (timeout_ms && !wait)
+        return cli_usage_error(&cmd, "--timeout needs --wait");
     queue_keys_t keys;
     redisContext *c = redis_cli_connect(&cmd, &ro, &keys, &rc);
     if (c == NULL)
         return rc;
-    redisReply *r = redisCommand(c, "GET %s%s", keys.job_prefix, pos[0]);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "jobrt status: GET failed: %s\n",
-                r ? r->str : c->errstr);
-        rc = 1;
-    } else if (r->type != REDIS_REPLY_STRING) {
-        fprintf(stderr, "jobrt status: no record of job %s in queue %s "
-                "(still queued, delayed, parked or running; never enqueued; "
-                "or its record expired; `jobrt rollout JOB` counts parked "
-                "jobs)\n", pos[0], ro.queue);
-        rc = 1;
-    } else {
-        printf("%.*s\n", (int)r->len, r->str);
-        rc = 0;
+    char err[512];
+    job_locate_t l;
+    worker_info_t wi = {0};
+    int64_t start = util_now_ms(), last_look = start;
+    int64_t poll = WAIT_FIRST_POLL_MS;
+    rc = job_locate(c, &keys, group, id, (unsigned long long)scan_limit, &l,
+                    err, sizeof err);
+    while (rc == 0 && wait && l.state != JOB_FINISHED &&
+           l.state != JOB_ACKED && l.state != JOB_NOT_FOUND) {
+        int64_t now = util_now_ms();
+        if (timeout_ms && now - start >= timeout_ms) {
+            fprintf(stderr, "jobrt status: job %s is still %s after "
+                    "--timeout\n", id, job_state_name(l.state));
+            job_locate_free(&l);
+            redisFree(c);
+            return 1;
+        }
+        int64_t nap = poll;
+        if (timeout_ms && start + timeout_ms - now < nap)
+            nap = start + timeout_ms - now;
+        sleep_ms(nap);
+        poll = poll * 3 / 2 > WAIT_MAX_POLL_MS ? WAIT_MAX_POLL_MS
+                                              : poll * 3 / 2;
+        int found = poll_record(c, &keys, id, &l, err, sizeof err);
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        if (found == 0 && util_now_ms() - last_look >= WAIT_RELOCATE_MS) {
+            last_look = util_now_ms();
+            job_locate_free(&l);
+            rc = job_locate(c, &keys, group, id,
+                            (unsigned long long)scan_limit, &l, err,
+                            sizeof err);
+        }
     }
-    freeReplyObject(r);
+    if (rc != 0) {
+        fprintf(stderr, "jobrt status: %s\n", err);
+        redisFree(c);
+        return 1;
+    }
+    if (l.state == JOB_RUNNING)
+        read_worker(c, &keys, &l, &wi);
     redisFree(c);
+    if (json) {
+        rc = print_json(json_doc(id, ro.queue, &l, &wi,
+                                 (unsigned long long)scan_limit));
+    } else if (l.state == JOB_FINISHED) {
+        printf("%.*s\n", (int)l.record_len, l.record);
+    } else if (l.state != JOB_NOT_FOUND) {
+        buf_t b = {0};
+        human(&b, id, ro.queue, &l, &wi);
+        if (b.data)
+            fwrite(b.data, 1, b.len, stdout);
+        buf_free(&b);
+    }
+    if (l.state == JOB_NOT_FOUND) {
+        if (!json)
+            not_found_line(id, ro.queue, &l);
+        rc = 1;
+    } else if (rc == 0 && wait && l.state == JOB_FINISHED) {
+        rc = record_exit(&l);
+    }
+    job_locate_free(&l);
     return rc;
 }

@@ -22,7 +22,8 @@ static void usage(FILE *out)
             "  enqueue    add jobs to a queue (one, or NDJSON from stdin)\n"
             "  exec       run one job through a plugin locally, no Redis\n"
             "  plugins    validate and list the plugins in a directory\n"
-            "  status     show the recorded outcome of a job\n"
+            "  status     where a job is: queued, delayed, parked, running, "
+            "finished\n"
             "  dlq        list, show, retry or purge dead letters\n"
             "  cancel     request cancellation of jobs by id\n"
             "  workers    list the live workers and what each serves\n"
@@ -30,6 +31,10 @@ static void usage(FILE *out)
             "waiting\n"
             "  reload     make every live worker reload its plugins, print "
             "outcomes\n"
+            "  stats      per queue: waiting, delayed, parked, running, DLQ, "
+            "rates\n"
+            "  top        a live view of the queues and workers, refreshed "
+            "each second\n"
             "  version    print the runtime and plugin ABI versions\n"
             "  help       print this, or 'jobrt help COMMAND': a command's "
             "help\n\n"
@@ -72,6 +77,7 @@ static const struct {
     {"status", cmd_status},   {"dlq", cmd_dlq},
     {"cancel", cmd_cancel},   {"workers", cmd_workers},
     {"rollout", cmd_rollout}, {"reload", cmd_reload},
+    {"stats", cmd_stats},     {"top", cmd_top},
     {"version", cmd_version}, {"help", cmd_help},
     /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
     {"__probe", cmd_probe},

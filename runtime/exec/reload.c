@@ -495,12 +495,23 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
 {
     worker_t *w = arg;
     registry_running_t running[RUNNING_PAIRS_MAX];
-    size_t n_running = 0, inflight = 0;
+    registry_job_t jobs[REGISTRY_MAX_JOBS];
+    size_t n_running = 0, inflight = 0, n_jobs = 0;
     for (int i = 0; i < w->cfg->concurrency; i++) {
         const struct jobrt_job *j = &w->slots[i];
         if (j->handler == NULL)
             continue;
         inflight++;
+        if (n_jobs < REGISTRY_MAX_JOBS)
+            jobs[n_jobs++] = (registry_job_t){
+                .id = j->id,
+                .stream_id = j->stream_id,
+                .job = j->env.job.ptr,
+                .version = j->env.version,
+                .attempt = j->env.attempt,
+                .deliveries = j->deliveries,
+                .started_ms = j->dispatched_ms,
+            };
         size_t k = 0;
         while (k < n_running &&
                (running[k].version != j->env.version ||
@@ -516,6 +527,8 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         }
         running[k].count++;
     }
+    unsigned long long settled = w->n_ok + w->n_retry + w->n_dead;
+    rate_window_add(&w->settle_rate, (int64_t)uv_now(&w->loop), settled);
     registry_self_t self = {
         .consumer = w->consumer,
         .host = w->host,
@@ -532,6 +545,12 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         .park_ttl_ms = w->cfg->park_ttl_ms,
         .running = running,
         .n_running = n_running,
+        .done = w->n_ok,
+        .retried = w->n_retry,
+        .dead = w->n_dead,
+        .rate = rate_window_per_sec(&w->settle_rate),
+        .jobs = jobs,
+        .n_jobs = n_jobs,
     };
     if (registry_build_record(&w->heartbeat, &self, &w->gens->active,
                               &w->gens->retired) != 0)

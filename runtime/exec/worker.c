@@ -717,6 +717,7 @@ int worker_run(const worker_config_t *cfg)
      * load at start must not kill it (the handler comes later). */
     signal(SIGHUP, SIG_IGN);
     uv_loop_init(&w.loop);
+    rate_window_add(&w.settle_rate, (int64_t)uv_now(&w.loop), 0); /* start */
     int rc = setup(&w);
     if (rc == 0)
         rc = worker_reload_triggers_start(&w); /* --watch may fail */

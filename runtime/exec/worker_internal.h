@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "core/idset.h"
+#include "core/rate_window.h"
 #include "core/util.h"
 #include "exec/executor.h"
 #include "exec/worker.h"
@@ -95,6 +96,7 @@ typedef struct {
     metrics_writer_t metrics; /* counts into board->metrics */
     struct ops *ops; /* --http, --health-file, systemd: without a
                         supervisor only (observe/ops.h) */
+    rate_window_t settle_rate; /* n_ok + n_retry + n_dead, per heartbeat */
 } worker_t;
 
 /* reload.c */

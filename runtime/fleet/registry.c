@@ -67,6 +67,28 @@ static int put_draining(buf_t *b, const struct jobrt_plugin *p)
            buf_append(b, "}", 1);
 }
 
+/* The jobs list's entries, then "],"jobs_omitted":N}": stops at
+ * REGISTRY_MAX_JOBS entries or REGISTRY_JOBS_BYTES. */
+static int put_jobs(buf_t *b, const registry_job_t *jobs, size_t n)
+{
+    size_t start = b->len, put = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n && put < REGISTRY_MAX_JOBS; i++) {
+        const registry_job_t *j = &jobs[i];
+        if (b->len - start > REGISTRY_JOBS_BYTES)
+            break;
+        rc = buf_append(b, put ? ",{" : "{", put ? 2 : 1) ||
+             put_str(b, 1, "id", j->id) ||
+             put_str(b, 0, "stream_id", j->stream_id) ||
+             put_str(b, 0, "job", j->job) ||
+             buf_appendf(b, ",\"v\":%u,\"attempt\":%u,\"deliveries\":%u,"
+                         "\"started_ms\":%lld}", j->version, j->attempt,
+                         j->deliveries, (long long)j->started_ms);
+        put++;
+    }
+    return rc || buf_appendf(b, "],\"jobs_omitted\":%zu}", n - put);
+}
+
 int registry_build_record(buf_t *out, const registry_self_t *s,
                           const plugin_set_t *active,
                           const plugin_set_t *retired)
@@ -106,7 +128,12 @@ int registry_build_record(buf_t *out, const registry_self_t *s,
              buf_appendf(out, ",\"version\":%u,\"count\":%u}", r->version,
                          r->count);
     }
-    rc = rc || buf_append(out, "]}", 2);
+    rc = rc || buf_append(out, "]", 1) || put_u64(out, "done", s->done) ||
+         put_u64(out, "retried", s->retried) ||
+         put_u64(out, "dead", s->dead) ||
+         buf_appendf(out, ",\"rate\":%.2f,\"jobs\":[",
+                     s->rate >= 0 && s->rate < 1e9 ? s->rate : 0.0);
+    rc = rc || put_jobs(out, s->jobs, s->n_jobs);
     return rc ? -1 : 0;
 }
 
@@ -319,6 +346,60 @@ static size_t count_serves(const cJSON *plugins)
     return n;
 }
 
+/* A number member within [0, max] (absent: 0). */
+static int get_num(ctx_t *x, const cJSON *obj, const char *key, double max,
+                   double *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = 0;
+    if (it == NULL || cJSON_IsNull(it))
+        return 0;
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
+        it->valuedouble > max)
+        return bad(x, "%s is not a number 0-%.0f", key, max);
+    *out = it->valuedouble;
+    return 0;
+}
+
+/* The counters and the jobs in flight, which older workers do not write. */
+static int parse_counters(ctx_t *x, const cJSON *d, registry_record_t *r)
+{
+    const cJSON *jobs;
+    size_t n_j;
+    r->has_counters = cJSON_GetObjectItemCaseSensitive(d, "done") != NULL;
+    if (get_uint(x, d, "", "done", 0, I53, &r->done) ||
+        get_uint(x, d, "", "retried", 0, I53, &r->retried) ||
+        get_uint(x, d, "", "dead", 0, I53, &r->dead) ||
+        get_uint(x, d, "", "jobs_omitted", 0, I53, &r->jobs_omitted) ||
+        get_num(x, d, "rate", 1e9, &r->rate) ||
+        get_list(x, d, "", "jobs", 0, &jobs, &n_j))
+        return -1;
+    r->jobs = calloc(n_j ? n_j : 1, sizeof *r->jobs);
+    if (r->jobs == NULL)
+        return bad(x, "out of memory");
+    size_t i = 0;
+    for (const cJSON *e = jobs ? jobs->child : NULL; e; e = e->next, i++) {
+        registry_job_t *j = &r->jobs[i];
+        unsigned long long v, a, dl, st;
+        char w[48];
+        snprintf(w, sizeof w, "jobs[%zu].", i);
+        if (get_str(x, e, w, "id", 1, NULL, &j->id) ||
+            get_str(x, e, w, "stream_id", 0, "", &j->stream_id) ||
+            get_str(x, e, w, "job", 1, NULL, &j->job) ||
+            get_uint(x, e, w, "v", 0, U32, &v) ||
+            get_uint(x, e, w, "attempt", 0, U32, &a) ||
+            get_uint(x, e, w, "deliveries", 0, U32, &dl) ||
+            get_uint(x, e, w, "started_ms", 0, I53, &st))
+            return -1;
+        j->version = (uint32_t)v;
+        j->attempt = (uint32_t)a;
+        j->deliveries = (uint32_t)dl;
+        j->started_ms = (int64_t)st;
+        r->n_jobs = i + 1;
+    }
+    return 0;
+}
+
 static int parse_record(ctx_t *x, const cJSON *d, registry_record_t *r)
 {
     unsigned long long pid, conc, started;
@@ -391,7 +472,7 @@ static int parse_record(ctx_t *x, const cJSON *d, registry_record_t *r)
         g->count = (unsigned)c;
     }
     r->n_running = n_r;
-    return 0;
+    return parse_counters(x, d, r);
 }
 
 int registry_parse_record(const char *json, size_t len, registry_record_t *r,
@@ -416,6 +497,7 @@ void registry_record_free(registry_record_t *r)
     free(r->serves);
     free(r->draining);
     free(r->running);
+    free(r->jobs);
     memset(r, 0, sizeof *r);
 }
 

@@ -38,6 +38,18 @@ typedef struct {
     unsigned count;
 } registry_running_t;
 
+/* One job in flight, for `jobrt status`: a worker lists at most
+ * REGISTRY_MAX_JOBS, and stops at REGISTRY_JOBS_BYTES of JSON (the rest
+ * are counted in "jobs_omitted"). started_ms: when the worker handed it
+ * to a handler thread (wall clock ms). */
+#define REGISTRY_MAX_JOBS 256
+#define REGISTRY_JOBS_BYTES (64 * 1024)
+typedef struct {
+    const char *id, *stream_id, *job;
+    uint32_t version, attempt, deliveries;
+    int64_t started_ms;
+} registry_job_t;
+
 /* What the worker says about itself. */
 typedef struct {
     const char *consumer, *host, *ns, *queue;
@@ -50,6 +62,13 @@ typedef struct {
     long long park_ttl_ms; /* --park-ttl: 0 = unserved jobs dead-letter */
     const registry_running_t *running; /* jobs in flight by (job, version) */
     size_t n_running;
+    /* Since the worker started: jobs succeeded, retried (requeued for
+     * another attempt) and dead-lettered; rate: jobs settled per second
+     * over about the last 10 s. */
+    unsigned long long done, retried, dead;
+    double rate;
+    const registry_job_t *jobs; /* the jobs in flight, one by one */
+    size_t n_jobs;
 } registry_self_t;
 
 /* The record as JSON into out (reset first):
@@ -60,7 +79,10 @@ typedef struct {
  *              "pinned" (the reason, or ""),
  *              "serves":[{"job","min","max"}]}],
  *  "draining":[{"name","build_id","generation","inflight"}],
- *  "running":[{"job","version","count"}]}
+ *  "running":[{"job","version","count"}],
+ *  "done","retried","dead","rate" (a number, 2 decimals),
+ *  "jobs":[{"id","stream_id","job","v","attempt","deliveries",
+ *           "started_ms"}],"jobs_omitted"}
  * active: the generations the routes point at; retired: the ones still
  * draining (either may be NULL). Returns 0, or -1 when out of memory. */
 int registry_build_record(buf_t *out, const registry_self_t *self,
@@ -103,6 +125,13 @@ typedef struct {
     size_t n_draining;
     registry_running_t *running;
     size_t n_running;
+    /* From workers of this version on (has_counters); older records read
+     * as 0 and no jobs. */
+    int has_counters;
+    unsigned long long done, retried, dead, jobs_omitted;
+    double rate;
+    registry_job_t *jobs;
+    size_t n_jobs;
 } registry_record_t;
 
 /* Parses one record of len bytes (not NUL-terminated). Refuses, with a

@@ -99,7 +99,8 @@ release_check()
             fail "sl-$i is not back in $S after $w stopped"
         assert_eq "$(expected_fields $i)" "$(entry_fields_before "$e" -)" \
             "fields of sl-$i as released by $w"
-        if job_status $Q "sl-$i" >/dev/null 2>&1; then
+        # (`jobrt status` exits 0 for a queued job too: ask for the record)
+        if [ "$(rcli EXISTS "$(job_key $Q "sl-$i")")" != 0 ]; then
             fail "sl-$i has an outcome record, but it never finished"
         fi
     done

@@ -1,0 +1,73 @@
+/*
+ * job_locate.h - where one job is, for `jobrt status`: finished (its
+ * outcome record), queued in the stream, delayed, parked (pending to a
+ * parked:<job>:v<N> pseudo-consumer), running (pending to a worker), or
+ * not found. Over a blocking connection; prints nothing.
+ *
+ * A job id that has the form of a stream entry id (the default job id)
+ * is looked up directly (XRANGE of that id, XPENDING of it). Otherwise, or
+ * when that entry is not the job's live copy (a retry re-adds it with an
+ * `id` field), the stream and then the delayed set are scanned a page of
+ * JOB_LOCATE_PAGE at a time, each page in one read-only script that
+ * returns only a match, until scan_limit entries have been looked at in
+ * all. Pages are read one after the other, not atomically: a job that
+ * moves between the stream and the delayed set during a scan can be
+ * missed (then it is reported as not found; ask again).
+ */
+#ifndef JOBRT_QUEUE_JOB_LOCATE_H
+#define JOBRT_QUEUE_JOB_LOCATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "core/envelope.h"
+#include "queue/keys.h"
+
+#define JOB_LOCATE_PAGE 1000
+#define JOB_LOCATE_DEFAULT_LIMIT 1000000ULL
+
+typedef enum {
+    JOB_NOT_FOUND,
+    JOB_FINISHED, /* record holds the outcome record */
+    JOB_ACKED,    /* acknowledged, not yet cut from the stream, no record
+                     (--result-ttl 0, or it expired) */
+    JOB_QUEUED,
+    JOB_DELAYED,
+    JOB_PARKED,
+    JOB_RUNNING
+} job_state_t;
+
+typedef struct {
+    job_state_t state;
+    int64_t server_ms;       /* the Redis server's clock */
+    char *record;            /* JOB_FINISHED: the record (malloc'd) */
+    size_t record_len;
+    char stream_id[48];      /* queued, acked, parked, running: the entry */
+    char consumer[256];      /* parked, running: pending to it */
+    int64_t idle_ms;         /* parked, running: XPENDING idle */
+    long long deliveries;    /* parked, running: XPENDING count */
+    int64_t due_ms;          /* delayed: score (server clock ms) */
+    char token[64];          /* delayed: the member's token */
+    char job[ENVELOPE_MAX_NAME + 1]; /* the entry's job and v fields, as */
+    char version[16];        /* they are (cut to fit), "" if absent */
+    char attempt[16];        /* the attempt field, "1" if absent */
+    int no_group;            /* queued: no worker made the group yet */
+    unsigned long long scanned; /* entries the scans looked at */
+    int scan_cut;            /* the scan stopped at scan_limit */
+} job_locate_t;
+
+/* Finds job id in the queue of keys, read through consumer group group.
+ * Returns 0 (free out with job_locate_free), or -1 with one line naming
+ * the job and Redis's error in err. */
+int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
+               const char *id, unsigned long long scan_limit,
+               job_locate_t *out, char *err, size_t err_len);
+
+void job_locate_free(job_locate_t *l);
+
+/* "queued", "delayed", ... "unknown" (JOB_NOT_FOUND). */
+const char *job_state_name(job_state_t s);
+
+#endif
