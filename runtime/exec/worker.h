@@ -42,6 +42,7 @@ typedef struct {
     int board_fd;           /* from the supervisor; -1 = none */
     long long max_jobs;     /* under a supervisor: take no more than this
                                many jobs, then be recycled; 0 = no limit */
+    int64_t log_summary_ms; /* an info summary line this often; 0 = none */
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

@@ -9,6 +9,7 @@
  *              (for unparking) and its registry heartbeat record
  *   worker_board.c  the board shared with the supervisor: job slots,
  *              heartbeat, readiness, hard timeouts
+ *   worker_summary.c  the --log-summary line
  *
  * All of it runs on the loop thread.
  */
@@ -91,6 +92,12 @@ typedef struct {
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
     unsigned long long n_dispatched; /* handed to the executor */
+    /* --log-summary: the timer, and the counts at the last line */
+    uv_timer_t summary_timer;
+    int summary_on;
+    int64_t summary_at; /* monotonic ms */
+    unsigned long long summary_ok, summary_retry, summary_dead,
+        summary_parked;
 } worker_t;
 
 /* reload.c */
@@ -129,6 +136,11 @@ void worker_board_dispatch(worker_t *w, struct jobrt_job *job);
 void worker_board_settled(worker_t *w, struct jobrt_job *job);
 /* The worker released what it held and is exiting cleanly. */
 void worker_board_stopped_clean(worker_t *w);
+
+/* worker_summary.c: the info line every --log-summary (nothing when it
+ * is 0 or the level is above info); stop closes the timer. */
+void worker_summary_start(worker_t *w);
+void worker_summary_stop(worker_t *w);
 
 /* worker.c: the supervisor's second signal (the board's hurry flag): stop
  * waiting for running jobs, as a second SIGTERM does without one. */
