@@ -224,14 +224,15 @@ int cmd_run(int argc, char **argv)
          "error, warn, info or debug (default info).", 0, 0},
         {"log-format", 0, "JOBRT_LOG_FORMAT", OPT_STRING, &log_format, "FMT",
          "text (\"<time> <LEVEL> <module>: message [id=.. job=..]\") or "
-         "json (one JSON object per line); every line about a job carries "
-         "its id, job, v, queue, attempt, plugin, build_id and "
-         "correlation_id; control characters are escaped in both "
+         "json (one JSON object per line), for the supervisor and its "
+         "workers alike; a line about a job carries what is known of its "
+         "id, job, v, queue, attempt, plugin, build_id and correlation_id; "
+         "control characters and invalid UTF-8 are escaped in both "
          "(docs/logging.md; default text).", 0, 0},
         {"log-payloads", 0, "JOBRT_LOG_PAYLOADS", OPT_FLAG, &log_payloads,
-         NULL, "Show job payloads (cut to 1 KiB, escaped) in the lines "
-         "about failed and dead-lettered jobs; payloads are never logged "
-         "without it.", 0, 0},
+         NULL, "Show the job's payload (cut to 1 KiB, escaped) in the "
+         "lines about a failed attempt or a dead letter; payloads are never "
+         "logged without it.", 0, 0},
         {"log-summary", 0, "JOBRT_LOG_SUMMARY", OPT_DURATION, &log_summary_ms,
          "DUR", "Each worker process logs one info line per DUR: jobs "
          "succeeded, retried, dead-lettered and parked in it, jobs/s, in "

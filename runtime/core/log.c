@@ -35,6 +35,8 @@ void log_set_tag(const char *tag)
     snprintf(log_tag, sizeof log_tag, "%s", tag ? tag : "");
 }
 
+const char *log_get_tag(void) { return log_tag; }
+
 void log_last_error(char *out, size_t out_len)
 {
     pthread_mutex_lock(&last_error_lock);

@@ -63,6 +63,8 @@ void log_last_error(char *out, size_t out_len);
  * the workers of one supervisor share its stderr. In json lines it is the
  * "worker" key, without the trailing space. */
 void log_set_tag(const char *tag);
+/* The tag ("" if none); async-signal-safe (the crash report reads it). */
+const char *log_get_tag(void);
 
 /* What a line about one job says about it: any field may be NULL (0 for
  * the numbers) when it is not known at that point, and is then left out.

@@ -37,7 +37,11 @@ hostile_jobs()
 start_worker w1 --workers 2 --plugin-dir "$JOBRT_TESTKIT_DIR" \
     -r "$REDIS_URL" -q $Q --log-format json --log-level debug \
     --log-summary 0
-wait_for "the consumer group" 10 group_exists $Q
+L1=$(worker_log w1)
+# taking_jobs LOG TAG: that worker process is connected and fetching
+taking_jobs() { grep '"msg":"connected to ' "$1" | grep -q "\"worker\":\"$2\""; }
+wait_for "worker 1 of w1 to take jobs" 10 taking_jobs "$L1" w1
+wait_for "worker 2 of w1 to take jobs" 10 taking_jobs "$L1" w2
 for i in 1 2 3; do
     enq ok -v 1 --id "a-ok-$i" --correlation-id "c-a-ok-$i" --payload '{}'
 done
@@ -48,8 +52,6 @@ done
 wait_for "a-evil to be dead" 10 job_has_status $Q a-evil dead
 wait_for "a-badname to be dead" 10 job_has_status $Q a-badname dead
 stop_worker w1
-
-L1=$(worker_log w1)
 "$E2E_PY" - "$L1" "$Q" "$SECRET" <<'EOF' || fail "json log checks (above)"
 import json, re, sys
 path, queue, secret = sys.argv[1:4]
@@ -218,5 +220,26 @@ assert all(len(json.dumps(o)) < 8192 for o in objs)
 print('payloads shown with --log-payloads, cut to 1 KiB')
 EOF
 log "--log-payloads: payloads in the dead-letter lines, cut"
+
+# ---- 5. a crash report is a json line too --------------------------------
+start_worker w5 --workers 1 --plugin-dir "$JOBRT_TESTKIT_DIR" \
+    -r "$REDIS_URL" -q $Q --log-format json --max-deliveries 1
+L5=$(worker_log w5)
+wait_for "w5's worker to take jobs" 10 taking_jobs "$L5" w1
+enq crash -v 1 --id e-crash --correlation-id c-e-crash --payload '{}'
+wait_for "e-crash to be dead" 15 job_has_status $Q e-crash dead
+stop_worker w5
+"$E2E_PY" - "$L5" <<'EOF2' || fail "crash report checks (above)"
+import json, re, sys
+objs = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]
+crash = [o for o in objs if o['module'] == 'crash']
+assert len(crash) == 1, crash
+o = crash[0]
+assert o['level'] == 'error' and o['worker'] == 'w1', o
+assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', o['ts']), o
+assert 'SIGABRT in the handler of job e-crash (crash v1' in o['msg'], o
+print('the crash report is a json line')
+EOF2
+log "a crash report in json"
 
 pass
