@@ -50,7 +50,9 @@ static size_t put_uint(char *buf, size_t len, size_t cap, unsigned long v)
 /* n decimal digits of v, zero-padded (async-signal-safe). */
 static size_t put_digits(char *buf, size_t len, size_t cap, long v, int n)
 {
-    char d[8];
+    char d[8] = {0};
+    if (n > (int)sizeof d)
+        n = (int)sizeof d;
     for (int i = n - 1; i >= 0; i--, v /= 10)
         d[i] = (char)('0' + v % 10);
     for (int i = 0; i < n && len + 1 < cap; i++)
