@@ -408,10 +408,10 @@ static void on_done(void *arg, struct jobrt_job *done)
         struct jobrt_job *job = done;
         done = job->next;
         const char *reason;
-        log_job_t lj;
-        job_log_fields(job, 0, &lj);
+        log_job_t lj; /* filled only for a line that is written */
         if (w->phase == PHASE_RELEASE || w->phase == PHASE_DONE) {
             /* Its entry was already released for redelivery. */
+            job_log_fields(job, 0, &lj);
             LOGJI("worker", &lj, "job %s finished after shutdown released "
                   "it; it will run again elsewhere", job->id);
         } else {
@@ -427,9 +427,13 @@ static void on_done(void *arg, struct jobrt_job *done)
                                          NULL, 0);
                 }
                 w->n_ok++;
-                LOGJD("worker", &lj, "job %s (%s v%u) succeeded in %lld ms",
-                      job->id, job->env.job.ptr, job->env.version,
-                      (long long)(job->finished_ms - job->started_ms));
+                if (log_enabled(JOBRT_LOG_DEBUG)) { /* the hot path */
+                    job_log_fields(job, 0, &lj);
+                    log_job(JOBRT_LOG_DEBUG, "worker", &lj, "job %s (%s v%u) "
+                            "succeeded in %lld ms", job->id, job->env.job.ptr,
+                            job->env.version,
+                            (long long)(job->finished_ms - job->started_ms));
+                }
                 break;
             case ACTION_RETRY: {
                 uint32_t delay = job->retry_after_ms;
@@ -460,6 +464,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                 dead_letter(w, job, reason, job->error);
                 break;
             case ACTION_RELEASE:
+                job_log_fields(job, 0, &lj);
                 LOGJI("worker", &lj, "job %s (%s v%u) stopped for shutdown; "
                       "handed back for redelivery, attempt %u not counted",
                       job->id, job->env.job.ptr, job->env.version,
