@@ -58,7 +58,7 @@ static void on_step(void *arg, loader_step_t step)
 int cmd_probe(int argc, char **argv)
 {
     long vfd = -1, parent = 0;
-    const char *log_level = "warn";
+    const char *log_level = "warn", *log_format = "text";
     const cli_opt_t opts[] = {
         {"verdict-fd", 0, NULL, OPT_INT, &vfd, "FD",
          "Write the tokens to FD (default stdout).", 0, 1024},
@@ -66,6 +66,8 @@ int cmd_probe(int argc, char **argv)
          "Die with the process PID, which started this one.", 1, INT_MAX},
         {"log-level", 0, NULL, OPT_STRING, &log_level, "LEVEL",
          "error, warn, info or debug (default warn).", 0, 0},
+        {"log-format", 0, NULL, OPT_STRING, &log_format, "FMT",
+         "text or json (default text).", 0, 0},
     };
     const cli_cmd_t cmd = {
         "__probe", "jobrt __probe [options] FILE",
@@ -85,6 +87,9 @@ int cmd_probe(int argc, char **argv)
         return cli_usage_error(&cmd, "expected the plugin file");
     if ((rc = cli_set_log_level(&cmd, log_level)) != 0)
         return rc;
+    if (log_set_format_name(log_format) != 0)
+        return cli_usage_error(&cmd, "--log-format: expected text or json, "
+                               "got '%s'", log_format);
     /* what the plugin logs here is told apart from the real load's */
     log_set_tag("probe ");
     if (parent > 0) {

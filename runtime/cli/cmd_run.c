@@ -117,7 +117,9 @@ int cmd_run(int argc, char **argv)
              "for development and debuggers (default: the CPUs, at least "
              "%d and at most %d; %ld here).", SUPERVISOR_MIN_DEFAULT_WORKERS,
              SUPERVISOR_MAX_DEFAULT_WORKERS, workers);
-    const char *log_level = "info";
+    const char *log_level = "info", *log_format = "text";
+    int log_payloads = 0;
+    int64_t log_summary_ms = 60000;
     const cli_opt_t opts[] = {
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &c.plugin_dir,
          "DIR", "Load every *.so in DIR (required).", 0, 0},
@@ -252,6 +254,21 @@ int cmd_run(int argc, char **argv)
          "must not be mounted noexec).", 0, 0},
         {"log-level", 0, "JOBRT_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
          "error, warn, info or debug (default info).", 0, 0},
+        {"log-format", 0, "JOBRT_LOG_FORMAT", OPT_STRING, &log_format, "FMT",
+         "text (\"<time> <LEVEL> <module>: message [id=.. job=..]\") or "
+         "json (one JSON object per line), for the supervisor and its "
+         "workers alike; a line about a job carries what is known of its "
+         "id, job, v, queue, attempt, plugin, build_id and correlation_id; "
+         "control characters and invalid UTF-8 are escaped in both "
+         "(docs/logging.md; default text).", 0, 0},
+        {"log-payloads", 0, "JOBRT_LOG_PAYLOADS", OPT_FLAG, &log_payloads,
+         NULL, "Show the job's payload (cut to 1 KiB, escaped) in the "
+         "lines about a failed attempt or a dead letter; payloads are never "
+         "logged without it.", 0, 0},
+        {"log-summary", 0, "JOBRT_LOG_SUMMARY", OPT_DURATION, &log_summary_ms,
+         "DUR", "Each worker process logs one info line per DUR: jobs "
+         "succeeded, retried, dead-lettered and parked in it, jobs/s, in "
+         "flight; 0 turns it off (default 60s).", 0, 86400000},
     };
     const cli_cmd_t cmd = {
         "run", "jobrt run --plugin-dir DIR [options]",
@@ -277,6 +294,13 @@ int cmd_run(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     if ((rc = cli_set_log_level(&cmd, log_level)) != 0)
         return rc;
+    if (log_set_format_name(log_format) != 0)
+        return cli_usage_error(&cmd, "%s: expected text or json, got '%s'",
+                               log_format == getenv("JOBRT_LOG_FORMAT")
+                                   ? "environment JOBRT_LOG_FORMAT"
+                                   : "--log-format", log_format);
+    log_set_payloads(log_payloads);
+    c.log_summary_ms = log_summary_ms;
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     c.concurrency = (int)concurrency;

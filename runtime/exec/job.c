@@ -75,6 +75,50 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
     return 0;
 }
 
+/* The value of the first field named name among the entry's copies. */
+static const char *raw_field(const struct jobrt_job *job, const char *name,
+                             size_t *len)
+{
+    for (size_t i = 0; i + 1 < job->n_fields; i += 2)
+        if (strview_is(&job->fields[i], name)) {
+            *len = job->fields[i + 1].len;
+            return job->fields[i + 1].ptr;
+        }
+    *len = 0;
+    return NULL;
+}
+
+void job_log_fields(const struct jobrt_job *job, int with_payload,
+                    log_job_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = job->id;
+    if (job->stream_id[0] && strcmp(job->stream_id, job->id) != 0)
+        out->stream_id = job->stream_id;
+    out->queue = job->queue;
+    if (job->env.job.ptr) {
+        out->job = job->env.job.ptr;
+        out->version = job->env.version;
+        out->has_version = 1;
+        out->attempt = job->env.attempt;
+        if (job->env.correlation_id.len)
+            out->correlation_id = job->env.correlation_id.ptr;
+        if (with_payload) {
+            out->payload = job->env.payload.ptr;
+            out->payload_len = job->env.payload.len;
+        }
+    } else { /* invalid envelope: what the entry says, escaped by the log */
+        size_t len;
+        out->job = raw_field(job, "job", &len);
+        if (with_payload)
+            out->payload = raw_field(job, "payload", &out->payload_len);
+    }
+    if (job->handler && job->handler->plugin) {
+        out->plugin = job->handler->plugin->name;
+        out->build_id = job->handler->plugin->build_id;
+    }
+}
+
 void job_free_buffers(struct jobrt_job *job)
 {
     buf_free(&job->raw);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/envelope.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "plugin/plugin_set.h"
 #include "supervise/board.h"
@@ -60,6 +61,7 @@ struct jobrt_job {
      * supervisor finds it if the process dies; NULL outside a worker. */
     board_t *board;
     int board_index;
+    const char *queue; /* the worker's queue, for log lines; NULL outside */
 
     struct jobrt_job *next; /* intrusive list link (pool, queues) */
 };
@@ -78,6 +80,14 @@ void job_set_id(struct jobrt_job *job, const char *stream_id,
  * uniform in [0, min(cap, base * 2^(attempt-1))], using *seed. */
 uint32_t job_backoff_ms(uint32_t attempt, uint32_t base_ms, uint32_t cap_ms,
                         uint64_t *seed);
+
+/* The fields of job's log lines (core/log.h), as far as they are known:
+ * views into job, valid while it holds this entry; with_payload for the
+ * lines about a failure (shown only with --log-payloads). For an entry
+ * whose envelope is invalid, its raw "job" and "payload" fields (the log
+ * escapes them). */
+void job_log_fields(const struct jobrt_job *job, int with_payload,
+                    log_job_t *out);
 
 void job_free_buffers(struct jobrt_job *job);
 

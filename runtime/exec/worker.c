@@ -72,14 +72,17 @@ static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
     queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
                             w->record.data, w->record.len);
     w->n_dead++;
+    log_job_t lj;
+    job_log_fields(job, 1, &lj);
     worker_count(w, job, OUTCOME_DEAD, reason);
     if (job->env.job.ptr == NULL) /* the envelope itself was invalid */
-        LOGW("worker", "job %s (stream entry %s) dead-lettered: %s: %s",
-             job->id, job->stream_id, reason, error && *error ? error : "-");
+        LOGJW("worker", &lj, "job %s (stream entry %s) dead-lettered: %s: %s",
+              job->id, job->stream_id, reason,
+              error && *error ? error : "-");
     else
-        LOGW("worker", "job %s (%s v%u, attempt %u) dead-lettered: %s: %s",
-             job->id, job->env.job.ptr, job->env.version, job->env.attempt,
-             reason, error && *error ? error : "-");
+        LOGJW("worker", &lj, "job %s (%s v%u, attempt %u) dead-lettered: "
+              "%s: %s", job->id, job->env.job.ptr, job->env.version,
+              job->env.attempt, reason, error && *error ? error : "-");
 }
 
 /* ---- queue callbacks ---------------------------------------------------- */
@@ -96,6 +99,7 @@ static void reject_uncopied(worker_t *w, struct jobrt_job *job,
                             const char *why)
 {
     memset(&job->env, 0, sizeof job->env);
+    job->n_fields = 0; /* nothing copied: no stale fields in its log line */
     job->handler = NULL;
     job->has_result = 0;
     job->started_ms = job->finished_ms = job->dispatched_ms = 0;
@@ -223,14 +227,16 @@ static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
     w->n_parked++;
     worker_count(w, job, OUTCOME_PARKED, NULL);
     snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);
+    log_job_t lj;
+    job_log_fields(job, 0, &lj);
     if (!parked_logged(w, pair)) {
         char ttl[32];
         util_format_duration(w->cfg->park_ttl_ms, ttl, sizeof ttl);
-        LOGI("worker", "parking jobs of %s: %s; a worker that serves it "
-             "(here after a reload, or another) takes them, else they are "
-             "dead-lettered after --park-ttl %s", pair, why, ttl);
+        LOGJI("worker", &lj, "parking jobs of %s: %s; a worker that serves "
+              "it (here after a reload, or another) takes them, else they "
+              "are dead-lettered after --park-ttl %s", pair, why, ttl);
     } else {
-        LOGD("worker", "job %s (%s) parked: %s", job->id, pair, why);
+        LOGJD("worker", &lj, "job %s (%s) parked: %s", job->id, pair, why);
     }
 }
 
@@ -258,8 +264,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
          * the same free slots), or a read that was out when a handler
          * overran (worker_board.c): hand it back at once rather than leave
          * it pending here, unrenewed, until its lease runs out. */
-        LOGD("worker", "entry %s arrived with no free slot; handed back",
-             stream_id);
+        log_job_t lj = {.stream_id = stream_id, .queue = w->cfg->queue};
+        LOGJD("worker", &lj, "entry %s arrived with no free slot; handed "
+              "back", stream_id);
         queue_redis_give_back(w->q, stream_id, stream_id, fv, n, deliveries);
         return;
     }
@@ -270,8 +277,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     }
     int rc = job_load_entry(job, stream_id, fv, n, why, sizeof why);
     if (rc == -2) {
-        LOGE("worker", "out of memory copying entry %s; it stays pending",
-             stream_id);
+        log_job_t lj = {.stream_id = stream_id, .queue = w->cfg->queue};
+        LOGJE("worker", &lj, "out of memory copying entry %s; it stays "
+              "pending", stream_id);
         slot_put(w, job);
         return;
     }
@@ -356,8 +364,10 @@ static void on_cancelled(void *arg, const char *job_id)
         struct jobrt_job *j = &w->slots[i];
         if (j->handler && strcmp(j->id, job_id) == 0) {
             atomic_store(&j->cancel, JOB_CANCEL_USER);
-            LOGI("worker", "job %s: cancel requested while running; its "
-                 "handler sees job_cancel_requested()", job_id);
+            log_job_t lj;
+            job_log_fields(j, 0, &lj);
+            LOGJI("worker", &lj, "job %s: cancel requested while running; "
+                  "its handler sees job_cancel_requested()", job_id);
         }
     }
 }
@@ -382,12 +392,14 @@ static size_t lease_ids(void *arg, const char **ids, size_t max)
                 ids[n++] = j->stream_id;
         } else if (!j->overdue_logged && !w->supervised) {
             j->overdue_logged = 1;
-            LOGW("worker", "job %s (%s v%u) is still running %lld ms past "
-                 "its deadline (timeout %u ms) and ignores "
-                 "job_cancel_requested(); its lease is no longer renewed, so "
-                 "another worker may take it over after --lease", j->id,
-                 j->env.job.ptr, j->env.version,
-                 (long long)(now - j->deadline_ms), j->timeout_ms);
+            log_job_t lj;
+            job_log_fields(j, 0, &lj);
+            LOGJW("worker", &lj, "job %s (%s v%u) is still running %lld ms "
+                  "past its deadline (timeout %u ms) and ignores "
+                  "job_cancel_requested(); its lease is no longer renewed, "
+                  "so another worker may take it over after --lease", j->id,
+                  j->env.job.ptr, j->env.version,
+                  (long long)(now - j->deadline_ms), j->timeout_ms);
         }
     }
     return n;
@@ -402,10 +414,12 @@ static void on_done(void *arg, struct jobrt_job *done)
         struct jobrt_job *job = done;
         done = job->next;
         const char *reason;
+        log_job_t lj; /* filled only for a line that is written */
         if (w->phase == PHASE_RELEASE || w->phase == PHASE_DONE) {
             /* Its entry was already released for redelivery. */
-            LOGI("worker", "job %s finished after shutdown released it; it "
-                 "will run again elsewhere", job->id);
+            job_log_fields(job, 0, &lj);
+            LOGJI("worker", &lj, "job %s finished after shutdown released "
+                  "it; it will run again elsewhere", job->id);
         } else {
             switch (outcome_decide(job, &reason)) {
             case ACTION_ACK:
@@ -420,9 +434,13 @@ static void on_done(void *arg, struct jobrt_job *done)
                 }
                 w->n_ok++;
                 worker_count(w, job, OUTCOME_SUCCEEDED, NULL);
-                LOGD("worker", "job %s (%s v%u) succeeded in %lld ms",
-                     job->id, job->env.job.ptr, job->env.version,
-                     (long long)(job->finished_ms - job->started_ms));
+                if (log_enabled(JOBRT_LOG_DEBUG)) { /* the hot path */
+                    job_log_fields(job, 0, &lj);
+                    log_job(JOBRT_LOG_DEBUG, "worker", &lj, "job %s (%s v%u) "
+                            "succeeded in %lld ms", job->id, job->env.job.ptr,
+                            job->env.version,
+                            (long long)(job->finished_ms - job->started_ms));
+                }
                 break;
             case ACTION_RETRY: {
                 uint32_t delay = job->retry_after_ms;
@@ -437,10 +455,11 @@ static void on_done(void *arg, struct jobrt_job *done)
                     delay = job_backoff_ms(job->env.attempt, base, cap,
                                            &w->rng);
                 }
-                LOGI("worker", "job %s (%s v%u) attempt %u/%u failed, retry "
-                     "in %u ms: %s", job->id, job->env.job.ptr,
-                     job->env.version, job->env.attempt, job->max_attempts,
-                     delay, job->error);
+                job_log_fields(job, 1, &lj);
+                LOGJI("worker", &lj, "job %s (%s v%u) attempt %u/%u failed, "
+                      "retry in %u ms: %s", job->id, job->env.job.ptr,
+                      job->env.version, job->env.attempt, job->max_attempts,
+                      delay, job->error);
                 queue_redis_requeue(w->q, job->stream_id, job->id,
                                     job->fields, job->n_fields,
                                     job->env.attempt + 1, job->error, delay,
@@ -453,9 +472,11 @@ static void on_done(void *arg, struct jobrt_job *done)
                 dead_letter(w, job, reason, job->error);
                 break;
             case ACTION_RELEASE:
-                LOGI("worker", "job %s (%s v%u) stopped for shutdown; handed "
-                     "back for redelivery, attempt %u not counted", job->id,
-                     job->env.job.ptr, job->env.version, job->env.attempt);
+                job_log_fields(job, 0, &lj);
+                LOGJI("worker", &lj, "job %s (%s v%u) stopped for shutdown; "
+                      "handed back for redelivery, attempt %u not counted",
+                      job->id, job->env.job.ptr, job->env.version,
+                      job->env.attempt);
                 queue_redis_requeue(w->q, job->stream_id, job->id,
                                     job->fields, job->n_fields, 0, NULL, 0,
                                     0);
@@ -503,6 +524,7 @@ static void finish(worker_t *w)
     close_handle((uv_handle_t *)&w->sigint);
     worker_reload_triggers_stop(w);
     worker_board_stop(w);
+    worker_summary_stop(w);
     uv_timer_stop(&w->stop_timer);
     close_handle((uv_handle_t *)&w->stop_timer);
 }
@@ -660,8 +682,10 @@ static int setup(worker_t *w)
         LOGE("worker", "out of memory");
         return 1;
     }
-    for (int i = cfg->concurrency - 1; i >= 0; i--)
+    for (int i = cfg->concurrency - 1; i >= 0; i--) {
+        w->slots[i].queue = cfg->queue;
         slot_put(w, &w->slots[i]);
+    }
     worker_board_link_slots(w);
 
     w->ex = executor_create(&w->loop, cfg->concurrency, on_done, w);
@@ -739,6 +763,7 @@ int worker_run(const worker_config_t *cfg)
              cfg->concurrency, w.gens->active.count,
              cfg->watch ? ", watching the plugin dir" : "");
         worker_publish_served(&w);
+        worker_summary_start(&w);
         queue_redis_start(w.q);
         uv_run(&w.loop, UV_RUN_DEFAULT);
     } else {

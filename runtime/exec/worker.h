@@ -47,6 +47,7 @@ typedef struct {
      * --http-public-read, --health-file; NULL / 0 for none. */
     const char *http, *http_token_file, *health_file;
     int http_public_read;
+    int64_t log_summary_ms; /* an info summary line this often; 0 = none */
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

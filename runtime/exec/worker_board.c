@@ -208,9 +208,12 @@ void worker_board_settled(worker_t *w, struct jobrt_job *job)
     uint32_t kill_me = BOARD_KILL_ME;
     if (was == BOARD_SLOT_OVERRUN &&
         atomic_compare_exchange_strong(&w->board->state, &kill_me,
-                                       BOARD_DRAINING))
-        LOGI("worker", "job %s returned after all, before the supervisor "
-             "stopped this worker", job->id);
+                                       BOARD_DRAINING)) {
+        log_job_t lj;
+        job_log_fields(job, 0, &lj);
+        LOGJI("worker", &lj, "job %s returned after all, before the "
+              "supervisor stopped this worker", job->id);
+    }
 }
 
 void worker_count(worker_t *w, const struct jobrt_job *job,
@@ -293,13 +296,15 @@ static int mark_overruns(worker_t *w, int64_t now)
                                          : (uint32_t)w->cfg->retry_cap_ms;
         s->retry_delay_ms = job_backoff_ms(j->env.attempt, base, cap, &w->rng);
         n++;
-        LOGW("worker", "job %s (%s v%u) still runs %lld ms past its deadline "
-             "(timeout %u ms) and --timeout-grace %lld ms: this worker takes "
-             "no more jobs, lets its other jobs finish, then the supervisor "
-             "stops it and the job is recorded as timed out", j->id,
-             j->env.job.ptr, j->env.version,
-             (long long)(now - j->deadline_mono_ms), j->timeout_ms,
-             (long long)w->cfg->timeout_grace_ms);
+        log_job_t lj;
+        job_log_fields(j, 0, &lj);
+        LOGJW("worker", &lj, "job %s (%s v%u) still runs %lld ms past its "
+              "deadline (timeout %u ms) and --timeout-grace %lld ms: this "
+              "worker takes no more jobs, lets its other jobs finish, then "
+              "the supervisor stops it and the job is recorded as timed out",
+              j->id, j->env.job.ptr, j->env.version,
+              (long long)(now - j->deadline_mono_ms), j->timeout_ms,
+              (long long)w->cfg->timeout_grace_ms);
     }
     return n;
 }

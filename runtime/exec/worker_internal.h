@@ -9,6 +9,7 @@
  *              (for unparking) and its registry heartbeat record
  *   worker_board.c  the board shared with the supervisor: job slots,
  *              heartbeat, readiness, hard timeouts
+ *   worker_summary.c  the --log-summary line
  *
  * All of it runs on the loop thread.
  */
@@ -97,6 +98,12 @@ typedef struct {
     struct ops *ops; /* --http, --health-file, systemd: without a
                         supervisor only (observe/ops.h) */
     rate_window_t settle_rate; /* n_ok + n_retry + n_dead, per heartbeat */
+    /* --log-summary: the timer, and the counts at the last line */
+    uv_timer_t summary_timer;
+    int summary_on;
+    int64_t summary_at; /* monotonic ms */
+    unsigned long long summary_ok, summary_retry, summary_dead,
+        summary_parked;
 } worker_t;
 
 /* reload.c */
@@ -139,6 +146,11 @@ void worker_board_stopped_clean(worker_t *w);
  * never reached a handler, run_us is -1. */
 void worker_count(worker_t *w, const struct jobrt_job *job,
                   metrics_outcome_t outcome, const char *reason);
+
+/* worker_summary.c: the info line every --log-summary (nothing when it
+ * is 0 or the level is above info); stop closes the timer. */
+void worker_summary_start(worker_t *w);
+void worker_summary_stop(worker_t *w);
 
 /* worker.c: the supervisor's second signal (the board's hurry flag): stop
  * waiting for running jobs, as a second SIGTERM does without one. */

@@ -1,6 +1,8 @@
 /*
  * host_api.c - the functions behind jobrt_host_api. Every log line a plugin
- * writes is tagged with the plugin name (and job name and id for job_log).
+ * writes is tagged with the plugin name, and job_log's with the job's
+ * fields too (core/log.h: id, job, v, queue, attempt, build, correlation
+ * id). What the plugin writes is escaped by the log like any message.
  */
 #include "plugin/host_api.h"
 
@@ -13,25 +15,32 @@
 
 static void host_log(jobrt_plugin_ref *plugin, int level, const char *fmt, ...)
 {
+    if (!log_enabled(level))
+        return;
+    const char *name = plugin && plugin->name ? plugin->name : "?";
     char module[160];
-    snprintf(module, sizeof module, "plugin %s",
-             plugin && plugin->name ? plugin->name : "?");
+    snprintf(module, sizeof module, "plugin %s", name);
+    log_job_t fields = {.plugin = name,
+                        .build_id = plugin ? plugin->build_id : NULL};
     va_list ap;
     va_start(ap, fmt);
-    log_vline(level, module, fmt, ap);
+    log_vjob(level, module, &fields, fmt, ap);
     va_end(ap);
 }
 
 static void host_job_log(const jobrt_job *job, int level, const char *fmt,
                          ...)
 {
-    char module[400];
-    snprintf(module, sizeof module, "plugin %s job %s[v%u] %s",
-             job->handler ? job->handler->plugin->name : "?",
-             job->env.job.ptr, job->env.version, job->id);
+    if (!log_enabled(level))
+        return;
+    char module[160];
+    snprintf(module, sizeof module, "plugin %s",
+             job->handler ? job->handler->plugin->name : "?");
+    log_job_t fields;
+    job_log_fields(job, 0, &fields);
     va_list ap;
     va_start(ap, fmt);
-    log_vline(level, module, fmt, ap);
+    log_vjob(level, module, &fields, fmt, ap);
     va_end(ap);
 }
 

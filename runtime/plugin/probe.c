@@ -111,8 +111,10 @@ static int spawn_probe(const char *exe, const char *path, int wfd, pid_t *pid,
     while (lv < JOBRT_LOG_DEBUG && log_enabled(lv + 1))
         lv++;
     snprintf(level, sizeof level, "%s", names[lv]);
+    /* and in its format, so a json log stays json */
     char *argv[] = {(char *)exe,  "__probe", "--verdict-fd", vfd,
                     "--parent",   parent,    "--log-level",  level,
+                    "--log-format", (char *)log_format_name(),
                     "--",         (char *)path, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;

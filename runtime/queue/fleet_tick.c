@@ -59,9 +59,12 @@ void queue_redis_park(queue_redis_t *q, const char *stream_id,
     outbox_arg(q, error);
     outbox_arg(q, now);
     outbox_arg(q, q->dlq_max_len);
-    if (outbox_submit(q, SCRIPT_PARK, job_id) == 0)
-        LOGD("queue", "parking job %s (entry %s) as %s", job_id, stream_id,
-             pseudo);
+    if (outbox_submit(q, SCRIPT_PARK, job_id) == 0) {
+        log_job_t lj = {.id = job_id, .stream_id = stream_id,
+                        .queue = q->o.queue};
+        LOGJD("queue", &lj, "parking job %s (entry %s) as %s", job_id,
+              stream_id, pseudo);
+    }
     outbox_pump(q);
 }
 
@@ -247,14 +250,21 @@ static void on_park_expired(redisAsyncContext *ac, void *reply, void *priv)
     const redisReply *dead = r->element[0], *gone = r->element[1];
     for (size_t i = 0; i < dead->elements; i++) {
         const redisReply *d = dead->element[i];
-        if (d->type == REDIS_REPLY_ARRAY && d->elements == 3)
-            LOGW("queue", "entry %s of %s dead-lettered as %s: %s",
-                 d->element[0]->str, q->keys.stream, d->element[1]->str,
-                 d->element[2]->str);
+        if (d->type == REDIS_REPLY_ARRAY && d->elements == 3) {
+            log_job_t lj = {.stream_id = d->element[0]->str,
+                            .queue = q->o.queue};
+            LOGJW("queue", &lj, "entry %s of %s dead-lettered as %s: %s",
+                  d->element[0]->str, q->keys.stream, d->element[1]->str,
+                  d->element[2]->str);
+        }
     }
-    for (size_t i = 0; i < gone->elements; i++)
-        LOGD("queue", "parked entry %s was deleted from %s: dropped from "
-             "the pending list", gone->element[i]->str, q->keys.stream);
+    for (size_t i = 0; i < gone->elements; i++) {
+        log_job_t lj = {.stream_id = gone->element[i]->str,
+                        .queue = q->o.queue};
+        LOGJD("queue", &lj, "parked entry %s was deleted from %s: dropped "
+              "from the pending list", gone->element[i]->str,
+              q->keys.stream);
+    }
     /* A full batch: more may have expired. */
     if (dead->elements + gone->elements >= PARK_EXPIRE_BATCH && ready(q))
         park_expire(q);

@@ -46,13 +46,15 @@ void queue_redis_worker_lost(queue_redis_t *q, const char *consumer, int pid,
     }
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        if (valid_stream_id(jobs[i].stream_id))
+        if (valid_stream_id(jobs[i].stream_id)) {
             used++;
-        else
-            LOGW("queue", "worker %s lost: job %s has no valid stream id "
-                 "('%s'): left out of the settling", consumer,
-                 jobs[i].job_id ? jobs[i].job_id : "-",
-                 jobs[i].stream_id ? jobs[i].stream_id : "");
+        } else {
+            log_job_t lj = {.id = jobs[i].job_id, .queue = q->o.queue};
+            LOGJW("queue", &lj, "worker %s lost: job %s has no valid stream "
+                  "id ('%s'): left out of the settling", consumer,
+                  jobs[i].job_id ? jobs[i].job_id : "-",
+                  jobs[i].stream_id ? jobs[i].stream_id : "");
+        }
     }
     char num[24], key[1024];
     snprintf(num, sizeof num, "%zu", 5 + used);
@@ -254,25 +256,31 @@ void lost_replied(queue_redis_t *q, const redisReply *r)
 
     for (size_t i = 0; i < poisoned->elements; i++) {
         const redisReply *t = poisoned->element[i];
-        LOGW("queue", "job %s (entry %s) of queue %s dead-lettered as "
-             "poison: delivered %lld times (--max-deliveries %ld), the last "
-             "on worker %s, which died: %s", str_at(t, 1), str_at(t, 0),
-             q->o.queue, int_at(t, 2), q->o.max_deliveries, who,
-             str_at(t, 3));
+        log_job_t lj = {.id = str_at(t, 1), .stream_id = str_at(t, 0),
+                        .queue = q->o.queue};
+        LOGJW("queue", &lj, "job %s (entry %s) of queue %s dead-lettered as "
+              "poison: delivered %lld times (--max-deliveries %ld), the "
+              "last on worker %s, which died: %s", str_at(t, 1),
+              str_at(t, 0), q->o.queue, int_at(t, 2), q->o.max_deliveries,
+              who, str_at(t, 3));
     }
     for (size_t i = 0; i < dead->elements; i++) {
         const redisReply *t = dead->element[i];
-        LOGW("queue", "job %s (entry %s) of queue %s dead-lettered as "
-             "timeout, no attempts left (worker %s was killed for it): %s",
-             str_at(t, 1), str_at(t, 0), q->o.queue, who, str_at(t, 3));
+        log_job_t lj = {.id = str_at(t, 1), .stream_id = str_at(t, 0),
+                        .queue = q->o.queue};
+        LOGJW("queue", &lj, "job %s (entry %s) of queue %s dead-lettered as "
+              "timeout, no attempts left (worker %s was killed for it): %s",
+              str_at(t, 1), str_at(t, 0), q->o.queue, who, str_at(t, 3));
     }
     for (size_t i = 0; i < buried->elements; i++) {
         const redisReply *t = buried->element[i];
         const char *job = str_at(t, 1);
-        LOGW("queue", "entry %s%s%s of queue %s dead-lettered as "
-             "too_many_fields: it has more than %d fields of its own (found "
-             "pending for worker %s, which died)", str_at(t, 0),
-             *job ? ", job " : "", job, q->o.queue, ENVELOPE_MAX_FIELDS,
-             who);
+        log_job_t lj = {.id = job, .stream_id = str_at(t, 0),
+                        .queue = q->o.queue};
+        LOGJW("queue", &lj, "entry %s%s%s of queue %s dead-lettered as "
+              "too_many_fields: it has more than %d fields of its own "
+              "(found pending for worker %s, which died)", str_at(t, 0),
+              *job ? ", job " : "", job, q->o.queue, ENVELOPE_MAX_FIELDS,
+              who);
     }
 }

@@ -34,8 +34,11 @@ void queue_redis_complete(queue_redis_t *q, const char *stream_id,
         strlist_truncate(&q->b_ids, n_ids);
         strlist_truncate(&q->b_keys, n_keys);
         strlist_truncate(&q->b_recs, n_recs);
-        LOGE("queue", "out of memory acking job %s (entry %s); it stays "
-             "pending in Redis and will be redelivered", job_id, stream_id);
+        log_job_t lj = {.id = job_id, .stream_id = stream_id,
+                        .queue = q->o.queue};
+        LOGJE("queue", &lj, "out of memory acking job %s (entry %s); it "
+              "stays pending in Redis and will be redelivered", job_id,
+              stream_id);
         return;
     }
     if (q->b_ids.n >= MAX_BATCH)
@@ -219,12 +222,15 @@ void ops_release_replied(queue_redis_t *q, const redisReply *r)
     if (r->element[0]->integer > 0)
         LOGI("queue", "released %lld unfinished job(s) back to queue %s for "
              "immediate redelivery", r->element[0]->integer, q->o.queue);
-    for (size_t i = 0; i < buried->elements; i++)
-        if (buried->element[i]->type == REDIS_REPLY_STRING)
-            LOGW("queue", "entry %s of %s dead-lettered at release: "
-                 "too_many_fields: it has more than %d fields of its own",
-                 buried->element[i]->str, q->keys.stream,
-                 ENVELOPE_MAX_FIELDS);
+    for (size_t i = 0; i < buried->elements; i++) {
+        if (buried->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        log_job_t lj = {.stream_id = buried->element[i]->str,
+                        .queue = q->o.queue};
+        LOGJW("queue", &lj, "entry %s of %s dead-lettered at release: "
+              "too_many_fields: it has more than %d fields of its own",
+              buried->element[i]->str, q->keys.stream, ENVELOPE_MAX_FIELDS);
+    }
 }
 
 void queue_redis_give_back(queue_redis_t *q, const char *stream_id,

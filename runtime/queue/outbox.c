@@ -96,8 +96,9 @@ int outbox_submit(queue_redis_t *q, int script, const char *job_id)
                                         : op_from_args(q, script, job_id);
     strlist_reset(&q->args);
     if (op == NULL) {
-        LOGE("queue", "out of memory queueing a write for job %s; it stays "
-             "pending in Redis and will be redelivered", job_id);
+        log_job_t lj = {.id = job_id, .queue = q->o.queue};
+        LOGJE("queue", &lj, "out of memory queueing a write for job %s; it "
+              "stays pending in Redis and will be redelivered", job_id);
         return -1;
     }
     fifo_append(&q->fresh, op);
@@ -160,9 +161,11 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             return;
         }
         if (++op->tries < OP_MAX_TRIES && !q->closing) {
-            if (op->tries == 1)
-                LOGW("queue", "%s for job %s failed: %s; retrying",
-                     script_name(op->script), op->job_id, r->str);
+            if (op->tries == 1) {
+                log_job_t lj = {.id = op->job_id, .queue = q->o.queue};
+                LOGJW("queue", &lj, "%s for job %s failed: %s; retrying",
+                      script_name(op->script), op->job_id, r->str);
+            }
             /* Hold everything, not just this op, so nothing overtakes it,
              * and give what failed (OOM, BUSY, LOADING) time to pass. */
             outbox_resend(q, op);
@@ -170,9 +173,10 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             uv_timer_start(&q->op_retry_timer, on_op_retry_timer, 500, 0);
             return;
         }
-        LOGE("queue", "%s for job %s failed %d times: %s; giving up, the "
-             "entry stays pending in Redis and will be redelivered",
-             script_name(op->script), op->job_id, op->tries, r->str);
+        log_job_t lj = {.id = op->job_id, .queue = q->o.queue};
+        LOGJE("queue", &lj, "%s for job %s failed %d times: %s; giving up, "
+              "the entry stays pending in Redis and will be redelivered",
+              script_name(op->script), op->job_id, op->tries, r->str);
     } else {
         q->health.write_ms = util_mono_ms();
         if (op->script != OP_XACK && !q->write_ok) {
@@ -184,11 +188,13 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         if (op->script == SCRIPT_WORKER_LOST)
             lost_replied(q, r);
         if (op->script == SCRIPT_PARK && r->type == REDIS_REPLY_INTEGER &&
-            r->integer == 2)
-            LOGW("queue", "job %s dead-lettered instead of parked: %d (job, "
-                 "version) pairs are parked on queue %s already (the "
-                 "limit); deploy their plugins or let --park-ttl expire "
-                 "them", op->job_id, QUEUE_PARKED_PAIRS_MAX, q->o.queue);
+            r->integer == 2) {
+            log_job_t lj = {.id = op->job_id, .queue = q->o.queue};
+            LOGJW("queue", &lj, "job %s dead-lettered instead of parked: %d "
+                  "(job, version) pairs are parked on queue %s already (the "
+                  "limit); deploy their plugins or let --park-ttl expire "
+                  "them", op->job_id, QUEUE_PARKED_PAIRS_MAX, q->o.queue);
+        }
     }
     free(op);
     queue_progress(q);

@@ -126,18 +126,25 @@ static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
                      *poisoned = r->element[2];
     q->health.reclaimed += got->elements;
     q->health.poisoned += poisoned->elements;
-    for (size_t i = 0; i < poisoned->elements; i++)
-        LOGW("queue", "entry %s dead-lettered as poison: delivered %ld times "
-             "without finishing", poisoned->element[i]->str,
-             q->o.max_deliveries);
+    for (size_t i = 0; i < poisoned->elements; i++) {
+        log_job_t lj = {.stream_id = poisoned->element[i]->str,
+                        .queue = q->o.queue};
+        LOGJW("queue", &lj, "entry %s dead-lettered as poison: delivered %ld "
+              "times without finishing", poisoned->element[i]->str,
+              q->o.max_deliveries);
+    }
     for (size_t i = 0; i < got->elements; i++) {
         uint32_t n = i < counts->elements
                          ? (uint32_t)counts->element[i]->integer
                          : 2;
         const redisReply *e = got->element[i];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0)
-            LOGI("queue", "reclaimed entry %s (delivery %u): its worker "
-                 "died or stopped renewing its lease", e->element[0]->str, n);
+        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0) {
+            log_job_t lj = {.stream_id = e->element[0]->str,
+                            .queue = q->o.queue};
+            LOGJI("queue", &lj, "reclaimed entry %s (delivery %u): its "
+                  "worker died or stopped renewing its lease",
+                  e->element[0]->str, n);
+        }
         reader_handle_entry(q, e, n < 2 ? 2 : n);
     }
     queue_redis_flush(q);

@@ -160,8 +160,9 @@ void reader_handle_entry(queue_redis_t *q, const redisReply *e,
     if (f->elements > q->fv_cap) {
         strview_t *v = realloc(q->fv, f->elements * sizeof *v);
         if (v == NULL) {
-            LOGE("queue", "out of memory reading entry %s; it stays pending",
-                 id);
+            log_job_t lj = {.stream_id = id, .queue = q->o.queue};
+            LOGJE("queue", &lj, "out of memory reading entry %s; it stays "
+                  "pending", id);
             return;
         }
         q->fv = v;

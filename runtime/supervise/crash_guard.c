@@ -1,7 +1,8 @@
 /*
  * crash_guard.c - see crash_guard.h. Everything the signal handler calls
- * is async-signal-safe: atomics, write(2), raise(3) and string copying
- * done by hand.
+ * is async-signal-safe: atomics, clock_gettime(2), write(2), raise(3) and
+ * string copying and formatting done by hand. With --log-format json the
+ * report is one JSON line like every other (docs/logging.md).
  */
 #define _GNU_SOURCE
 #include "supervise/crash_guard.h"
@@ -10,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 
 static board_t *guard_board; /* see the header */
@@ -44,6 +47,95 @@ static size_t put_uint(char *buf, size_t len, size_t cap, unsigned long v)
     return len;
 }
 
+/* n decimal digits of v, zero-padded (async-signal-safe). */
+static size_t put_digits(char *buf, size_t len, size_t cap, long v, int n)
+{
+    char d[8] = {0};
+    if (n > (int)sizeof d)
+        n = (int)sizeof d;
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        d[i] = (char)('0' + v % 10);
+    for (int i = 0; i < n && len + 1 < cap; i++)
+        buf[len++] = d[i];
+    return len;
+}
+
+/* The time now as RFC 3339 UTC with ms, without gmtime_r (not
+ * async-signal-safe): the civil date from days since the epoch. */
+static size_t put_utc_now(char *buf, size_t len, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long secs = (long)ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+    long z = days + 719468, era = z / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153, day = doy - (153 * mp + 2) / 5 + 1;
+    long month = mp < 10 ? mp + 3 : mp - 9, year = yoe + era * 400;
+    year += month <= 2;
+    len = put_digits(buf, len, cap, year, 4);
+    len = put(buf, len, cap, "-");
+    len = put_digits(buf, len, cap, month, 2);
+    len = put(buf, len, cap, "-");
+    len = put_digits(buf, len, cap, day, 2);
+    len = put(buf, len, cap, "T");
+    len = put_digits(buf, len, cap, rem / 3600, 2);
+    len = put(buf, len, cap, ":");
+    len = put_digits(buf, len, cap, rem / 60 % 60, 2);
+    len = put(buf, len, cap, ":");
+    len = put_digits(buf, len, cap, rem % 60, 2);
+    len = put(buf, len, cap, ".");
+    len = put_digits(buf, len, cap, ts.tv_nsec / 1000000, 3);
+    return put(buf, len, cap, "Z");
+}
+
+/* n bytes of s as the inside of a JSON string: what is not printable
+ * ASCII becomes \u00XX (the board's strings are ASCII anyway). */
+static size_t put_json(char *buf, size_t len, size_t cap, const char *s,
+                       size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n && len + 7 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            buf[len++] = '\\';
+            buf[len++] = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            len = put(buf, len, cap, "\\u00");
+            buf[len++] = hex[c >> 4];
+            buf[len++] = hex[c & 15];
+        } else {
+            buf[len++] = (char)c;
+        }
+    }
+    return len;
+}
+
+/* Writes the report (text, without its newline) as a json line. */
+static void write_json(const char *text, size_t n)
+{
+    char line[2048];
+    size_t len = 0, cap = sizeof line;
+    len = put(line, len, cap, "{\"ts\":\"");
+    len = put_utc_now(line, len, cap);
+    len = put(line, len, cap, "\",\"level\":\"error\"");
+    const char *tag = log_get_tag();
+    size_t tag_len = 0;
+    while (tag[tag_len] && tag[tag_len] != ' ')
+        tag_len++;
+    if (tag_len) {
+        len = put(line, len, cap, ",\"worker\":\"");
+        len = put_json(line, len, cap, tag, tag_len);
+        len = put(line, len, cap, "\"");
+    }
+    len = put(line, len, cap, ",\"module\":\"crash\",\"msg\":\"");
+    len = put_json(line, len, cap, text, n);
+    len = put(line, len, cap, "\"}\n");
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
 static void report_line(const board_t *b, int slot, const char *what,
                         int sender)
 {
@@ -73,7 +165,12 @@ static void report_line(const board_t *b, int slot, const char *what,
         n = put(line, n, cap, " outside any handler");
     }
     n = put(line, n, cap, "; the process dies and its jobs are settled by "
-            "the supervisor\n");
+            "the supervisor");
+    if (log_get_format() == LOG_FORMAT_JSON) {
+        write_json(line, n);
+        return;
+    }
+    n = put(line, n, cap + 1, "\n"); /* cap kept a byte for it */
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
 }

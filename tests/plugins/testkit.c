@@ -14,6 +14,8 @@
  *              at once in this process: OK {"peak":P}, else FAIL
  *   stoppable  runs until cancellation is requested (at most 60 s), then
  *              OK {"stopped":true}: a handler that stops cleanly
+ *   fail_with  {"error":S}: logs S with job_log and host->log, then FAIL
+ *              with S as its error: untrusted text in log lines (logs.sh)
  */
 #include <jobrt/plugin.h>
 
@@ -297,6 +299,41 @@ static int run_stoppable(const jobrt_host_api *host, void *ctx,
     return JOBRT_FAIL;
 }
 
+/* The host table and this plugin, saved by init() for host->log. */
+static const jobrt_host_api *saved_host;
+static jobrt_plugin_ref *saved_self;
+
+static int testkit_init(const jobrt_host_api *host, jobrt_plugin_ref *self,
+                        void **ctx)
+{
+    saved_host = host;
+    saved_self = self;
+    *ctx = NULL;
+    return 0;
+}
+
+static int run_fail_with(const jobrt_host_api *host, void *ctx,
+                         jobrt_job *job)
+{
+    size_t len = 0;
+    const char *text = host->job_payload(job, &len);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "error");
+    (void)ctx;
+    if (!cJSON_IsString(item)) {
+        cJSON_Delete(root);
+        host->job_set_error(job, "payload: error must be a string");
+        return JOBRT_FAIL;
+    }
+    host->job_log(job, JOBRT_LOG_WARN, "fail_with: %s", item->valuestring);
+    if (saved_host)
+        saved_host->log(saved_self, JOBRT_LOG_INFO, "plugin-level: %s",
+                        item->valuestring);
+    host->job_set_error(job, "%s", item->valuestring);
+    cJSON_Delete(root);
+    return JOBRT_FAIL;
+}
+
 /* crash: takes its whole worker process down, as a segfaulting or
  * OOM-killed handler would (poison-job tests). */
 static int run_crash(const jobrt_host_api *host, void *ctx, jobrt_job *job)
@@ -372,6 +409,12 @@ static const jobrt_handler_desc handlers[] = {
         .schema_max = 1,
         .run = run_stoppable,
     },
+    {
+        .job_name = "fail_with",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_fail_with,
+    },
 };
 
 JOBRT_PLUGIN {
@@ -381,4 +424,5 @@ JOBRT_PLUGIN {
     .build_id = "test",
     .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
     .handlers = handlers,
+    .init = testkit_init,
 };
