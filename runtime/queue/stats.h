@@ -43,7 +43,8 @@ typedef struct {
 } queue_stats_t;
 
 /* Reads keys' queue through consumer group `group`. A queue never used
- * (no stream, or no group) reads as all zeros. Returns 0, or -1 with one
+ * (no stream) reads as all zeros; a stream without the group (jobs added
+ * before any worker started) counts all its entries as waiting. Returns 0, or -1 with one
  * line naming the queue and Redis's error in err. */
 int queue_stats_read(redisContext *c, const queue_keys_t *keys,
                      const char *group, queue_stats_t *out, char *err,
