@@ -302,17 +302,21 @@
       if (r.workers === 0 && r.queued + r.delayed + r.parked > 0) {
         tr.className = 'unserved';
         tr.title = 'not served by any live worker: these jobs park';
+      } else if (r.queued + r.delayed + r.parked + r.running === 0) {
+        tr.className = 'idle';
       }
+      tr.dataset.job = String(r.job);
+      tr.dataset.version = String(r.version);
       tr.appendChild(td(r.job, 'mono'));
       tr.appendChild(td('v' + r.version));
-      tr.appendChild(td(r.workers, 'num'));
+      tr.appendChild(td(r.workers, 'num workers'));
       tr.appendChild(td((r.builds || []).map(function (b) {
         return b.build_id + ' (' + b.workers + ')';
       }).join(', ') || '-', 'mono'));
-      tr.appendChild(td(r.queued, 'num'));
-      tr.appendChild(td(r.delayed, 'num'));
-      tr.appendChild(td(r.parked, 'num'));
-      tr.appendChild(td(r.running, 'num'));
+      tr.appendChild(td(r.queued, 'num queued'));
+      tr.appendChild(td(r.delayed, 'num delayed'));
+      tr.appendChild(td(r.parked, 'num parked'));
+      tr.appendChild(td(r.running, 'num running'));
       tbody.appendChild(tr);
     });
     var n = o.rollout_scan || {}, notes = [];
