@@ -15,6 +15,7 @@
 #include "cli/redis_opts.h"
 #include "core/log.h"
 #include "exec/worker.h"
+#include "http/server.h"
 #include "queue/keys.h"
 #include "supervise/supervisor.h"
 
@@ -50,6 +51,17 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
         return cli_usage_error(cmd, "--consumer '%s': names starting with "
                                "'" QUEUE_LOST_PREFIX "' hold the jobs of "
                                "dead workers, not workers", c->consumer);
+    if ((c->http_token_file || c->http_public_read) && c->http == NULL)
+        return cli_usage_error(cmd, "%s needs --http",
+                               c->http_token_file ? "--http-token-file"
+                                                  : "--http-public-read");
+    if (c->http) {
+        char host[64];
+        int port;
+        if (http_parse_listen(c->http, host, sizeof host, &port, err,
+                              sizeof err) != 0)
+            return cli_usage_error(cmd, "--http %s", err);
+    }
     if (sc->max_memory && sc->max_memory < (32L << 20))
         return cli_usage_error(cmd, "--max-memory %ld: at least 32m (a "
                                "worker with its plugins loaded takes more "
@@ -212,6 +224,26 @@ int cmd_run(int argc, char **argv)
         {"dlq-max-len", 0, "JOBRT_DLQ_MAX_LEN", OPT_INT, &c.dlq_max_len, "N",
          "Approximate cap on dead-letter stream length (default 100000).", 1,
          100000000},
+        {"http", 0, "JOBRT_HTTP", OPT_STRING, &c.http, "ADDR:PORT",
+         "Serve /metrics (Prometheus), /healthz, /readyz and the dashboard "
+         "at / on this address, from the supervisor (off by default; "
+         "':9180' is 127.0.0.1:9180; a non-loopback address needs "
+         "--http-token-file or --http-public-read for reads; "
+         "docs/operations.md).", 0, 0},
+        {"http-token-file", 0, "JOBRT_HTTP_TOKEN_FILE", OPT_STRING,
+         &c.http_token_file, "FILE",
+         "File whose first line is the endpoint's token (16-256 printable "
+         "characters): dashboard writes (DLQ retry, purge) need it as "
+         "'Authorization: Bearer TOKEN', and so do reads beyond loopback. "
+         "Without it, writes are off.", 0, 0},
+        {"http-public-read", 0, "JOBRT_HTTP_PUBLIC_READ", OPT_FLAG,
+         &c.http_public_read, NULL,
+         "Let anyone who reaches --http read /metrics, the dashboard and "
+         "its API without the token (writes still need it).", 0, 0},
+        {"health-file", 0, "JOBRT_HEALTH_FILE", OPT_STRING, &c.health_file,
+         "PATH", "Keep this file while ready (it holds the pid and status) "
+         "and remove it when not and on stop, for Docker HEALTHCHECK "
+         "(test -f PATH).", 0, 0},
         {"run-dir", 0, "JOBRT_RUN_DIR", OPT_STRING, &c.run_dir, "DIR",
          "Where private plugin copies are loaded from: made 0700 if "
          "missing; an existing one must be a directory of this user that "

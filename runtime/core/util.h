@@ -10,6 +10,7 @@
 
 int64_t util_now_ms(void);  /* wall clock, ms since the Unix epoch */
 int64_t util_mono_ms(void); /* monotonic clock, ms */
+int64_t util_mono_us(void); /* monotonic clock, microseconds */
 
 /* Strict decimal: digits only, no sign, no spaces, no leading zeros unless
  * the value is 0, value <= max. Returns 0 or -1. */

@@ -72,6 +72,7 @@ static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
     queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
                             w->record.data, w->record.len);
     w->n_dead++;
+    worker_count(w, job, OUTCOME_DEAD, reason);
     if (job->env.job.ptr == NULL) /* the envelope itself was invalid */
         LOGW("worker", "job %s (stream entry %s) dead-lettered: %s: %s",
              job->id, job->stream_id, reason, error && *error ? error : "-");
@@ -98,6 +99,7 @@ static void reject_uncopied(worker_t *w, struct jobrt_job *job,
     job->handler = NULL;
     job->has_result = 0;
     job->started_ms = job->finished_ms = job->dispatched_ms = 0;
+    job->run_us = -1;
     job->deliveries = deliveries;
     util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
     job_set_id(job, stream_id, fv, n);
@@ -219,6 +221,7 @@ static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
     queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
                      job->env.version, route_status_reason(st), why);
     w->n_parked++;
+    worker_count(w, job, OUTCOME_PARKED, NULL);
     snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);
     if (!parked_logged(w, pair)) {
         char ttl[32];
@@ -309,6 +312,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     job->deadline_mono_ms = job->timeout_ms ? util_mono_ms() + job->timeout_ms
                                             : 0;
     worker_board_dispatch(w, job);
+    /* pickup lag: from when the entry was added (its id, Redis's clock) */
+    metrics_count_lag(&w->board->metrics,
+                      job->dispatched_ms - strtoll(stream_id, NULL, 10));
     executor_submit(w->ex, job);
     w->n_dispatched++;
 }
@@ -413,6 +419,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                                          NULL, 0);
                 }
                 w->n_ok++;
+                worker_count(w, job, OUTCOME_SUCCEEDED, NULL);
                 LOGD("worker", "job %s (%s v%u) succeeded in %lld ms",
                      job->id, job->env.job.ptr, job->env.version,
                      (long long)(job->finished_ms - job->started_ms));
@@ -439,6 +446,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                                     job->env.attempt + 1, job->error, delay,
                                     0);
                 w->n_retry++;
+                worker_count(w, job, OUTCOME_RETRIED, NULL);
                 break;
             }
             case ACTION_DEAD:
@@ -451,6 +459,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                 queue_redis_requeue(w->q, job->stream_id, job->id,
                                     job->fields, job->n_fields, 0, NULL, 0,
                                     0);
+                worker_count(w, job, OUTCOME_RELEASED, NULL);
                 break;
             }
         }

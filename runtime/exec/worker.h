@@ -42,6 +42,11 @@ typedef struct {
     int board_fd;           /* from the supervisor; -1 = none */
     long long max_jobs;     /* under a supervisor: take no more than this
                                many jobs, then be recycled; 0 = no limit */
+    /* Operations (observe/ops.h), served by the supervisor, or by this
+     * process without one: --http ADDR:PORT, --http-token-file,
+     * --http-public-read, --health-file; NULL / 0 for none. */
+    const char *http, *http_token_file, *health_file;
+    int http_public_read;
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "observe/ops.h"
 #include "exec/worker_internal.h"
 #include "supervise/crash_guard.h"
 
@@ -46,6 +47,42 @@ static void write_generations(worker_t *w)
 
 static void on_board_tick(uv_timer_t *t);
 
+static size_t own_board(void *arg, const board_t **v, int *numbers,
+                        size_t max)
+{
+    worker_t *w = arg;
+    if (max == 0)
+        return 0;
+    v[0] = w->board;
+    numbers[0] = 1;
+    return 1;
+}
+
+/* Without a supervisor this process serves the operations endpoint. */
+static int start_ops(worker_t *w)
+{
+    const worker_config_t *cfg = w->cfg;
+    ops_config_t oc = {
+        .listen = cfg->http,
+        .token_file = cfg->http_token_file,
+        .public_read = cfg->http_public_read,
+        .health_file = cfg->health_file,
+        .redis = cfg->redis,
+        .ns = cfg->ns,
+        .queue = cfg->queue,
+        .group = cfg->group,
+        .mode = "single",
+    };
+    ops_source_t src = {.boards = own_board, .arg = w};
+    char err[512];
+    w->ops = ops_start(&w->loop, &oc, &src, err, sizeof err);
+    if (w->ops == NULL) {
+        LOGE("worker", "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
 int worker_board_start(worker_t *w)
 {
     const worker_config_t *cfg = w->cfg;
@@ -65,6 +102,7 @@ int worker_board_start(worker_t *w)
             return 1;
         }
     }
+    metrics_writer_init(&w->metrics, &w->board->metrics);
     atomic_store(&w->board->pid, (int32_t)getpid());
     atomic_store(&w->board->heartbeat_ms, util_mono_ms());
     util_copy_str(w->board->consumer, sizeof w->board->consumer, w->consumer);
@@ -76,7 +114,7 @@ int worker_board_start(worker_t *w)
     w->board_timer.data = w;
     uv_timer_start(&w->board_timer, on_board_tick, BOARD_TICK_MS,
                    BOARD_TICK_MS);
-    return 0;
+    return w->supervised ? 0 : start_ops(w);
 }
 
 void worker_board_link_slots(worker_t *w)
@@ -93,6 +131,8 @@ void worker_board_stop(worker_t *w)
         uv_timer_stop(&w->board_timer);
         uv_close((uv_handle_t *)&w->board_timer, NULL);
     }
+    ops_close(w->ops);
+    w->ops = NULL;
 }
 
 void worker_board_fatal(worker_t *w, const char *line)
@@ -111,6 +151,7 @@ void worker_board_ready(worker_t *w)
 
 void worker_board_draining(worker_t *w)
 {
+    ops_stopping(w->ops);
     if (w->board && atomic_load(&w->board->state) != BOARD_KILL_ME)
         atomic_store(&w->board->state, BOARD_DRAINING);
 }
@@ -172,6 +213,51 @@ void worker_board_settled(worker_t *w, struct jobrt_job *job)
              "stopped this worker", job->id);
 }
 
+void worker_count(worker_t *w, const struct jobrt_job *job,
+                  metrics_outcome_t outcome, const char *reason)
+{
+    metrics_count(&w->metrics, job->env.job.ptr, job->env.job.len,
+                  job->env.version, outcome, reason, job->run_us);
+}
+
+/* The gauges and readiness inputs of the board's metrics, and the
+ * counters that exist elsewhere anyway (copied, not counted twice). */
+static void publish_metrics(worker_t *w, int64_t now)
+{
+    metrics_t *m = &w->board->metrics;
+    atomic_store_explicit(&m->fetched, w->n_fetched, memory_order_relaxed);
+    if (w->gens) {
+        atomic_store(&m->plugins_loaded, w->gens->active.count);
+        atomic_store(&m->generations_live,
+                     w->gens->active.count + w->gens->retired.count);
+        atomic_store(&m->generations_leaked, (uint32_t)w->gens->leaked);
+        atomic_store_explicit(&m->reloads, w->gens->reloads,
+                              memory_order_relaxed);
+        atomic_store_explicit(&m->reload_failures, w->gens->reload_failures,
+                              memory_order_relaxed);
+    }
+    if (w->ex)
+        atomic_store(&m->in_flight, (uint32_t)executor_inflight(w->ex));
+    if (w->q == NULL)
+        return;
+    const queue_health_t *h = queue_redis_health(w->q);
+    atomic_store_explicit(&m->reclaimed, h->reclaimed, memory_order_relaxed);
+    atomic_store_explicit(&m->poisoned, h->poisoned, memory_order_relaxed);
+    atomic_store_explicit(&m->reconnects, queue_redis_reconnects(w->q),
+                          memory_order_relaxed);
+    atomic_store(&m->redis_up, (uint32_t)queue_redis_writer_up(w->q));
+    /* No free slot (or no job left to take) is not a stalled fetch: the
+     * loop waits for a handler, as it should. */
+    int64_t fetch = h->fetch_ms;
+    if (w->phase == PHASE_RUN && w->n_free == 0)
+        fetch = now;
+    atomic_store(&m->fetch_ms, fetch);
+    atomic_store(&m->write_ms, h->write_ms);
+    atomic_store(&m->lease_ms, h->lease_ms);
+    atomic_store(&m->fetch_every_ms, queue_redis_fetch_every_ms(w->q));
+    atomic_store(&m->lease_every_ms, queue_redis_lease_every_ms(w->q));
+}
+
 void worker_board_stopped_clean(worker_t *w)
 {
     if (w->board)
@@ -222,8 +308,9 @@ static void on_board_tick(uv_timer_t *t)
 {
     worker_t *w = t->data;
     board_t *b = w->board;
-    atomic_store_explicit(&b->heartbeat_ms, util_mono_ms(),
-                          memory_order_relaxed);
+    int64_t now = util_mono_ms();
+    atomic_store_explicit(&b->heartbeat_ms, now, memory_order_relaxed);
+    publish_metrics(w, now);
     if (w->board_done) {
         atomic_fetch_add_explicit(&b->jobs_done, w->board_done,
                                   memory_order_relaxed);

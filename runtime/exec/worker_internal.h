@@ -26,6 +26,7 @@
 #include "plugin/loader.h"
 #include "plugin/watch.h"
 #include "queue/queue.h"
+#include "observe/metrics.h"
 #include "supervise/board.h"
 
 typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
@@ -91,6 +92,9 @@ typedef struct {
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
     unsigned long long n_dispatched; /* handed to the executor */
+    metrics_writer_t metrics; /* counts into board->metrics */
+    struct ops *ops; /* --http, --health-file, systemd: without a
+                        supervisor only (observe/ops.h) */
 } worker_t;
 
 /* reload.c */
@@ -129,6 +133,10 @@ void worker_board_dispatch(worker_t *w, struct jobrt_job *job);
 void worker_board_settled(worker_t *w, struct jobrt_job *job);
 /* The worker released what it held and is exiting cleanly. */
 void worker_board_stopped_clean(worker_t *w);
+/* Counts a job leaving the worker (observe/metrics.h); for a job that
+ * never reached a handler, run_us is -1. */
+void worker_count(worker_t *w, const struct jobrt_job *job,
+                  metrics_outcome_t outcome, const char *reason);
 
 /* worker.c: the supervisor's second signal (the board's hurry flag): stop
  * waiting for running jobs, as a second SIGTERM does without one. */

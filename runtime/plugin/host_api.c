@@ -126,6 +126,7 @@ const jobrt_host_api *host_api_get(void) { return &host_table; }
 
 void host_run_job(struct jobrt_job *job)
 {
+    int64_t t0 = util_mono_us();
     job->started_ms = util_now_ms();
     /* The worker sets the deadline on the loop thread before submitting
      * (its lease bookkeeping reads it there); other callers get it here. */
@@ -139,10 +140,12 @@ void host_run_job(struct jobrt_job *job)
                                : JOB_INVALID_PAYLOAD;
         job->outcome = JOBRT_FAIL;
         job->finished_ms = util_now_ms();
+        job->run_us = -1;
         return;
     }
     int rc = job->handler->run(&host_table, job->handler->plugin->ctx, job);
     job->finished_ms = util_now_ms();
+    job->run_us = util_mono_us() - t0;
     if (rc != JOBRT_OK && rc != JOBRT_RETRY && rc != JOBRT_FAIL) {
         snprintf(job->error, sizeof job->error,
                  "handler returned %d, which is not JOBRT_OK, JOBRT_RETRY or "

@@ -124,6 +124,8 @@ static void on_reclaimed(redisAsyncContext *ac, void *reply, void *priv)
         return;
     const redisReply *got = r->element[0], *counts = r->element[1],
                      *poisoned = r->element[2];
+    q->health.reclaimed += got->elements;
+    q->health.poisoned += poisoned->elements;
     for (size_t i = 0; i < poisoned->elements; i++)
         LOGW("queue", "entry %s dead-lettered as poison: delivered %ld times "
              "without finishing", poisoned->element[i]->str,
@@ -216,6 +218,16 @@ static void trim(queue_redis_t *q)
 /* Renews the leases of the entries this worker is running: XCLAIM to
  * ourselves with JUSTID resets their idle time without counting a
  * delivery. */
+static void on_leases_renewed(redisAsyncContext *ac, void *reply,
+                              void *priv)
+{
+    queue_redis_t *q = priv;
+    const redisReply *r = reply;
+    (void)ac;
+    if (r && r->type != REDIS_REPLY_ERROR)
+        q->health.lease_ms = util_mono_ms();
+}
+
 static void heartbeat(queue_redis_t *q)
 {
     if (q->lease_buf == NULL) {
@@ -225,15 +237,18 @@ static void heartbeat(queue_redis_t *q)
     }
     const char **argv = q->lease_buf;
     size_t n = q->cb.lease_ids(q->cb.arg, argv + 5, MAX_LEASE_IDS);
-    if (n == 0)
+    if (n == 0) {
+        q->health.lease_ms = util_mono_ms(); /* nothing to renew: on time */
         return;
+    }
     argv[0] = "XCLAIM";
     argv[1] = q->keys.stream;
     argv[2] = q->o.group;
     argv[3] = q->o.consumer;
     argv[4] = "0";
     argv[5 + n] = "JUSTID";
-    redisAsyncCommandArgv(q->writer.ac, NULL, NULL, (int)(n + 6), argv, NULL);
+    redisAsyncCommandArgv(q->writer.ac, on_leases_renewed, q, (int)(n + 6),
+                          argv, NULL);
 }
 
 static void poll_cancels(queue_redis_t *q);

@@ -142,6 +142,26 @@ int queue_redis_idle(const queue_redis_t *q)
 
 int queue_redis_writer_up(const queue_redis_t *q) { return outbox_ready(q); }
 
+const queue_health_t *queue_redis_health(const queue_redis_t *q)
+{
+    return &q->health;
+}
+
+unsigned long long queue_redis_reconnects(const queue_redis_t *q)
+{
+    return q->reader.reconnects + q->writer.reconnects;
+}
+
+int64_t queue_redis_fetch_every_ms(const queue_redis_t *q)
+{
+    return q->o.block_ms;
+}
+
+int64_t queue_redis_lease_every_ms(const queue_redis_t *q)
+{
+    return q->o.lease_ms / 3;
+}
+
 static void free_queue(queue_redis_t *q)
 {
     outbox_free(q);

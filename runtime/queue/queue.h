@@ -235,6 +235,22 @@ void queue_redis_resume_fetching(queue_redis_t *q);
 /* Requeues everything still pending for this consumer (shutdown), and
  * removes its registry record: no heartbeat is written after this. */
 void queue_redis_release_pending(queue_redis_t *q);
+/* What the worker's readiness and metrics read (monotonic ms, 0 =
+ * never): when the fetch loop last had an answer, when Redis last
+ * confirmed a write, when leases were last renewed (or found none to
+ * renew), and counts since start. */
+typedef struct {
+    int64_t fetch_ms, write_ms, lease_ms;
+    unsigned long long reclaimed, poisoned;
+} queue_health_t;
+const queue_health_t *queue_redis_health(const queue_redis_t *q);
+/* Redis connections set up again after they had been up (both). */
+unsigned long long queue_redis_reconnects(const queue_redis_t *q);
+/* How long a healthy blocking read may stay unanswered, and how often
+ * leases are renewed (ms). */
+int64_t queue_redis_fetch_every_ms(const queue_redis_t *q);
+int64_t queue_redis_lease_every_ms(const queue_redis_t *q);
+
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);
 int queue_redis_writer_up(const queue_redis_t *q);

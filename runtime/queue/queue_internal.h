@@ -136,6 +136,8 @@ struct queue_redis {
      * so a failure that repeats every tick is one line, not one a tick */
     char periodic_error[PERIODIC_KINDS][160];
 
+    queue_health_t health; /* queue_redis_health */
+
     stream_sweep_t sweep;      /* acked ids no trim has passed yet */
     int64_t next_trim;
     int trim_outstanding;

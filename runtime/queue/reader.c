@@ -125,6 +125,7 @@ void reader_fetch(queue_redis_t *q)
                                q->keys.stream);
     if (rc == REDIS_OK) {
         q->read_outstanding = 1;
+        q->health.fetch_ms = util_mono_ms(); /* a read went out */
         q->read_count = cap;
     } else {
         LOGE("queue", "cannot send XREADGROUP on %s", q->keys.stream);
@@ -209,6 +210,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     q->read_ok = 1;
+    q->health.fetch_ms = util_mono_ms();
     queue_check_started(q);
     if (!outbox_ready(q) && !q->closing) {
         /* The writer went down while this read was blocked: what it

@@ -229,6 +229,8 @@ static void on_ready(redis_conn_t *c)
     c->backoff_ms = 0;
     c->why[0] = '\0';
     c->state = CONN_UP;
+    if (c->ever_up)
+        c->reconnects++;
     c->ever_up = 1;
     if (c->on_up)
         c->on_up(c, c->arg);

@@ -68,6 +68,7 @@ struct redis_conn {
     int64_t backoff_ms;
     int64_t down_since_ms;  /* 0 while healthy */
     int ever_up;
+    unsigned long long reconnects; /* set up again after being up */
     conn_trouble_t logged;  /* what the last state line said */
     char why[320];          /* why the last attempt failed */
     int why_config;         /* ... and retrying cannot fix it */

@@ -25,9 +25,10 @@
 #include <stdint.h>
 
 #include "core/envelope.h"
+#include "observe/metrics.h"
 
 #define BOARD_MAGIC 0x6472616f62726a6aULL /* "jjrboard" */
-#define BOARD_LAYOUT 1
+#define BOARD_LAYOUT 2
 
 /* A job slot's state. */
 enum {
@@ -96,6 +97,7 @@ typedef struct {
     char host[256];
     char fatal[512];      /* why the worker could not start, if so */
     char generations[1024]; /* "plugin build (generation N), ..." */
+    metrics_t metrics;      /* what it counted (observe/metrics.h) */
     board_slot_t slots[];
 } board_t;
 

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "observe/ops.h"
 #include "core/util.h"
 #include "supervise/supervisor_internal.h"
 
@@ -110,7 +111,9 @@ static char **child_env(int number, char *fd_var, char *number_var,
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "JOBRT_INTERNAL_", 15) != 0)
+        /* systemd's socket is the supervisor's to use (observe/ops.h) */
+        if (strncmp(environ[i], "JOBRT_INTERNAL_", 15) != 0 &&
+            strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
             env[k++] = environ[i];
     snprintf(fd_var, 48, "JOBRT_INTERNAL_BOARD_FD=3");
     snprintf(number_var, 48, "JOBRT_INTERNAL_WORKER=%d", number);
@@ -217,6 +220,8 @@ static void close_all(supervisor_t *s)
     if (s->q)
         queue_redis_destroy(s->q);
     s->q = NULL;
+    ops_close(s->ops);
+    s->ops = NULL;
 }
 
 static void begin_stop(supervisor_t *s, const char *why)
@@ -229,6 +234,7 @@ static void begin_stop(supervisor_t *s, const char *why)
         return;
     } else {
         s->stopping = 1;
+        ops_stopping(s->ops);
         s->stop_deadline = util_mono_ms() + s->wc->shutdown_timeout_ms +
                            STOP_MARGIN_MS;
         LOGI("supervisor", "%s: stopping every worker (each finishes its "
@@ -336,6 +342,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig)
     int64_t now = util_mono_ms();
     c->exited = 1;
     slot->jobs_done += atomic_load(&b->jobs_done);
+    supervisor_keep_counts(s, b);
     unlink_child(s, c);
     int reported = atomic_load(&b->crash_reported) != 0;
     /* clean: it said it handed everything back, and exited 0 */
@@ -647,11 +654,21 @@ int supervisor_run(const supervisor_config_t *cfg)
          "queue %s, %d slot(s) each; the first starts now, the others once "
          "it is ready", (int)getpid(), cfg->workers, s.wc->queue,
          s.wc->concurrency);
+    if (supervisor_ops_start(&s) != 0) {
+        close_all(&s);
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s.loop);
+        free(s.slots);
+        free(s.gone);
+        idset_destroy(s.memory_kills);
+        return 1;
+    }
     spawn(&s, 1);
     uv_run(&s.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&s.loop) != 0)
         LOGD("supervisor", "event loop closed with handles still open");
     free(s.slots);
+    free(s.gone);
     idset_destroy(s.memory_kills);
     return s.exit_code;
 }

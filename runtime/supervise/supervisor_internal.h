@@ -15,6 +15,7 @@
 
 #include "core/idset.h"
 #include "queue/queue.h"
+#include "observe/metrics.h"
 #include "supervise/board.h"
 #include "supervise/settle.h"
 #include "supervise/supervisor.h"
@@ -91,6 +92,8 @@ struct supervisor {
     int roll_pid; /* the worker process reloading now */
     uint64_t roll_seen;
     int64_t roll_deadline;
+    struct ops *ops;      /* --http, --health-file, systemd (sup_ops.c) */
+    metrics_sum_t *gone;  /* what workers that exited had counted */
 };
 
 /* rolling.c */
@@ -101,5 +104,11 @@ void supervisor_roll_start(supervisor_t *s);
 void supervisor_roll_check(supervisor_t *s, int64_t now);
 /* SIGUSR1: one line per worker. */
 void supervisor_log_workers(supervisor_t *s);
+
+/* sup_ops.c */
+/* Starts the operations endpoint; 1 after a line saying why not. */
+int supervisor_ops_start(supervisor_t *s);
+/* A worker exited: its counters stay in the totals. */
+void supervisor_keep_counts(supervisor_t *s, const board_t *b);
 
 #endif

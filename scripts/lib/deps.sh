@@ -3,8 +3,8 @@
 # with apt-get; otherwise it names the command to run and stops.
 
 JOBRT_DEPS=(build-essential cmake pkg-config libhiredis-dev libuv1-dev
-            libcjson-dev libssl-dev libcriterion-dev redis-server
-            redis-tools)
+            libcjson-dev libssl-dev libcriterion-dev libhttp-parser-dev
+            libsystemd-dev redis-server redis-tools)
 
 # ensure_deps [extra packages...]
 ensure_deps() {

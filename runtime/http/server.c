@@ -1,0 +1,670 @@
+/*
+ * server.c - connections, parsing (libhttp-parser) and limits of the
+ * operations endpoint's HTTP server; see server.h.
+ *
+ * A connection reads until one request is whole, pauses the parser and
+ * stops reading while the handler works on it, writes the answer, and
+ * then (keep-alive) goes on with whatever bytes came after the request.
+ * One timer per connection cuts off a request that takes longer than
+ * HTTP_REQUEST_TIMEOUT_MS to arrive (slowloris) and an idle keep-alive
+ * connection.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+/* The headers a handler may read, by index into conn_t.hdr_off. */
+enum { H_AUTHORIZATION, H_ORIGIN, H_HOST, H_SEC_FETCH_SITE, H_CONTENT_TYPE,
+       H_ACCEPT, H_N };
+static const char *const header_names[H_N] = {
+    "authorization", "origin", "host", "sec-fetch-site", "content-type",
+    "accept"};
+
+typedef enum { C_READING, C_AWAITING, C_WRITING, C_CLOSING } conn_state_t;
+
+typedef struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    http_server_t *srv;
+    http_parser parser;
+    conn_state_t state;
+    int handles_open;
+    int keep_alive;
+    int peer_loopback;
+    int error_status;     /* a limit or parse error: answer and close */
+    int64_t request_started; /* monotonic ms of this request's first byte */
+    /* the request line and the headers kept, NUL-separated */
+    char head[HTTP_MAX_HEADER_BYTES + H_N + 2];
+    size_t head_len, header_bytes;
+    size_t url_off;
+    int url_done;
+    long hdr_off[H_N];    /* -1: absent */
+    char field[32];       /* the header name being read, lowercased */
+    size_t field_len;
+    int field_long;       /* longer than any name kept */
+    int value_for;        /* H_*, or -1: a header not kept */
+    int in_value;
+    char *body;
+    size_t body_len, body_cap;
+    char *rest;           /* bytes after the request, for the next one */
+    size_t rest_len;
+    http_request_t req;
+    struct conn *prev, *next;
+} conn_t;
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    http_server_opts_t o;
+    http_parser_settings settings;
+    int port;
+    int closing;
+    int handles_open;
+    size_t n_conns;
+    conn_t *conns;
+    char rbuf[64 * 1024]; /* read buffer, consumed within each read */
+};
+
+static void conn_close(conn_t *c);
+static void parse(conn_t *c, const char *data, size_t len);
+
+/* ---- parser callbacks ----------------------------------------------------- */
+
+static int count_header(conn_t *c, size_t len)
+{
+    c->header_bytes += len;
+    if (c->header_bytes > HTTP_MAX_HEADER_BYTES) {
+        c->error_status = 431;
+        return -1;
+    }
+    return 0;
+}
+
+static void keep(conn_t *c, const char *at, size_t len)
+{
+    /* bounded by count_header: the total kept is under the buffer */
+    memcpy(c->head + c->head_len, at, len);
+    c->head_len += len;
+}
+
+static void end_kept(conn_t *c) { c->head[c->head_len++] = '\0'; }
+
+static int on_message_begin(http_parser *p)
+{
+    conn_t *c = p->data;
+    if (c->request_started == 0)
+        c->request_started = util_mono_ms();
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    if (count_header(c, len))
+        return -1;
+    keep(c, at, len);
+    return 0;
+}
+
+static void url_done(conn_t *c)
+{
+    if (!c->url_done) {
+        end_kept(c);
+        c->url_done = 1;
+    }
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    url_done(c);
+    if (count_header(c, len))
+        return -1;
+    if (c->in_value) { /* a new header begins */
+        if (c->value_for >= 0)
+            end_kept(c);
+        c->in_value = 0;
+        c->field_len = 0;
+        c->field_long = 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (c->field_len + 1 >= sizeof c->field) {
+            c->field_long = 1;
+            break;
+        }
+        char ch = at[i];
+        c->field[c->field_len++] =
+            ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+    }
+    c->field[c->field_len] = '\0';
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    if (count_header(c, len))
+        return -1;
+    if (!c->in_value) {
+        c->in_value = 1;
+        c->value_for = -1;
+        for (int i = 0; i < H_N && !c->field_long; i++)
+            if (strcmp(c->field, header_names[i]) == 0) {
+                if (c->hdr_off[i] >= 0) { /* twice: which one counts? */
+                    c->error_status = 400;
+                    return -1;
+                }
+                c->value_for = i;
+                c->hdr_off[i] = (long)c->head_len;
+            }
+    }
+    if (c->value_for >= 0)
+        keep(c, at, len);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    url_done(c);
+    if (c->in_value && c->value_for >= 0)
+        end_kept(c);
+    c->in_value = 0;
+    if (p->content_length != ULLONG_MAX &&
+        p->content_length > HTTP_MAX_BODY_BYTES) {
+        c->error_status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    if (c->body_len + len > HTTP_MAX_BODY_BYTES) {
+        c->error_status = 413;
+        return -1;
+    }
+    if (c->body_len + len + 1 > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap * 2 : 4096;
+        while (cap < c->body_len + len + 1)
+            cap *= 2;
+        char *nb = realloc(c->body, cap);
+        if (nb == NULL) {
+            c->error_status = 503;
+            return -1;
+        }
+        c->body = nb;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, len);
+    c->body_len += len;
+    c->body[c->body_len] = '\0';
+    return 0;
+}
+
+static const char *kept(const conn_t *c, int h)
+{
+    return c->hdr_off[h] >= 0 ? c->head + c->hdr_off[h] : "";
+}
+
+static int on_message_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    url_done(c);
+    c->keep_alive = http_should_keep_alive(p);
+    char *url = c->head + c->url_off;
+    char *q = strchr(url, '?');
+    if (q)
+        *q++ = '\0';
+    char *frag = strchr(q ? q : url, '#');
+    if (frag)
+        *frag = '\0';
+    http_request_t *r = &c->req;
+    r->method = http_method_str((enum http_method)p->method);
+    r->path = url;
+    r->query = q ? q : "";
+    r->authorization = kept(c, H_AUTHORIZATION);
+    r->origin = kept(c, H_ORIGIN);
+    r->host = kept(c, H_HOST);
+    r->sec_fetch_site = kept(c, H_SEC_FETCH_SITE);
+    r->content_type = kept(c, H_CONTENT_TYPE);
+    r->accept = kept(c, H_ACCEPT);
+    r->body = c->body ? c->body : "";
+    r->body_len = c->body_len;
+    r->peer_loopback = c->peer_loopback;
+    r->conn = c;
+    c->state = C_AWAITING;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void reset_request(conn_t *c)
+{
+    c->head_len = c->header_bytes = 0;
+    c->url_off = 0;
+    c->url_done = 0;
+    for (int i = 0; i < H_N; i++)
+        c->hdr_off[i] = -1;
+    c->field_len = 0;
+    c->field_long = 0;
+    c->value_for = -1;
+    c->in_value = 0;
+    c->body_len = 0;
+    c->request_started = 0;
+    c->error_status = 0;
+    if (c->body_cap > 2 * HTTP_MAX_BODY_BYTES / 4) { /* do not pin it */
+        free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+    }
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    http_server_t *s = c->srv;
+    free(c->body);
+    free(c->rest);
+    free(c);
+    if (--s->handles_open == 0 && s->closing)
+        free(s);
+}
+
+static void conn_free_handles(conn_t *c)
+{
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+}
+
+static void unlink_conn(conn_t *c)
+{
+    http_server_t *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->n_conns--;
+}
+
+static void conn_close(conn_t *c)
+{
+    if (c->state == C_CLOSING)
+        return;
+    int awaiting = c->state == C_AWAITING;
+    c->state = C_CLOSING;
+    unlink_conn(c);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
+    /* A handler still holds req: its answer frees the connection. */
+    if (!awaiting)
+        conn_free_handles(c);
+}
+
+static void arm_timer(conn_t *c);
+
+static void on_timer(uv_timer_t *t)
+{
+    conn_t *c = t->data;
+    if (c->state == C_READING)
+        conn_close(c); /* too slow to send a request, or idle */
+}
+
+static void arm_timer(conn_t *c)
+{
+    int64_t now = util_mono_ms(), left;
+    if (c->request_started)
+        left = c->request_started + HTTP_REQUEST_TIMEOUT_MS - now;
+    else
+        left = HTTP_IDLE_TIMEOUT_MS;
+    uv_timer_start(&c->timer, on_timer, left > 0 ? (uint64_t)left : 0, 0);
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+typedef struct {
+    uv_write_t req;
+    conn_t *c;
+    char data[];
+} write_t;
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    conn_t *c = h->data;
+    (void)hint;
+    buf->base = c->srv->rbuf;
+    buf->len = sizeof c->srv->rbuf;
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    conn_t *c = st->data;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    if (n > 0 && c->state == C_READING)
+        parse(c, buf->base, (size_t)n);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    write_t *wr = (write_t *)w;
+    conn_t *c = wr->c;
+    free(wr);
+    if (c->state == C_CLOSING)
+        return;
+    if (status != 0 || !c->keep_alive) {
+        conn_close(c);
+        return;
+    }
+    c->state = C_READING;
+    reset_request(c);
+    http_parser_pause(&c->parser, 0);
+    arm_timer(c);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->rest_len) { /* a request sent right behind the last one */
+        char *rest = c->rest;
+        size_t len = c->rest_len;
+        c->rest = NULL;
+        c->rest_len = 0;
+        parse(c, rest, len);
+        free(rest);
+    }
+}
+
+void http_respond(http_request_t *req, int status, const char *content_type,
+                  const char *extra_headers, const void *body, size_t len)
+{
+    conn_t *c = req->conn;
+    if (c->state == C_CLOSING) { /* the client went away meanwhile */
+        conn_free_handles(c);
+        return;
+    }
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+                     status, status_text(status), content_type, len,
+                     extra_headers ? extra_headers : "",
+                     c->keep_alive ? "" : "Connection: close\r\n");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        conn_close(c);
+        conn_free_handles(c);
+        return;
+    }
+    write_t *wr = malloc(sizeof *wr + (size_t)n + len);
+    if (wr == NULL) {
+        c->state = C_READING; /* so that close frees it */
+        conn_close(c);
+        return;
+    }
+    memcpy(wr->data, head, (size_t)n);
+    if (len)
+        memcpy(wr->data + n, body, len);
+    wr->c = c;
+    c->state = C_WRITING;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)((size_t)n + len));
+    if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        free(wr);
+        conn_close(c);
+    }
+}
+
+/* A request the parser or a limit refused: answer it and close. */
+static void refuse(conn_t *c, int status)
+{
+    static const char *const why[] = {"bad request\n", "too large\n"};
+    const char *text = status == 400 ? why[0] : why[1];
+    c->keep_alive = 0;
+    c->state = C_AWAITING;
+    c->req.conn = c;
+    http_respond(&c->req, status, "text/plain; charset=utf-8", "", text,
+                 strlen(text));
+}
+
+static void parse(conn_t *c, const char *data, size_t len)
+{
+    if (c->request_started == 0)
+        c->request_started = util_mono_ms();
+    size_t used = http_parser_execute(&c->parser, &c->srv->settings, data,
+                                      len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        /* one whole request: keep what came after it for later */
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_timer_stop(&c->timer);
+        if (used < len) {
+            c->rest_len = len - used;
+            c->rest = malloc(c->rest_len);
+            if (c->rest == NULL)
+                c->rest_len = 0;
+            else
+                memcpy(c->rest, data + used, c->rest_len);
+        }
+        c->srv->o.handler(c->srv->o.arg, &c->req);
+        return;
+    }
+    if (e != HPE_OK) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_timer_stop(&c->timer);
+        refuse(c, c->error_status ? c->error_status : 400);
+        return;
+    }
+    arm_timer(c);
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+               a->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+static void on_reject_closed(uv_handle_t *h) { free(h); }
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    http_server_t *s = listener->data;
+    if (status != 0 || s->closing)
+        return;
+    if (s->n_conns >= HTTP_MAX_CONNECTIONS) {
+        /* accept it only to close it: the backlog must not fill up */
+        uv_tcp_t *t = malloc(sizeof *t);
+        if (t == NULL)
+            return;
+        uv_tcp_init(s->loop, t);
+        if (uv_accept(listener, (uv_stream_t *)t) == 0)
+            LOGD("http", "connection refused: %d open (the limit)",
+                 HTTP_MAX_CONNECTIONS);
+        uv_close((uv_handle_t *)t, on_reject_closed);
+        return;
+    }
+    conn_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles_open = 2;
+    s->handles_open++;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    c->state = C_READING;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        c->peer_loopback = is_loopback(&ss);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    reset_request(c);
+    arm_timer(c);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        conn_close(c);
+}
+
+/* ---- the server ----------------------------------------------------------- */
+
+int http_parse_listen(const char *spec, char *host, size_t host_len,
+                      int *port, char *err, size_t err_len)
+{
+    const char *colon = strrchr(spec, ':');
+    if (colon == NULL) {
+        snprintf(err, err_len, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:9180)",
+                 spec);
+        return -1;
+    }
+    const char *h = spec;
+    size_t hl = (size_t)(colon - spec);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0) {
+        h = "127.0.0.1";
+        hl = strlen(h);
+    }
+    if (hl >= host_len) {
+        snprintf(err, err_len, "'%s': address too long", spec);
+        return -1;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end || p < 0 || p > 65535) {
+        snprintf(err, err_len, "'%s': port must be 0-65535", spec);
+        return -1;
+    }
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, host, tmp) != 1 &&
+        inet_pton(AF_INET6, host, tmp) != 1) {
+        snprintf(err, err_len, "'%s': '%s' is not a numeric IPv4 or IPv6 "
+                 "address", spec, host);
+        return -1;
+    }
+    *port = (int)p;
+    return 0;
+}
+
+http_server_t *http_server_start(uv_loop_t *loop, const http_server_opts_t *o,
+                                 char *err, size_t err_len)
+{
+    http_server_t *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->o = *o;
+    http_parser_settings_init(&s->settings);
+    s->settings.on_message_begin = on_message_begin;
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+    struct sockaddr_storage ss;
+    int rc = strchr(o->host, ':')
+                 ? uv_ip6_addr(o->host, o->port, (struct sockaddr_in6 *)&ss)
+                 : uv_ip4_addr(o->host, o->port, (struct sockaddr_in *)&ss);
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    s->handles_open = 1;
+    if (rc == 0)
+        rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+    if (rc != 0) {
+        snprintf(err, err_len, "cannot listen on %s:%d: %s", o->host,
+                 o->port, uv_strerror(rc));
+        http_server_close(s);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    s->port = o->port;
+    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen) ==
+        0)
+        s->port = ntohs(bound.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                            : ((struct sockaddr_in *)&bound)->sin_port);
+    return s;
+}
+
+int http_server_port(const http_server_t *s) { return s->port; }
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    http_server_t *s = h->data;
+    if (--s->handles_open == 0)
+        free(s);
+}
+
+void http_server_close(http_server_t *s)
+{
+    if (s == NULL || s->closing)
+        return;
+    s->closing = 1;
+    while (s->conns)
+        conn_close(s->conns);
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}

@@ -1,0 +1,609 @@
+/*
+ * ops.c - the operations endpoint's routes and rules (see ops.h):
+ *
+ *   GET /healthz   200 while the loop turns (always open)
+ *   GET /readyz    200 ready / 503 not, with each worker's verdict (open)
+ *   GET /metrics   Prometheus text (a read)
+ *   /api/...       the dashboard's API (reads, and POST writes)
+ *   GET /, /static/...  the dashboard's page (open: it holds no data)
+ *
+ * Reads need the token when the endpoint listens beyond loopback, unless
+ * --http-public-read. Writes always need it (`Authorization: Bearer`),
+ * a JSON body, and no cross-site origin: a browser cannot add such a
+ * header to a cross-site form post, and the Origin and Sec-Fetch-Site
+ * headers it does add are checked too.
+ */
+#include "observe/ops.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/server.h"
+#include "observe/health.h"
+#include "observe/notify.h"
+#include "observe/prometheus.h"
+#include "queue/keys.h"
+#include "queue/redis_conn.h"
+#include "queue/stats.h"
+
+#define OPS_MAX_BOARDS 256
+#define OPS_REDIS_TIMEOUT_MS 2000
+
+typedef enum { WORK_METRICS, WORK_API } work_kind_t;
+
+typedef struct ops_work {
+    uv_work_t req;
+    struct ops *o;
+    http_request_t *hr;
+    work_kind_t kind;
+    char *method, *path, *query, *body; /* copies for the pool thread */
+    size_t body_len;
+    buf_t local;      /* this process's view (API) */
+    queue_stats_t stats;
+    int stats_ok;
+    int status;
+    buf_t out;
+    struct ops_work *next;
+} ops_work_t;
+
+struct ops {
+    uv_loop_t *loop;
+    ops_config_t cfg;
+    ops_source_t src;
+    queue_keys_t keys;
+    http_server_t *http;
+    int loopback_only;
+    char token[OPS_TOKEN_MAX + 1];
+    size_t token_len;
+    uv_timer_t tick;
+    int64_t last_tick;
+    notify_t notify;
+    int ready;
+    char status[256];
+    redisContext *redis;   /* pool thread only, one work at a time */
+    ops_work_t *running;   /* the work on the pool now */
+    ops_work_t *waiting, *waiting_tail;
+    metrics_sum_t *sum;    /* scratch for /metrics */
+    int closing;
+    int tick_closed;
+};
+
+static void ops_free(ops_t *o)
+{
+    if (o->redis)
+        redisFree(o->redis);
+    free(o->sum);
+    free(o);
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+typedef struct {
+    size_t n, n_ready;
+    const board_t *boards[OPS_MAX_BOARDS];
+    int numbers[OPS_MAX_BOARDS];
+    health_verdict_t v[OPS_MAX_BOARDS];
+} verdicts_t;
+
+static void judge_all(ops_t *o, verdicts_t *vs)
+{
+    vs->n = o->src.boards(o->src.arg, vs->boards, vs->numbers,
+                          OPS_MAX_BOARDS);
+    vs->n_ready = 0;
+    int64_t now = util_mono_ms();
+    for (size_t i = 0; i < vs->n; i++) {
+        health_judge(vs->boards[i], now, &vs->v[i]);
+        vs->n_ready += vs->v[i].ready;
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    ops_t *o = t->data;
+    int64_t now = util_mono_ms();
+    o->last_tick = now;
+    verdicts_t vs;
+    judge_all(o, &vs);
+    int ready = vs.n_ready > 0 && !o->notify.stopping;
+    if (ready)
+        snprintf(o->status, sizeof o->status, "ready: %zu of %zu worker "
+                 "process(es) ready", vs.n_ready, vs.n);
+    else if (vs.n == 0)
+        snprintf(o->status, sizeof o->status, "not ready: no worker process "
+                 "is running");
+    else
+        snprintf(o->status, sizeof o->status, "not ready: worker %d: %s",
+                 vs.numbers[0], vs.v[0].why);
+    o->ready = ready;
+    notify_update(&o->notify, ready, o->status, now);
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void answer_text(http_request_t *r, int status, const char *text)
+{
+    http_respond(r, status, "text/plain; charset=utf-8", "", text,
+                 strlen(text));
+}
+
+static void answer_json_error(http_request_t *r, int status, const char *why)
+{
+    buf_t b = {0};
+    buf_append(&b, "{\"error\":", 9);
+    buf_append_json_str(&b, why, strlen(why));
+    buf_append(&b, "}\n", 2);
+    http_respond(r, status, "application/json", "", b.data ? b.data : "",
+                 b.len);
+    buf_free(&b);
+}
+
+static void serve_healthz(ops_t *o, http_request_t *r)
+{
+    int64_t lag = util_mono_ms() - o->last_tick;
+    if (lag > 4 * OPS_TICK_MS) {
+        char line[96];
+        snprintf(line, sizeof line, "loop stalled: no tick for %lld ms\n",
+                 (long long)lag);
+        answer_text(r, 503, line);
+        return;
+    }
+    answer_text(r, 200, "ok\n");
+}
+
+static const char *board_state_name(uint32_t st)
+{
+    static const char *const names[] = {"starting", "ready", "draining",
+                                        "stopping", "stopping"};
+    return st < sizeof names / sizeof names[0] ? names[st] : "unknown";
+}
+
+static void serve_readyz(ops_t *o, http_request_t *r)
+{
+    verdicts_t vs;
+    judge_all(o, &vs);
+    int ready = vs.n_ready > 0 && !o->notify.stopping;
+    buf_t b = {0};
+    buf_appendf(&b, "%s\n", ready ? "ready" : "not ready");
+    if (o->notify.stopping)
+        buf_appendf(&b, "stopping\n");
+    for (size_t i = 0; i < vs.n; i++)
+        buf_appendf(&b, "worker %d pid %d: %s\n", vs.numbers[i],
+                    (int)atomic_load(&vs.boards[i]->pid),
+                    vs.v[i].ready ? "ready" : vs.v[i].why);
+    if (vs.n == 0)
+        buf_appendf(&b, "no worker process is running\n");
+    http_respond(r, ready ? 200 : 503, "text/plain; charset=utf-8", "",
+                 b.data, b.len);
+    buf_free(&b);
+}
+
+/* This process's workers as JSON, for the dashboard. */
+static void local_json(ops_t *o, buf_t *b)
+{
+    verdicts_t vs;
+    judge_all(o, &vs);
+    buf_appendf(b, "{\"mode\":\"%s\",\"pid\":%d,\"ready\":%s,\"status\":",
+                o->cfg.mode, (int)getpid(), o->ready ? "true" : "false");
+    buf_append_json_str(b, o->status, strlen(o->status));
+    buf_append(b, ",\"workers\":[", 12);
+    int64_t now = util_mono_ms();
+    for (size_t i = 0; i < vs.n; i++) {
+        const board_t *bd = vs.boards[i];
+        char gens[sizeof bd->generations];
+        memcpy(gens, bd->generations, sizeof gens);
+        gens[sizeof gens - 1] = '\0';
+        buf_appendf(b, "%s{\"number\":%d,\"pid\":%d,\"state\":\"%s\","
+                    "\"ready\":%s,\"why\":", i ? "," : "", vs.numbers[i],
+                    (int)atomic_load(&bd->pid),
+                    board_state_name(atomic_load(&bd->state)),
+                    vs.v[i].ready ? "true" : "false");
+        buf_append_json_str(b, vs.v[i].why, strlen(vs.v[i].why));
+        buf_appendf(b, ",\"heartbeat_age_ms\":%lld,\"jobs_done\":%llu,"
+                    "\"in_flight\":%u,\"generations\":",
+                    (long long)(now - atomic_load(&bd->heartbeat_ms)),
+                    (unsigned long long)atomic_load(&bd->jobs_done),
+                    atomic_load(&bd->metrics.in_flight));
+        buf_append_json_str(b, gens, strlen(gens));
+        buf_append(b, "}", 1);
+    }
+    buf_append(b, "]}", 2);
+}
+
+/* ---- work on the pool ---------------------------------------------------- */
+
+static void start_next_work(ops_t *o);
+
+static void pool_work(uv_work_t *req)
+{
+    ops_work_t *w = req->data;
+    ops_t *o = w->o;
+    if (o->redis == NULL) {
+        char err[320];
+        o->redis = redis_connect_sync(o->cfg.redis, OPS_REDIS_TIMEOUT_MS, err,
+                                      sizeof err);
+    }
+    if (w->kind == WORK_METRICS) {
+        char err[320];
+        w->stats_ok = o->redis &&
+                      queue_stats_read(o->redis, &o->keys, o->cfg.group,
+                                       &w->stats, err, sizeof err) == 0;
+    } else {
+        api_ctx_t a = {o->redis, &o->keys, o->cfg.ns, o->cfg.queue,
+                       o->cfg.group, w->local.data, w->local.len};
+        w->status = o->cfg.api(&a, w->method, w->path, w->query, w->body,
+                               w->body_len, &w->out);
+    }
+    /* an error left the connection in an unknown state: start afresh */
+    if (o->redis && o->redis->err) {
+        redisFree(o->redis);
+        o->redis = NULL;
+    }
+}
+
+static void render_metrics(ops_t *o, ops_work_t *w)
+{
+    verdicts_t vs;
+    judge_all(o, &vs);
+    metrics_sum_init(o->sum);
+    const metrics_sum_t *gone = o->src.gone ? o->src.gone(o->src.arg) : NULL;
+    if (gone)
+        metrics_sum_add(o->sum, gone);
+    for (size_t i = 0; i < vs.n; i++)
+        metrics_merge(o->sum, &vs.boards[i]->metrics, 1);
+    prometheus_input_t in = {o->cfg.queue, o->sum,
+                             w->stats_ok ? &w->stats : NULL,
+                             vs.n_ready > 0 && !o->notify.stopping,
+                             (unsigned)vs.n_ready, (unsigned)vs.n};
+    int rc = prometheus_render(&w->out, &in);
+    if (o->src.more_metrics)
+        o->src.more_metrics(o->src.arg, &w->out);
+    w->status = rc == 0 ? 200 : 500;
+}
+
+static void work_free(ops_work_t *w)
+{
+    free(w->method);
+    free(w->path);
+    free(w->query);
+    free(w->body);
+    buf_free(&w->local);
+    buf_free(&w->out);
+    free(w);
+}
+
+static void pool_done(uv_work_t *req, int status)
+{
+    ops_work_t *w = req->data;
+    ops_t *o = w->o;
+    o->running = NULL;
+    if (status != 0) {
+        answer_text(w->hr, 503, "cancelled\n");
+    } else if (w->kind == WORK_METRICS) {
+        render_metrics(o, w);
+        http_respond(w->hr, w->status, PROMETHEUS_CONTENT_TYPE, "",
+                     w->out.data, w->out.len);
+    } else {
+        http_respond(w->hr, w->status, "application/json", "",
+                     w->out.data ? w->out.data : "{}", w->out.data
+                                                           ? w->out.len
+                                                           : 2);
+    }
+    work_free(w);
+    if (o->closing) {
+        if (o->tick_closed)
+            ops_free(o);
+        return;
+    }
+    start_next_work(o);
+}
+
+static void start_next_work(ops_t *o)
+{
+    if (o->running || o->waiting == NULL)
+        return;
+    ops_work_t *w = o->waiting;
+    o->waiting = w->next;
+    if (o->waiting == NULL)
+        o->waiting_tail = NULL;
+    o->running = w;
+    w->req.data = w;
+    if (uv_queue_work(o->loop, &w->req, pool_work, pool_done) != 0) {
+        o->running = NULL;
+        answer_text(w->hr, 503, "cannot queue work\n");
+        work_free(w);
+    }
+}
+
+static char *dup_str(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+static void submit(ops_t *o, http_request_t *r, work_kind_t kind)
+{
+    ops_work_t *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        answer_text(r, 503, "out of memory\n");
+        return;
+    }
+    w->o = o;
+    w->hr = r;
+    w->kind = kind;
+    w->method = dup_str(r->method, strlen(r->method));
+    w->path = dup_str(r->path, strlen(r->path));
+    w->query = dup_str(r->query, strlen(r->query));
+    w->body = dup_str(r->body, r->body_len);
+    w->body_len = r->body_len;
+    if (kind == WORK_API)
+        local_json(o, &w->local);
+    if (!w->method || !w->path || !w->query || !w->body) {
+        answer_text(r, 503, "out of memory\n");
+        work_free(w);
+        return;
+    }
+    if (o->waiting_tail)
+        o->waiting_tail->next = w;
+    else
+        o->waiting = w;
+    o->waiting_tail = w;
+    start_next_work(o);
+}
+
+/* ---- the rules ------------------------------------------------------------- */
+
+/* Constant-time comparison of the Bearer token. */
+static int token_ok(const ops_t *o, const char *authorization)
+{
+    if (o->token_len == 0 || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *t = authorization + 7;
+    size_t n = strlen(t);
+    unsigned char diff = n != o->token_len;
+    for (size_t i = 0; i < o->token_len; i++)
+        diff |= (unsigned char)(o->token[i] ^ (i < n ? t[i] : 0));
+    return diff == 0;
+}
+
+/* An Origin, when a browser sent one, must be this endpoint's own. */
+static int same_origin(const http_request_t *r)
+{
+    if (r->sec_fetch_site[0] && strcmp(r->sec_fetch_site, "same-origin") &&
+        strcmp(r->sec_fetch_site, "none"))
+        return 0;
+    if (r->origin[0] == '\0')
+        return 1;
+    const char *o = r->origin;
+    if (strncmp(o, "http://", 7) == 0)
+        o += 7;
+    else
+        return 0;
+    return r->host[0] && strcmp(o, r->host) == 0;
+}
+
+static int may_read(const ops_t *o, const http_request_t *r)
+{
+    return o->loopback_only || o->cfg.public_read ||
+           token_ok(o, r->authorization);
+}
+
+static void serve_asset(http_request_t *r)
+{
+    answer_text(r, 404, "not found\n");
+}
+
+static void on_request(void *arg, http_request_t *r)
+{
+    ops_t *o = arg;
+    int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    int post = strcmp(r->method, "POST") == 0;
+    if (strcmp(r->path, "/healthz") == 0 && get) {
+        serve_healthz(o, r);
+        return;
+    }
+    if (strcmp(r->path, "/readyz") == 0 && get) {
+        serve_readyz(o, r);
+        return;
+    }
+    int api = strncmp(r->path, "/api/", 5) == 0;
+    if (!api && strcmp(r->path, "/metrics") != 0) {
+        if (get)
+            serve_asset(r);
+        else
+            answer_text(r, 405, "method not allowed\n");
+        return;
+    }
+    if (!get && !(api && post)) {
+        answer_text(r, 405, "method not allowed\n");
+        return;
+    }
+    if (post) {
+        if (o->token_len == 0) {
+            answer_json_error(r, 403, "writes are off: start jobrt run with "
+                              "--http-token-file");
+            return;
+        }
+        if (!token_ok(o, r->authorization)) {
+            answer_json_error(r, 401, "a write needs the token: "
+                              "Authorization: Bearer <token>");
+            return;
+        }
+        if (!same_origin(r) ||
+            strncasecmp(r->content_type, "application/json", 16) != 0) {
+            answer_json_error(r, 403, "refused: a write must be a "
+                              "same-origin application/json request");
+            return;
+        }
+    } else if (!may_read(o, r)) {
+        answer_json_error(r, 401, "reads on this address need the token "
+                          "(Authorization: Bearer <token>), unless "
+                          "--http-public-read");
+        return;
+    }
+    if (api && o->cfg.api == NULL) {
+        answer_json_error(r, 404, "no API here");
+        return;
+    }
+    submit(o, r, api ? WORK_API : WORK_METRICS);
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+static int read_token(ops_t *o, const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "--http-token-file %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+        LOGW("ops", "--http-token-file %s can be read by group or others "
+             "(mode %03o); chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+    char buf[OPS_TOKEN_MAX + 2];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, err_len, "--http-token-file %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    buf[n] = '\0';
+    size_t len = strcspn(buf, "\r\n");
+    if (len > OPS_TOKEN_MAX || (len == (size_t)n && n > OPS_TOKEN_MAX)) {
+        snprintf(err, err_len, "--http-token-file %s: the token (first line) "
+                 "is longer than %d bytes", path, OPS_TOKEN_MAX);
+        return -1;
+    }
+    if (len < 16) {
+        snprintf(err, err_len, "--http-token-file %s: the token (first line) "
+                 "must be at least 16 characters", path);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
+            snprintf(err, err_len, "--http-token-file %s: the token must be "
+                     "printable ASCII without spaces", path);
+            return -1;
+        }
+    memcpy(o->token, buf, len);
+    o->token[len] = '\0';
+    o->token_len = len;
+    return 0;
+}
+
+static int host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+ops_t *ops_start(uv_loop_t *loop, const ops_config_t *cfg,
+                 const ops_source_t *src, char *err, size_t err_len)
+{
+    ops_t *o = calloc(1, sizeof *o);
+    if (o == NULL || (o->sum = malloc(sizeof *o->sum)) == NULL) {
+        free(o);
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    o->loop = loop;
+    o->cfg = *cfg;
+    o->src = *src;
+    if (queue_keys_init(&o->keys, cfg->ns, cfg->queue, err, err_len) != 0 ||
+        (cfg->token_file && read_token(o, cfg->token_file, err, err_len))) {
+        free(o->sum);
+        free(o);
+        return NULL;
+    }
+    if (cfg->listen) {
+        char host[64];
+        int port;
+        char why[200];
+        if (http_parse_listen(cfg->listen, host, sizeof host, &port, why,
+                              sizeof why) != 0) {
+            snprintf(err, err_len, "--http %s", why);
+            free(o->sum);
+            free(o);
+            return NULL;
+        }
+        o->loopback_only = host_is_loopback(host);
+        http_server_opts_t ho = {host, port, on_request, o};
+        o->http = http_server_start(loop, &ho, why, sizeof why);
+        if (o->http == NULL) {
+            snprintf(err, err_len, "--http %s: %s", cfg->listen, why);
+            free(o->sum);
+            free(o);
+            return NULL;
+        }
+        if (!o->loopback_only && !cfg->public_read && o->token_len == 0)
+            LOGW("ops", "--http %s is beyond loopback and has no "
+                 "--http-token-file: every read but /healthz and /readyz is "
+                 "refused (give a token, or --http-public-read)",
+                 cfg->listen);
+        LOGI("ops", "HTTP endpoint on %s:%d: /metrics, /healthz, /readyz, "
+             "dashboard at /", host, http_server_port(o->http));
+    }
+    notify_init(&o->notify, cfg->health_file);
+    uv_timer_init(loop, &o->tick);
+    o->tick.data = o;
+    o->last_tick = util_mono_ms();
+    uv_timer_start(&o->tick, on_tick, 0, OPS_TICK_MS);
+    return o;
+}
+
+int ops_http_port(const ops_t *o)
+{
+    return o && o->http ? http_server_port(o->http) : -1;
+}
+
+void ops_stopping(ops_t *o)
+{
+    if (o) {
+        notify_stopping(&o->notify);
+        o->ready = 0;
+    }
+}
+
+static void on_tick_closed(uv_handle_t *h)
+{
+    ops_t *o = h->data;
+    o->tick_closed = 1;
+    /* work still on the pool finishes first: its answer needs o */
+    if (o->running == NULL)
+        ops_free(o);
+}
+
+void ops_close(ops_t *o)
+{
+    if (o == NULL || o->closing)
+        return;
+    o->closing = 1;
+    ops_stopping(o);
+    while (o->waiting) { /* never started: nothing on the pool */
+        ops_work_t *w = o->waiting;
+        o->waiting = w->next;
+        answer_text(w->hr, 503, "stopping\n");
+        work_free(w);
+    }
+    o->waiting_tail = NULL;
+    http_server_close(o->http);
+    o->http = NULL;
+    uv_close((uv_handle_t *)&o->tick, on_tick_closed);
+}
