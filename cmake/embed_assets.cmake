@@ -2,7 +2,7 @@
 # at build time as `cmake -DOUT=file.c -DFILES="a;b" -P embed_assets.cmake`
 # (the top CMakeLists.txt does, whenever a file changes). The generated
 # file defines http_assets[] and http_assets_count for runtime/http/assets.c
-# (assets.h); each file's URL path is "/" and its name. No build step, no
+# (assets.h); each file's URL path is "/static/" and its name. No build step, no
 # tools beyond cmake: the page is served byte for byte as committed.
 if(NOT OUT OR NOT FILES)
   message(FATAL_ERROR "embed_assets.cmake: needs -DOUT=... -DFILES=...")
@@ -36,7 +36,7 @@ foreach(f ${FILES})
   string(REPEAT "0x[0-9a-f][0-9a-f]," 16 line16)
   string(REGEX REPLACE "(${line16})" "\\1\n    " hex "${hex}")
   string(APPEND body "static const unsigned char asset_${i}[${len} + 1] = {\n    ${hex}0x00};\n\n")
-  string(APPEND table "    {\"/${name}\", \"${type}\", asset_${i}, ${len}},\n")
+  string(APPEND table "    {\"/static/${name}\", \"${type}\", asset_${i}, ${len}},\n")
   math(EXPR i "${i} + 1")
 endforeach()
 string(APPEND body "const http_asset_t http_assets[] = {\n${table}};\n")

@@ -11,7 +11,7 @@ const http_asset_t *http_asset_find(const char *path)
     if (path == NULL)
         return NULL;
     if (strcmp(path, "/") == 0)
-        path = "/index.html";
+        path = "/static/index.html";
     for (size_t i = 0; i < http_assets_count; i++)
         if (strcmp(http_assets[i].path, path) == 0)
             return &http_assets[i];

@@ -10,14 +10,14 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *path;         /* "/index.html", "/app.js", ... */
+    const char *path;         /* "/static/index.html", "/static/app.js" */
     const char *content_type; /* with charset for text */
     const unsigned char *data;
     size_t len;
 } http_asset_t;
 
-/* The file served at path (no query string), "/" being /index.html, or
- * NULL for any other path. */
+/* The file served at path (no query string): "/static/<name>", and "/"
+ * for /static/index.html; NULL for any other path. */
 const http_asset_t *http_asset_find(const char *path);
 
 /* Generated (embed_assets.cmake): every embedded file. */

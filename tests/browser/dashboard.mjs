@@ -137,6 +137,13 @@ try {
     return t !== null && t.includes('running') && t.includes('testkit');
   });
   log(`live worker ${env('DASH_CONSUMER')} shown`);
+  await waitFor("the supervisor's view of its worker process", 10000,
+                async () => {
+    const t = await text(page, '#local');
+    return (await page.locator('#local-section').isVisible()) && t !== null &&
+      t.includes('supervisor') && t.includes('ready');
+  });
+  log(`this process: ${(await text(page, '#local')).replace(/\s+/g, ' ')}`);
   const okRow = '#rollout-table tbody tr[data-job="ok"][data-version="1"]';
   await waitFor(`rollout row ok v1 with ${env('DASH_OK_QUEUED')} queued`,
                 10000, async () =>
