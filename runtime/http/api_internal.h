@@ -31,8 +31,9 @@ int api_reply(buf_t *out, cJSON *doc, int status);
 
 /* p[0..n) as a JSON string (api_str_item), or added to obj as member
  * name (api_add_str), valid UTF-8 whatever the bytes: each byte that is
- * not part of a valid UTF-8 sequence, and NUL, becomes U+FFFD. With max > 0 the text is cut to at most max bytes (on
- * a sequence boundary) and "..." is appended. Returns the item or NULL. */
+ * not part of a valid UTF-8 sequence, and NUL, becomes U+FFFD. With
+ * max > 0 the text is cut to at most max bytes (on a sequence boundary)
+ * and "..." is appended. Returns the item or NULL. */
 cJSON *api_str_item(const char *p, size_t n, size_t max);
 cJSON *api_add_str(cJSON *obj, const char *name, const char *p, size_t n,
                    size_t max);
