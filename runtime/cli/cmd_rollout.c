@@ -6,7 +6,8 @@
  * parked (pending to the group's pseudo-consumer parked:JOB:vN) or
  * running (the live records' counts). A version nobody serves that has
  * jobs is flagged: those jobs park until a worker that serves it comes.
- * Every scan is bounded (SCAN_MAX entries) and says when it was cut.
+ * Every scan is bounded (SCAN_MAX entries) and says when it was cut. The
+ * counting is fleet/rollout.h's (the dashboard's too); this prints it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,371 +21,14 @@
 #include "core/envelope.h"
 #include "core/util.h"
 #include "fleet/fleet_view.h"
+#include "fleet/rollout.h"
 
-#define SCAN_MAX 100000  /* stream entries, and delayed members, looked at */
-#define PAGE 1000        /* per XRANGE or script call */
-#define MAX_ROWS 1024    /* versions shown */
-#define WIDE_RANGE 64    /* a served range wider than this: only its ends */
+#define SCAN_MAX ROLLOUT_SCAN_MAX   /* entries each scan looks at */
+#define MAX_ROWS ROLLOUT_MAX_ROWS   /* versions shown */
+#define WIDE_RANGE ROLLOUT_WIDE_RANGE
 
-typedef struct {
-    uint32_t v;
-    size_t serving;
-    unsigned long long queued, delayed, parked, running;
-} row_t;
-
-typedef struct {
-    row_t r[MAX_ROWS];
-    size_t n;
-    int full;        /* a version was left out */
-    int wide;        /* a served range was shown by its ends */
-    unsigned long long scanned, delayed_scanned;
-    int scan_cut, delayed_cut;
-} table_t;
-
-/* The row of version v, added if new; NULL when the table is full. */
-static row_t *row_of(table_t *t, uint32_t v)
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (t->r[i].v == v)
-            return &t->r[i];
-    if (t->n == MAX_ROWS) {
-        t->full = 1;
-        return NULL;
-    }
-    row_t *r = &t->r[t->n++];
-    memset(r, 0, sizeof *r);
-    r->v = v;
-    return r;
-}
-
-static int parse_version(const char *s, size_t len, uint32_t *v)
-{
-    uint64_t x;
-    if (util_parse_u64(s, len, ENVELOPE_MAX_VERSION, &x) != 0)
-        return -1;
-    *v = (uint32_t)x;
-    return 0;
-}
-
-static int is_str(const redisReply *r, const char *s)
-{
-    return r->type == REDIS_REPLY_STRING && r->len == strlen(s) &&
-           memcmp(r->str, s, r->len) == 0;
-}
-
-static int fail_reply(redisContext *c, const redisReply *r, const char *what,
-                      char *err, size_t err_len)
-{
-    return util_fail(err, err_len, "%s failed: %s", what,
-                     r == NULL                        ? c->errstr
-                     : r->type == REDIS_REPLY_ERROR ? r->str
-                                                    : "unexpected reply");
-}
-
-/* The group's last-delivered-id into last ("" when the group does not
- * exist: every entry is undelivered). *missing = no stream. */
-static int last_delivered(redisContext *c, const queue_keys_t *k,
-                          const char *group, char *last, size_t last_len,
-                          int *missing, char *err, size_t err_len)
-{
-    *last = '\0';
-    *missing = 0;
-    redisReply *r = redisCommand(c, "XINFO GROUPS %s", k->stream);
-    if (r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "no such key")) {
-        *missing = 1;
-        freeReplyObject(r);
-        return 0;
-    }
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        fail_reply(c, r, "XINFO GROUPS", err, err_len);
-        freeReplyObject(r);
-        return -1;
-    }
-    for (size_t g = 0; g < r->elements; g++) {
-        const redisReply *e = r->element[g];
-        const redisReply *name = NULL, *id = NULL;
-        for (size_t i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements;
-             i += 2) {
-            if (is_str(e->element[i], "name"))
-                name = e->element[i + 1];
-            else if (is_str(e->element[i], "last-delivered-id"))
-                id = e->element[i + 1];
-        }
-        if (name && id && is_str(name, group) &&
-            id->type == REDIS_REPLY_STRING && id->len < last_len) {
-            memcpy(last, id->str, id->len);
-            last[id->len] = '\0';
-        }
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-/* Counts JOB's undelivered stream entries per version: XRANGE in pages
- * from after the group's last-delivered-id. */
-static int count_queued(redisContext *c, const queue_keys_t *k,
-                        const char *group, const char *job, table_t *t,
-                        char *err, size_t err_len)
-{
-    char start[160];
-    int missing;
-    if (last_delivered(c, k, group, start + 1, sizeof start - 1, &missing,
-                       err, err_len) != 0)
-        return -1;
-    if (missing)
-        return 0;
-    if (start[1])
-        start[0] = '('; /* exclusive: after the last delivered entry */
-    else
-        snprintf(start, sizeof start, "-");
-    for (;;) {
-        redisReply *r = redisCommand(c, "XRANGE %s %s + COUNT %d", k->stream,
-                                     start, PAGE);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-            fail_reply(c, r, "XRANGE", err, err_len);
-            freeReplyObject(r);
-            return -1;
-        }
-        size_t n = r->elements, i;
-        for (i = 0; i < n && t->scanned < SCAN_MAX; i++) {
-            const redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-                e->element[0]->type != REDIS_REPLY_STRING ||
-                e->element[0]->len >= sizeof start - 1)
-                continue;
-            t->scanned++;
-            start[0] = '(';
-            memcpy(start + 1, e->element[0]->str, e->element[0]->len);
-            start[1 + e->element[0]->len] = '\0';
-            const redisReply *f = e->element[1], *j = NULL, *v = NULL;
-            for (size_t x = 0; f->type == REDIS_REPLY_ARRAY &&
-                               x + 1 < f->elements; x += 2) {
-                if (j == NULL && is_str(f->element[x], "job"))
-                    j = f->element[x + 1];
-                else if (v == NULL && is_str(f->element[x], "v"))
-                    v = f->element[x + 1];
-            }
-            uint32_t ver;
-            row_t *row;
-            if (j && v && is_str(j, job) && v->type == REDIS_REPLY_STRING &&
-                parse_version(v->str, v->len, &ver) == 0 &&
-                (row = row_of(t, ver)) != NULL)
-                row->queued++;
-        }
-        freeReplyObject(r);
-        if (i < n) {
-            t->scan_cut = 1; /* stopped inside a page */
-            return 0;
-        }
-        if (n < PAGE)
-            return 0;
-        if (t->scanned >= SCAN_MAX) {
-            /* at the limit on a page's end: is there more? */
-            r = redisCommand(c, "XRANGE %s %s + COUNT 1", k->stream, start);
-            t->scan_cut = r && r->type == REDIS_REPLY_ARRAY && r->elements;
-            freeReplyObject(r);
-            return 0;
-        }
-    }
-}
-
-/* Counts one page of the delayed set (members are cmsgpack {token,
- * {field, value, ...}}, queue/scripts.c): {members looked at, v, count,
- * v, count, ...} for the members whose job is ARGV[3]. */
-static const char *const delayed_script =
-    "local m = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])\n"
-    "local counts, out = {}, {#m}\n"
-    "for _, x in ipairs(m) do\n"
-    "  local ok, e = pcall(cmsgpack.unpack, x)\n"
-    "  if ok and type(e) == 'table' and type(e[2]) == 'table' then\n"
-    "    local f, job, v = e[2], nil, nil\n"
-    "    for i = 1, #f - 1, 2 do\n"
-    "      if f[i] == 'job' and job == nil then job = f[i + 1] end\n"
-    "      if f[i] == 'v' and v == nil then v = f[i + 1] end\n"
-    "    end\n"
-    "    if job == ARGV[3] and v ~= nil then\n"
-    "      v = tostring(v)\n"
-    "      counts[v] = (counts[v] or 0) + 1\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "for v, n in pairs(counts) do out[#out + 1] = v; out[#out + 1] = n end\n"
-    "return out\n";
-
-static int count_delayed(redisContext *c, const queue_keys_t *k,
-                         const char *job, table_t *t, char *err,
-                         size_t err_len)
-{
-    for (long long at = 0;; at += PAGE) {
-        if (t->delayed_scanned >= SCAN_MAX) {
-            redisReply *r = redisCommand(c, "ZCARD %s", k->delayed);
-            t->delayed_cut = r && r->type == REDIS_REPLY_INTEGER &&
-                             (unsigned long long)r->integer >
-                                 t->delayed_scanned;
-            freeReplyObject(r);
-            return 0;
-        }
-        char lo[32], hi[32];
-        snprintf(lo, sizeof lo, "%lld", at);
-        snprintf(hi, sizeof hi, "%lld", at + PAGE - 1);
-        const char *argv[] = {"EVAL", delayed_script, "1", k->delayed, lo,
-                              hi, job};
-        redisReply *r = redisCommandArgv(c, 7, argv, NULL);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-            r->element[0]->type != REDIS_REPLY_INTEGER) {
-            fail_reply(c, r, "counting the delayed set", err, err_len);
-            freeReplyObject(r);
-            return -1;
-        }
-        long long n = r->element[0]->integer;
-        t->delayed_scanned += (unsigned long long)n;
-        for (size_t i = 1; i + 1 < r->elements; i += 2) {
-            const redisReply *v = r->element[i], *cnt = r->element[i + 1];
-            uint32_t ver;
-            row_t *row;
-            if (v->type == REDIS_REPLY_STRING &&
-                cnt->type == REDIS_REPLY_INTEGER &&
-                parse_version(v->str, v->len, &ver) == 0 &&
-                (row = row_of(t, ver)) != NULL)
-                row->delayed += (unsigned long long)cnt->integer;
-        }
-        freeReplyObject(r);
-        if (n < PAGE)
-            return 0;
-    }
-}
-
-/* Parked: the pending counts of the pseudo-consumers parked:JOB:vN, from
- * the XPENDING summary. */
-static int count_parked(redisContext *c, const queue_keys_t *k,
-                        const char *group, const char *job, table_t *t,
-                        char *err, size_t err_len)
-{
-    redisReply *r = redisCommand(c, "XPENDING %s %s", k->stream, group);
-    if (r && r->type == REDIS_REPLY_ERROR &&
-        (strncmp(r->str, "NOGROUP", 7) == 0 || strstr(r->str, "no such key"))) {
-        freeReplyObject(r);
-        return 0;
-    }
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
-        fail_reply(c, r, "XPENDING", err, err_len);
-        freeReplyObject(r);
-        return -1;
-    }
-    char prefix[256];
-    int plen = snprintf(prefix, sizeof prefix, QUEUE_PARKED_PREFIX "%s:v",
-                        job);
-    const redisReply *cs = r->element[3];
-    for (size_t i = 0; cs->type == REDIS_REPLY_ARRAY && i < cs->elements;
-         i++) {
-        const redisReply *e = cs->element[i];
-        uint32_t ver;
-        uint64_t n;
-        row_t *row;
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING ||
-            e->element[1]->type != REDIS_REPLY_STRING ||
-            e->element[0]->len <= (size_t)plen ||
-            memcmp(e->element[0]->str, prefix, (size_t)plen) != 0 ||
-            parse_version(e->element[0]->str + plen,
-                          e->element[0]->len - (size_t)plen, &ver) != 0 ||
-            util_parse_u64(e->element[1]->str, e->element[1]->len,
-                           (uint64_t)1 << 53, &n) != 0)
-            continue;
-        if ((row = row_of(t, ver)) != NULL)
-            row->parked += n;
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-/* The versions the live workers serve (and run) become rows. */
-static void add_served(table_t *t, const fleet_t *f, const char *job)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        const registry_record_t *rec = &f->w[i].rec;
-        for (size_t k = 0; f->w[i].ok && k < rec->n_serves; k++) {
-            const registry_serve_t *s = &rec->serves[k];
-            if (strcmp(s->job, job) != 0)
-                continue;
-            if (s->max - s->min >= WIDE_RANGE) {
-                t->wide = 1;
-                row_of(t, s->min);
-                row_of(t, s->max);
-                continue;
-            }
-            for (uint32_t v = s->min;; v++) {
-                row_of(t, v);
-                if (v == s->max)
-                    break;
-            }
-        }
-        for (size_t k = 0; f->w[i].ok && k < rec->n_running; k++)
-            if (strcmp(rec->running[k].job, job) == 0)
-                row_of(t, rec->running[k].version);
-    }
-    for (size_t i = 0; i < t->n; i++) {
-        t->r[i].serving = fleet_count_serving(f, job, t->r[i].v);
-        for (size_t w = 0; w < f->n; w++)
-            if (f->w[w].ok)
-                t->r[i].running +=
-                    registry_running_count(&f->w[w].rec, job, t->r[i].v);
-    }
-}
-
-static int by_version(const void *a, const void *b)
-{
-    const row_t *x = a, *y = b;
-    return x->v < y->v ? -1 : x->v > y->v;
-}
-
-/* The distinct builds serving version v, with how many workers run each,
- * in the order the workers are listed: text "src-a (2), src-b (1)" into b
- * (at most MAX_BUILDS named, then ", ... (N more workers)"), or a JSON
- * array of the same builds when arr is not NULL. */
-#define MAX_BUILDS 16
-static void builds_of(const fleet_t *f, const char *job, uint32_t v,
-                      buf_t *b, cJSON *arr)
-{
-    struct {
-        const char *id;
-        size_t n;
-    } seen[MAX_BUILDS];
-    size_t n_seen = 0, more = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        const registry_plugin_t *p =
-            f->w[i].ok ? registry_server_of(&f->w[i].rec, job, v) : NULL;
-        if (p == NULL)
-            continue;
-        size_t k = 0;
-        while (k < n_seen && strcmp(seen[k].id, p->build_id) != 0)
-            k++;
-        if (k < n_seen) {
-            seen[k].n++;
-        } else if (n_seen < MAX_BUILDS) {
-            seen[n_seen].id = p->build_id;
-            seen[n_seen++].n = 1;
-        } else {
-            more++; /* workers of builds beyond the first MAX_BUILDS */
-        }
-    }
-    for (size_t k = 0; k < n_seen; k++) {
-        if (arr) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "build_id", seen[k].id);
-            cJSON_AddNumberToObject(o, "workers", (double)seen[k].n);
-            cJSON_AddItemToArray(arr, o);
-            continue;
-        }
-        if (b->len)
-            buf_append(b, ", ", 2);
-        buf_append_escaped(b, seen[k].id, strlen(seen[k].id), 40, NULL);
-        buf_appendf(b, " (%zu)", seen[k].n);
-    }
-    if (more && !arr)
-        buf_appendf(b, ", ... (%zu more worker%s)", more,
-                    more == 1 ? "" : "s");
-}
+typedef rollout_row_t row_t;
+typedef rollout_table_t table_t;
 
 enum { C_V, C_WORKERS, C_BUILDS, C_QUEUED, C_DELAYED, C_PARKED, C_RUNNING,
        C_N };
@@ -406,7 +50,7 @@ static void print_table(const table_t *t, const fleet_t *f, const char *job)
     for (size_t i = 0; i < t->n; i++) {
         const row_t *r = &t->r[i];
         buf_reset(&b);
-        builds_of(f, job, r->v, &b, NULL);
+        rollout_builds(f, job, r->v, &b, NULL);
         buf_append(&b, "", 1);
         const unsigned long long nums[] = {r->serving, r->queued, r->delayed,
                                            r->parked, r->running};
@@ -465,20 +109,14 @@ static int rollout_queue(redisContext *c, const redis_cli_opts_t *ro,
     table_t *t = calloc(1, sizeof *t);
     int rc = t ? 0 : util_fail(err, sizeof err, "out of memory");
     if (rc == 0)
-        add_served(t, &f, job);
-    if (rc == 0)
-        rc = count_queued(c, &k, group, job, t, err, sizeof err);
-    if (rc == 0)
-        rc = count_delayed(c, &k, job, t, err, sizeof err);
-    if (rc == 0)
-        rc = count_parked(c, &k, group, job, t, err, sizeof err);
+        rc = rollout_read(c, &k, group, job, &f, SCAN_MAX, t, err,
+                          sizeof err);
     if (rc != 0) {
         fprintf(stderr, "jobrt rollout: queue %s: %s\n", queue, err);
         free(t);
         fleet_free(&f);
         return -1;
     }
-    qsort(t->r, t->n, sizeof t->r[0], by_version);
     size_t serving_any = 0, unreadable = 0;
     for (size_t i = 0; i < f.n; i++) {
         unreadable += !f.w[i].ok;
@@ -505,8 +143,8 @@ static int rollout_queue(redisContext *c, const redis_cli_opts_t *ro,
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "version", r->v);
             cJSON_AddNumberToObject(o, "workers", (double)r->serving);
-            builds_of(&f, job, r->v, NULL,
-                      cJSON_AddArrayToObject(o, "builds"));
+            rollout_builds(&f, job, r->v, NULL,
+                           cJSON_AddArrayToObject(o, "builds"));
             cJSON_AddNumberToObject(o, "queued", (double)r->queued);
             cJSON_AddNumberToObject(o, "delayed", (double)r->delayed);
             cJSON_AddNumberToObject(o, "parked", (double)r->parked);

@@ -72,6 +72,7 @@ static int start_ops(worker_t *w)
         .queue = cfg->queue,
         .group = cfg->group,
         .mode = "single",
+        .api = api_handle,
     };
     ops_source_t src = {.boards = own_board, .arg = w};
     char err[512];

@@ -73,6 +73,7 @@ int supervisor_ops_start(supervisor_t *s)
         .queue = wc->queue,
         .group = wc->group,
         .mode = "supervisor",
+        .api = api_handle,
     };
     ops_source_t src = {live_boards, gone_sum, restart_metrics, s};
     char err[512];

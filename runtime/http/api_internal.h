@@ -1,0 +1,54 @@
+/*
+ * api_internal.h - what the dashboard API's files (api.c: routing, JSON
+ * helpers and /api/overview; api_dlq.c: the /api/dlq endpoints) share.
+ * Not for other modules: they use api.h.
+ */
+#ifndef JOBRT_HTTP_API_INTERNAL_H
+#define JOBRT_HTTP_API_INTERNAL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#include "http/api.h"
+
+#define API_ERROR_CUT 200   /* characters of a handler error in a summary */
+#define API_MAX_VALUE (1024 * 1024) /* bytes of one field shown by show */
+#define API_MAX_IDS 1000    /* ids of one retry or purge */
+#define API_MAX_BODY (128 * 1024) /* bytes of a POST body */
+#define API_DLQ_PAGE_MAX 500 /* entries of one /api/dlq page */
+#define API_DLQ_PAGE_DEFAULT 50
+#define API_FAILURES 20     /* newest dead letters in the overview */
+
+/* {"error": "<one line>"} into out (reset first); returns status. */
+int api_error(buf_t *out, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prints doc into out (reset first) and deletes it; returns status, or
+ * 500 when out of memory. */
+int api_reply(buf_t *out, cJSON *doc, int status);
+
+/* p[0..n) as a JSON string (api_str_item), or added to obj as member
+ * name (api_add_str), valid UTF-8 whatever the bytes: each byte that is
+ * not part of a valid UTF-8 sequence, and NUL, becomes U+FFFD. With
+ * max > 0 the text is cut to at most max bytes (on a sequence boundary)
+ * and "..." is appended. Returns the item or NULL. */
+cJSON *api_str_item(const char *p, size_t n, size_t max);
+cJSON *api_add_str(cJSON *obj, const char *name, const char *p, size_t n,
+                   size_t max);
+/* The same for a reply element, adding JSON null when v is NULL. */
+cJSON *api_add_reply(cJSON *obj, const char *name, const redisReply *v,
+                     size_t max);
+
+/* One dead letter's summary object: entry, id, job, v, reason, attempt,
+ * error (cut), worker, at (dlq_at in ms, or null). */
+cJSON *api_dlq_summary(const redisReply *e);
+
+/* The /api/dlq endpoints; path is the part after "/api/dlq" ("", or
+ * "/<id>", "/retry", "/purge"). */
+int api_dlq_route(api_ctx_t *a, const char *method, const char *path,
+                  const char *query, const char *body, size_t body_len,
+                  buf_t *out);
+
+#endif
