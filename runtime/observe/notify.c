@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@ void notify_init(notify_t *n, const char *health_file)
 {
     memset(n, 0, sizeof *n);
     n->health_file = health_file;
+    const char *sock = getenv("NOTIFY_SOCKET");
+    n->announce = health_file || (sock && *sock);
     uint64_t usec = 0;
     /* ping at half the interval systemd gives (WatchdogSec) */
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
@@ -70,7 +73,8 @@ void notify_update(notify_t *n, int ready, const char *status, int64_t now)
                        (int)getpid());
             snprintf(n->status, sizeof n->status, "%s", status);
         }
-        LOGI("ops", "%s", ready ? "ready" : status);
+        log_line(n->announce ? JOBRT_LOG_INFO : JOBRT_LOG_DEBUG, "ops", "%s",
+                 ready ? "ready" : status);
     }
     if (strcmp(status, n->status) != 0) {
         snprintf(n->status, sizeof n->status, "%s", status);

@@ -19,6 +19,8 @@ typedef struct {
     int64_t next_ping_ms;
     char status[256];        /* the STATUS= last sent */
     int file_error_logged;
+    int announce;            /* readiness changes are INFO lines (someone
+                                acts on them), else DEBUG */
 } notify_t;
 
 void notify_init(notify_t *n, const char *health_file);
