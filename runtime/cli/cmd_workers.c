@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/redis_opts.h"
+#include "cli/stats_view.h"
 #include "core/util.h"
 #include "fleet/fleet_view.h"
 
@@ -21,28 +22,6 @@
 static void put(buf_t *b, const char *s)
 {
     buf_append_escaped(b, s, strlen(s), 0, NULL);
-}
-
-/* "0.4s" under 10 s, else the two largest units: "2m 5s", "1h 0m",
- * "3d 4h". */
-static void fmt_age(char *out, size_t n, int64_t ms)
-{
-    if (ms < 0)
-        ms = 0;
-    if (ms < 10000) {
-        snprintf(out, n, "%lld.%llds", (long long)(ms / 1000),
-                 (long long)(ms % 1000 / 100));
-        return;
-    }
-    long long s = ms / 1000;
-    if (s < 60)
-        snprintf(out, n, "%llds", s);
-    else if (s < 3600)
-        snprintf(out, n, "%lldm %llds", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(out, n, "%lldh %lldm", s / 3600, s % 3600 / 60);
-    else
-        snprintf(out, n, "%lldd %lldh", s / 86400, s % 86400 / 3600);
 }
 
 /* A plugin's line: name version, build, sha256 prefix, generation, what it
@@ -84,7 +63,7 @@ static void plugin_line(buf_t *b, const registry_plugin_t *p)
 static void worker_text(buf_t *b, const fleet_worker_t *w, int64_t now_ms)
 {
     char age[32], up[32];
-    fmt_age(age, sizeof age, now_ms - w->heartbeat_ms);
+    stats_fmt_age(age, sizeof age, now_ms - w->heartbeat_ms);
     put(b, w->consumer);
     if (!w->ok) {
         buf_append(b, ": record unreadable: ", 21);
@@ -100,7 +79,7 @@ static void worker_text(buf_t *b, const fleet_worker_t *w, int64_t now_ms)
     buf_appendf(b, ", %llu/%lld in flight, last heartbeat %s ago",
                 r->inflight, r->concurrency, age);
     if (r->started_ms > 0) {
-        fmt_age(up, sizeof up, now_ms - r->started_ms);
+        stats_fmt_age(up, sizeof up, now_ms - r->started_ms);
         buf_appendf(b, ", up %s", up);
     }
     buf_append(b, "\n", 1);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void stats_fmt_age(char *out, size_t n, int64_t ms)
 {
     if (ms < 0)
