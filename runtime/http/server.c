@@ -545,10 +545,12 @@ static void parse(conn_t *c, const char *data, size_t len)
         if (used < len) {
             c->rest_len = len - used;
             c->rest = malloc(c->rest_len);
-            if (c->rest == NULL)
+            if (c->rest == NULL) { /* lost bytes: end after this answer */
                 c->rest_len = 0;
-            else
+                c->keep_alive = 0;
+            } else {
                 memcpy(c->rest, data + used, c->rest_len);
+            }
         }
         c->srv->o.handler(c->srv->o.arg, &c->req);
         return;

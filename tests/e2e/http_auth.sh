@@ -141,6 +141,13 @@ got=$(code POST "$B/api/anything" "${JSON[@]}" "${AUTH[@]}" \
 case "$got" in 401 | 403 | 000) fail "POST, no Origin, same-origin fetch: $got" ;; esac
 expect 405 "POST /metrics with the token" POST "$B/metrics" "${JSON[@]}" "${AUTH[@]}"
 expect 405 "DELETE /api/x with the token" DELETE "$B/api/x" "${AUTH[@]}"
+# a second jobrt run on the same address: one line naming --http, exit 1
+start_worker busy -p "$T" -r "$REDIS_URL" -q $Q --http "127.0.0.1:$P"
+wait_worker_exit busy 20
+assert_eq 1 "$WORKER_RC" "jobrt run on an address in use: exit code"
+assert_eq 1 "$(grep -c -- "--http 127.0.0.1:$P: cannot listen" "$(worker_log busy)")" \
+    "jobrt run on an address in use: the line naming --http"
+expect 200 "the first one still answers" GET "$B/healthz"
 stop_worker tok
 assert_eq 0 "$WORKER_RC" "exit code of the loopback worker"
 
@@ -168,12 +175,14 @@ expect 403 "0.0.0.0, no token file: writes are off" POST "$B/api/x" \
 assert_contains "$(cat "$(worker_log open)")" "has no --http-token-file" \
     "the warning for 0.0.0.0 without a token"
 stop_worker open
+assert_eq 0 "$WORKER_RC" "exit code (0.0.0.0, no token file)"
 
 beyond public --http-public-read
 expect 200 "0.0.0.0 --http-public-read: GET /metrics" GET "$B/metrics"
 expect 403 "0.0.0.0 --http-public-read: writes are still off" POST \
     "$B/api/x" "${JSON[@]}"
 stop_worker public
+assert_eq 0 "$WORKER_RC" "exit code (0.0.0.0, --http-public-read)"
 
 beyond token --http-token-file "$TOKEN_FILE" --workers 2
 expect 401 "0.0.0.0 with a token file: GET /metrics, no token" GET "$B/metrics"
