@@ -39,7 +39,6 @@ static void setup(void)
 
 static void teardown(void) { free(b); }
 
-TestSuite(health, .init = setup, .fini = teardown);
 
 static health_verdict_t judge(void)
 {
@@ -65,6 +64,7 @@ static void assert_not_ready(const char *what, const char *why)
 
 Test(health, a_fresh_board_is_ready)
 {
+    setup();
     assert_ready("fresh");
     /* at its limit, each input is still fresh */
     atomic_store(&b->heartbeat_ms, NOW - HEALTH_LOOP_STALE_MS);
@@ -72,10 +72,12 @@ Test(health, a_fresh_board_is_ready)
     atomic_store(&b->metrics.fetch_ms, NOW - FETCH_EVERY - HEALTH_SLACK_MS);
     atomic_store(&b->metrics.lease_ms, NOW - LEASE_EVERY - HEALTH_SLACK_MS);
     assert_ready("every input at its limit");
+    teardown();
 }
 
 Test(health, the_process_state)
 {
+    setup();
     atomic_store(&b->state, BOARD_STARTING);
     assert_not_ready("starting", "starting (loading plugins, connecting)");
     atomic_store(&b->state, BOARD_DRAINING);
@@ -88,20 +90,24 @@ Test(health, the_process_state)
     assert_not_ready("garbage state", "in an unknown state");
     atomic_store(&b->state, BOARD_READY);
     assert_ready("ready again");
+    teardown();
 }
 
 Test(health, the_loop_heartbeat)
 {
+    setup();
     atomic_store(&b->heartbeat_ms, NOW - HEALTH_LOOP_STALE_MS - 1);
     assert_not_ready("stale heartbeat", "its loop has not turned for 2001 ms");
     atomic_store(&b->heartbeat_ms, 0);
     assert_not_ready("no heartbeat", "its loop has never turned");
     atomic_store(&b->heartbeat_ms, NOW);
     assert_ready("heartbeat now");
+    teardown();
 }
 
 Test(health, plugins_and_redis)
 {
+    setup();
     atomic_store(&b->metrics.plugins_loaded, 0);
     assert_not_ready("no plugin", "no plugin is loaded");
     atomic_store(&b->metrics.plugins_loaded, 3);
@@ -110,20 +116,24 @@ Test(health, plugins_and_redis)
                      "not connected to Redis (or its scripts are not loaded)");
     atomic_store(&b->metrics.redis_up, 1);
     assert_ready("Redis up");
+    teardown();
 }
 
 Test(health, confirmed_writes)
 {
+    setup();
     atomic_store(&b->metrics.write_ms, 0);
     assert_not_ready("no write yet", "Redis has confirmed no write yet");
     atomic_store(&b->metrics.write_ms, NOW - HEALTH_WRITE_STALE_MS - 1);
     assert_not_ready("stale write", "Redis has confirmed no write for 3001 ms");
     atomic_store(&b->metrics.write_ms, NOW);
     assert_ready("write now");
+    teardown();
 }
 
 Test(health, fetch_progress)
 {
+    setup();
     atomic_store(&b->metrics.fetch_ms, NOW - FETCH_EVERY - HEALTH_SLACK_MS - 1);
     assert_not_ready("stale fetch",
                      "the fetch loop has made no progress for 8001 ms");
@@ -134,10 +144,12 @@ Test(health, fetch_progress)
     atomic_store(&b->metrics.fetch_ms, NOW - FETCH_EVERY - HEALTH_SLACK_MS - 1);
     atomic_store(&b->metrics.fetch_every_ms, FETCH_EVERY + 1);
     assert_ready("fetch within a longer read's block");
+    teardown();
 }
 
 Test(health, lease_renewals)
 {
+    setup();
     atomic_store(&b->metrics.lease_ms, NOW - LEASE_EVERY - HEALTH_SLACK_MS - 1);
     assert_not_ready("stale leases", "leases have not been renewed for 13001 "
                      "ms (due every 10000 ms)");
@@ -146,10 +158,12 @@ Test(health, lease_renewals)
                      "(due every 10000 ms)");
     atomic_store(&b->metrics.lease_ms, NOW);
     assert_ready("renewed now");
+    teardown();
 }
 
 Test(health, the_first_failed_check_is_the_reason)
 {
+    setup();
     /* everything stale at once: the reasons come out in the judge's
      * order as each one is fixed */
     atomic_store(&b->state, BOARD_STARTING);
@@ -179,4 +193,5 @@ Test(health, the_first_failed_check_is_the_reason)
         }
     }
     assert_ready("all fixed");
+    teardown();
 }

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -136,7 +137,6 @@ static void teardown(void)
     cr_assert_eq(uv_loop_close(&loop), 0, "handles left open");
 }
 
-TestSuite(http_server, .init = setup, .fini = teardown, .timeout = 30);
 
 static int client(void)
 {
@@ -146,6 +146,8 @@ static int client(void)
                             .sin_port = htons((uint16_t)http_server_port(srv))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {5, 0}; /* a read that would hang fails instead */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
 }
 
@@ -174,6 +176,7 @@ static void pump_ms(int ms)
 
 Test(http_server, the_request_as_the_handler_sees_it)
 {
+    setup();
     int fd = client();
     send_all(fd, GET);
     PUMP_UNTIL(hs.held != NULL);
@@ -194,10 +197,12 @@ Test(http_server, the_request_as_the_handler_sees_it)
     cr_assert_eq(strcmp(buf + n - 7, "\r\n\r\nok\n"), 0, "%s", buf);
     close(fd);
     http_server_close(srv);
+    teardown();
 }
 
 Test(http_server, answer_after_the_client_left)
 {
+    setup();
     int fd = client();
     send_all(fd, GET);
     PUMP_UNTIL(hs.held != NULL);
@@ -206,10 +211,12 @@ Test(http_server, answer_after_the_client_left)
     http_respond(hs.held, 200, "text/plain", "", "ok\n", 3);
     pump_ms(50);
     http_server_close(srv);
+    teardown();
 }
 
 Test(http_server, answer_after_the_server_closed)
 {
+    setup();
     int fd = client();
     send_all(fd, GET);
     PUMP_UNTIL(hs.held != NULL);
@@ -217,10 +224,12 @@ Test(http_server, answer_after_the_server_closed)
     pump_ms(50); /* the listener closes; the held connection waits */
     http_respond(hs.held, 200, "text/plain", "", "ok\n", 3);
     close(fd);
+    teardown();
 }
 
 Test(http_server, the_client_left_and_the_server_closed_before_the_answer)
 {
+    setup();
     int fd = client();
     send_all(fd, GET GET); /* and a pipelined one behind it */
     PUMP_UNTIL(hs.held != NULL);
@@ -229,10 +238,12 @@ Test(http_server, the_client_left_and_the_server_closed_before_the_answer)
     http_server_close(srv);
     pump_ms(20);
     http_respond(hs.held, 503, "text/plain", "", "bye\n", 4);
+    teardown();
 }
 
 Test(http_server, close_while_answers_are_written_and_lingering)
 {
+    setup();
     hs.answer_now = 1;
     int a = client(), b = client(), c = client();
     send_all(a, GET);
@@ -244,10 +255,12 @@ Test(http_server, close_while_answers_are_written_and_lingering)
     close(a);
     close(b);
     close(c);
+    teardown();
 }
 
 Test(http_server, more_connections_than_the_limit)
 {
+    setup();
     hs.answer_now = 1;
     int fds[HTTP_MAX_CONNECTIONS + 20];
     for (int i = 0; i < HTTP_MAX_CONNECTIONS + 20; i++) {
@@ -266,4 +279,5 @@ Test(http_server, more_connections_than_the_limit)
     for (int i = 0; i < HTTP_MAX_CONNECTIONS + 20; i++)
         close(fds[i]);
     http_server_close(srv);
+    teardown();
 }

@@ -34,7 +34,6 @@ static void teardown(void)
     buf_free(&out);
 }
 
-TestSuite(prometheus, .init = setup, .fini = teardown);
 
 static metrics_pair_sum_t *add_pair(const char *job, uint32_t version)
 {
@@ -88,6 +87,7 @@ static size_t lines_starting(const char *text, const char *prefix)
 
 Test(prometheus, a_known_sum_renders_to_exact_lines)
 {
+    setup();
     metrics_pair_sum_t *a = add_pair("email", 2);
     a->outcomes[OUTCOME_SUCCEEDED] = 7;
     a->outcomes[OUTCOME_DEAD] = 2;
@@ -180,10 +180,12 @@ Test(prometheus, a_known_sum_renders_to_exact_lines)
     has_line(t, "# TYPE jobrt_jobs_total counter");
     has_line(t, "# TYPE jobrt_job_duration_seconds histogram");
     has_line(t, "# TYPE jobrt_queue_waiting gauge");
+    teardown();
 }
 
 Test(prometheus, without_redis_numbers_only_redis_up_0)
 {
+    setup();
     stats.oldest_waiting_ms = -1;
     const char *t = render("q", NULL);
     has_line(t, "jobrt_redis_up{queue=\"q\"} 0");
@@ -194,10 +196,12 @@ Test(prometheus, without_redis_numbers_only_redis_up_0)
     memset(&out, 0, sizeof out);
     t = render("q", &stats); /* nothing waits: age 0, not -0.001 */
     has_line(t, "jobrt_queue_oldest_waiting_seconds{queue=\"q\"} 0");
+    teardown();
 }
 
 Test(prometheus, label_values_are_escaped)
 {
+    setup();
     cr_assert_eq(prometheus_label(&out, "a\\b\"c\nd{}=,e"), 0);
     cr_assert_eq(out.len, strlen("a\\\\b\\\"c\\nd{}=,e"));
     cr_assert_eq(memcmp(out.data, "a\\\\b\\\"c\\nd{}=,e", out.len), 0, "%.*s",
@@ -209,6 +213,7 @@ Test(prometheus, label_values_are_escaped)
     has_line(t, "jobrt_jobs_total{queue=\"q\\\"\\n\\\\\",job=\"j\","
                 "version=\"1\",outcome=\"succeeded\"} 1");
     has_line(t, "jobrt_ready{queue=\"q\\\"\\n\\\\\"} 1");
+    teardown();
 }
 
 /* The family a sample belongs to: its name, less a histogram's suffix
@@ -233,6 +238,7 @@ static void family_of(const char *text, const char *sample, char *fam,
 
 Test(prometheus, every_sample_follows_its_one_type_line)
 {
+    setup();
     add_pair("a", 1)->dead[reason("poison")] = 1;
     add_pair("b", 2)->duration[3] = 1;
     stats.n_parked_pairs = 2;
@@ -263,4 +269,5 @@ Test(prometheus, every_sample_follows_its_one_type_line)
         }
         p = nl + 1;
     }
+    teardown();
 }

@@ -210,7 +210,7 @@ void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges)
         job[ENVELOPE_MAX_NAME] = '\0';
         if (!name_ok(job))
             continue;
-        metrics_pair_sum_t a;
+        metrics_pair_sum_t a = {.version = p->version};
         for (int i = 0; i < OUTCOME_N; i++)
             a.outcomes[i] = metrics_get(&p->outcomes[i]);
         for (int i = 0; i < METRICS_REASONS; i++)
