@@ -18,7 +18,7 @@
 #include "core/util.h"
 #include "http/server.h"
 
-/* ---- http_parse_listen ---------------------------------------------------- */
+/* ---- http_parse_listen ------------------------------------------------- */
 
 static void parses(const char *spec, const char *host, int port)
 {
@@ -94,7 +94,7 @@ Test(http_parse_listen, bad_hosts)
     refuses(long_spec, "address too long");
 }
 
-/* ---- a real server --------------------------------------------------------- */
+/* ---- a real server ----------------------------------------------------- */
 
 typedef struct {
     http_request_t *held; /* the handler keeps the request */

@@ -10,10 +10,10 @@
  * Reads need the token when the endpoint listens beyond loopback, unless
  * --http-public-read; on loopback, a read without it must be addressed
  * to a loopback name (Host: localhost, 127.0.0.1, [::1]), so that a web
- * page cannot read it through DNS rebinding. Writes always need it (`Authorization: Bearer`),
- * a JSON body, and no cross-site origin: a browser cannot add such a
- * header to a cross-site form post, and the Origin and Sec-Fetch-Site
- * headers it does add are checked too.
+ * page cannot read it through DNS rebinding. Writes always need it
+ * (`Authorization: Bearer`), a JSON body, and no cross-site origin: a
+ * browser cannot add such a header to a cross-site form post, and the
+ * Origin and Sec-Fetch-Site headers it does add are checked too.
  */
 #include "observe/ops.h"
 
