@@ -4,10 +4,12 @@
  *
  * A connection reads until one request is whole, pauses the parser and
  * stops reading while the handler works on it, writes the answer, and
- * then (keep-alive) goes on with whatever bytes came after the request.
- * One timer per connection cuts off a request that takes longer than
- * HTTP_REQUEST_TIMEOUT_MS to arrive (slowloris) and an idle keep-alive
- * connection.
+ * then (keep-alive) goes on with whatever bytes came after the request
+ * (pipelined requests are answered one after the other, in order). One
+ * timer per connection cuts off a request that takes longer than
+ * HTTP_REQUEST_TIMEOUT_MS to arrive (slowloris; the first one counted
+ * from the connection), an idle keep-alive connection, an answer the
+ * client does not read, and the linger after the last answer.
  */
 #include "http/server.h"
 
@@ -29,11 +31,20 @@ static const char *const header_names[H_N] = {
     "authorization", "origin", "host", "sec-fetch-site", "content-type",
     "accept"};
 
-typedef enum { C_READING, C_AWAITING, C_WRITING, C_CLOSING } conn_state_t;
+/* READING: parsing a request (timer: request or idle timeout); AWAITING:
+ * the handler has it (no timer, no reads); WRITING: the answer is being
+ * sent (timer: the write timeout); LINGERING: the last answer was sent
+ * and the write side shut down, what the client still sends is read and
+ * dropped for a moment, so that closing does not reset the connection
+ * before the client has read the answer; CLOSING: handles closing. */
+typedef enum {
+    C_READING, C_AWAITING, C_WRITING, C_LINGERING, C_CLOSING
+} conn_state_t;
 
 typedef struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_shutdown_t shutdown;
     http_server_t *srv;
     http_parser parser;
     conn_state_t state;
@@ -41,6 +52,9 @@ typedef struct conn {
     int keep_alive;
     int peer_loopback;
     int error_status;     /* a limit or parse error: answer and close */
+    int headers_done;     /* what follows are trailers: not kept */
+    int is_head;          /* the request was HEAD: the answer has no body */
+    size_t lingered;      /* bytes dropped while lingering */
     int64_t request_started; /* monotonic ms of this request's first byte */
     /* the request line and the headers kept, NUL-separated */
     char head[HTTP_MAX_HEADER_BYTES + H_N + 2];
@@ -73,6 +87,13 @@ struct http_server {
     conn_t *conns;
     char rbuf[64 * 1024]; /* read buffer, consumed within each read */
 };
+
+/* Connections the kernel may queue before the loop accepts them (capped
+ * by net.core.somaxconn). Past it, a burst of connections is not refused
+ * but half-made (the client's handshake is dropped and retried for up to
+ * a minute); a long queue lets the loop accept and close a burst past
+ * HTTP_MAX_CONNECTIONS at once instead. */
+#define HTTP_LISTEN_BACKLOG 1024
 
 static void conn_close(conn_t *c);
 static void parse(conn_t *c, const char *data, size_t len);
@@ -129,6 +150,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     url_done(c);
     if (count_header(c, len))
         return -1;
+    if (c->headers_done) /* a trailer (chunked body): counted, not kept */
+        return 0;
     if (c->in_value) { /* a new header begins */
         if (c->value_for >= 0)
             end_kept(c);
@@ -154,6 +177,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     conn_t *c = p->data;
     if (count_header(c, len))
         return -1;
+    if (c->headers_done)
+        return 0;
     if (!c->in_value) {
         c->in_value = 1;
         c->value_for = -1;
@@ -179,6 +204,7 @@ static int on_headers_complete(http_parser *p)
     if (c->in_value && c->value_for >= 0)
         end_kept(c);
     c->in_value = 0;
+    c->headers_done = 1;
     if (p->content_length != ULLONG_MAX &&
         p->content_length > HTTP_MAX_BODY_BYTES) {
         c->error_status = 413;
@@ -221,7 +247,10 @@ static int on_message_complete(http_parser *p)
 {
     conn_t *c = p->data;
     url_done(c);
-    c->keep_alive = http_should_keep_alive(p);
+    /* an Upgrade or CONNECT is answered, and then the connection ends:
+     * what the client sends next is not HTTP */
+    c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+    c->is_head = p->method == HTTP_HEAD;
     char *url = c->head + c->url_off;
     char *q = strchr(url, '?');
     if (q)
@@ -264,6 +293,8 @@ static void reset_request(conn_t *c)
     c->body_len = 0;
     c->request_started = 0;
     c->error_status = 0;
+    c->headers_done = 0;
+    c->is_head = 0;
     if (c->body_cap > 2 * HTTP_MAX_BODY_BYTES / 4) { /* do not pin it */
         free(c->body);
         c->body = NULL;
@@ -319,11 +350,14 @@ static void conn_close(conn_t *c)
 
 static void arm_timer(conn_t *c);
 
+/* Too slow to send a request, idle too long, not reading its answer, or
+ * done lingering: the connection ends. */
 static void on_timer(uv_timer_t *t)
 {
     conn_t *c = t->data;
-    if (c->state == C_READING)
-        conn_close(c); /* too slow to send a request, or idle */
+    if (c->state == C_READING || c->state == C_WRITING ||
+        c->state == C_LINGERING)
+        conn_close(c);
 }
 
 static void arm_timer(conn_t *c)
@@ -381,6 +415,31 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (n > 0 && c->state == C_READING)
         parse(c, buf->base, (size_t)n);
+    /* C_LINGERING: dropped; the linger timer ends it */
+}
+
+static void on_shutdown(uv_shutdown_t *sd, int status)
+{
+    conn_t *c = sd->data;
+    if (status != 0 && c->state == C_LINGERING)
+        conn_close(c);
+}
+
+/* The last answer is out: half-close, drop what the client still sends
+ * for up to HTTP_LINGER_MS, and close at its EOF. Closing at once would
+ * reset the connection if unread bytes of its request were left (a body
+ * refused as too large), and a reset can discard the answer in the
+ * client's buffers before it reads it. */
+static void linger(conn_t *c)
+{
+    c->state = C_LINGERING;
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timer, HTTP_LINGER_MS, 0);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -390,8 +449,12 @@ static void on_written(uv_write_t *w, int status)
     free(wr);
     if (c->state == C_CLOSING)
         return;
-    if (status != 0 || !c->keep_alive) {
+    if (status != 0) {
         conn_close(c);
+        return;
+    }
+    if (!c->keep_alive) {
+        linger(c);
         return;
     }
     c->state = C_READING;
@@ -440,6 +503,8 @@ void http_respond(http_request_t *req, int status, const char *content_type,
         return;
     }
     memcpy(wr->data, head, (size_t)n);
+    if (c->is_head) /* the length of the body GET would get, no body */
+        len = 0;
     if (len)
         memcpy(wr->data + n, body, len);
     wr->c = c;
@@ -448,7 +513,10 @@ void http_respond(http_request_t *req, int status, const char *content_type,
     if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         free(wr);
         conn_close(c);
+        return;
     }
+    /* a client that does not read its answer gives up its connection */
+    uv_timer_start(&c->timer, on_timer, HTTP_WRITE_TIMEOUT_MS, 0);
 }
 
 /* A request the parser or a limit refused: answer it and close. */
@@ -477,10 +545,12 @@ static void parse(conn_t *c, const char *data, size_t len)
         if (used < len) {
             c->rest_len = len - used;
             c->rest = malloc(c->rest_len);
-            if (c->rest == NULL)
+            if (c->rest == NULL) { /* lost bytes: end after this answer */
                 c->rest_len = 0;
-            else
+                c->keep_alive = 0;
+            } else {
                 memcpy(c->rest, data + used, c->rest_len);
+            }
         }
         c->srv->o.handler(c->srv->o.arg, &c->req);
         return;
@@ -555,6 +625,10 @@ static void on_connection(uv_stream_t *listener, int status)
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     reset_request(c);
+    /* the first request is due within the request timeout of the
+     * connection, so that silent connections cannot hold every slot for
+     * the idle timeout */
+    c->request_started = util_mono_ms();
     arm_timer(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
         conn_close(c);
@@ -573,9 +647,14 @@ int http_parse_listen(const char *spec, char *host, size_t host_len,
     }
     const char *h = spec;
     size_t hl = (size_t)(colon - spec);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    int bracketed = hl >= 2 && h[0] == '[' && h[hl - 1] == ']';
+    if (bracketed) {
         h++;
         hl -= 2;
+        if (hl == 0) {
+            snprintf(err, err_len, "'%s': no address between [ and ]", spec);
+            return -1;
+        }
     }
     if (hl == 0) {
         h = "127.0.0.1";
@@ -587,17 +666,25 @@ int http_parse_listen(const char *spec, char *host, size_t host_len,
     }
     memcpy(host, h, hl);
     host[hl] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end || p < 0 || p > 65535) {
-        snprintf(err, err_len, "'%s': port must be 0-65535", spec);
+    const char *digits = colon + 1;
+    size_t nd = strspn(digits, "0123456789");
+    long p = nd >= 1 && nd <= 5 ? strtol(digits, NULL, 10) : -1;
+    if (digits[nd] != '\0' || p < 0 || p > 65535) {
+        snprintf(err, err_len, "'%s': port must be a number 0-65535", spec);
         return -1;
     }
     unsigned char tmp[16];
-    if (inet_pton(AF_INET, host, tmp) != 1 &&
-        inet_pton(AF_INET6, host, tmp) != 1) {
+    int v4 = inet_pton(AF_INET, host, tmp) == 1;
+    int v6 = !v4 && inet_pton(AF_INET6, host, tmp) == 1;
+    if (!v4 && !v6) {
         snprintf(err, err_len, "'%s': '%s' is not a numeric IPv4 or IPv6 "
                  "address", spec, host);
+        return -1;
+    }
+    if (v6 != bracketed) {
+        snprintf(err, err_len, "'%s': %s", spec, v6
+                     ? "an IPv6 address goes in brackets: [::1]:9180"
+                     : "only an IPv6 address goes in brackets");
         return -1;
     }
     *port = (int)p;
@@ -632,7 +719,8 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_server_opts_t *o,
     if (rc == 0)
         rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+        rc = uv_listen((uv_stream_t *)&s->listener, HTTP_LISTEN_BACKLOG,
+                       on_connection);
     if (rc != 0) {
         snprintf(err, err_len, "cannot listen on %s:%d: %s", o->host,
                  o->port, uv_strerror(rc));

@@ -1,14 +1,16 @@
 /*
  * server.h - a small HTTP/1.1 server on a libuv loop, for the operations
  * endpoint of `jobrt run` (observe/ops.h): requests are parsed by
- * libhttp-parser, one at a time per connection (keep-alive, no
- * pipelining ahead of an answer), and each is handed to one handler that
- * answers at once or later (from work done off the loop).
+ * libhttp-parser, one at a time per connection (keep-alive; pipelined
+ * requests wait for the answer before theirs), and each is handed to one
+ * handler that answers at once or later (from work done off the loop).
+ * HEAD is handed over as itself; its answer goes without the body.
  *
  * Everything a client sends is bounded: header bytes, body bytes, open
  * connections (more are closed at accept), the time to send a whole
- * request (slow clients are cut off) and idle keep-alive time. A bad
- * request gets a 4xx and the connection is closed; nothing a client does
+ * request (slow clients are cut off), idle keep-alive time and the time
+ * to take an answer. A bad request gets a 4xx and the connection is
+ * closed (after the answer is out); nothing a client does
  * reaches the jobs, which run on other threads or processes.
  */
 #ifndef JOBRT_HTTP_SERVER_H
@@ -21,8 +23,11 @@
 #define HTTP_MAX_HEADER_BYTES (16 * 1024) /* request line and headers */
 #define HTTP_MAX_BODY_BYTES (64 * 1024)
 #define HTTP_MAX_CONNECTIONS 256
-#define HTTP_REQUEST_TIMEOUT_MS 10000 /* first byte to whole request */
+#define HTTP_REQUEST_TIMEOUT_MS 10000 /* connection (or, kept alive, first
+                                         byte) to whole request */
 #define HTTP_IDLE_TIMEOUT_MS 30000    /* keep-alive with nothing sent */
+#define HTTP_WRITE_TIMEOUT_MS 10000   /* an answer the client does not read */
+#define HTTP_LINGER_MS 2000           /* after the last answer (see server.c) */
 
 typedef struct http_server http_server_t;
 
@@ -49,8 +54,9 @@ typedef struct {
     void *arg;
 } http_server_opts_t;
 
-/* Parses "ADDR:PORT" or "[V6]:PORT" or ":PORT" (loopback) into host and
- * *port. Returns 0, or -1 with err set. */
+/* Parses "ADDR:PORT" or "[V6]:PORT" or ":PORT" (127.0.0.1) into host and
+ * *port: ADDR numeric, an IPv6 one in brackets, PORT 0-65535 in digits.
+ * Returns 0, or -1 with err set. */
 int http_parse_listen(const char *spec, char *host, size_t host_len,
                       int *port, char *err, size_t err_len);
 

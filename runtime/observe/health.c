@@ -1,5 +1,6 @@
 /*
  * health.c - the readiness checks, in the order a reader should fix them.
+ * An input never set (0) reads "never"/"yet", not as an age.
  */
 #include "observe/health.h"
 
@@ -34,8 +35,11 @@ void health_judge(const board_t *b, int64_t now, health_verdict_t *v)
     }
     if (stale(atomic_load(&b->heartbeat_ms), now, HEALTH_LOOP_STALE_MS,
               &age)) {
-        snprintf(v->why, sizeof v->why, "its loop has not turned for %lld ms",
-                 (long long)age);
+        if (age < 0)
+            snprintf(v->why, sizeof v->why, "its loop has never turned");
+        else
+            snprintf(v->why, sizeof v->why, "its loop has not turned for "
+                     "%lld ms", (long long)age);
         return;
     }
     if (atomic_load(&m->plugins_loaded) == 0) {
@@ -59,16 +63,24 @@ void health_judge(const board_t *b, int64_t now, health_verdict_t *v)
     int64_t every = atomic_load(&m->fetch_every_ms);
     if (stale(atomic_load(&m->fetch_ms), now, every + HEALTH_SLACK_MS,
               &age)) {
-        snprintf(v->why, sizeof v->why, "the fetch loop has made no progress "
-                 "for %lld ms", (long long)age);
+        if (age < 0)
+            snprintf(v->why, sizeof v->why, "the fetch loop has made no "
+                     "progress yet");
+        else
+            snprintf(v->why, sizeof v->why, "the fetch loop has made no "
+                     "progress for %lld ms", (long long)age);
         return;
     }
     every = atomic_load(&m->lease_every_ms);
     if (stale(atomic_load(&m->lease_ms), now, every + HEALTH_SLACK_MS,
               &age)) {
-        snprintf(v->why, sizeof v->why, "leases have not been renewed for "
-                 "%lld ms (due every %lld ms)", (long long)age,
-                 (long long)every);
+        if (age < 0)
+            snprintf(v->why, sizeof v->why, "leases have not been renewed "
+                     "yet (due every %lld ms)", (long long)every);
+        else
+            snprintf(v->why, sizeof v->why, "leases have not been renewed "
+                     "for %lld ms (due every %lld ms)", (long long)age,
+                     (long long)every);
         return;
     }
     v->ready = 1;

@@ -89,7 +89,8 @@ metrics_pair_t *metrics_row(metrics_writer_t *w, const char *job, size_t len,
             return new_row(w, job, len, version);
         }
         metrics_pair_t *p = &w->m->pairs[row - 1];
-        if (p->version == version && strncmp(p->job, job, len) == 0 &&
+        /* memcmp: a name with a NUL in it is not its prefix's row */
+        if (p->version == version && memcmp(p->job, job, len) == 0 &&
             p->job[len] == '\0')
             return p;
     }
@@ -142,16 +143,29 @@ static int name_ok(const char *job)
     return envelope_valid_name(job, strnlen(job, ENVELOPE_MAX_NAME + 1));
 }
 
+static int is_other(const char *job, uint32_t version)
+{
+    return version == 0 && strcmp(job, METRICS_OTHER_JOB) == 0;
+}
+
+/* The row of (job, version), made if new; a new pair takes a row only
+ * while one is left for the overflow row, which then takes it. */
 static metrics_pair_sum_t *sum_row(metrics_sum_t *s, const char *job,
                                    uint32_t version)
 {
-    for (size_t i = 0; i < s->n_pairs; i++)
+    metrics_pair_sum_t *other = NULL;
+    for (size_t i = 0; i < s->n_pairs; i++) {
         if (s->pairs[i].version == version &&
             strcmp(s->pairs[i].job, job) == 0)
             return &s->pairs[i];
-    if (s->n_pairs == METRICS_SUM_PAIRS - 1 &&
-        strcmp(job, METRICS_OTHER_JOB) != 0)
-        return sum_row(s, METRICS_OTHER_JOB, 0);
+        if (is_other(s->pairs[i].job, s->pairs[i].version))
+            other = &s->pairs[i];
+    }
+    size_t room = METRICS_SUM_PAIRS - s->n_pairs;
+    if (!is_other(job, version) && (room == 0 || (room == 1 && !other)))
+        return other ? other : sum_row(s, METRICS_OTHER_JOB, 0);
+    if (room == 0) /* not reached: the last row is kept for _other */
+        return &s->pairs[METRICS_SUM_PAIRS - 1];
     metrics_pair_sum_t *p = &s->pairs[s->n_pairs++];
     memset(p, 0, sizeof *p);
     snprintf(p->job, sizeof p->job, "%s", job);
@@ -196,7 +210,7 @@ void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges)
         job[ENVELOPE_MAX_NAME] = '\0';
         if (!name_ok(job))
             continue;
-        metrics_pair_sum_t a = {0};
+        metrics_pair_sum_t a = {.version = p->version};
         for (int i = 0; i < OUTCOME_N; i++)
             a.outcomes[i] = metrics_get(&p->outcomes[i]);
         for (int i = 0; i < METRICS_REASONS; i++)

@@ -8,10 +8,12 @@
  *   GET /, /static/...  the dashboard's page (open: it holds no data)
  *
  * Reads need the token when the endpoint listens beyond loopback, unless
- * --http-public-read. Writes always need it (`Authorization: Bearer`),
- * a JSON body, and no cross-site origin: a browser cannot add such a
- * header to a cross-site form post, and the Origin and Sec-Fetch-Site
- * headers it does add are checked too.
+ * --http-public-read; on loopback, a read without it must be addressed
+ * to a loopback name (Host: localhost, 127.0.0.1, [::1]), so that a web
+ * page cannot read it through DNS rebinding. Writes always need it
+ * (`Authorization: Bearer`), a JSON body, and no cross-site origin: a
+ * browser cannot add such a header to a cross-site form post, and the
+ * Origin and Sec-Fetch-Site headers it does add are checked too.
  */
 #include "observe/ops.h"
 
@@ -394,10 +396,56 @@ static int same_origin(const http_request_t *r)
     return r->host[0] && strcmp(o, r->host) == 0;
 }
 
+/* The Host header names this machine's loopback: "localhost",
+ * 127.0.0.0/8 or [::1], with or without a port (or there is none, as in
+ * HTTP/1.0). */
+static int host_is_local_name(const char *host)
+{
+    char h[64];
+    size_t n;
+    if (host[0] == '\0')
+        return 1;
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+            return 0;
+        n = (size_t)(end - host - 1);
+        host++;
+    } else {
+        n = strcspn(host, ":");
+    }
+    if (n == 0 || n >= sizeof h)
+        return 0;
+    memcpy(h, host, n);
+    h[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcasecmp(h, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, h, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* Reads are open on a loopback endpoint, but only to requests addressed
+ * to loopback: a web page whose name an attacker points at 127.0.0.1
+ * (DNS rebinding) reaches the endpoint as its own origin, with its own
+ * name in Host. */
 static int may_read(const ops_t *o, const http_request_t *r)
 {
-    return o->loopback_only || o->cfg.public_read ||
-           token_ok(o, r->authorization);
+    if (o->cfg.public_read || token_ok(o, r->authorization))
+        return 1;
+    return o->loopback_only && host_is_local_name(r->host);
+}
+
+/* Content-Type is application/json, with parameters or not. */
+static int is_json(const char *content_type)
+{
+    static const char json[] = "application/json";
+    if (strncasecmp(content_type, json, sizeof json - 1) != 0)
+        return 0;
+    char next = content_type[sizeof json - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
 /* The dashboard's files (http/assets.h): no data in them, so open. The
@@ -457,16 +505,20 @@ static void on_request(void *arg, http_request_t *r)
                               "Authorization: Bearer <token>");
             return;
         }
-        if (!same_origin(r) ||
-            strncasecmp(r->content_type, "application/json", 16) != 0) {
+        if (!same_origin(r) || !is_json(r->content_type)) {
             answer_json_error(r, 403, "refused: a write must be a "
                               "same-origin application/json request");
             return;
         }
     } else if (!may_read(o, r)) {
-        answer_json_error(r, 401, "reads on this address need the token "
-                          "(Authorization: Bearer <token>), unless "
-                          "--http-public-read");
+        if (o->loopback_only)
+            answer_json_error(r, 403, "refused: Host is not a loopback "
+                              "name (localhost, 127.0.0.1, [::1]); give "
+                              "the token to read under another name");
+        else
+            answer_json_error(r, 401, "reads on this address need the "
+                              "token (Authorization: Bearer <token>), "
+                              "unless --http-public-read");
         return;
     }
     if (api && o->cfg.api == NULL) {
@@ -480,14 +532,21 @@ static void on_request(void *arg, http_request_t *r)
 
 static int read_token(ops_t *o, const char *path, char *err, size_t err_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang the start */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, err_len, "--http-token-file %s: %s", path,
                  strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "--http-token-file %s: not a regular file",
+                 path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_mode & 077)
         LOGW("ops", "--http-token-file %s can be read by group or others "
              "(mode %03o); chmod 600 it", path, (unsigned)(st.st_mode & 0777));
     char buf[OPS_TOKEN_MAX + 2];
