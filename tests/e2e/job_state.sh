@@ -106,7 +106,10 @@ assert_eq succeeded "$(json_get "$OUT" status)" "record after --wait"
 grep -q '^r-1 ' "$JOBRT_HAZARD_RECORD" || fail "r-1 did not run"
 
 # a dead job: exit 3 (expired before a worker took it)
-enq -v 1 --payload '{}' --id x-1 --expires-in 1ms >/dev/null 2>&1
+# (expires_at 1: long past, whenever a worker takes it; --expires-in 1ms
+# raced a worker that took it within the same millisecond)
+printf '%s\n' '{"job":"work","v":1,"payload":{},"id":"x-1","expires_at":1}' |
+    "$J" enqueue $Q -r "$REDIS_URL" >/dev/null 2>&1
 assert_exit 3 "status x-1 --wait (dead)" st x-1 --wait --timeout 30s
 assert_eq dead "$(json_get "$OUT" status)" "record of x-1"
 
