@@ -35,7 +35,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
             out.write("%d %s\n" % (pid, line))
 EOF
 LISTENER=$!
-trap 'kill $LISTENER 2>/dev/null' EXIT
+trap 'rc=$?; kill $LISTENER 2>/dev/null; (exit $rc); e2e_cleanup' EXIT # keep lib.sh's cleanup
 wait_for "the notify socket" 5 test -S "$NS"
 
 NOTIFY_SOCKET=$NS WATCHDOG_USEC=1000000 start_worker w1 \
