@@ -249,7 +249,8 @@ static void publish_metrics(worker_t *w, int64_t now)
     atomic_store_explicit(&m->poisoned, h->poisoned, memory_order_relaxed);
     atomic_store_explicit(&m->reconnects, queue_redis_reconnects(w->q),
                           memory_order_relaxed);
-    atomic_store(&m->redis_up, (uint32_t)queue_redis_writer_up(w->q));
+    atomic_store(&m->redis_up, (uint32_t)(queue_redis_writer_up(w->q) &&
+                                          queue_redis_reader_up(w->q)));
     /* No free slot (or no job left to take) is not a stalled fetch: the
      * loop waits for a handler, as it should. */
     int64_t fetch = h->fetch_ms;

@@ -307,7 +307,7 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *priv)
         r->element[1]->type != REDIS_REPLY_STRING ||
         !redis_conn_up(&q->writer))
         return;
-    q->health.write_ms = util_mono_ms();
+    queue_write_confirmed(q);
     const char *who = r->element[1]->str;
     if (*who && strcmp(who, q->other_worker) != 0)
         LOGW("queue", "another worker (%s) runs under this worker's "

@@ -178,7 +178,7 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
               "the entry stays pending in Redis and will be redelivered",
               script_name(op->script), op->job_id, op->tries, r->str);
     } else {
-        q->health.write_ms = util_mono_ms();
+        queue_write_confirmed(q);
         if (op->script != OP_XACK && !q->write_ok) {
             q->write_ok = 1;
             queue_check_started(q);

@@ -142,6 +142,24 @@ int queue_redis_idle(const queue_redis_t *q)
 
 int queue_redis_writer_up(const queue_redis_t *q) { return outbox_ready(q); }
 
+int queue_redis_reader_up(const queue_redis_t *q)
+{
+    return redis_conn_up(&q->reader);
+}
+
+/* Writes are confirmed about every second (the registry heartbeat): a
+ * longer gap means Redis was not answering. */
+#define WRITE_GAP_MS 2000
+
+void queue_write_confirmed(queue_redis_t *q)
+{
+    int64_t now = util_mono_ms();
+    if (q->read_outstanding && q->health.write_ms &&
+        now - q->health.write_ms > WRITE_GAP_MS)
+        q->health.fetch_ms = now;
+    q->health.write_ms = now;
+}
+
 const queue_health_t *queue_redis_health(const queue_redis_t *q)
 {
     return &q->health;

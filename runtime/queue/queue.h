@@ -254,6 +254,8 @@ int64_t queue_redis_lease_every_ms(const queue_redis_t *q);
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);
 int queue_redis_writer_up(const queue_redis_t *q);
+/* The reader connection is up (a worker's; never for writer-only). */
+int queue_redis_reader_up(const queue_redis_t *q);
 /* Closes both connections; unconfirmed ops are dropped (their entries stay
  * pending in Redis and are redelivered). Frees q once handles are closed. */
 void queue_redis_destroy(queue_redis_t *q);

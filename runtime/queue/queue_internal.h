@@ -136,7 +136,7 @@ struct queue_redis {
      * so a failure that repeats every tick is one line, not one a tick */
     char periodic_error[PERIODIC_KINDS][160];
 
-    queue_health_t health; /* queue_redis_health */
+    queue_health_t health; /* queue_redis_health, queue_write_confirmed */
 
     stream_sweep_t sweep;      /* acked ids no trim has passed yet */
     int64_t next_trim;
@@ -240,5 +240,12 @@ void queue_fleet_tick(queue_redis_t *q, int64_t now);
  * is sent or in flight, and the reader reads after its reply. */
 int queue_fleet_unpark_first(queue_redis_t *q);
 void queue_fleet_free(queue_redis_t *q);
+
+/* queue.c: Redis confirmed a write (health.write_ms). After a gap in
+ * confirmations (Redis stalled: a pause, a slow script, a partition), a
+ * read sent before or during it was held up like everything else: its
+ * clock starts again now, so the fetch loop is not judged stalled for
+ * Redis's stall once Redis answers again. */
+void queue_write_confirmed(queue_redis_t *q);
 
 #endif

@@ -79,6 +79,16 @@ green "Redis back"
 rcli CLIENT PAUSE 7000 ALL >/dev/null
 red "Redis paused"
 green "Redis unpaused"
+# ... and stays green: a read held up by the pause blocks its full 5 s
+# after it, which is no stalled fetch loop
+stays_green() {
+    local until=$(($(now_ms) + 7000))
+    while [ "$(now_ms)" -lt "$until" ]; do
+        ready || return 1
+        sleep 0.2
+    done
+}
+stays_green || fail "/readyz went red again after the pause: $(curl -sS "$URL/readyz" | tr '\n' '|')"
 
 # 3. the worker's loop wedged (the supervisor kills a wedged worker only
 #    after 15 s; resumed before that)
