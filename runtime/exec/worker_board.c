@@ -17,11 +17,15 @@
  * nothing can end the handler: the worker warns and stops renewing its
  * lease, so another worker takes the job over after --lease.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "observe/health.h"
 #include "observe/ops.h"
 #include "exec/worker_internal.h"
 #include "supervise/crash_guard.h"
@@ -46,6 +50,62 @@ static void write_generations(worker_t *w)
 }
 
 static void on_board_tick(uv_timer_t *t);
+
+/* Without a supervisor the loop that keeps the health file is the one
+ * that may wedge: this thread removes the file when the loop's heartbeat
+ * goes stale (observe/health.h), and the loop writes it again once it
+ * turns and is ready. */
+typedef struct health_watch {
+    pthread_t thread;
+    const board_t *board;
+    const char *path;
+    atomic_int stop;
+} health_watch_t;
+
+static void *watch_health(void *arg)
+{
+    health_watch_t *hw = arg;
+    int removed = 0;
+    while (!atomic_load(&hw->stop)) {
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        int64_t age = util_mono_ms() - atomic_load(&hw->board->heartbeat_ms);
+        if (age > HEALTH_LOOP_STALE_MS && !removed) {
+            unlink(hw->path);
+            removed = 1;
+        } else if (age <= HEALTH_LOOP_STALE_MS) {
+            removed = 0;
+        }
+    }
+    return NULL;
+}
+
+static void start_health_watch(worker_t *w)
+{
+    health_watch_t *hw = calloc(1, sizeof *hw);
+    if (hw == NULL)
+        return;
+    hw->board = w->board;
+    hw->path = w->cfg->health_file;
+    if (pthread_create(&hw->thread, NULL, watch_health, hw) != 0) {
+        LOGW("worker", "--health-file: cannot start its watchdog thread; "
+             "a wedged loop would leave the file in place");
+        free(hw);
+        return;
+    }
+    w->health_watch = hw;
+}
+
+static void stop_health_watch(worker_t *w)
+{
+    health_watch_t *hw = w->health_watch;
+    if (hw == NULL)
+        return;
+    atomic_store(&hw->stop, 1);
+    pthread_join(hw->thread, NULL);
+    free(hw);
+    w->health_watch = NULL;
+}
 
 static size_t own_board(void *arg, const board_t **v, int *numbers,
                         size_t max)
@@ -81,6 +141,8 @@ static int start_ops(worker_t *w)
         LOGE("worker", "%s", err);
         return 1;
     }
+    if (cfg->health_file)
+        start_health_watch(w);
     return 0;
 }
 
@@ -132,6 +194,7 @@ void worker_board_stop(worker_t *w)
         uv_timer_stop(&w->board_timer);
         uv_close((uv_handle_t *)&w->board_timer, NULL);
     }
+    stop_health_watch(w);
     ops_close(w->ops);
     w->ops = NULL;
 }
@@ -247,6 +310,14 @@ static void publish_metrics(worker_t *w, int64_t now)
     const queue_health_t *h = queue_redis_health(w->q);
     atomic_store_explicit(&m->reclaimed, h->reclaimed, memory_order_relaxed);
     atomic_store_explicit(&m->poisoned, h->poisoned, memory_order_relaxed);
+    atomic_store_explicit(&m->script_dead[metrics_reason_index("poison")],
+                          h->poisoned, memory_order_relaxed);
+    atomic_store_explicit(
+        &m->script_dead[metrics_reason_index("no_handler")],
+        h->park_no_handler, memory_order_relaxed);
+    atomic_store_explicit(
+        &m->script_dead[metrics_reason_index("schema_unsupported")],
+        h->park_unsupported, memory_order_relaxed);
     atomic_store_explicit(&m->reconnects, queue_redis_reconnects(w->q),
                           memory_order_relaxed);
     atomic_store(&m->redis_up, (uint32_t)(queue_redis_writer_up(w->q) &&

@@ -97,6 +97,7 @@ typedef struct {
     metrics_writer_t metrics; /* counts into board->metrics */
     struct ops *ops; /* --http, --health-file, systemd: without a
                         supervisor only (observe/ops.h) */
+    struct health_watch *health_watch; /* --health-file without one */
     rate_window_t settle_rate; /* n_ok + n_retry + n_dead, per heartbeat */
     /* --log-summary: the timer, and the counts at the last line */
     uv_timer_t summary_timer;

@@ -30,7 +30,7 @@ const uint32_t metrics_lag_le_ms[METRICS_LAG_BUCKETS] = {
     1,   2,    5,    10,   25,    50,    100,   250,
     500, 1000, 2500, 5000, 10000, 30000, 60000, 300000};
 
-static int reason_index(const char *reason)
+int metrics_reason_index(const char *reason)
 {
     if (reason)
         for (int i = 0; i < METRICS_REASONS - 1; i++)
@@ -110,7 +110,7 @@ void metrics_count(metrics_writer_t *w, const char *job, size_t len,
     metrics_pair_t *p = metrics_row(w, job, len, version);
     metrics_add(&p->outcomes[outcome], 1);
     if (outcome == OUTCOME_DEAD)
-        metrics_add(&p->dead[reason_index(reason)], 1);
+        metrics_add(&p->dead[metrics_reason_index(reason)], 1);
     if (run_us < 0)
         return;
     int b = 0;
@@ -195,6 +195,8 @@ void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges)
     s->lag_sum_ms += metrics_get(&m->lag_sum_ms);
     for (int i = 0; i <= METRICS_LAG_BUCKETS; i++)
         s->lag[i] += metrics_get(&m->lag[i]);
+    for (int i = 0; i < METRICS_REASONS; i++)
+        s->script_dead[i] += metrics_get(&m->script_dead[i]);
     if (with_gauges) {
         s->in_flight += atomic_load(&m->in_flight);
         s->plugins_loaded += atomic_load(&m->plugins_loaded);
@@ -233,6 +235,8 @@ void metrics_sum_add(metrics_sum_t *s, const metrics_sum_t *add)
     s->lag_sum_ms += add->lag_sum_ms;
     for (int i = 0; i <= METRICS_LAG_BUCKETS; i++)
         s->lag[i] += add->lag[i];
+    for (int i = 0; i < METRICS_REASONS; i++)
+        s->script_dead[i] += add->script_dead[i];
     for (size_t i = 0; i < add->n_pairs; i++)
         add_pair(sum_row(s, add->pairs[i].job, add->pairs[i].version),
                  &add->pairs[i]);

@@ -86,6 +86,10 @@ typedef struct {
     _Atomic int64_t lease_ms;    /* leases last renewed (or none held) */
     _Atomic int64_t lease_every_ms; /* how often they should be */
     _Atomic int64_t fetch_every_ms; /* longest a healthy read blocks */
+    /* dead letters Redis scripts wrote for this process for jobs no
+     * handler here finished (poison by reclaim, parked past --park-ttl),
+     * by reason: they have no (job, version) row */
+    metrics_counter_t script_dead[METRICS_REASONS];
     metrics_pair_t pairs[METRICS_PAIRS];
 } metrics_t;
 
@@ -120,6 +124,9 @@ metrics_pair_t *metrics_row(metrics_writer_t *w, const char *job, size_t len,
 void metrics_count(metrics_writer_t *w, const char *job, size_t len,
                    uint32_t version, metrics_outcome_t outcome,
                    const char *reason, int64_t run_us);
+/* The index of a dead-letter reason in metrics_reason_names (unknown
+ * ones: the last, "other"). */
+int metrics_reason_index(const char *reason);
 /* Pickup lag of one job handed to a handler thread. */
 void metrics_count_lag(metrics_t *m, int64_t lag_ms);
 
@@ -142,6 +149,7 @@ typedef struct {
     uint64_t fetched, reclaimed, poisoned, reconnects, reloads,
         reload_failures, lag_sum_ms;
     uint64_t lag[METRICS_LAG_BUCKETS + 1];
+    uint64_t script_dead[METRICS_REASONS];
     uint64_t in_flight, plugins_loaded, generations_live,
         generations_leaked;
     size_t n_pairs;

@@ -28,12 +28,16 @@ void notify_init(notify_t *n, const char *health_file)
 }
 
 /* Writes the health file through a temporary name, so a reader never
- * sees half of it. */
+ * sees half of it. The temporary is created afresh (O_EXCL, no link
+ * followed): in a shared directory such as /tmp, a link another user put
+ * there must not make jobrt truncate what it points to. */
 static void write_health_file(notify_t *n, const char *status)
 {
     char tmp[4096 + 16];
     snprintf(tmp, sizeof tmp, "%s.tmp", n->health_file);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
     int ok = fd >= 0;
     if (ok) {
         char line[320];
@@ -53,20 +57,34 @@ static void write_health_file(notify_t *n, const char *status)
     } else if (ok) {
         n->file_error_logged = 0;
     }
+    n->file_ok = ok;
+}
+
+static void ping_watchdog(notify_t *n, int64_t now)
+{
+    if (n->watchdog_every_ms && now >= n->next_ping_ms) {
+        n->next_ping_ms = now + n->watchdog_every_ms;
+        sd_notify(0, "WATCHDOG=1");
+    }
 }
 
 void notify_update(notify_t *n, int ready, const char *status, int64_t now)
 {
-    if (n->stopping)
+    if (n->stopping) { /* a drain is the loop turning too */
+        ping_watchdog(n, now);
         return;
-    if (ready != n->ready || (ready && !n->told_ready_once)) {
+    }
+    int changed = ready != n->ready || (ready && !n->told_ready_once);
+    if (n->health_file && ready &&
+        (changed || !n->file_ok || strcmp(status, n->status) != 0 ||
+         access(n->health_file, F_OK) != 0))
+        /* ready: the file is there and says so (written again after a
+         * failed write, or when someone or a watchdog removed it) */
+        write_health_file(n, status);
+    else if (n->health_file && changed && !ready)
+        unlink(n->health_file);
+    if (changed) {
         n->ready = ready;
-        if (n->health_file) {
-            if (ready)
-                write_health_file(n, status);
-            else
-                unlink(n->health_file);
-        }
         if (ready && !n->told_ready_once) {
             n->told_ready_once = 1;
             sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%d", status,
@@ -80,10 +98,7 @@ void notify_update(notify_t *n, int ready, const char *status, int64_t now)
         snprintf(n->status, sizeof n->status, "%s", status);
         sd_notifyf(0, "STATUS=%s", status);
     }
-    if (n->watchdog_every_ms && now >= n->next_ping_ms) {
-        n->next_ping_ms = now + n->watchdog_every_ms;
-        sd_notify(0, "WATCHDOG=1");
-    }
+    ping_watchdog(n, now);
 }
 
 void notify_stopping(notify_t *n)

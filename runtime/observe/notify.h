@@ -19,6 +19,7 @@ typedef struct {
     int64_t next_ping_ms;
     char status[256];        /* the STATUS= last sent */
     int file_error_logged;
+    int file_ok;             /* the last write of the health file worked */
     int announce;            /* readiness changes are INFO lines (someone
                                 acts on them), else DEBUG */
 } notify_t;

@@ -95,6 +95,16 @@ static int render_jobs(buf_t *out, const prometheus_input_t *in)
                               metrics_reason_names[r],
                               (unsigned long long)s->pairs[i].dead[r]);
         }
+    /* made by Redis scripts for jobs no handler finished: no job label */
+    for (int r = 0; r < METRICS_REASONS; r++) {
+        if (s->script_dead[r] == 0)
+            continue;
+        rc |= buf_append(out, "jobrt_dead_letters_total{queue=\"", 32);
+        rc |= prometheus_label(out, in->queue);
+        rc |= buf_appendf(out, "\",job=\"\",version=\"\",reason=\"%s\"} %llu\n",
+                          metrics_reason_names[r],
+                          (unsigned long long)s->script_dead[r]);
+    }
     rc |= prometheus_header(out, "jobrt_job_duration_seconds", "histogram",
                             "Time handlers ran");
     for (size_t i = 0; i < s->n_pairs; i++) {

@@ -250,7 +250,12 @@ static void on_park_expired(redisAsyncContext *ac, void *reply, void *priv)
     const redisReply *dead = r->element[0], *gone = r->element[1];
     for (size_t i = 0; i < dead->elements; i++) {
         const redisReply *d = dead->element[i];
-        if (d->type == REDIS_REPLY_ARRAY && d->elements == 3) {
+        if (d->type == REDIS_REPLY_ARRAY && d->elements == 3 &&
+            d->element[1]->type == REDIS_REPLY_STRING) {
+            if (strcmp(d->element[1]->str, "no_handler") == 0)
+                q->health.park_no_handler++;
+            else
+                q->health.park_unsupported++;
             log_job_t lj = {.stream_id = d->element[0]->str,
                             .queue = q->o.queue};
             LOGJW("queue", &lj, "entry %s of %s dead-lettered as %s: %s",

@@ -215,6 +215,9 @@ void lost_replied(queue_redis_t *q, const redisReply *r)
                      *retried = r->element[4], *dead = r->element[5],
                      *skipped = r->element[6], *buried = r->element[7];
     long long back = int_at(r, 1), gone = int_at(r, 8);
+    q->health.lost_poisoned += poisoned->elements;
+    q->health.lost_timed_out += dead->elements;
+    q->health.lost_too_many_fields += buried->elements;
     line_t l = {.len = 0};
     int first = 1;
     addf(&l, "worker %s lost: ", who);

@@ -242,6 +242,11 @@ void queue_redis_release_pending(queue_redis_t *q);
 typedef struct {
     int64_t fetch_ms, write_ms, lease_ms;
     unsigned long long reclaimed, poisoned;
+    /* dead letters Redis scripts wrote for jobs no handler here finished:
+     * parked past --park-ttl (by reason), and the supervisor's settling
+     * of a dead worker's jobs (poison, timeout, too_many_fields) */
+    unsigned long long park_no_handler, park_unsupported;
+    unsigned long long lost_poisoned, lost_timed_out, lost_too_many_fields;
 } queue_health_t;
 const queue_health_t *queue_redis_health(const queue_redis_t *q);
 /* Redis connections set up again after they had been up (both). */

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "observe/ops.h"
@@ -24,10 +25,22 @@ static size_t live_boards(void *arg, const board_t **v, int *numbers,
     return n;
 }
 
+/* What exited workers counted, and the dead letters the supervisor
+ * wrote itself when it settled a dead worker's jobs. */
 static const metrics_sum_t *gone_sum(void *arg)
 {
     supervisor_t *s = arg;
-    return s->gone;
+    memcpy(s->gone_view, s->gone, sizeof *s->gone_view);
+    if (s->q) {
+        const queue_health_t *h = queue_redis_health(s->q);
+        s->gone_view->script_dead[metrics_reason_index("poison")] +=
+            h->lost_poisoned;
+        s->gone_view->script_dead[metrics_reason_index("timeout")] +=
+            h->lost_timed_out;
+        s->gone_view->script_dead[metrics_reason_index("too_many_fields")] +=
+            h->lost_too_many_fields;
+    }
+    return s->gone_view;
 }
 
 static void restart_metrics(void *arg, buf_t *out)
@@ -58,7 +71,8 @@ int supervisor_ops_start(supervisor_t *s)
 {
     const worker_config_t *wc = s->wc;
     s->gone = malloc(sizeof *s->gone);
-    if (s->gone == NULL) {
+    s->gone_view = malloc(sizeof *s->gone_view);
+    if (s->gone == NULL || s->gone_view == NULL) {
         LOGE("supervisor", "out of memory");
         return 1;
     }

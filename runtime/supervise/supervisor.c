@@ -660,6 +660,7 @@ int supervisor_run(const supervisor_config_t *cfg)
         uv_loop_close(&s.loop);
         free(s.slots);
         free(s.gone);
+        free(s.gone_view);
         idset_destroy(s.memory_kills);
         return 1;
     }
@@ -669,6 +670,7 @@ int supervisor_run(const supervisor_config_t *cfg)
         LOGD("supervisor", "event loop closed with handles still open");
     free(s.slots);
     free(s.gone);
+    free(s.gone_view);
     idset_destroy(s.memory_kills);
     return s.exit_code;
 }

@@ -94,6 +94,8 @@ struct supervisor {
     int64_t roll_deadline;
     struct ops *ops;      /* --http, --health-file, systemd (sup_ops.c) */
     metrics_sum_t *gone;  /* what workers that exited had counted */
+    metrics_sum_t *gone_view; /* ... plus the supervisor's own dead
+                                 letters, rebuilt per scrape */
 };
 
 /* rolling.c */

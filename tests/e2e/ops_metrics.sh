@@ -4,7 +4,9 @@
 # matches the workload exactly, summed over the supervisor's two worker
 # processes; the queue's numbers (parked, DLQ) come from Redis; a worker
 # killed with SIGKILL is counted as a restart and what it had counted is
-# kept (counters never go back).
+# kept (counters never go back); a job that crashes its worker twice is
+# dead-lettered as poison by the supervisor and counted as such, and jobs
+# parked past --park-ttl are counted by reason.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -17,7 +19,7 @@ URL="http://127.0.0.1:$PORT"
 
 start_worker w1 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
     --queue $Q --workers 2 --concurrency 4 --retry-base 10ms \
-    --retry-cap 20ms --http "127.0.0.1:$PORT"
+    --retry-cap 20ms --max-deliveries 2 --http "127.0.0.1:$PORT"
 ready() { curl -fsS "$URL/readyz" | grep -q '^ready'; }
 both_ready() { [ "$(curl -fsS "$URL/readyz" | grep -c ': ready$')" = 2 ]; }
 wait_for "the supervisor's /readyz to say ready" 20 ready
@@ -82,6 +84,16 @@ wait_for "both worker processes ready again" 20 both_ready
 expect 30 jobrt_jobs_total job=ok outcome=succeeded
 expect 4 jobrt_jobs_total job=flaky outcome=retried
 for i in $(seq 10); do enq ok 1 '{}'; done
+expect 40 jobrt_jobs_total job=ok outcome=succeeded
+
+# A job that crashes every worker that runs it: two crashes (deliveries),
+# then the supervisor dead-letters it as poison. Dead letters written by
+# scripts, not by a handler's outcome, carry no job label.
+enq crash 1 '{}'
+expect 3 jobrt_worker_restarts_total
+expect 1 jobrt_dead_letters_total reason=poison job=
+expect 3 jobrt_worker_restarts_total cause=crash # the SIGKILL above too
+wait_for "both worker processes ready again" 20 both_ready
 expect 40 jobrt_jobs_total job=ok outcome=succeeded
 
 stop_worker w1 30
