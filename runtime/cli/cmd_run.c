@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -55,6 +56,21 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
         return cli_usage_error(cmd, "%s needs --http",
                                c->http_token_file ? "--http-token-file"
                                                   : "--http-public-read");
+    if (c->health_file) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", c->health_file);
+        char *slash = strrchr(dir, '/');
+        const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir))
+                              : ".";
+        struct stat st;
+        if (c->health_file[0] == '\0' ||
+            c->health_file[strlen(c->health_file) - 1] == '/')
+            return cli_usage_error(cmd, "--health-file '%s': give a file "
+                                   "name", c->health_file);
+        if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_usage_error(cmd, "--health-file %s: directory %s does "
+                                   "not exist", c->health_file, d);
+    }
     if (c->http) {
         char host[64];
         int port;
@@ -268,7 +284,8 @@ int cmd_run(int argc, char **argv)
         {"log-summary", 0, "JOBRT_LOG_SUMMARY", OPT_DURATION, &log_summary_ms,
          "DUR", "Each worker process logs one info line per DUR: jobs "
          "succeeded, retried, dead-lettered and parked in it, jobs/s, in "
-         "flight; 0 turns it off (default 60s).", 0, 86400000},
+         "flight; 0 turns it off, else at least 1s (default 60s).", 0,
+         86400000},
     };
     const cli_cmd_t cmd = {
         "run", "jobrt run --plugin-dir DIR [options]",
@@ -300,6 +317,9 @@ int cmd_run(int argc, char **argv)
                                    ? "environment JOBRT_LOG_FORMAT"
                                    : "--log-format", log_format);
     log_set_payloads(log_payloads);
+    if (log_summary_ms > 0 && log_summary_ms < 1000)
+        return cli_usage_error(&cmd, "--log-summary %lldms: 0 (off) or at "
+                               "least 1s", (long long)log_summary_ms);
     c.log_summary_ms = log_summary_ms;
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");

@@ -5,7 +5,7 @@
 #ifndef JOBRT_COMMANDS_H
 #define JOBRT_COMMANDS_H
 
-#define JOBRT_VERSION "0.1.0"
+#include "core/version.h" /* JOBRT_VERSION */
 
 /* Defaults shared by the commands that talk to Redis. */
 #define DEFAULT_REDIS_URL "redis://127.0.0.1:6379"

@@ -7,6 +7,7 @@
 #ifndef JOBRT_OUTCOME_H
 #define JOBRT_OUTCOME_H
 
+#include "core/reasons.h"
 #include "core/util.h"
 #include "exec/job.h"
 
@@ -17,19 +18,7 @@ typedef enum {
     ACTION_RELEASE  /* stopped for shutdown: back now, attempt not counted */
 } outcome_action_t;
 
-/* Dead-letter reason codes (docs/protocol.md). */
-#define REASON_NO_HANDLER "no_handler"
-#define REASON_SCHEMA_UNSUPPORTED "schema_unsupported"
-#define REASON_INVALID_ENVELOPE "invalid_envelope"
-#define REASON_RETRIES_EXHAUSTED "retries_exhausted"
-#define REASON_PERMANENT_FAILURE "permanent_failure"
-#define REASON_PAYLOAD_TOO_LARGE "payload_too_large"
-#define REASON_ENTRY_TOO_LARGE "entry_too_large"
-#define REASON_TOO_MANY_FIELDS "too_many_fields"
-#define REASON_TIMEOUT "timeout"
-#define REASON_EXPIRED "expired"
-#define REASON_CANCELLED "cancelled"
-#define REASON_POISON "poison"
+/* Dead-letter reason codes: REASON_* (core/reasons.h). */
 
 /* Sets *reason for ACTION_DEAD (static string), else NULL. */
 outcome_action_t outcome_decide(const struct jobrt_job *job,

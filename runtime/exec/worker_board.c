@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/reasons.h"
 #include "observe/health.h"
 #include "observe/ops.h"
 #include "exec/worker_internal.h"
@@ -310,13 +311,13 @@ static void publish_metrics(worker_t *w, int64_t now)
     const queue_health_t *h = queue_redis_health(w->q);
     atomic_store_explicit(&m->reclaimed, h->reclaimed, memory_order_relaxed);
     atomic_store_explicit(&m->poisoned, h->poisoned, memory_order_relaxed);
-    atomic_store_explicit(&m->script_dead[metrics_reason_index("poison")],
+    atomic_store_explicit(&m->script_dead[metrics_reason_index(REASON_POISON)],
                           h->poisoned, memory_order_relaxed);
     atomic_store_explicit(
-        &m->script_dead[metrics_reason_index("no_handler")],
+        &m->script_dead[metrics_reason_index(REASON_NO_HANDLER)],
         h->park_no_handler, memory_order_relaxed);
     atomic_store_explicit(
-        &m->script_dead[metrics_reason_index("schema_unsupported")],
+        &m->script_dead[metrics_reason_index(REASON_SCHEMA_UNSUPPORTED)],
         h->park_unsupported, memory_order_relaxed);
     atomic_store_explicit(&m->reconnects, queue_redis_reconnects(w->q),
                           memory_order_relaxed);

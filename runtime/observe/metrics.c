@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exec/outcome.h"
+#include "core/reasons.h"
 
 const char *const metrics_outcome_names[OUTCOME_N] = {
     "succeeded", "retried", "dead_lettered", "parked", "released"};
@@ -20,6 +20,9 @@ const char *const metrics_reason_names[METRICS_REASONS] = {
     REASON_TIMEOUT,          REASON_EXPIRED,
     REASON_CANCELLED,        REASON_POISON,
     "other"};
+_Static_assert(sizeof metrics_reason_names / sizeof metrics_reason_names[0] ==
+                   METRICS_REASONS,
+               "one name per reason");
 
 const uint32_t metrics_duration_le_us[METRICS_DURATION_BUCKETS] = {
     100,     500,     1000,     2500,     5000,     10000,

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "cli/commands.h" /* JOBRT_VERSION */
+#include "core/version.h"
 
 int prometheus_header(buf_t *out, const char *name, const char *type,
                       const char *help)

@@ -18,6 +18,7 @@
 
 #include "core/envelope.h"
 #include "core/log.h"
+#include "core/reasons.h"
 #include "core/util.h"
 
 #define UNPARK_EVERY_MS 500
@@ -252,7 +253,7 @@ static void on_park_expired(redisAsyncContext *ac, void *reply, void *priv)
         const redisReply *d = dead->element[i];
         if (d->type == REDIS_REPLY_ARRAY && d->elements == 3 &&
             d->element[1]->type == REDIS_REPLY_STRING) {
-            if (strcmp(d->element[1]->str, "no_handler") == 0)
+            if (strcmp(d->element[1]->str, REASON_NO_HANDLER) == 0)
                 q->health.park_no_handler++;
             else
                 q->health.park_unsupported++;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/reasons.h"
 #include "observe/ops.h"
 #include "observe/prometheus.h"
 #include "supervise/supervisor_internal.h"
@@ -33,11 +34,11 @@ static const metrics_sum_t *gone_sum(void *arg)
     memcpy(s->gone_view, s->gone, sizeof *s->gone_view);
     if (s->q) {
         const queue_health_t *h = queue_redis_health(s->q);
-        s->gone_view->script_dead[metrics_reason_index("poison")] +=
+        s->gone_view->script_dead[metrics_reason_index(REASON_POISON)] +=
             h->lost_poisoned;
-        s->gone_view->script_dead[metrics_reason_index("timeout")] +=
+        s->gone_view->script_dead[metrics_reason_index(REASON_TIMEOUT)] +=
             h->lost_timed_out;
-        s->gone_view->script_dead[metrics_reason_index("too_many_fields")] +=
+        s->gone_view->script_dead[metrics_reason_index(REASON_TOO_MANY_FIELDS)] +=
             h->lost_too_many_fields;
     }
     return s->gone_view;
