@@ -5,6 +5,7 @@
  * budget, so a line is bounded and a cut one stays valid JSON.
  */
 #include "core/log.h"
+#include "core/util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -91,34 +92,6 @@ int log_payloads(void) { return log_show_payloads; }
 
 enum { ESC_TEXT, ESC_TEXT_FIELD, ESC_JSON };
 
-/* The length of the valid UTF-8 sequence of 2..4 bytes at s (len > 0,
- * s[0] >= 0x80), with its code point, or 0 if it is not one (overlong,
- * a surrogate, past U+10FFFF, cut short). */
-static size_t utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
-{
-    unsigned c = s[0], n, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, min = 0x80, c &= 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, min = 0x800, c &= 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, min = 0x10000, c &= 0x07;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (unsigned i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
-}
-
 /* The escaped form of the character at s into rep (at least 16 bytes);
  * sets *used to the input bytes it stands for and returns its length. */
 static size_t escape_one(const unsigned char *s, size_t len, int mode,
@@ -148,8 +121,8 @@ static size_t escape_one(const unsigned char *s, size_t len, int mode,
                                       hex[c & 15])
                    : (size_t)snprintf(rep, 16, "\\x%c%c", hex[c >> 4],
                                       hex[c & 15]);
-    unsigned cp;
-    size_t n = utf8_seq(s, len, &cp);
+    uint32_t cp;
+    size_t n = utf8_decode((const char *)s, len, &cp);
     if (n == 0) /* not UTF-8: the byte shown, never written */
         return mode == ESC_JSON ? (size_t)snprintf(rep, 16, "\\ufffd")
                                 : (size_t)snprintf(rep, 16, "\\x%c%c",

@@ -134,13 +134,15 @@ int buf_appendf(buf_t *b, const char *fmt, ...)
     return 0;
 }
 
-size_t utf8_seq_len(const char *p, size_t avail)
+size_t utf8_decode(const char *p, size_t avail, uint32_t *code_point)
 {
     const unsigned char *u = (const unsigned char *)p;
     unsigned c = u[0], need;
     uint32_t cp;
-    if (c < 0x80)
+    if (c < 0x80) {
+        *code_point = c;
         return 1;
+    }
     if (c >= 0xc2 && c <= 0xdf) {
         need = 1;
         cp = c & 0x1f;
@@ -163,7 +165,14 @@ size_t utf8_seq_len(const char *p, size_t avail)
     if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
         cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
+    *code_point = cp;
     return need + 1;
+}
+
+size_t utf8_seq_len(const char *p, size_t avail)
+{
+    uint32_t cp;
+    return utf8_decode(p, avail, &cp);
 }
 
 void utf8_truncate(char *s, size_t max)

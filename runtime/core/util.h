@@ -43,6 +43,8 @@ int buf_appendf(buf_t *b, const char *fmt, ...)
 /* Length of the valid UTF-8 sequence at p (1 for ASCII), or 0 if the
  * bytes there are not valid UTF-8. */
 size_t utf8_seq_len(const char *p, size_t avail);
+/* The same, and the code point it encodes into *code_point. */
+size_t utf8_decode(const char *p, size_t avail, uint32_t *code_point);
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 void utf8_truncate(char *s, size_t max);
 
