@@ -41,7 +41,7 @@ static void check_shutdown(worker_t *w);
  * large entry: one huge payload must not pin memory for the worker's life. */
 #define SLOT_KEEP_BYTES (256 * 1024)
 
-static void slot_put(worker_t *w, struct jobrt_job *job)
+void worker_slot_put(worker_t *w, struct jobrt_job *job)
 {
     if (job->raw.cap > SLOT_KEEP_BYTES)
         buf_free(&job->raw);
@@ -62,183 +62,7 @@ static struct jobrt_job *slot_get(worker_t *w)
     return job;
 }
 
-static void dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
-                        const char *error)
-{
-    const char *status =
-        strcmp(reason, REASON_CANCELLED) == 0 ? "cancelled" : "dead";
-    outcome_record(&w->record, job, w->cfg->queue, w->consumer, status, reason,
-                   error);
-    queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
-                            w->record.data, w->record.len);
-    w->n_dead++;
-    log_job_t lj;
-    job_log_fields(job, 1, &lj);
-    worker_count(w, job, OUTCOME_DEAD, reason);
-    if (job->env.job.ptr == NULL) /* the envelope itself was invalid */
-        LOGJW("worker", &lj, "job %s (stream entry %s) dead-lettered: %s: %s",
-              job->id, job->stream_id, reason,
-              error && *error ? error : "-");
-    else
-        LOGJW("worker", &lj, "job %s (%s v%u, attempt %u) dead-lettered: "
-              "%s: %s", job->id, job->env.job.ptr, job->env.version,
-              job->env.attempt, reason, error && *error ? error : "-");
-}
-
 /* ---- queue callbacks ---------------------------------------------------- */
-
-/* How many bytes the fields other than the payload may take together. */
-#define ENTRY_OTHER_FIELDS_MAX (64 * 1024)
-
-/* Dead-letters an entry from Redis as it is, without copying it into the
- * slot (too big, or too many fields to be worth it): the slot only carries
- * the ids for the dead letter's record. */
-static void reject_uncopied(worker_t *w, struct jobrt_job *job,
-                            const char *stream_id, const strview_t *fv,
-                            size_t n, uint32_t deliveries, const char *reason,
-                            const char *why)
-{
-    memset(&job->env, 0, sizeof job->env);
-    job->n_fields = 0; /* nothing copied: no stale fields in its log line */
-    job->handler = NULL;
-    job->has_result = 0;
-    job->started_ms = job->finished_ms = job->dispatched_ms = 0;
-    job->run_us = -1;
-    job->deliveries = deliveries;
-    util_copy_str(job->stream_id, sizeof job->stream_id, stream_id);
-    job_set_id(job, stream_id, fv, n);
-    dead_letter(w, job, reason, why);
-}
-
-/* The limits checked before an entry is copied: how many fields it has,
- * how big its payload is, and how big everything else is. Returns 1 if the
- * entry was dead-lettered. */
-static int over_limits(worker_t *w, struct jobrt_job *job,
-                       const char *stream_id, const strview_t *fv, size_t n,
-                       uint32_t deliveries)
-{
-    char why[256];
-    const char *reason = NULL;
-    size_t payload = 0, other = 0;
-    size_t own = n > 2 * ENVELOPE_MAX_FIELDS ? envelope_own_fields(fv, n) : 0;
-    if (own > ENVELOPE_MAX_FIELDS) {
-        reason = REASON_TOO_MANY_FIELDS;
-        snprintf(why, sizeof why, "stream entry has %zu fields of its own, "
-                 "over the limit of %d", own, ENVELOPE_MAX_FIELDS);
-    } else {
-        int seen_payload = 0;
-        for (size_t i = 0; i + 1 < n; i += 2) {
-            /* A second payload field (invalid anyway) counts as other. */
-            if (!seen_payload && strview_is(&fv[i], "payload")) {
-                payload = fv[i + 1].len;
-                seen_payload = 1;
-            } else {
-                other += fv[i + 1].len;
-            }
-            other += fv[i].len;
-        }
-        if (payload > (size_t)w->cfg->max_payload) {
-            reason = REASON_PAYLOAD_TOO_LARGE;
-            snprintf(why, sizeof why, "payload is %zu bytes, over the "
-                     "--max-payload limit of %ld bytes", payload,
-                     w->cfg->max_payload);
-        } else if (other > ENTRY_OTHER_FIELDS_MAX) {
-            reason = REASON_ENTRY_TOO_LARGE;
-            snprintf(why, sizeof why, "the fields other than the payload "
-                     "take %zu bytes, over the limit of %d bytes", other,
-                     ENTRY_OTHER_FIELDS_MAX);
-        }
-    }
-    if (reason == NULL)
-        return 0;
-    reject_uncopied(w, job, stream_id, fv, n, deliveries, reason, why);
-    return 1;
-}
-
-/* A job that must not run: dead-letter it with a record saying why. */
-static void skip_job(worker_t *w, struct jobrt_job *job, const char *reason,
-                     const char *error)
-{
-    dead_letter(w, job, reason, error);
-    slot_put(w, job);
-}
-
-/* Checks made before routing; returns 1 if the job was taken care of. */
-static int dispatch_checks(worker_t *w, struct jobrt_job *job)
-{
-    char why[256];
-    int64_t now = util_now_ms();
-    if (idset_has(w->cancelled, job->id, strlen(job->id))) {
-        skip_job(w, job, REASON_CANCELLED, "cancelled with `jobrt cancel` "
-                 "before it started");
-        return 1;
-    }
-    if (job->env.has_expires_at && now >= job->env.expires_at_ms) {
-        snprintf(why, sizeof why, "not started before it expired at %lld "
-                 "(%lld ms ago)", (long long)job->env.expires_at_ms,
-                 (long long)(now - job->env.expires_at_ms));
-        skip_job(w, job, REASON_EXPIRED, why);
-        return 1;
-    }
-    if (job->env.not_before_ms > now + 20) {
-        /* Early (enqueued with not_before): wait in the delayed set. */
-        queue_redis_requeue(w->q, job->stream_id, job->id, job->fields,
-                            job->n_fields, 0, NULL, 0,
-                            job->env.not_before_ms);
-        slot_put(w, job);
-        return 1;
-    }
-    return 0;
-}
-
-/* Whether this worker already said it parks jobs of (job, version). */
-static int parked_logged(worker_t *w, const char *pair)
-{
-    for (size_t i = 0; i < w->n_parked_logged; i++)
-        if (strcmp(w->parked_logged[i], pair) == 0)
-            return 1;
-    if (w->n_parked_logged < PARKED_PAIRS_LOGGED)
-        snprintf(w->parked_logged[w->n_parked_logged++],
-                 sizeof w->parked_logged[0], "%s", pair);
-    return 0;
-}
-
-/* No plugin here serves the job's name or schema version: park it for a
- * worker that does (one may be deploying now), or with --park-ttl 0
- * dead-letter it. */
-static void unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
-{
-    char why[512], served[256], pair[160];
-    router_describe_versions(w->gens->router, job->env.job.ptr,
-                             job->env.job.len, served, sizeof served);
-    if (st == ROUTE_NO_HANDLER)
-        snprintf(why, sizeof why, "no loaded plugin handles job '%s'",
-                 job->env.job.ptr);
-    else
-        snprintf(why, sizeof why, "job '%s' schema v%u is not served "
-                 "(loaded handlers serve %s)", job->env.job.ptr,
-                 job->env.version, served);
-    if (w->cfg->park_ttl_ms == 0) {
-        dead_letter(w, job, route_status_reason(st), why);
-        return;
-    }
-    queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
-                     job->env.version, route_status_reason(st), why);
-    w->n_parked++;
-    worker_count(w, job, OUTCOME_PARKED, NULL);
-    snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);
-    log_job_t lj;
-    job_log_fields(job, 0, &lj);
-    if (!parked_logged(w, pair)) {
-        char ttl[32];
-        util_format_duration(w->cfg->park_ttl_ms, ttl, sizeof ttl);
-        LOGJI("worker", &lj, "parking jobs of %s: %s; a worker that serves "
-              "it (here after a reload, or another) takes them, else they "
-              "are dead-lettered after --park-ttl %s", pair, why, ttl);
-    } else {
-        LOGJD("worker", &lj, "job %s (%s) parked: %s", job->id, pair, why);
-    }
-}
 
 /* Jobs this process may still take: --max-jobs-per-worker under a
  * supervisor, which recycles it once they are done. */
@@ -271,8 +95,8 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         return;
     }
     char why[512];
-    if (over_limits(w, job, stream_id, fv, n, deliveries)) {
-        slot_put(w, job);
+    if (worker_over_limits(w, job, stream_id, fv, n, deliveries)) {
+        worker_slot_put(w, job);
         return;
     }
     int rc = job_load_entry(job, stream_id, fv, n, why, sizeof why);
@@ -280,24 +104,24 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
         log_job_t lj = {.stream_id = stream_id, .queue = w->cfg->queue};
         LOGJE("worker", &lj, "out of memory copying entry %s; it stays "
               "pending", stream_id);
-        slot_put(w, job);
+        worker_slot_put(w, job);
         return;
     }
     if (rc == -1) {
         job->deliveries = deliveries;
-        dead_letter(w, job, REASON_INVALID_ENVELOPE, why);
-        slot_put(w, job);
+        worker_dead_letter(w, job, REASON_INVALID_ENVELOPE, why);
+        worker_slot_put(w, job);
         return;
     }
     job->deliveries = deliveries;
-    if (dispatch_checks(w, job))
+    if (worker_dispatch_checks(w, job))
         return;
     const plugin_handler_t *h;
     route_status_t st = router_acquire(w->gens->router, job->env.job.ptr,
                                        job->env.job.len, job->env.version, &h);
     if (st != ROUTE_OK) {
-        unserved(w, job, st);
-        slot_put(w, job);
+        worker_unserved(w, job, st);
+        worker_slot_put(w, job);
         return;
     }
     job->handler = h;
@@ -469,7 +293,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                 break;
             }
             case ACTION_DEAD:
-                dead_letter(w, job, reason, job->error);
+                worker_dead_letter(w, job, reason, job->error);
                 break;
             case ACTION_RELEASE:
                 job_log_fields(job, 0, &lj);
@@ -487,7 +311,7 @@ static void on_done(void *arg, struct jobrt_job *done)
         router_release(job->handler);
         job->handler = NULL;
         worker_board_settled(w, job);
-        slot_put(w, job);
+        worker_slot_put(w, job);
     }
     if (w->gens->retired.head)
         worker_reap(w); /* a drained generation unloads now */
@@ -684,7 +508,7 @@ static int setup(worker_t *w)
     }
     for (int i = cfg->concurrency - 1; i >= 0; i--) {
         w->slots[i].queue = cfg->queue;
-        slot_put(w, &w->slots[i]);
+        worker_slot_put(w, &w->slots[i]);
     }
     worker_board_link_slots(w);
 

@@ -7,6 +7,8 @@
  *   reload.c   the plugins as generations: the first load, reloads
  *              (SIGHUP, --watch, `jobrt reload`), what the worker serves
  *              (for unparking) and its registry heartbeat record
+ *   worker_admit.c  before a handler may run a job: limits, cancel,
+ *              expiry, parking, dead letters
  *   worker_board.c  the board shared with the supervisor: job slots,
  *              heartbeat, readiness, hard timeouts
  *   worker_summary.c  the --log-summary line
@@ -156,6 +158,25 @@ void worker_summary_stop(worker_t *w);
 /* worker.c: the supervisor's second signal (the board's hurry flag): stop
  * waiting for running jobs, as a second SIGTERM does without one. */
 void worker_stop_waiting(worker_t *w);
+/* worker.c: a job slot goes back to the free list. */
+void worker_slot_put(worker_t *w, struct jobrt_job *job);
+
+/* worker_admit.c: before a handler may run a job */
+/* Dead-letters job (its record, the queue op, the count, one line). */
+void worker_dead_letter(worker_t *w, struct jobrt_job *job,
+                        const char *reason, const char *error);
+/* The entry's field count and sizes, checked before it is copied into
+ * job: 1 if it was dead-lettered for them (the slot is still the
+ * caller's to put back). */
+int worker_over_limits(worker_t *w, struct jobrt_job *job,
+                       const char *stream_id, const strview_t *fv, size_t n,
+                       uint32_t deliveries);
+/* Cancelled, expired, or not due yet: 1 if the job was taken care of
+ * (and its slot put back). */
+int worker_dispatch_checks(worker_t *w, struct jobrt_job *job);
+/* No handler here serves the job (st): parked for one that does, or with
+ * --park-ttl 0 dead-lettered. */
+void worker_unserved(worker_t *w, struct jobrt_job *job, route_status_t st);
 
 /* queue callbacks */
 const char *worker_heartbeat_record(void *arg, size_t *len);
