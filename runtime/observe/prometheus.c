@@ -66,7 +66,7 @@ static int gauge(buf_t *out, const char *name, const char *help,
     int rc = prometheus_header(out, name, "gauge", help);
     rc |= buf_appendf(out, "%s", name);
     rc |= queue_labels(out, queue);
-    rc |= buf_appendf(out, "} %.17g\n", v);
+    rc |= buf_appendf(out, "} %.15g\n", v); /* 2.021, not 2.0209999999999999 */
     return rc;
 }
 
