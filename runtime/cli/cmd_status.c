@@ -206,9 +206,12 @@ static void human(buf_t *b, const char *id, const char *queue,
             iso_time(when, sizeof when, wi->started_ms);
             stats_fmt_age(age, sizeof age, l->server_ms - wi->started_ms);
             buf_appendf(b, " since %s (%s)", when, age);
-        } else if (wi->have_record) {
+        } else if (wi->have_record && wi->jobs_omitted) {
             buf_appendf(b, " (start time not published: its record lists "
-                        "%d jobs in flight at most)", REGISTRY_MAX_JOBS);
+                        "%d of its jobs in flight)", REGISTRY_MAX_JOBS);
+        } else if (wi->have_record) {
+            buf_appendf(b, " (start time not published yet: it started "
+                        "after the worker's last heartbeat)");
         }
         buf_appendf(b, ", attempt %s, delivery %lld, stream entry %s",
                     l->attempt, l->deliveries, l->stream_id);
