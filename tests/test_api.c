@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "http/api.h"
+#include "http/api_internal.h"
 #include "support/test_redis.h"
 
 #define QS "jobrt:{q}:stream"
@@ -232,6 +233,63 @@ Test(api, overview_of_a_queue_never_used)
     cr_assert_eq(cJSON_GetArraySize(arr_of(doc, "rollout")), 0);
     cr_assert_eq(cJSON_GetArraySize(arr_of(doc, "failures")), 0);
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(doc, "local"));
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "queue_stats");
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+                  st, "oldest_waiting_ms")),
+              "nothing waits: null, as `jobrt stats --json` says");
+    cJSON_Delete(doc);
+    teardown();
+}
+
+/* The Redis part is read once per API_OVERVIEW_CACHE_MS: a second request
+ * sees the first one's numbers, a DLQ write makes the next one read
+ * afresh. */
+Test(api, overview_is_cached_and_a_dlq_write_clears_it)
+{
+    setup();
+    dead_letter("1-1", "x1", "a", "permanent_failure");
+    cJSON *doc;
+    cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "queue_stats");
+    cr_assert_eq(num_of(st, "dlq"), 1);
+    cr_assert_eq(num_of(st, "length"), 0);
+    cJSON_Delete(doc);
+
+    test_redis_cmd(c, &last, "XADD " QS " 5-0 id b1 job b v 1 payload {}");
+    cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
+    st = cJSON_GetObjectItemCaseSensitive(doc, "queue_stats");
+    cr_assert_eq(num_of(st, "length"), 0, "served from the cache");
+    cr_assert_lt(num_of(doc, "age_ms"), API_OVERVIEW_CACHE_MS);
+    cJSON_Delete(doc);
+
+    cr_assert_eq(call(c, "POST", "/api/dlq/purge", "",
+                      "{\"ids\":[\"1-1\"]}", NULL), 200);
+    cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
+    st = cJSON_GetObjectItemCaseSensitive(doc, "queue_stats");
+    cr_assert_eq(num_of(st, "length"), 1, "read afresh after the purge");
+    cr_assert_eq(num_of(st, "dlq"), 0);
+    cr_assert_eq(num_of(doc, "age_ms"), 0);
+    cJSON_Delete(doc);
+    teardown();
+}
+
+/* The rollout counts look at no more than 1000 entries of the stream and
+ * of the delayed set, and say so. */
+Test(api, overview_scans_are_bounded_and_say_so)
+{
+    setup();
+    for (int i = 1; i <= 1005; i++)
+        test_redis_cmd(c, &last, "XADD " QS " %d-0 id a%d job a v 1 "
+                       "payload {}", i, i);
+    cJSON *doc;
+    cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(doc, "rollout_scan");
+    cr_assert_eq(num_of(n, "stream_scanned"), 1000);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        n, "stream_scan_cut")));
+    cr_assert_eq(num_of(rollout_row(doc, "a", 1), "queued"), 1000);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "queue_stats");
+    cr_assert_eq(num_of(st, "waiting"), 1005, "the stats count them all");
     cJSON_Delete(doc);
     teardown();
 }
@@ -270,7 +328,8 @@ Test(api, dlq_pages_newest_first)
     cr_assert_eq(num_of(doc, "total"), 5);
     const cJSON *e = cJSON_GetArrayItem(arr_of(doc, "entries"), 0);
     cr_assert_str_eq(str_of(e, "id"), "job-5");
-    cr_assert_str_eq(str_of(e, "attempt"), "3");
+    cr_assert_eq(num_of(e, "attempt"), 3, "a number, as in the record");
+    cr_assert_eq(num_of(e, "v"), 1);
     cJSON_Delete(doc);
 
     cr_assert_eq(call(c, "GET", "/api/dlq", "count=2&before=4-1", NULL,
@@ -288,6 +347,17 @@ Test(api, dlq_pages_newest_first)
 
     cr_assert_eq(call(c, "GET", "/api/dlq", "", NULL, &doc), 200);
     cr_assert_eq(cJSON_GetArraySize(arr_of(doc, "entries")), 5);
+    cJSON_Delete(doc);
+
+    /* a first attempt's dead letter has no attempt field: 1, as `jobrt
+     * dlq list` shows; a v that is not a number is null */
+    test_redis_cmd(c, &last, "XADD " QD " 6-1 id job-6 job a v x payload {} "
+                   "dlq_reason expired dlq_at 1700000000000");
+    cr_assert_eq(call(c, "GET", "/api/dlq", "count=1", NULL, &doc), 200);
+    e = cJSON_GetArrayItem(arr_of(doc, "entries"), 0);
+    cr_assert_str_eq(str_of(e, "id"), "job-6");
+    cr_assert_eq(num_of(e, "attempt"), 1);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "v")));
     cJSON_Delete(doc);
     teardown();
 }

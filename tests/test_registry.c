@@ -225,6 +225,19 @@ Test(registry, counters_and_jobs_in_flight_round_trip)
     cr_assert_eq(r.n_jobs, REGISTRY_MAX_JOBS);
     cr_assert_eq(r.jobs_omitted, 5);
     registry_record_free(&r);
+    cr_assert_leq(REGISTRY_MAX_JOBS, 64, "a record every second stays small");
+
+    /* the worker lists the first ones only: jobs_omitted counts the rest
+     * of what it has in flight */
+    self.n_jobs = REGISTRY_MAX_JOBS;
+    self.inflight = 256;
+    cr_assert_eq(registry_build_record(&b, &self, NULL, NULL), 0);
+    cr_assert_eq(registry_parse_record(b.data, b.len, &r, why, sizeof why),
+                 0, "%s", why);
+    cr_assert_eq(r.n_jobs, REGISTRY_MAX_JOBS);
+    cr_assert_eq(r.jobs_omitted, 256 - REGISTRY_MAX_JOBS);
+    cr_assert_lt(b.len, 20 * 1024, "%zu bytes", b.len);
+    registry_record_free(&r);
     buf_free(&b);
 
     /* an older worker's record, without any of them */

@@ -165,3 +165,61 @@ Test(stats, a_key_of_the_wrong_type_names_the_stream)
     cr_assert(strstr(err, QS) != NULL, "%s", err);
     teardown();
 }
+
+/* "parked:JOB:vN" split once for stats and rollout: the last ":v" splits,
+ * a job name envelope_valid_name refuses (a consumer named by anyone who
+ * can write the group) is not a pair, nor a version out of range. */
+Test(stats, parked_pair_names_are_validated)
+{
+    queue_parked_pair_t p;
+    cr_assert_eq(queue_parse_parked_pair("parked:a:b:v12", 14, &p), 1);
+    cr_assert_str_eq(p.job, "a:b");
+    cr_assert_eq(p.version, 12);
+    const char *bad[] = {"parked:a b:v1", "parked:a\nx:v1", "parked:a\"x:v1",
+                         "parked::v1", "parked:a:v", "parked:a:vx",
+                         "parked:a:v99999999999", "lost:a:v1", "parked:a"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(queue_parse_parked_pair(bad[i], strlen(bad[i]), &p), 0,
+                     "%s", bad[i]);
+}
+
+/* More parked pairs than listed: the largest ones are, largest first;
+ * `parked` still counts them all; a pair with a bad job name counts in
+ * `parked` but is not listed. */
+Test(stats, the_largest_parked_pairs_are_listed)
+{
+    setup();
+    queue_keys_t k = keys();
+    const int n = QUEUE_STATS_PARKED_PAIRS + 6;
+    long long total = 0;
+    test_redis_cmd(c, &last, "XGROUP CREATE " QS " jobrt $ MKSTREAM");
+    for (int i = 0; i < n; i++) {
+        /* pair i gets (i % 7) + 1 entries; the first pairs in XPENDING's
+         * order (by name) are the small ones */
+        int count = i < 6 ? 1 : (i % 7) + 2;
+        for (int e = 0; e < count; e++)
+            test_redis_cmd(c, &last, "XADD " QS " * job j v 1");
+        test_redis_cmd(c, &last, "XREADGROUP GROUP jobrt parked:j%03d:v1 "
+                       "COUNT %d STREAMS " QS " >", i, count);
+        total += count;
+    }
+    for (int e = 0; e < 20; e++)
+        test_redis_cmd(c, &last, "XADD " QS " * job j v 1");
+    test_redis_cmd(c, &last, "XREADGROUP GROUP jobrt parked:b\"d:v1 COUNT 20"
+                   " STREAMS " QS " >");
+    queue_stats_t s;
+    char err[256];
+    cr_assert_eq(queue_stats_read(c, &k, "jobrt", &s, err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_eq(s.parked, total + 20);
+    cr_assert_eq(s.n_parked_pairs, QUEUE_STATS_PARKED_PAIRS - 1,
+                 "the bad name takes a place but is not listed");
+    for (size_t i = 0; i < s.n_parked_pairs; i++) {
+        cr_assert_geq(s.parked_pairs[i].count, 2, "pair %zu (%s) is small",
+                      i, s.parked_pairs[i].job);
+        if (i)
+            cr_assert_geq(s.parked_pairs[i - 1].count,
+                          s.parked_pairs[i].count, "largest first");
+    }
+    teardown();
+}

@@ -4,7 +4,11 @@
  * delayed (with its due time), parked (for which pair, since when),
  * running (on which worker, by its heartbeat record's host and pid, since
  * when, attempt and delivery count), or unknown. --wait polls until the
- * job is finished and prints the record.
+ * job is finished and prints the record: the record key each poll, the
+ * job's known place (job_relocate) each second, and a full search only
+ * when it left that place (a retry moves it between the stream and the
+ * delayed set). A job finished without an outcome record is looked for
+ * among the newest dead letters.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +24,23 @@
 #include "core/envelope.h"
 #include "core/util.h"
 #include "fleet/registry.h"
+#include "queue/dlq.h"
 #include "queue/job_locate.h"
 
 #define EXIT_DEAD 3                /* --wait: dead-lettered or cancelled */
+#define EXIT_NO_OUTCOME 4          /* --wait: finished, outcome not recorded */
 #define WAIT_FIRST_POLL_MS 100     /* --wait polls the record this often, */
-#define WAIT_MAX_POLL_MS 1000      /* growing to this */
-#define WAIT_RELOCATE_MS 5000      /* and looks for the job this often */
+#define WAIT_MAX_POLL_MS 1000      /* growing to this, */
+#define WAIT_RELOCATE_MS 1000      /* looks at the job's known place this */
+#define WAIT_SEARCH_MS 3000        /* often, and searches for it at most */
+#define WAIT_MAX_MISSES 2          /* this often, this many times, when it */
+                                   /* left that place */
+#define DLQ_LOOKBACK 1000          /* newest dead letters looked at */
 
 /* What the running job's worker says (its heartbeat record). */
 typedef struct {
     int have_record, have_job;
+    unsigned long long jobs_omitted; /* jobs it did not list */
     char host[256];
     long long pid;
     int64_t started_ms;
@@ -67,6 +78,7 @@ static void read_worker(redisContext *c, const queue_keys_t *k,
         wi->have_record = 1;
         snprintf(wi->host, sizeof wi->host, "%s", rec.host);
         wi->pid = rec.pid;
+        wi->jobs_omitted = rec.jobs_omitted;
         for (size_t i = 0; i < rec.n_jobs; i++)
             if (strcmp(rec.jobs[i].stream_id, l->stream_id) == 0) {
                 wi->have_job = 1;
@@ -78,6 +90,52 @@ static void read_worker(redisContext *c, const queue_keys_t *k,
     }
     if (r)
         freeReplyObject(r);
+}
+
+/* The newest dead letter of a job, if any. */
+typedef struct {
+    const char *id;
+    size_t looked;
+    char entry[DLQ_ENTRY_ID_MAX];
+    char reason[64];
+} dead_letter_t;
+
+static int visit_dead(dlq_t *d, const redisReply *e, void *arg)
+{
+    dead_letter_t *dl = arg;
+    (void)d;
+    const redisReply *jid = dlq_job_id_of(e);
+    if (jid && jid->type == REDIS_REPLY_STRING && dlq_value_is(jid, dl->id)) {
+        snprintf(dl->entry, sizeof dl->entry, "%s", dlq_entry_id(e));
+        const redisReply *why = dlq_field(e, "dlq_reason");
+        if (why && why->type == REDIS_REPLY_STRING)
+            snprintf(dl->reason, sizeof dl->reason, "%.*s",
+                     (int)(why->len < 63 ? why->len : 63), why->str);
+        return 1;
+    }
+    return ++dl->looked >= DLQ_LOOKBACK ? 1 : 0;
+}
+
+/* Looks for id among the queue's DLQ_LOOKBACK newest dead letters (a job
+ * dead-lettered just now is among them). 0 (dl->entry "" if none), or -1
+ * with err set. */
+static int find_dead_letter(redisContext *c, const queue_keys_t *k,
+                            const char *queue, const char *id,
+                            dead_letter_t *dl, char *err, size_t err_len)
+{
+    memset(dl, 0, sizeof *dl);
+    dl->id = id;
+    dlq_t d;
+    memset(&d, 0, sizeof d);
+    d.c = c;
+    d.keys = *k;
+    d.queue = queue;
+    if (dlq_scan(&d, 1, "+", visit_dead, dl) != 0) {
+        snprintf(err, err_len, "job %s: reading the DLQ: %.300s", id,
+                 d.err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The entry's "job vN" for a human, escaped, into b. */
@@ -95,7 +153,8 @@ static void put_job(buf_t *b, const job_locate_t *l)
 }
 
 static void human(buf_t *b, const char *id, const char *queue,
-                  const job_locate_t *l, const worker_info_t *wi)
+                  const job_locate_t *l, const worker_info_t *wi,
+                  const dead_letter_t *dl, const char *was)
 {
     char when[48], age[32];
     buf_append(b, "job ", 4);
@@ -123,8 +182,9 @@ static void human(buf_t *b, const char *id, const char *queue,
         stats_fmt_age(age, sizeof age, l->idle_ms);
         buf_appendf(b, " is parked in queue %s: pending to ", queue);
         buf_append_escaped(b, l->consumer, strlen(l->consumer), 0, NULL);
-        buf_appendf(b, " (no worker that took it serves that version) since "
-                    "%s (%s), stream entry %s", when, age, l->stream_id);
+        buf_appendf(b, " (no live worker serves this job name at this "
+                    "version) since %s (%s), stream entry %s", when, age,
+                    l->stream_id);
         break;
     case JOB_RUNNING:
         buf_appendf(b, " is running in queue %s on worker ", queue);
@@ -138,21 +198,39 @@ static void human(buf_t *b, const char *id, const char *queue,
             buf_appendf(b, " (its worker process died; the next reclaim "
                         "hands it on)");
         } else {
-            buf_appendf(b, " (no live heartbeat record: it may have died; "
-                        "its lease expires and another worker reclaims it)");
+            buf_appendf(b, " (no heartbeat record: it started less than a "
+                        "second ago, or it died; then its lease expires and "
+                        "another worker reclaims the job)");
         }
         if (wi->have_job) {
             iso_time(when, sizeof when, wi->started_ms);
             stats_fmt_age(age, sizeof age, l->server_ms - wi->started_ms);
             buf_appendf(b, " since %s (%s)", when, age);
+        } else if (wi->have_record && wi->jobs_omitted) {
+            buf_appendf(b, " (start time not published: its record lists "
+                        "%d of its jobs in flight)", REGISTRY_MAX_JOBS);
+        } else if (wi->have_record) {
+            buf_appendf(b, " (start time not published yet: it started "
+                        "after the worker's last heartbeat)");
         }
         buf_appendf(b, ", attempt %s, delivery %lld, stream entry %s",
                     l->attempt, l->deliveries, l->stream_id);
         break;
     case JOB_ACKED:
-        buf_appendf(b, " finished in queue %s: acknowledged, no outcome "
-                    "record (the worker's --result-ttl is 0, or the record "
-                    "expired)", queue);
+        if (was)
+            buf_appendf(b, " finished in queue %s: it was %s, and is now in "
+                        "neither the stream nor the delayed set", queue, was);
+        else
+            buf_appendf(b, " finished in queue %s: acknowledged", queue);
+        if (dl && dl->entry[0]) {
+            buf_appendf(b, "; dead-lettered (DLQ entry %s, reason ",
+                        dl->entry);
+            buf_append_escaped(b, dl->reason, strlen(dl->reason), 64, NULL);
+            buf_appendf(b, "): `jobrt dlq show %s -q %s` shows it",
+                        dl->entry, queue);
+        }
+        buf_appendf(b, "; no outcome record (the worker's --result-ttl or "
+                    "--failure-ttl is 0, or the record expired)");
         break;
     case JOB_FINISHED:
     case JOB_NOT_FOUND:
@@ -163,7 +241,7 @@ static void human(buf_t *b, const char *id, const char *queue,
 
 static cJSON *json_doc(const char *id, const char *queue,
                        const job_locate_t *l, const worker_info_t *wi,
-                       unsigned long long limit)
+                       const dead_letter_t *dl, unsigned long long limit)
 {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
@@ -180,6 +258,11 @@ static cJSON *json_doc(const char *id, const char *queue,
             cJSON_AddStringToObject(o, "record_text", l->record);
     } else if (l->state == JOB_ACKED) {
         cJSON_AddNullToObject(o, "record");
+        if (dl && dl->entry[0]) {
+            cJSON *d = cJSON_AddObjectToObject(o, "dead_letter");
+            cJSON_AddStringToObject(d, "entry", dl->entry);
+            cJSON_AddStringToObject(d, "reason", dl->reason);
+        }
     }
     if (l->state != JOB_FINISHED && l->state != JOB_NOT_FOUND) {
         if (l->job[0])
@@ -211,6 +294,8 @@ static cJSON *json_doc(const char *id, const char *queue,
         }
         if (wi->have_job)
             cJSON_AddNumberToObject(o, "since_ms", (double)wi->started_ms);
+        else if (wi->have_record)
+            cJSON_AddNullToObject(o, "since_ms"); /* not published */
     }
     if (l->state == JOB_NOT_FOUND) {
         cJSON_AddNumberToObject(o, "scanned", (double)l->scanned);
@@ -246,11 +331,12 @@ static void not_found_line(const char *id, const char *queue,
 {
     fprintf(stderr, "jobrt status: no job %s in queue %s: no record, and "
             "not queued, delayed, parked or running (never enqueued here, "
-            "or its record expired; a dead letter is in `jobrt dlq show "
-            "%s`)", id, queue, id);
+            "or its record expired; if it was dead-lettered, `jobrt dlq "
+            "show %s -q %s` shows it)", id, queue, id, queue);
     if (l->scan_cut)
-        fprintf(stderr, "; note: only the first %llu entries of the stream "
-                "and delayed set were scanned (--scan-limit)", l->scanned);
+        fprintf(stderr, "; note: only the first %llu %s of the stream "
+                "and delayed set were scanned (--scan-limit)", l->scanned,
+                l->scanned == 1 ? "entry" : "entries");
     fprintf(stderr, "\n");
 }
 
@@ -293,6 +379,73 @@ static int poll_record(redisContext *c, const queue_keys_t *k,
     return found;
 }
 
+static int live_state(job_state_t s)
+{
+    return s == JOB_QUEUED || s == JOB_DELAYED || s == JOB_PARKED ||
+           s == JOB_RUNNING;
+}
+
+/* --wait's state between polls. */
+typedef struct {
+    redisContext *c;
+    const queue_keys_t *keys;
+    const char *queue, *group, *id;
+    unsigned long long scan_limit;
+    int64_t next_look, next_search;
+    int misses;           /* searches since it left its known place */
+    job_locate_t known;   /* where it was last seen */
+    const char *was;      /* JOB_ACKED after it vanished: its last state */
+} waiter_t;
+
+/* One look for a job --wait has seen before: its known place, and when
+ * it left that, a full search (at most every WAIT_SEARCH_MS). l is the
+ * latest answer: live, finished, acked, or JOB_NOT_FOUND while it is
+ * between places; when a search misses and the DLQ has it, or after
+ * WAIT_MAX_MISSES searches that miss, it is taken as finished without a
+ * record (JOB_ACKED, w->was set). Returns 0, or -1 with err. */
+static int wait_look(waiter_t *w, job_locate_t *l, char *err, size_t err_len)
+{
+    int64_t now = util_now_ms();
+    if (now < w->next_look)
+        return 0;
+    w->next_look = now + WAIT_RELOCATE_MS;
+    job_locate_t at;
+    if (job_relocate(w->c, w->keys, w->group, w->id, &w->known, &at, err,
+                     err_len) != 0)
+        return -1;
+    if (at.state == JOB_NOT_FOUND) {
+        if (now < w->next_search) {
+            l->state = JOB_NOT_FOUND; /* between places: look again */
+            return 0;
+        }
+        w->next_search = now + WAIT_SEARCH_MS;
+        if (job_locate(w->c, w->keys, w->group, w->id, w->scan_limit, &at,
+                       err, err_len) != 0)
+            return -1;
+    }
+    job_locate_free(l);
+    *l = at;
+    if (live_state(at.state)) {
+        w->known = at;
+        w->known.record = NULL;
+        w->misses = 0;
+    } else if (at.state == JOB_NOT_FOUND) {
+        dead_letter_t dl;
+        if (find_dead_letter(w->c, w->keys, w->queue, w->id, &dl, err,
+                             err_len) != 0)
+            return -1;
+        if (dl.entry[0] || ++w->misses >= WAIT_MAX_MISSES) {
+            /* finished without a record: what it was, from where it was */
+            l->state = JOB_ACKED;
+            w->was = job_state_name(w->known.state);
+            snprintf(l->job, sizeof l->job, "%s", w->known.job);
+            snprintf(l->version, sizeof l->version, "%s", w->known.version);
+            snprintf(l->attempt, sizeof l->attempt, "%s", w->known.attempt);
+        }
+    }
+    return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
     redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
@@ -306,7 +459,7 @@ int cmd_status(int argc, char **argv)
          "The fleet's consumer group (default jobrt).", 0, 0},
         {"scan-limit", 0, NULL, OPT_INT, &scan_limit, "N",
          "Entries of the stream and delayed set looked at, in all, to find "
-         "a job by an\nid that is not its stream entry id (default "
+         "a job by an id that is not its stream entry id (default "
          "1000000).", 1, 1000000000},
         {"wait", 0, NULL, OPT_FLAG, &wait, NULL,
          "Wait until the job is finished, then print its record.", 0, 0},
@@ -315,16 +468,19 @@ int cmd_status(int argc, char **argv)
          "takes).", 1, 366LL * 86400000},
         {"json", 0, NULL, OPT_FLAG, &json, NULL,
          "Print one JSON object: {\"id\", \"queue\", \"state\", "
-         "\"server_time_ms\", and per state \"record\" (finished), "
+         "\"server_time_ms\", and per state \"record\" (finished; null "
+         "when none was kept, with \"dead_letter\": {\"entry\", \"reason\"} "
+         "when it was dead-lettered), "
          "\"job\", \"v\", \"attempt\", \"stream_id\", \"due_ms\" and "
          "\"token\" (delayed), \"consumer\", \"deliveries\", \"idle_ms\", "
-         "\"since_ms\" (parked, running), \"host\", \"pid\" (running), "
+         "\"since_ms\" (parked, running; null when the worker did not "
+         "publish it), \"host\", \"pid\" (running), "
          "\"scanned\", \"scan_limit\", \"scan_cut\" (unknown)} "
          "(docs/inspecting.md).", 0, 0},
     };
     const cli_cmd_t cmd = {
-        "status", "jobrt status ID [--queue NAME] [--wait [--timeout DUR]] "
-        "[--json]",
+        "status", "jobrt status ID [--queue NAME] [--scan-limit N] [--wait "
+        "[--timeout DUR]] [--json]",
         "Says where job ID is: finished (prints its outcome record as JSON: "
         "status\nsucceeded, dead or cancelled, reason, result or error, "
         "attempts, plugin,\ntimestamps; kept for the worker's --result-ttl / "
@@ -335,12 +491,16 @@ int cmd_status(int argc, char **argv)
         "a stream entry id\n(the default job id) is looked up directly; "
         "another is searched for in the\nstream and the delayed set, a page "
         "of 1000 at a time, up to --scan-limit\nentries (a note says when "
-        "the limit cut the search). Put -- before an ID that\nstarts with "
-        "'-'.\n"
+        "the limit cut the search). A job not found, or\nfinished without an "
+        "outcome record, is looked for among the newest 1000 dead\nletters. "
+        "--wait polls the record, looks at the job's known place each "
+        "second,\nand searches again only when a retry moved it. Put -- "
+        "before an ID that\nstarts with '-'.\n"
         "Exit codes: 0 found (any state); with --wait, 0 succeeded, 3 dead "
-        "or\ncancelled; 1 unknown, --timeout reached or Redis error; 2 bad "
-        "usage (e.g. an\nID that is not 1-128 printable ASCII characters "
-        "without spaces).",
+        "or\ncancelled, 4 finished but no outcome record was kept and no "
+        "dead letter\nfound (--result-ttl 0); 1 unknown, --timeout reached "
+        "or Redis error; 2 bad\nusage (e.g. an ID that is not 1-128 "
+        "printable ASCII characters without\nspaces).",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[1];
     int n_pos;
@@ -363,16 +523,28 @@ int cmd_status(int argc, char **argv)
     char err[512];
     job_locate_t l;
     worker_info_t wi = {0};
-    int64_t start = util_now_ms(), last_look = start;
+    dead_letter_t dl = {0};
+    int64_t start = util_now_ms();
     int64_t poll = WAIT_FIRST_POLL_MS;
     rc = job_locate(c, &keys, group, id, (unsigned long long)scan_limit, &l,
                     err, sizeof err);
-    while (rc == 0 && wait && l.state != JOB_FINISHED &&
-           l.state != JOB_ACKED && l.state != JOB_NOT_FOUND) {
+    /* not found, no record: dead-lettered while no record was kept? */
+    if (rc == 0 && l.state == JOB_NOT_FOUND) {
+        rc = find_dead_letter(c, &keys, ro.queue, id, &dl, err, sizeof err);
+        if (rc == 0 && dl.entry[0])
+            l.state = JOB_ACKED;
+    }
+    waiter_t w = {c, &keys, ro.queue, group, id,
+                  (unsigned long long)scan_limit, start + WAIT_RELOCATE_MS,
+                  0, 0, l, NULL};
+    w.known.record = NULL;
+    while (rc == 0 && wait &&
+           (live_state(l.state) || l.state == JOB_NOT_FOUND) &&
+           live_state(w.known.state)) {
         int64_t now = util_now_ms();
         if (timeout_ms && now - start >= timeout_ms) {
             fprintf(stderr, "jobrt status: job %s is still %s after "
-                    "--timeout\n", id, job_state_name(l.state));
+                    "--timeout\n", id, job_state_name(w.known.state));
             job_locate_free(&l);
             redisFree(c);
             return 1;
@@ -388,16 +560,15 @@ int cmd_status(int argc, char **argv)
             rc = -1;
             break;
         }
-        if (found == 0 && util_now_ms() - last_look >= WAIT_RELOCATE_MS) {
-            last_look = util_now_ms();
-            job_locate_free(&l);
-            rc = job_locate(c, &keys, group, id,
-                            (unsigned long long)scan_limit, &l, err,
-                            sizeof err);
-        }
+        if (found == 0 && wait_look(&w, &l, err, sizeof err) != 0)
+            rc = -1;
     }
+    if (rc == 0 && l.state == JOB_ACKED && !dl.entry[0] &&
+        find_dead_letter(c, &keys, ro.queue, id, &dl, err, sizeof err) != 0)
+        rc = -1;
     if (rc != 0) {
         fprintf(stderr, "jobrt status: %s\n", err);
+        job_locate_free(&l);
         redisFree(c);
         return 1;
     }
@@ -405,13 +576,13 @@ int cmd_status(int argc, char **argv)
         read_worker(c, &keys, &l, &wi);
     redisFree(c);
     if (json) {
-        rc = print_json(json_doc(id, ro.queue, &l, &wi,
+        rc = print_json(json_doc(id, ro.queue, &l, &wi, &dl,
                                  (unsigned long long)scan_limit));
     } else if (l.state == JOB_FINISHED) {
         printf("%.*s\n", (int)l.record_len, l.record);
     } else if (l.state != JOB_NOT_FOUND) {
         buf_t b = {0};
-        human(&b, id, ro.queue, &l, &wi);
+        human(&b, id, ro.queue, &l, &wi, &dl, w.was);
         if (b.data)
             fwrite(b.data, 1, b.len, stdout);
         buf_free(&b);
@@ -422,6 +593,8 @@ int cmd_status(int argc, char **argv)
         rc = 1;
     } else if (rc == 0 && wait && l.state == JOB_FINISHED) {
         rc = record_exit(&l);
+    } else if (rc == 0 && wait && l.state == JOB_ACKED) {
+        rc = dl.entry[0] ? EXIT_DEAD : EXIT_NO_OUTCOME;
     }
     job_locate_free(&l);
     return rc;

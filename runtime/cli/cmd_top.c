@@ -44,8 +44,10 @@ static int64_t mono_ms(void)
 }
 
 /* One frame's text into b (reset first): a title, the queue table, the
- * workers; or the Redis error that kept it from being read. */
-static void frame(top_t *t, buf_t *b, size_t worker_rows)
+ * workers; or the Redis error that kept it from being read. live: rows is
+ * the terminal's height, and the workers get what the table leaves;
+ * otherwise at most rows workers are listed. */
+static void frame(top_t *t, buf_t *b, size_t worker_rows, int live)
 {
     char err[512] = "";
     buf_reset(b);
@@ -53,7 +55,10 @@ static void frame(top_t *t, buf_t *b, size_t worker_rows)
     cli_format_duration(t->interval_ms, every, sizeof every);
     buf_appendf(b, "jobrt top - namespace %s, group ", t->ro->ns);
     buf_append_escaped(b, t->group, strlen(t->group), 40, NULL);
-    buf_appendf(b, ", every %s; q to quit\n\n", every);
+    if (live)
+        buf_appendf(b, ", every %s; q to quit\n\n", every);
+    else
+        buf_appendf(b, "\n\n");
     if (t->c == NULL) {
         t->c = redis_connect_sync(&t->target, 5000, err, sizeof err);
         if (t->c == NULL) {
@@ -70,10 +75,20 @@ static void frame(top_t *t, buf_t *b, size_t worker_rows)
         return;
     }
     if (v.n == 0)
-        buf_appendf(b, "no live queues in namespace %s\n", t->ro->ns);
+        buf_appendf(b, "no queues in namespace %s\n", t->ro->ns);
     else
         stats_view_table(b, &v);
     buf_append(b, "\n", 1);
+    if (live) {
+        /* the workers get the rows left: the header, and the last row for
+         * "... and N more" when they do not fit */
+        size_t used = 0;
+        for (size_t i = 0; i < b->len; i++)
+            used += b->data[i] == '\n';
+        worker_rows = worker_rows > used + 2 ? worker_rows - used - 2 : 0;
+        if (worker_rows > TOP_MAX_WORKER_ROWS)
+            worker_rows = TOP_MAX_WORKER_ROWS;
+    }
     stats_view_workers(b, &v, worker_rows);
     stats_view_free(&v);
 }
@@ -84,7 +99,15 @@ static void write_frame(const buf_t *b, int rows, int cols)
     buf_t out = {0};
     buf_append(&out, "\x1b[H\x1b[2J", 7);
     const char *p = b->data, *end = b->data + b->len;
-    for (int line = 0; p && p < end && (rows <= 0 || line < rows); line++) {
+    int lines = 0;
+    for (const char *q = p; q && q < end; lines++) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        q = nl ? nl + 1 : end;
+    }
+    /* taller than the terminal (a long queue table): the last row says
+     * how many lines did not fit */
+    int keep = rows > 0 && lines > rows ? rows - 1 : lines;
+    for (int line = 0; p && p < end && line < keep; line++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (cols > 0 && n > (size_t)cols)
@@ -93,6 +116,12 @@ static void write_frame(const buf_t *b, int rows, int cols)
             buf_append(&out, "\r\n", 2);
         buf_append(&out, p, n);
         p = nl ? nl + 1 : end;
+    }
+    if (keep < lines) {
+        char more[64];
+        int n = snprintf(more, sizeof more, "%s... and %d more lines",
+                         keep ? "\r\n" : "", lines - keep);
+        buf_append(&out, more, (size_t)n);
     }
     size_t off = 0;
     while (off < out.len) {
@@ -162,10 +191,7 @@ static int run_live(top_t *t)
         if (redraw || now >= next) {
             int rows, cols;
             term_size(&rows, &cols);
-            size_t worker_rows = rows > 12 ? (size_t)rows - 12 : 1;
-            if (worker_rows > TOP_MAX_WORKER_ROWS)
-                worker_rows = TOP_MAX_WORKER_ROWS;
-            frame(t, &b, worker_rows);
+            frame(t, &b, rows > 0 ? (size_t)rows : 24, 1);
             write_frame(&b, rows, cols);
             if (now >= next)
                 next = mono_ms() + t->interval_ms;
@@ -214,7 +240,11 @@ int cmd_top(int argc, char **argv)
     redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
     const char *group = "jobrt";
     int64_t interval_ms = 1000;
+    const char *queue_opt = NULL;
     const cli_opt_t opts[] = {
+        {"queue", 'q', "JOBRT_QUEUE", OPT_STRING, &queue_opt, "NAME",
+         "Only this queue, as the positional QUEUE (default: every queue of "
+         "the namespace).", 0, 0},
         {"interval", 'n', "JOBRT_TOP_INTERVAL", OPT_DURATION, &interval_ms,
          "DUR", "Time between two frames, 100ms to 1h (default 1s).", 100,
          3600000},
@@ -223,17 +253,19 @@ int cmd_top(int argc, char **argv)
         REDIS_CLI_CONN_ROWS(ro),
     };
     const cli_cmd_t cmd = {
-        "top", "jobrt top [QUEUE] [--interval DUR] [--group NAME]",
+        "top", "jobrt top [QUEUE | --queue NAME] [--interval DUR] [--group "
+        "NAME]",
         "A live view, redrawn every --interval: the table of `jobrt stats` "
         "(see\n'jobrt stats --help' for the columns) and the live workers "
         "(queue, consumer,\nhost, pid, state, jobs running of its "
-        "concurrency, its settle rate, its\nplugins as name@build). Without "
-        "QUEUE, every queue of NS:queues with a recent\nheartbeat. q, "
-        "Ctrl-C or Ctrl-D quit; the terminal's mode is restored on every\n"
-        "exit, also on SIGTERM, SIGHUP or SIGQUIT. When Redis cannot be "
-        "reached the frame\nsays so and top retries at the next tick. When "
-        "stdin or stdout is not a\nterminal, top prints one frame without "
-        "escape sequences and exits.\n"
+        "concurrency, its settle rate, its\nplugins as name@build); rows "
+        "that do not fit the terminal are counted in a\nlast line. Without "
+        "QUEUE, every queue of NS:queues, also those with no live\nworker. "
+        "q, Ctrl-C or Ctrl-D quit; the terminal's mode is restored on every "
+        "exit,\nalso on SIGTERM, SIGHUP or SIGQUIT. When Redis cannot be "
+        "reached the frame says\nso and top retries at the next tick. When "
+        "stdin or stdout is not a terminal,\ntop prints one frame (all "
+        "rows) without escape sequences and exits.\n"
         "Exit codes: 0, 1 Redis error (one frame only) or terminal error, 2 "
         "bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};
@@ -242,8 +274,11 @@ int cmd_top(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, pos, 1, &n_pos);
     if (rc)
         return rc == 1 ? 0 : rc;
-    top_t t = {.ro = &ro, .queue = n_pos ? pos[0] : NULL, .group = group,
-               .interval_ms = interval_ms};
+    if (n_pos && queue_opt && strcmp(pos[0], queue_opt) != 0)
+        return cli_usage_error(&cmd, "queue '%s' and --queue '%s' differ: "
+                               "give one", pos[0], queue_opt);
+    top_t t = {.ro = &ro, .queue = n_pos ? pos[0] : queue_opt,
+               .group = group, .interval_ms = interval_ms};
     ro.queue = t.queue ? t.queue : DEFAULT_QUEUE;
     queue_keys_t keys;
     char err[512];
@@ -253,7 +288,7 @@ int cmd_top(int argc, char **argv)
         return rc;
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         buf_t b = {0};
-        frame(&t, &b, TOP_MAX_WORKER_ROWS);
+        frame(&t, &b, TOP_MAX_WORKER_ROWS, 0);
         if (b.len)
             fwrite(b.data, 1, b.len, stdout);
         rc = t.c ? 0 : 1; /* no connection: the frame said why */

@@ -74,6 +74,81 @@ static int read_queue(redisContext *c, const redis_cli_opts_t *ro,
     return 0;
 }
 
+/* A queue of the index, with its score (its last heartbeat). */
+typedef struct {
+    char *name;
+    int64_t heartbeat_ms;
+} index_queue_t;
+
+static int by_queue_name(const void *a, const void *b)
+{
+    return strcmp(((const index_queue_t *)a)->name,
+                  ((const index_queue_t *)b)->name);
+}
+
+static void free_index(index_queue_t *q, long n)
+{
+    for (long i = 0; i < n; i++)
+        free(q[i].name);
+    free(q);
+}
+
+/* Every queue of the index keys->queues, live or not (a queue whose
+ * workers all died is one to see): the STATS_MAX_QUEUES most recently
+ * heard from (*truncated when there were more), by name. Returns the
+ * count (free with free_index), or -1 with err set. */
+static long read_index(redisContext *c, const queue_keys_t *keys,
+                       index_queue_t **out, int *truncated, char *err,
+                       size_t err_len)
+{
+    char last[24];
+    snprintf(last, sizeof last, "%d", STATS_MAX_QUEUES); /* one more */
+    const char *argv[] = {"ZREVRANGE", keys->queues, "0", last,
+                          "WITHSCORES"};
+    redisReply *r = redisCommandArgv(c, 5, argv, NULL);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        snprintf(err, err_len, "ZREVRANGE of the queue index %s: %s",
+                 keys->queues,
+                 r == NULL ? c->errstr
+                 : r->type == REDIS_REPLY_ERROR ? r->str
+                                                : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    size_t n = r->elements / 2;
+    *truncated = n > STATS_MAX_QUEUES;
+    if (n > STATS_MAX_QUEUES)
+        n = STATS_MAX_QUEUES;
+    index_queue_t *q = calloc(n ? n : 1, sizeof *q);
+    size_t k = 0;
+    int oom = q == NULL;
+    for (size_t i = 0; !oom && i < n; i++) {
+        const redisReply *name = r->element[2 * i];
+        const redisReply *score = r->element[2 * i + 1];
+        if (name->type != REDIS_REPLY_STRING || name->len == 0 ||
+            memchr(name->str, '\0', name->len) ||
+            score->type != REDIS_REPLY_STRING)
+            continue;
+        q[k].name = strndup(name->str, name->len);
+        if (q[k].name == NULL) {
+            oom = 1;
+            break;
+        }
+        q[k].heartbeat_ms = (int64_t)strtod(score->str, NULL);
+        k++;
+    }
+    freeReplyObject(r);
+    if (oom) {
+        if (q)
+            free_index(q, (long)k);
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    qsort(q, k, sizeof *q, by_queue_name);
+    *out = q;
+    return (long)k;
+}
+
 int stats_view_read(redisContext *c, const redis_cli_opts_t *ro,
                     const char *queue, const char *group, const char *cmd,
                     stats_view_t *v, char *err, size_t err_len)
@@ -84,9 +159,25 @@ int stats_view_read(redisContext *c, const redis_cli_opts_t *ro,
                         err_len) != 0)
         return -1;
     fleet_names_t names = {0};
-    if (fleet_targets(c, &keys, queue, &v->now_ms, &names, &v->truncated,
-                      err, err_len) != 0)
+    if (fleet_targets(c, &keys, queue ? queue : DEFAULT_QUEUE, &v->now_ms,
+                      &names, &v->truncated, err, err_len) != 0)
         return -1;
+    index_queue_t *idx = NULL;
+    long n_idx = 0;
+    if (queue == NULL) {
+        fleet_names_free(&names);
+        n_idx = read_index(c, &keys, &idx, &v->truncated, err, err_len);
+        if (n_idx < 0)
+            return -1;
+        for (long i = 0; i < n_idx; i++)
+            if (fleet_names_add(&names, idx[i].name,
+                                strlen(idx[i].name)) != 0) {
+                free_index(idx, n_idx);
+                fleet_names_free(&names);
+                snprintf(err, err_len, "out of memory");
+                return -1;
+            }
+    }
     v->q = calloc(names.n ? names.n : 1, sizeof *v->q);
     if (v->q == NULL) {
         fleet_names_free(&names);
@@ -98,11 +189,14 @@ int stats_view_read(redisContext *c, const redis_cli_opts_t *ro,
         stats_queue_t *q = &v->q[v->n];
         int r = read_queue(c, ro, names.v[i], group, cmd, v->now_ms, q, err,
                            err_len);
-        if (r < 0)
+        if (r < 0) {
             rc = -1;
-        else if (r == 0)
+        } else if (r == 0) {
+            q->heartbeat_ms = idx ? idx[i].heartbeat_ms : -1;
             v->n++;
+        }
     }
+    free_index(idx, n_idx);
     fleet_names_free(&names);
     if (rc != 0)
         stats_view_free(v);
@@ -174,8 +268,17 @@ void stats_view_table(buf_t *b, const stats_view_t *v)
             buf_appendf(b, " v%u: %lld\n", p->version, p->count);
         }
         if (q->s.parked > 0 && q->s.n_parked_pairs == QUEUE_STATS_PARKED_PAIRS)
-            buf_appendf(b, "  %s: (only the first %d parked pairs listed)\n",
+            buf_appendf(b, "  %s: (only the %d largest parked pairs listed)\n",
                         q->queue, QUEUE_STATS_PARKED_PAIRS);
+        if (q->s.live_workers == 0) {
+            buf_appendf(b, "  %s: no live worker", q->queue);
+            if (q->heartbeat_ms > 0) {
+                char age[32];
+                stats_fmt_age(age, sizeof age, v->now_ms - q->heartbeat_ms);
+                buf_appendf(b, " (the last heartbeat was %s ago)", age);
+            }
+            buf_append(b, "\n", 1);
+        }
         if (q->n_without_counters)
             buf_appendf(b, "  %s: %zu live worker(s) report no counters (an "
                         "older jobrt, or an unreadable record): not in "
@@ -287,6 +390,11 @@ cJSON *stats_view_json(const stats_view_t *v)
         add_count_or_null(o, "oldest_waiting_ms", q->s.oldest_waiting_ms);
         cJSON_AddNumberToObject(o, "live_workers",
                                 (double)q->s.live_workers);
+        if (q->heartbeat_ms > 0)
+            cJSON_AddNumberToObject(o, "last_heartbeat_ms",
+                                    (double)q->heartbeat_ms);
+        else
+            cJSON_AddNullToObject(o, "last_heartbeat_ms");
         cJSON_AddNumberToObject(o, "rate", q->rate);
         cJSON_AddNumberToObject(o, "done", (double)q->done);
         cJSON_AddNumberToObject(o, "retried", (double)q->retried);

@@ -26,17 +26,23 @@ typedef struct {
     double rate;          /* jobs settled per second, summed over them */
     unsigned long long done, retried, dead; /* summed, since each started */
     size_t n_without_counters; /* live workers of an older jobrt */
+    int64_t heartbeat_ms; /* its score in the index (the last heartbeat of
+                             any of its workers); -1 when read by name */
 } stats_queue_t;
 
 typedef struct {
     int64_t now_ms; /* the Redis server's clock */
     stats_queue_t *q;
     size_t n;
-    int truncated; /* the index names more live queues than were read */
+    int truncated; /* the index names more queues than were read */
 } stats_view_t;
 
-/* Reads the queue named (not NULL) or every live queue of the namespace
- * (fleet_targets), through consumer group `group`. A queue name of the
+#define STATS_MAX_QUEUES FLEET_MAX_QUEUES /* of the index, read at most */
+
+/* Reads the queue named (not NULL) or every queue of the namespace's
+ * index NS:queues, those without a live worker too (the
+ * STATS_MAX_QUEUES most recently heard from), through consumer group
+ * `group`. A queue name of the
  * index that is not valid is skipped with a note on stderr naming cmd.
  * Returns 0 (free v with stats_view_free), or -1 with err set. */
 int stats_view_read(redisContext *c, const redis_cli_opts_t *ro,

@@ -68,8 +68,10 @@ static int put_draining(buf_t *b, const struct jobrt_plugin *p)
 }
 
 /* The jobs list's entries, then "],"jobs_omitted":N}": stops at
- * REGISTRY_MAX_JOBS entries or REGISTRY_JOBS_BYTES. */
-static int put_jobs(buf_t *b, const registry_job_t *jobs, size_t n)
+ * REGISTRY_MAX_JOBS entries or REGISTRY_JOBS_BYTES; N counts the rest of
+ * the jobs given or of inflight, whichever is more. */
+static int put_jobs(buf_t *b, const registry_job_t *jobs, size_t n,
+                    size_t inflight)
 {
     size_t start = b->len, put = 0;
     int rc = 0;
@@ -86,7 +88,8 @@ static int put_jobs(buf_t *b, const registry_job_t *jobs, size_t n)
                          j->deliveries, (long long)j->started_ms);
         put++;
     }
-    return rc || buf_appendf(b, "],\"jobs_omitted\":%zu}", n - put);
+    size_t total = n > inflight ? n : inflight;
+    return rc || buf_appendf(b, "],\"jobs_omitted\":%zu}", total - put);
 }
 
 int registry_build_record(buf_t *out, const registry_self_t *s,
@@ -133,7 +136,7 @@ int registry_build_record(buf_t *out, const registry_self_t *s,
          put_u64(out, "dead", s->dead) ||
          buf_appendf(out, ",\"rate\":%.2f,\"jobs\":[",
                      s->rate >= 0 && s->rate < 1e9 ? s->rate : 0.0);
-    rc = rc || put_jobs(out, s->jobs, s->n_jobs);
+    rc = rc || put_jobs(out, s->jobs, s->n_jobs, s->inflight);
     return rc ? -1 : 0;
 }
 

@@ -40,9 +40,11 @@ typedef struct {
 
 /* One job in flight, for `jobrt status`: a worker lists at most
  * REGISTRY_MAX_JOBS, and stops at REGISTRY_JOBS_BYTES of JSON (the rest
- * are counted in "jobs_omitted"). started_ms: when the worker handed it
- * to a handler thread (wall clock ms). */
-#define REGISTRY_MAX_JOBS 256
+ * of its `inflight` are counted in "jobs_omitted"): the record is
+ * written every second and read by every stats, top and dashboard poll,
+ * so it stays small at any concurrency. started_ms: when the worker
+ * handed it to a handler thread (wall clock ms). */
+#define REGISTRY_MAX_JOBS 64
 #define REGISTRY_JOBS_BYTES (64 * 1024)
 typedef struct {
     const char *id, *stream_id, *job;
@@ -67,8 +69,8 @@ typedef struct {
      * over about the last 10 s. */
     unsigned long long done, retried, dead;
     double rate;
-    const registry_job_t *jobs; /* the jobs in flight, one by one */
-    size_t n_jobs;
+    const registry_job_t *jobs; /* jobs in flight, one by one (at most */
+    size_t n_jobs;              /* REGISTRY_MAX_JOBS are listed) */
 } registry_self_t;
 
 /* The record as JSON into out (reset first):

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "queue/stats.h"
+
 #define PAGE 1000 /* per XRANGE or script call */
 
 /* The row of (job, v), added if new; NULL when the table is full. */
@@ -106,8 +108,62 @@ static int last_delivered(redisContext *c, const queue_keys_t *k,
     return 0;
 }
 
-/* Counts the undelivered stream entries per (job, version): XRANGE in
- * pages from after the group's last-delivered-id. */
+/* Counts one page of undelivered stream entries: XRANGE from ARGV[1]
+ * (XRANGE form) for ARGV[2] entries, whose first job and v fields are
+ * counted per (job, v) for job ARGV[3], or every job when "". Returns
+ * {entries read, last id read or "", job, v, count, ...}: counts only,
+ * never a payload. */
+static const char *const queued_script =
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT',"
+    " tonumber(ARGV[2]))\n"
+    "local counts, out = {}, {#e, ''}\n"
+    "if #e > 0 then out[2] = e[#e][1] end\n"
+    "for _, x in ipairs(e) do\n"
+    "  local f, job, v = x[2], nil, nil\n"
+    "  for i = 1, #f - 1, 2 do\n"
+    "    if f[i] == 'job' and job == nil then job = f[i + 1] end\n"
+    "    if f[i] == 'v' and v == nil then v = f[i + 1] end\n"
+    "  end\n"
+    "  if job ~= nil and v ~= nil and (ARGV[3] == '' or job == ARGV[3])"
+    " then\n"
+    "    local key = v .. ' ' .. job\n"
+    "    counts[key] = (counts[key] or 0) + 1\n"
+    "  end\n"
+    "end\n"
+    "for key, n in pairs(counts) do\n"
+    "  local sp = string.find(key, ' ', 1, true)\n"
+    "  out[#out + 1] = string.sub(key, sp + 1)\n"
+    "  out[#out + 1] = string.sub(key, 1, sp - 1)\n"
+    "  out[#out + 1] = n\n"
+    "end\n"
+    "return out\n";
+
+/* Adds a counts reply's {job, v, count} triples from element `from` on to
+ * the rows' queued (into_delayed 0) or delayed counts. */
+static void add_counts(rollout_table_t *t, const char *job,
+                       const redisReply *r, size_t from, int into_delayed)
+{
+    for (size_t i = from; i + 2 < r->elements; i += 3) {
+        const redisReply *j = r->element[i], *v = r->element[i + 1],
+                         *cnt = r->element[i + 2];
+        uint32_t ver;
+        rollout_row_t *row;
+        if (j->type == REDIS_REPLY_STRING && wanted(job, j->str, j->len) &&
+            v->type == REDIS_REPLY_STRING &&
+            cnt->type == REDIS_REPLY_INTEGER && cnt->integer > 0 &&
+            parse_version(v->str, v->len, &ver) == 0 &&
+            (row = row_of(t, j->str, j->len, ver)) != NULL) {
+            if (into_delayed)
+                row->delayed += (unsigned long long)cnt->integer;
+            else
+                row->queued += (unsigned long long)cnt->integer;
+        }
+    }
+}
+
+/* Counts the undelivered stream entries per (job, version): pages of
+ * queued_script from after the group's last-delivered-id, at most
+ * scan_max entries in all. */
 static int count_queued(redisContext *c, const queue_keys_t *k,
                         const char *group, const char *job,
                         rollout_table_t *t, char *err, size_t err_len)
@@ -124,55 +180,44 @@ static int count_queued(redisContext *c, const queue_keys_t *k,
     else
         snprintf(start, sizeof start, "-");
     for (;;) {
-        redisReply *r = redisCommand(c, "XRANGE %s %s + COUNT %d", k->stream,
-                                     start, PAGE);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-            fail_reply(c, r, "XRANGE", err, err_len);
-            freeReplyObject(r);
-            return -1;
-        }
-        size_t n = r->elements, i;
-        for (i = 0; i < n && t->scanned < t->scan_max; i++) {
-            const redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-                e->element[0]->type != REDIS_REPLY_STRING ||
-                e->element[0]->len >= sizeof start - 1)
-                continue;
-            t->scanned++;
-            start[0] = '(';
-            memcpy(start + 1, e->element[0]->str, e->element[0]->len);
-            start[1 + e->element[0]->len] = '\0';
-            const redisReply *f = e->element[1], *j = NULL, *v = NULL;
-            for (size_t x = 0; f->type == REDIS_REPLY_ARRAY &&
-                               x + 1 < f->elements; x += 2) {
-                if (j == NULL && is_str(f->element[x], "job"))
-                    j = f->element[x + 1];
-                else if (v == NULL && is_str(f->element[x], "v"))
-                    v = f->element[x + 1];
-            }
-            uint32_t ver;
-            rollout_row_t *row;
-            if (j && v && j->type == REDIS_REPLY_STRING &&
-                wanted(job, j->str, j->len) &&
-                v->type == REDIS_REPLY_STRING &&
-                parse_version(v->str, v->len, &ver) == 0 &&
-                (row = row_of(t, j->str, j->len, ver)) != NULL)
-                row->queued++;
-        }
-        freeReplyObject(r);
-        if (i < n) {
-            t->scan_cut = 1; /* stopped inside a page */
-            return 0;
-        }
-        if (n < PAGE)
-            return 0;
-        if (t->scanned >= t->scan_max) {
-            /* at the limit on a page's end: is there more? */
-            r = redisCommand(c, "XRANGE %s %s + COUNT 1", k->stream, start);
+        unsigned long long want = t->scan_max - t->scanned;
+        if (want == 0) {
+            /* at the limit: is there more? */
+            redisReply *r = redisCommand(c, "XRANGE %s %s + COUNT 1",
+                                         k->stream, start);
             t->scan_cut = r && r->type == REDIS_REPLY_ARRAY && r->elements;
             freeReplyObject(r);
             return 0;
         }
+        char count[24];
+        snprintf(count, sizeof count, "%llu", want < PAGE ? want : PAGE);
+        const char *argv[] = {"EVAL", queued_script, "1", k->stream, start,
+                              count, job ? job : ""};
+        redisReply *r = redisCommandArgv(c, 7, argv, NULL);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+            r->element[0]->type != REDIS_REPLY_INTEGER ||
+            r->element[1]->type != REDIS_REPLY_STRING ||
+            r->element[1]->len >= sizeof start - 1) {
+            fail_reply(c, r, "counting the queued entries", err, err_len);
+            freeReplyObject(r);
+            return -1;
+        }
+        long long n = r->element[0]->integer;
+        if (n < 0 || (unsigned long long)n > want) {
+            fail_reply(c, NULL, "counting the queued entries", err, err_len);
+            freeReplyObject(r);
+            return -1;
+        }
+        t->scanned += (unsigned long long)n;
+        add_counts(t, job, r, 2, 0);
+        if (r->element[1]->len) {
+            start[0] = '(';
+            memcpy(start + 1, r->element[1]->str, r->element[1]->len);
+            start[1 + r->element[1]->len] = '\0';
+        }
+        freeReplyObject(r);
+        if ((unsigned long long)n < strtoull(count, NULL, 10))
+            return 0; /* the end of the stream */
     }
 }
 
@@ -210,8 +255,9 @@ static int count_delayed(redisContext *c, const queue_keys_t *k,
                          const char *job, rollout_table_t *t, char *err,
                          size_t err_len)
 {
-    for (long long at = 0;; at += PAGE) {
-        if (t->delayed_scanned >= t->scan_max) {
+    for (long long at = 0;;) {
+        unsigned long long want = t->scan_max - t->delayed_scanned;
+        if (want == 0) {
             redisReply *r = redisCommand(c, "ZCARD %s", k->delayed);
             t->delayed_cut = r && r->type == REDIS_REPLY_INTEGER &&
                              (unsigned long long)r->integer >
@@ -219,41 +265,34 @@ static int count_delayed(redisContext *c, const queue_keys_t *k,
             freeReplyObject(r);
             return 0;
         }
+        if (want > PAGE)
+            want = PAGE;
         char lo[32], hi[32];
         snprintf(lo, sizeof lo, "%lld", at);
-        snprintf(hi, sizeof hi, "%lld", at + PAGE - 1);
+        snprintf(hi, sizeof hi, "%lld", at + (long long)want - 1);
         const char *argv[] = {"EVAL", delayed_script, "1", k->delayed, lo,
                               hi, job ? job : ""};
         redisReply *r = redisCommandArgv(c, 7, argv, NULL);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-            r->element[0]->type != REDIS_REPLY_INTEGER) {
+            r->element[0]->type != REDIS_REPLY_INTEGER ||
+            r->element[0]->integer < 0 ||
+            (unsigned long long)r->element[0]->integer > want) {
             fail_reply(c, r, "counting the delayed set", err, err_len);
             freeReplyObject(r);
             return -1;
         }
         long long n = r->element[0]->integer;
         t->delayed_scanned += (unsigned long long)n;
-        for (size_t i = 1; i + 2 < r->elements; i += 3) {
-            const redisReply *j = r->element[i], *v = r->element[i + 1],
-                             *cnt = r->element[i + 2];
-            uint32_t ver;
-            rollout_row_t *row;
-            if (j->type == REDIS_REPLY_STRING &&
-                wanted(job, j->str, j->len) &&
-                v->type == REDIS_REPLY_STRING &&
-                cnt->type == REDIS_REPLY_INTEGER &&
-                parse_version(v->str, v->len, &ver) == 0 &&
-                (row = row_of(t, j->str, j->len, ver)) != NULL)
-                row->delayed += (unsigned long long)cnt->integer;
-        }
+        at += n;
+        add_counts(t, job, r, 1, 1);
         freeReplyObject(r);
-        if (n < PAGE)
+        if ((unsigned long long)n < want)
             return 0;
     }
 }
 
 /* Parked: the pending counts of the pseudo-consumers parked:JOB:vN, from
- * the XPENDING summary (JOB may hold ':', so the last ":v" splits). */
+ * the XPENDING summary (split by queue_parse_parked_pair). */
 static int count_parked(redisContext *c, const queue_keys_t *k,
                         const char *group, const char *job,
                         rollout_table_t *t, char *err, size_t err_len)
@@ -269,7 +308,6 @@ static int count_parked(redisContext *c, const queue_keys_t *k,
         freeReplyObject(r);
         return -1;
     }
-    const size_t plen = strlen(QUEUE_PARKED_PREFIX);
     const redisReply *cs = r->element[3];
     for (size_t i = 0; cs->type == REDIS_REPLY_ARRAY && i < cs->elements;
          i++) {
@@ -278,22 +316,16 @@ static int count_parked(redisContext *c, const queue_keys_t *k,
             e->element[0]->type != REDIS_REPLY_STRING ||
             e->element[1]->type != REDIS_REPLY_STRING)
             continue;
-        const char *name = e->element[0]->str;
-        size_t len = e->element[0]->len, sep = 0;
-        if (len <= plen || memcmp(name, QUEUE_PARKED_PREFIX, plen) != 0)
-            continue;
-        for (size_t x = plen; x + 1 < len; x++)
-            if (name[x] == ':' && name[x + 1] == 'v')
-                sep = x;
-        uint32_t ver;
+        queue_parked_pair_t p;
         uint64_t n;
         rollout_row_t *row;
-        if (sep <= plen || !wanted(job, name + plen, sep - plen) ||
-            parse_version(name + sep + 2, len - sep - 2, &ver) != 0 ||
+        if (!queue_parse_parked_pair(e->element[0]->str, e->element[0]->len,
+                                     &p) ||
+            !wanted(job, p.job, strlen(p.job)) ||
             util_parse_u64(e->element[1]->str, e->element[1]->len,
                            (uint64_t)1 << 53, &n) != 0)
             continue;
-        if ((row = row_of(t, name + plen, sep - plen, ver)) != NULL)
+        if ((row = row_of(t, p.job, strlen(p.job), p.version)) != NULL)
             row->parked += n;
     }
     freeReplyObject(r);

@@ -4,12 +4,16 @@
  * the queue's numbers (queue/stats.h), its live workers and what they
  * serve (fleet/fleet_view.h), the rollout table per (job, version)
  * (fleet/rollout.h, what `jobrt rollout` prints), the newest dead letters
- * and this process's own view. The /api/dlq endpoints are in api_dlq.c.
+ * and this process's own view. The Redis part of the overview is read at
+ * most once per API_OVERVIEW_CACHE_MS and shared by every request in that
+ * time (every open tab polls it); a DLQ write clears it. The /api/dlq
+ * endpoints are in api_dlq.c.
  * Everything read from Redis is untrusted: bounded, and made valid UTF-8
  * before it goes into JSON.
  */
 #include "http/api.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,21 @@
 #include "queue/stats.h"
 
 #define OVERVIEW_MAX_WORKERS 500   /* workers listed in the overview */
-#define OVERVIEW_SCAN_MAX 10000    /* entries the rollout scans look at */
+#define OVERVIEW_SCAN_MAX 1000     /* entries the rollout scans look at */
+
+/* The Redis part of the last overview (the document without "local"),
+ * for the queue it was read for. The API runs on one pool thread at a
+ * time (observe/ops.c); the mutex makes that an invariant of this file,
+ * not an assumption about the caller. */
+typedef struct {
+    pthread_mutex_t lock;
+    cJSON *doc;          /* NULL: nothing cached */
+    int64_t read_mono_ms; /* when it was read (monotonic clock) */
+    char key[1024];      /* ns, queue and group it was read for */
+} overview_cache_t;
+
+static overview_cache_t overview_cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0,
+                                          ""};
 
 /* ---- replies ------------------------------------------------------------- */
 
@@ -111,6 +129,21 @@ static void add_text(cJSON *o, const char *name, const char *s)
     api_add_str(o, name, s ? s : "", s ? strlen(s) : 0, 0);
 }
 
+/* A field that holds a number up to ENVELOPE_MAX_VERSION as a JSON number;
+ * when absent or not one, dflt (or null when dflt < 0). */
+static void add_number_field(cJSON *o, const char *name, const redisReply *v,
+                             long long dflt)
+{
+    uint64_t n;
+    if (v && v->type == REDIS_REPLY_STRING &&
+        util_parse_u64(v->str, v->len, ENVELOPE_MAX_VERSION, &n) == 0)
+        cJSON_AddNumberToObject(o, name, (double)n);
+    else if (dflt >= 0)
+        cJSON_AddNumberToObject(o, name, (double)dflt);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
 cJSON *api_dlq_summary(const redisReply *e)
 {
     cJSON *o = cJSON_CreateObject();
@@ -119,9 +152,9 @@ cJSON *api_dlq_summary(const redisReply *e)
     add_text(o, "entry", dlq_entry_id(e));
     api_add_reply(o, "id", dlq_job_id_of(e), 256);
     api_add_reply(o, "job", dlq_field(e, "job"), 256);
-    api_add_reply(o, "v", dlq_field(e, "v"), 32);
+    add_number_field(o, "v", dlq_field(e, "v"), -1);
     api_add_reply(o, "reason", dlq_field(e, "dlq_reason"), 64);
-    api_add_reply(o, "attempt", dlq_field(e, "attempt"), 32);
+    add_number_field(o, "attempt", dlq_field(e, "attempt"), 1);
     api_add_reply(o, "error", dlq_field(e, "dlq_error"), API_ERROR_CUT);
     api_add_reply(o, "worker", dlq_field(e, "dlq_worker"), 256);
     const redisReply *at = dlq_field(e, "dlq_at");
@@ -146,8 +179,11 @@ static cJSON *stats_json(const queue_stats_t *s)
     cJSON_AddNumberToObject(o, "delayed", (double)s->delayed);
     cJSON_AddNumberToObject(o, "dlq", (double)s->dlq);
     cJSON_AddNumberToObject(o, "live_workers", (double)s->live_workers);
-    cJSON_AddNumberToObject(o, "oldest_waiting_ms",
-                            (double)s->oldest_waiting_ms);
+    if (s->oldest_waiting_ms < 0)
+        cJSON_AddNullToObject(o, "oldest_waiting_ms"); /* nothing waits */
+    else
+        cJSON_AddNumberToObject(o, "oldest_waiting_ms",
+                                (double)s->oldest_waiting_ms);
     cJSON *pp = cJSON_AddArrayToObject(o, "parked_pairs");
     for (size_t i = 0; i < s->n_parked_pairs && i < QUEUE_STATS_PARKED_PAIRS;
          i++) {
@@ -268,10 +304,13 @@ static int visit_failure(dlq_t *d, const redisReply *e, void *arg)
     return ++f->n >= f->want ? 1 : 0;
 }
 
-static int overview(api_ctx_t *a, buf_t *out)
+/* Reads the Redis part of the overview into *doc_out. Returns 200, or an
+ * error status with the error document in out. */
+static int overview_read(api_ctx_t *a, cJSON **doc_out, buf_t *out)
 {
     char err[512];
     int64_t now;
+    *doc_out = NULL;
     if (fleet_server_time(a->c, &now, err, sizeof err) != 0)
         return api_error(out, 502, "Redis: %s", err);
     queue_stats_t *st = calloc(1, sizeof *st);
@@ -317,13 +356,7 @@ static int overview(api_ctx_t *a, buf_t *out)
         status = api_error(out, 502, "Redis: %s", d.err);
         goto done;
     }
-    if (a->local_json) {
-        cJSON *local = cJSON_ParseWithLength(a->local_json,
-                                             a->local_json_len);
-        cJSON_AddItemToObject(doc, "local",
-                              local ? local : cJSON_CreateNull());
-    }
-    status = api_reply(out, doc, 200);
+    *doc_out = doc;
     doc = NULL;
 done:
     cJSON_Delete(doc);
@@ -332,6 +365,71 @@ done:
     free(t);
     free(st);
     return status;
+}
+
+static void cache_key(const api_ctx_t *a, char *key, size_t n)
+{
+    snprintf(key, n, "%s\n%s\n%s", a->ns, a->queue, a->group);
+}
+
+void api_overview_cache_clear(void)
+{
+    pthread_mutex_lock(&overview_cache.lock);
+    cJSON_Delete(overview_cache.doc);
+    overview_cache.doc = NULL;
+    pthread_mutex_unlock(&overview_cache.lock);
+}
+
+/* A copy of the Redis part: the cached one while it is younger than
+ * API_OVERVIEW_CACHE_MS, else read afresh (and cached). *age_ms: how old
+ * the copy is. Returns 200, or an error status with out filled. */
+static int overview_doc(api_ctx_t *a, cJSON **doc, int64_t *age_ms,
+                        buf_t *out)
+{
+    char key[sizeof overview_cache.key];
+    cache_key(a, key, sizeof key);
+    int status = 200;
+    pthread_mutex_lock(&overview_cache.lock);
+    int64_t now = util_mono_ms();
+    overview_cache_t *oc = &overview_cache;
+    if (oc->doc == NULL || strcmp(oc->key, key) != 0 ||
+        now - oc->read_mono_ms >= API_OVERVIEW_CACHE_MS ||
+        now < oc->read_mono_ms) {
+        cJSON *fresh;
+        status = overview_read(a, &fresh, out);
+        if (status == 200) {
+            cJSON_Delete(oc->doc);
+            oc->doc = fresh;
+            oc->read_mono_ms = now;
+            snprintf(oc->key, sizeof oc->key, "%s", key);
+        }
+    }
+    *doc = NULL;
+    if (status == 200) {
+        *age_ms = now - oc->read_mono_ms;
+        *doc = cJSON_Duplicate(oc->doc, 1);
+        if (*doc == NULL)
+            status = api_error(out, 500, "out of memory");
+    }
+    pthread_mutex_unlock(&overview_cache.lock);
+    return status;
+}
+
+static int overview(api_ctx_t *a, buf_t *out)
+{
+    cJSON *doc;
+    int64_t age_ms = 0;
+    int status = overview_doc(a, &doc, &age_ms, out);
+    if (status != 200)
+        return status;
+    cJSON_AddNumberToObject(doc, "age_ms", (double)age_ms);
+    if (a->local_json) {
+        cJSON *local = cJSON_ParseWithLength(a->local_json,
+                                             a->local_json_len);
+        cJSON_AddItemToObject(doc, "local",
+                              local ? local : cJSON_CreateNull());
+    }
+    return api_reply(out, doc, 200);
 }
 
 /* ---- routing ------------------------------------------------------------- */
@@ -357,8 +455,11 @@ int api_handle(api_ctx_t *a, const char *method, const char *path,
         (path[8] == '\0' || path[8] == '/')) {
         if (!is_get && !is_post)
             return api_error(out, 405, "%s: only GET and POST", path);
-        return api_dlq_route(a, method, path + 8, query, body, body_len,
-                             out);
+        int status = api_dlq_route(a, method, path + 8, query, body,
+                                   body_len, out);
+        if (is_post && status == 200)
+            api_overview_cache_clear(); /* its failures and counts moved */
+        return status;
     }
     return api_error(out, 404, "no such API endpoint");
 }

@@ -20,6 +20,7 @@
 #define API_DLQ_PAGE_MAX 500 /* entries of one /api/dlq page */
 #define API_DLQ_PAGE_DEFAULT 50
 #define API_FAILURES 20     /* newest dead letters in the overview */
+#define API_OVERVIEW_CACHE_MS 5000 /* an overview's Redis part is reused */
 
 /* {"error": "<one line>"} into out (reset first); returns status. */
 int api_error(buf_t *out, int status, const char *fmt, ...)
@@ -41,9 +42,14 @@ cJSON *api_add_str(cJSON *obj, const char *name, const char *p, size_t n,
 cJSON *api_add_reply(cJSON *obj, const char *name, const redisReply *v,
                      size_t max);
 
-/* One dead letter's summary object: entry, id, job, v, reason, attempt,
- * error (cut), worker, at (dlq_at in ms, or null). */
+/* One dead letter's summary object: entry, id, job, v (a number, or null
+ * when absent or not one), reason, attempt (a number; 1 when absent, as
+ * `jobrt dlq list` shows), error (cut), worker, at (dlq_at in ms, or
+ * null). */
 cJSON *api_dlq_summary(const redisReply *e);
+
+/* Forgets the cached overview (a DLQ write, tests). */
+void api_overview_cache_clear(void);
 
 /* The /api/dlq endpoints; path is the part after "/api/dlq" ("", or
  * "/<id>", "/retry", "/purge"). */

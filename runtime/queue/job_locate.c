@@ -66,27 +66,47 @@ static const char *const scan_stream_script = LUA_JOB_FIELDS_FN
     "if #e > 0 then last = e[#e][1] end\n"
     "return {'', last, #e}\n";
 
-/* KEYS[1] delayed set. ARGV: job id, start rank, count. Members are
+/* The member of m (a ZRANGE ... WITHSCORES reply) that is job id's, as
+ * {1, its place in m, score, token, job, v, attempt}, or nil. Members are
  * cmsgpack {token, {field, value, ...}}; one that does not decode is
- * skipped. Returns {found 0/1, members read, score, token, job, v,
- * attempt}: a member matches by its id field, or without one by its
+ * skipped. A member matches by its id field, or without one by its
  * token. */
+#define LUA_DELAYED_MATCH_FN                                                \
+    "local function delayed_match(m, id)\n"                                 \
+    "  for i = 1, #m - 1, 2 do\n"                                           \
+    "    local ok, d = pcall(cmsgpack.unpack, m[i])\n"                      \
+    "    if ok and type(d) == 'table' and type(d[2]) == 'table' then\n"     \
+    "      local r = job_fields(d[2])\n"                                    \
+    "      local token = tostring(d[1])\n"                                  \
+    "      if r['id'] == id or (r['id'] == nil and token == id) then\n"     \
+    "        return {1, (i + 1) / 2, m[i + 1], token, r['job'] or '',\n"    \
+    "          r['v'] or '', r['attempt'] or '1'}\n"                        \
+    "      end\n"                                                           \
+    "    end\n"                                                             \
+    "  end\n"                                                               \
+    "  return nil\n"                                                        \
+    "end\n"
+
+/* KEYS[1] delayed set. ARGV: job id, start rank, count. Returns the match
+ * (delayed_match), or {0, members read}. */
 static const char *const scan_delayed_script = LUA_JOB_FIELDS_FN
+    LUA_DELAYED_MATCH_FN
     "local lo = tonumber(ARGV[2])\n"
     "local m = redis.call('ZRANGE', KEYS[1], lo, lo + tonumber(ARGV[3]) - 1,"
     " 'WITHSCORES')\n"
-    "for i = 1, #m - 1, 2 do\n"
-    "  local ok, d = pcall(cmsgpack.unpack, m[i])\n"
-    "  if ok and type(d) == 'table' and type(d[2]) == 'table' then\n"
-    "    local r = job_fields(d[2])\n"
-    "    local token = tostring(d[1])\n"
-    "    if r['id'] == ARGV[1] or (r['id'] == nil and token == ARGV[1])"
-    " then\n"
-    "      return {1, (i + 1) / 2, m[i + 1], token, r['job'] or '',\n"
-    "        r['v'] or '', r['attempt'] or '1'}\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
+    "local hit = delayed_match(m, ARGV[1])\n"
+    "if hit then return hit end\n"
+    "return {0, #m / 2}\n";
+
+/* KEYS[1] delayed set. ARGV: job id, score, count. The same for the
+ * members of exactly that score (at most count of them): where a job
+ * found before is looked for again. */
+static const char *const delayed_at_script = LUA_JOB_FIELDS_FN
+    LUA_DELAYED_MATCH_FN
+    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2],"
+    " 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))\n"
+    "local hit = delayed_match(m, ARGV[1])\n"
+    "if hit then return hit end\n"
     "return {0, #m / 2}\n";
 
 const char *job_state_name(job_state_t s)
@@ -144,15 +164,37 @@ static void copy_str(char *dst, size_t n, const redisReply *r)
     dst[len] = '\0';
 }
 
+/* An integer element, or a string one holding a number; 0 otherwise (a
+ * nil, an array, a reply cut short). */
 static long long int_of(const redisReply *r)
 {
     if (r == NULL)
         return 0;
     if (r->type == REDIS_REPLY_INTEGER)
         return r->integer;
-    if (r->type == REDIS_REPLY_STRING)
-        return atoll(r->str);
+    if (r->type == REDIS_REPLY_STRING && r->str)
+        return strtoll(r->str, NULL, 10);
     return 0;
+}
+
+/* A delayed match reply {1, place, score, token, job, v, attempt} into l
+ * (JOB_DELAYED). Returns 1, or 0 when it is not one. */
+static int delayed_hit(const redisReply *r, job_locate_t *l)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
+        int_of(r->element[0]) != 1 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return 0;
+    l->state = JOB_DELAYED;
+    copy_str(l->due_score, sizeof l->due_score, r->element[2]);
+    l->due_ms = (int64_t)strtod(l->due_score, NULL);
+    copy_str(l->token, sizeof l->token, r->element[3]);
+    copy_str(l->job, sizeof l->job, r->element[4]);
+    copy_str(l->version, sizeof l->version, r->element[5]);
+    copy_str(l->attempt, sizeof l->attempt, r->element[6]);
+    if (!l->attempt[0])
+        snprintf(l->attempt, sizeof l->attempt, "1");
+    return 1;
 }
 
 /* 1 if the record exists (copied into l), 0 if not, -1 on error. */
@@ -333,13 +375,7 @@ static int scan_delayed(ctx_t *x, unsigned long long limit, job_locate_t *l,
         }
         long long n = int_of(r->element[1]);
         l->scanned += (unsigned long long)n;
-        if (int_of(r->element[0]) == 1 && r->elements == 7) {
-            l->state = JOB_DELAYED;
-            l->due_ms = (int64_t)strtod(r->element[2]->str, NULL);
-            copy_str(l->token, sizeof l->token, r->element[3]);
-            copy_str(l->job, sizeof l->job, r->element[4]);
-            copy_str(l->version, sizeof l->version, r->element[5]);
-            copy_str(l->attempt, sizeof l->attempt, r->element[6]);
+        if (delayed_hit(r, l)) {
             freeReplyObject(r);
             return 1;
         }
@@ -359,11 +395,17 @@ static int server_time(ctx_t *x, job_locate_t *l)
     redisReply *r = call(x, "TIME", 1, argv);
     if (r == NULL)
         return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
-        l->server_ms = atoll(r->element[0]->str) * 1000 +
-                       atoll(r->element[1]->str) / 1000;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+             r->element[0]->type == REDIS_REPLY_STRING &&
+             r->element[1]->type == REDIS_REPLY_STRING;
+    if (ok)
+        l->server_ms = int_of(r->element[0]) * 1000 +
+                       int_of(r->element[1]) / 1000;
     freeReplyObject(r);
-    return 0;
+    if (!ok)
+        snprintf(x->err, x->err_len, "job %s: unexpected reply to TIME",
+                 x->id);
+    return ok ? 0 : -1;
 }
 
 int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
@@ -408,5 +450,52 @@ int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
         return -1;
     if (rc == 0)
         out->state = acked ? JOB_ACKED : JOB_NOT_FOUND;
+    return 0;
+}
+
+int job_relocate(redisContext *c, const queue_keys_t *keys,
+                 const char *group, const char *id,
+                 const job_locate_t *prev, job_locate_t *out, char *err,
+                 size_t err_len)
+{
+    ctx_t x = {c, keys, group, id, err, err_len};
+    memset(out, 0, sizeof *out);
+    snprintf(out->attempt, sizeof out->attempt, "1");
+    if (server_time(&x, out) != 0)
+        return -1;
+    int rc = get_record(&x, out);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (prev->state == JOB_DELAYED && prev->due_score[0]) {
+        char count[24];
+        snprintf(count, sizeof count, "%d", JOB_LOCATE_PAGE);
+        const char *argv[] = {"EVAL", delayed_at_script, "1", keys->delayed,
+                              id, prev->due_score, count};
+        redisReply *r = call(&x, "reading the delayed set", 7, argv);
+        if (r == NULL)
+            return -1;
+        rc = delayed_hit(r, out);
+        freeReplyObject(r);
+    } else if (prev->stream_id[0]) {
+        job_locate_t probe = *out;
+        rc = entry_state(&x, prev->stream_id, 1, &probe);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            *out = probe;
+        else if (rc == 2)
+            snprintf(out->stream_id, sizeof out->stream_id, "%s",
+                     prev->stream_id);
+    } else {
+        rc = 0;
+    }
+    if (rc == 1)
+        return 0;
+    /* it may have finished while we looked */
+    int found = get_record(&x, out);
+    if (found < 0)
+        return -1;
+    if (found == 0)
+        out->state = rc == 2 ? JOB_ACKED : JOB_NOT_FOUND;
     return 0;
 }

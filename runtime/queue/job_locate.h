@@ -12,7 +12,8 @@
  * returns only a match, until scan_limit entries have been looked at in
  * all. Pages are read one after the other, not atomically: a job that
  * moves between the stream and the delayed set during a scan can be
- * missed (then it is reported as not found; ask again).
+ * missed (then it is reported as not found; ask again). Every reply
+ * element is checked for its type before it is read.
  */
 #ifndef JOBRT_QUEUE_JOB_LOCATE_H
 #define JOBRT_QUEUE_JOB_LOCATE_H
@@ -49,6 +50,7 @@ typedef struct {
     int64_t idle_ms;         /* parked, running: XPENDING idle */
     long long deliveries;    /* parked, running: XPENDING count */
     int64_t due_ms;          /* delayed: score (server clock ms) */
+    char due_score[32];      /* delayed: the score as Redis wrote it */
     char token[64];          /* delayed: the member's token */
     char job[ENVELOPE_MAX_NAME + 1]; /* the entry's job and v fields, as */
     char version[16];        /* they are (cut to fit), "" if absent */
@@ -64,6 +66,18 @@ typedef struct {
 int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
                const char *id, unsigned long long scan_limit,
                job_locate_t *out, char *err, size_t err_len);
+
+/* Looks for job id again where prev (an earlier job_locate or
+ * job_relocate of it) found it, without a scan: its record, then its
+ * stream entry (one script: queued, parked, running, or acknowledged),
+ * or its delayed member among those of the same score. When it is no
+ * longer there (a retry moved it between the stream and the delayed set,
+ * or it finished and its entry was trimmed) out->state is JOB_NOT_FOUND:
+ * a full job_locate may find it elsewhere. Returns 0, or -1 with err. */
+int job_relocate(redisContext *c, const queue_keys_t *keys,
+                 const char *group, const char *id,
+                 const job_locate_t *prev, job_locate_t *out, char *err,
+                 size_t err_len);
 
 void job_locate_free(job_locate_t *l);
 

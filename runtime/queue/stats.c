@@ -7,8 +7,9 @@
  *
  * Its cost is bounded: every command it runs is O(1) or O(log n) but
  * XPENDING's summary, which is linear in the group's consumers (workers,
- * parked pairs and lost: holders, which cleanup keeps few), and the pairs
- * it lists are capped at QUEUE_STATS_PARKED_PAIRS.
+ * parked pairs and lost: holders, which cleanup keeps few) and the sort
+ * of the parked pairs by count; the pairs it returns are the
+ * QUEUE_STATS_PARKED_PAIRS largest.
  */
 #include "queue/stats.h"
 
@@ -22,7 +23,8 @@
 /* KEYS: stream, delayed, dlq, workers. ARGV: group, worker TTL ms, pairs
  * cap, the parked prefix. Returns {now, length, waiting (-1: unknown), pending, parked,
  * delayed, dlq, live workers, oldest waiting age (-1: none),
- * {consumer, count, ...} of parked pairs (at most the cap)}. */
+ * {consumer, count, ...} of the largest parked pairs (at most the cap,
+ * largest first)}. */
 static const char *const stats_script = LUA_NOW_MS
     "local now = now_ms()\n"
     "local len, waiting, pending, parked = 0, 0, 0, 0\n"
@@ -49,16 +51,25 @@ static const char *const stats_script = LUA_NOW_MS
     "  if found and pending > 0 then\n"
     "    local s = redis.call('XPENDING', KEYS[1], ARGV[1])\n"
     "    local cap = tonumber(ARGV[3])\n"
+    "    local all = {}\n"
     "    if type(s[4]) == 'table' then\n"
     "      for _, c in ipairs(s[4]) do\n"
     "        if string.sub(c[1], 1, #ARGV[4]) == ARGV[4] then\n"
-    "          parked = parked + tonumber(c[2])\n"
-    "          if #pairs_out < cap * 2 then\n"
-    "            pairs_out[#pairs_out + 1] = c[1]\n"
-    "            pairs_out[#pairs_out + 1] = tonumber(c[2])\n"
-    "          end\n"
+    "          local n = tonumber(c[2]) or 0\n"
+    "          parked = parked + n\n"
+    "          all[#all + 1] = {c[1], n}\n"
     "        end\n"
     "      end\n"
+    "    end\n"
+    /* the largest pairs first; equal counts by name, so the list is
+     * stable from one read to the next */
+    "    table.sort(all, function(a, b)\n"
+    "      if a[2] ~= b[2] then return a[2] > b[2] end\n"
+    "      return a[1] < b[1]\n"
+    "    end)\n"
+    "    for i = 1, math.min(#all, cap) do\n"
+    "      pairs_out[#pairs_out + 1] = all[i][1]\n"
+    "      pairs_out[#pairs_out + 1] = all[i][2]\n"
     "    end\n"
     "  end\n"
     "  if waiting ~= 0 then\n"
@@ -79,8 +90,8 @@ static const char *const stats_script = LUA_NOW_MS
     "return {now, len, waiting, pending, parked, delayed, dlq, live, "
     "oldest, pairs_out}\n";
 
-/* Splits "parked:<job>:v<N>" into the pair; 0 if it is not one. */
-static int parse_pair(const char *name, size_t len, queue_parked_pair_t *p)
+int queue_parse_parked_pair(const char *name, size_t len,
+                            queue_parked_pair_t *p)
 {
     size_t plen = strlen(QUEUE_PARKED_PREFIX);
     if (len <= plen || memcmp(name, QUEUE_PARKED_PREFIX, plen) != 0)
@@ -93,10 +104,12 @@ static int parse_pair(const char *name, size_t len, queue_parked_pair_t *p)
             cut = i - 2;
             break;
         }
-    if (cut == rest || cut == 0 || cut > ENVELOPE_MAX_NAME)
+    if (cut == rest || cut == 0 || cut > ENVELOPE_MAX_NAME ||
+        !envelope_valid_name(job, cut))
         return 0;
     uint64_t v;
-    if (util_parse_u64(job + cut + 2, rest - cut - 2, UINT32_MAX, &v))
+    if (util_parse_u64(job + cut + 2, rest - cut - 2, ENVELOPE_MAX_VERSION,
+                       &v))
         return 0;
     memcpy(p->job, job, cut);
     p->job[cut] = '\0';
@@ -170,7 +183,7 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
         if (name->type != REDIS_REPLY_STRING || !is_int(n))
             continue;
         queue_parked_pair_t *p = &out->parked_pairs[out->n_parked_pairs];
-        if (!parse_pair(name->str, name->len, p))
+        if (!queue_parse_parked_pair(name->str, name->len, p))
             continue;
         p->count = n->integer;
         out->n_parked_pairs++;

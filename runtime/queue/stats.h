@@ -16,7 +16,8 @@
 #include "core/envelope.h"
 #include "queue/keys.h"
 
-/* Parked (job, version) pairs listed one by one; `parked` counts all. */
+/* Parked (job, version) pairs listed one by one, the largest first (by
+ * count, then name); `parked` counts all. */
 #define QUEUE_STATS_PARKED_PAIRS 64
 
 typedef struct {
@@ -41,6 +42,14 @@ typedef struct {
     size_t n_parked_pairs;
     queue_parked_pair_t parked_pairs[QUEUE_STATS_PARKED_PAIRS];
 } queue_stats_t;
+
+/* Splits the consumer name[0..len) "parked:<job>:v<N>" (the last ":v"
+ * splits, as a job name may hold ':') into p's job and version (count
+ * untouched). Returns 1, or 0 when it is not one: another prefix, a job
+ * name envelope_valid_name refuses, a version that is not a number up to
+ * ENVELOPE_MAX_VERSION. */
+int queue_parse_parked_pair(const char *name, size_t len,
+                            queue_parked_pair_t *p);
 
 /* Reads keys' queue through consumer group `group`. A queue never used
  * (no stream) reads as all zeros; a stream without the group (jobs added

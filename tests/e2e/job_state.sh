@@ -5,7 +5,10 @@
 # says so), finished (the record), parked (a version no plugin serves,
 # with --park-ttl: the pair), running (a hazard "work" job that sleeps: on
 # worker w1, its host and pid, since when); --wait returns when the job
-# finishes (exit 0 succeeded, 3 dead) and gives up at --timeout (exit 1).
+# finishes (exit 0 succeeded, 3 dead) and gives up at --timeout (exit 1);
+# a job that leaves its place for a while (a retry's move) is looked for
+# again; with no records kept, --wait exits 4, or 3 when the job is found
+# in the DLQ.
 . "$(dirname "$0")/lib.sh"
 
 e2e_require "$JOBRT_HAZARD_DIR/hazard.so" "build the hazard test plugin"
@@ -51,13 +54,15 @@ assert_contains "$OUT" "job d-1 (work v1) is delayed in queue $Q: due at " \
 # ---- unknown: exit 1; a scan limit that cuts the search says so
 assert_exit 1 "status of an unknown id" st nope
 assert_contains "$ERR" "no job nope in queue $Q: no record" "status nope"
+assert_contains "$ERR" "if it was dead-lettered, \`jobrt dlq show nope -q $Q\` \
+shows it" "status nope: the DLQ hint names the queue"
 assert_not_contains "$ERR" "--scan-limit" "status nope, full scan"
 assert_exit 1 "status nope --json" st nope --json
 assert_eq unknown "$(json_get "$OUT" state)" "state of nope"
 assert_eq 3 "$(json_get "$OUT" scanned)" "entries scanned for nope"
 assert_eq false "$(json_get "$OUT" scan_cut)" "scan_cut for nope"
 assert_exit 1 "status nope --scan-limit 1" st nope --scan-limit 1
-assert_contains "$ERR" "only the first 1 entries of the stream and delayed \
+assert_contains "$ERR" "only the first 1 entry of the stream and delayed \
 set were scanned (--scan-limit)" "status nope --scan-limit 1"
 
 # ---- finished
@@ -80,13 +85,14 @@ since=$(json_get "$OUT" since_ms) now=$(json_get "$OUT" server_time_ms)
 assert_ge "$since" "$now" "p-1 parked before now"
 assert_exit 0 "status p-1" st p-1
 assert_contains "$OUT" "job p-1 (work v2) is parked in queue $Q: pending to \
-parked:work:v2 (no worker that took it serves that version) since" "status p-1"
+parked:work:v2 (no live worker serves this job name at this version) since" \
+    "status p-1"
 
 # ---- running: on w1, with its host and pid, since when
 enq -v 1 --payload '{"ms":3000}' --id r-1 >/dev/null 2>&1
 wait_for "r-1 running" 10 state_is r-1 running
 # the heartbeat after dispatch lists the job with its start
-has_since() { st r-1 --json | grep -q '"since_ms"'; }
+has_since() { st r-1 --json | grep -q '"since_ms":[0-9]'; }
 wait_for "w1's record lists r-1" 5 has_since
 assert_exit 0 "status r-1 --json" st r-1 --json
 assert_eq w1 "$(json_get "$OUT" consumer)" "r-1's worker"
@@ -118,6 +124,52 @@ assert_exit 1 "status d-1 --wait --timeout" st d-1 --wait --timeout 500ms
 assert_contains "$ERR" "job d-1 is still delayed after --timeout" \
     "status d-1 --wait --timeout"
 assert_exit 2 "--timeout without --wait" st d-1 --timeout 1s
+
+# ---- --wait across a move: a job seen, then in neither place for a while
+# (a retry moves it from the stream to the delayed set and back), is looked
+# for again, not reported unknown
+Q2=js2
+"$J" enqueue $Q2 work -r "$REDIS_URL" -v 1 --payload '{}' --id m-1 \
+    --delay 1h >/dev/null 2>&1
+"$J" status m-1 -q $Q2 -r "$REDIS_URL" --wait --timeout 40s \
+    >"$E2E_WORK/m1.out" 2>"$E2E_WORK/m1.err" &
+waiter=$!
+member_of_m1() { rcli ZRANGE "jobrt:{$Q2}:delayed" 0 0 | grep -q .; }
+wait_for "m-1 delayed" 5 member_of_m1
+sleep 1.5 # the waiter has seen it in the delayed set
+rcli EVAL "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do \
+redis.call('ZREM', KEYS[1], m) end" 1 "jobrt:{$Q2}:delayed" >/dev/null
+sleep 3 # gone for a few of the waiter's looks
+kill -0 $waiter 2>/dev/null || fail "--wait ended while m-1 was between places: \
+$(cat "$E2E_WORK/m1.err")"
+"$J" enqueue $Q2 work -r "$REDIS_URL" -v 1 --payload '{}' --id m-1 \
+    >/dev/null 2>&1
+start_worker w2 --plugin-dir "$JOBRT_HAZARD_DIR" -r "$REDIS_URL" -q $Q2 \
+    --consumer w2
+rc=0
+wait $waiter || rc=$?
+assert_eq 0 "$rc" "status m-1 --wait exit: $(cat "$E2E_WORK/m1.err")"
+assert_eq succeeded "$(json_get "$(cat "$E2E_WORK/m1.out")" status)" \
+    "m-1's record after the move"
+stop_worker w2
+
+# ---- --wait on a worker that keeps no records: 4 for "finished, outcome
+# not recorded"; a dead letter is found in the DLQ: 3
+Q3=js3
+start_worker w3 --plugin-dir "$JOBRT_HAZARD_DIR" -r "$REDIS_URL" -q $Q3 \
+    --consumer w3 --result-ttl 0 --failure-ttl 0
+"$J" enqueue $Q3 work -r "$REDIS_URL" -v 1 --payload '{"ms":1500}' \
+    --id n-1 >/dev/null 2>&1
+assert_exit 4 "status n-1 --wait (no record kept)" \
+    "$J" status n-1 -q $Q3 -r "$REDIS_URL" --wait --timeout 40s
+assert_contains "$OUT" "job n-1 (work v1) finished in queue $Q3" "status n-1"
+assert_contains "$OUT" "no outcome record" "status n-1"
+printf '%s\n' '{"job":"work","v":1,"payload":{},"id":"n-2","expires_at":1}' |
+    "$J" enqueue $Q3 -r "$REDIS_URL" >/dev/null 2>&1
+assert_exit 3 "status n-2 --wait (dead, no record kept)" \
+    "$J" status n-2 -q $Q3 -r "$REDIS_URL" --wait --timeout 40s --json
+assert_eq expired "$(json_get "$OUT" dead_letter reason)" "n-2's dead letter"
+stop_worker w3
 
 stop_worker w1
 pass

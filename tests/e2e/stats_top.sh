@@ -6,7 +6,10 @@
 # within seconds of the burst. Then `jobrt top` in a detached tmux session of a
 # fixed size: the frame shows the queue's numbers and the live worker; q,
 # Ctrl-C and SIGTERM each end it with exit 0 and the terminal's mode
-# (stty -a) exactly as before. Not on a terminal: one plain frame.
+# (stty -a) exactly as before; on a short terminal a last line counts the
+# rows that did not fit. Not on a terminal: one plain frame, without "q to
+# quit". -q and JOBRT_QUEUE name the queue; without one, every queue of the
+# index is listed, one whose workers all died marked.
 . "$(dirname "$0")/lib.sh"
 
 command -v tmux >/dev/null || fail "tmux is not installed"
@@ -71,9 +74,37 @@ assert_exit 0 "jobrt stats (all)" "$J" stats -r "$REDIS_URL"
 printf '%s\n' "$OUT" | grep -Eq "^$Q +4 +2 +1 +1 +2 " ||
     fail "jobrt stats (all queues): $OUT"
 
+# -q and JOBRT_QUEUE name the queue as QUEUE does
+assert_exit 0 "jobrt stats -q" "$J" stats -q $Q --json -r "$REDIS_URL"
+assert_eq $Q "$(json_get "$OUT" queues 0 queue)" "stats -q's queue"
+assert_eq 4 "$(json_get "$OUT" queues 0 waiting)" "stats -q's waiting"
+assert_exit 0 "JOBRT_QUEUE=$Q jobrt stats" \
+    env JOBRT_QUEUE=$Q "$J" stats --json -r "$REDIS_URL"
+assert_eq 1 "$(json_get "$OUT" queues | "$E2E_PY" -c \
+    'import json,sys; print(len(json.load(sys.stdin)))')" \
+    "queues listed with JOBRT_QUEUE"
+assert_exit 2 "jobrt stats QUEUE -q OTHER" "$J" stats $Q -q other \
+    -r "$REDIS_URL"
+
+# a queue whose workers all died (its index score an hour old) is listed
+# without QUEUE, marked as having no live worker
+rcli ZADD jobrt:queues $(( $(date +%s) * 1000 - 3600000 )) gone >/dev/null
+"$J" enqueue gone ok -v 1 --payload '{}' -r "$REDIS_URL" >/dev/null 2>&1
+assert_exit 0 "jobrt stats --json (all)" "$J" stats --json -r "$REDIS_URL"
+assert_eq "gone $Q" "$(json_get "$OUT" queues | "$E2E_PY" -c \
+    'import json,sys; print(" ".join(q["queue"] for q in json.load(sys.stdin)))')" \
+    "every queue of the index, by name"
+assert_eq 0 "$(json_get "$OUT" queues 0 live_workers)" "gone's live workers"
+assert_eq 1 "$(json_get "$OUT" queues 0 waiting)" "gone's waiting job"
+assert_exit 0 "jobrt stats (all, with gone)" "$J" stats -r "$REDIS_URL"
+assert_contains "$OUT" "  gone: no live worker (the last heartbeat was 1h" \
+    "gone marked"
+assert_not_contains "$OUT" "  $Q: no live worker" "$Q not marked"
+
 # ---- top, not on a terminal: one plain frame
 assert_exit 0 "jobrt top, not a terminal" "$J" top $Q -r "$REDIS_URL"
 assert_contains "$OUT" "QUEUE" "top's plain frame"
+assert_not_contains "$OUT" "q to quit" "top's plain frame: no keys to press"
 assert_contains "$OUT" " w1 " "top's plain frame lists w1"
 assert_not_contains "$OUT" $'\x1b' "top's plain frame has no escapes"
 assert_contains "$ERR" "not a terminal: printed one frame" "top, no tty"
@@ -121,6 +152,16 @@ shell=$("${TMUX_CMD[@]}" display -p -t top '#{pane_pid}')
 top_pid=$(pgrep -P "$shell" -f "top $Q") || fail "no top process under $shell"
 kill -TERM "$top_pid"
 ended 3
+
+# ---- a terminal too short for the workers: a last line says how many
+# more there are
+"${TMUX_CMD[@]}" new-session -d -s short -x 160 -y 8 \
+    "$J top -r $REDIS_URL --interval 200ms" || fail "tmux new-session short"
+short_pane() { "${TMUX_CMD[@]}" capture-pane -p -t short; }
+short_has_more() { short_pane | grep -Eq '^\.\.\. and [0-9]+ more'; }
+wait_for "top on 8 rows says what did not fit" 15 short_has_more
+short_pane | grep -q "q to quit" || fail "live top's title: $(short_pane)"
+"${TMUX_CMD[@]}" kill-session -t short
 
 tmux_stop
 # the sleep job is handed back at the stop (its cancel flag ends it)
