@@ -186,6 +186,21 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
 
 void queue_redis_release_pending(queue_redis_t *q)
 {
+    if (q->read_outstanding) {
+        /* A read sent before the stop may still be delivered, on the
+         * reader's own connection, after a release sent now on the
+         * writer's: its entries would stay pending for a consumer that is
+         * gone. Release once Redis has answered it (reader.c). */
+        q->released = 1;
+        q->release_deferred = 1;
+        reader_unblock(q);
+        return;
+    }
+    queue_release_now(q);
+}
+
+void queue_release_now(queue_redis_t *q)
+{
     char now[24], record[1024];
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
     snprintf(record, sizeof record, "%s%s", q->keys.worker_prefix,

@@ -137,6 +137,8 @@ struct queue_redis {
     char periodic_error[PERIODIC_KINDS][160];
 
     queue_health_t health; /* queue_redis_health, queue_write_confirmed */
+    int release_deferred;  /* queue_redis_release_pending waits for the
+                              outstanding read (ops.c) */
 
     stream_sweep_t sweep;      /* acked ids no trim has passed yet */
     int64_t next_trim;
@@ -247,5 +249,9 @@ void queue_fleet_free(queue_redis_t *q);
  * clock starts again now, so the fetch loop is not judged stalled for
  * Redis's stall once Redis answers again. */
 void queue_write_confirmed(queue_redis_t *q);
+
+/* ops.c: the release of everything pending for this consumer, sent now
+ * (queue_redis_release_pending defers it past an outstanding read). */
+void queue_release_now(queue_redis_t *q);
 
 #endif

@@ -179,6 +179,10 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *r = reply;
     (void)ac;
     q->read_outstanding = 0;
+    if (q->release_deferred) { /* the stop's release waited for this read */
+        q->release_deferred = 0;
+        queue_release_now(q);
+    }
     if (r == NULL)
         return; /* disconnected; reader_up starts over */
     if (r->type == REDIS_REPLY_ERROR) {
