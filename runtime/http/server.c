@@ -10,6 +10,14 @@
  * HTTP_REQUEST_TIMEOUT_MS to arrive (slowloris; the first one counted
  * from the connection), an idle keep-alive connection, an answer the
  * client does not read, and the linger after the last answer.
+ *
+ * Connections are admitted by peer (an IPv4 address, or an IPv6 /64):
+ * past HTTP_MAX_PER_PEER, or past HTTP_MAX_CONNECTIONS in all, a new
+ * connection takes the place of an idle one (between requests, not yet
+ * sent its first, or lingering) -- of the same peer, or of the peer
+ * holding the most, the one idle longest -- and is closed only when
+ * none is idle. So neither held keep-alive connections nor a flood of
+ * silent ones shut out a health check.
  */
 #include "http/server.h"
 
@@ -41,6 +49,13 @@ typedef enum {
     C_READING, C_AWAITING, C_WRITING, C_LINGERING, C_CLOSING
 } conn_state_t;
 
+/* The connections from one peer address. */
+typedef struct peer {
+    unsigned char key[16]; /* see peer_key */
+    size_t conns;
+    struct peer *next;
+} peer_t;
+
 typedef struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
@@ -51,6 +66,9 @@ typedef struct conn {
     int handles_open;
     int keep_alive;
     int peer_loopback;
+    peer_t *peer;         /* while linked into the server's list */
+    int idle;             /* no byte of a request since idle_since */
+    int64_t idle_since;   /* monotonic ms */
     int error_status;     /* a limit or parse error: answer and close */
     int headers_done;     /* what follows are trailers: not kept */
     int is_head;          /* the request was HEAD: the answer has no body */
@@ -85,6 +103,7 @@ struct http_server {
     int handles_open;
     size_t n_conns;
     conn_t *conns;
+    peer_t *peers;
     char rbuf[64 * 1024]; /* read buffer, consumed within each read */
 };
 
@@ -302,6 +321,12 @@ static void reset_request(conn_t *c)
     }
 }
 
+static void set_idle(conn_t *c)
+{
+    c->idle = 1;
+    c->idle_since = util_mono_ms();
+}
+
 static void on_conn_handle_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
@@ -321,9 +346,23 @@ static void conn_free_handles(conn_t *c)
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
 }
 
+static void drop_peer(http_server_t *s, peer_t *p)
+{
+    if (--p->conns > 0)
+        return;
+    for (peer_t **pp = &s->peers; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    free(p);
+}
+
 static void unlink_conn(conn_t *c)
 {
     http_server_t *s = c->srv;
+    drop_peer(s, c->peer);
+    c->peer = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -387,6 +426,7 @@ static const char *status_text(int status)
     case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return "Status";
     }
@@ -433,6 +473,7 @@ static void on_shutdown(uv_shutdown_t *sd, int status)
 static void linger(conn_t *c)
 {
     c->state = C_LINGERING;
+    set_idle(c);
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
@@ -459,6 +500,7 @@ static void on_written(uv_write_t *w, int status)
     }
     c->state = C_READING;
     reset_request(c);
+    set_idle(c);
     http_parser_pause(&c->parser, 0);
     arm_timer(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
@@ -475,6 +517,21 @@ static void on_written(uv_write_t *w, int status)
     }
 }
 
+/* One of the lines of headers ("Name: value\r\n"...) is name's. */
+static int has_header(const char *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = headers; *l; ) {
+        if (strncasecmp(l, name, n) == 0 && l[n] == ':')
+            return 1;
+        const char *end = strstr(l, "\r\n");
+        if (end == NULL)
+            break;
+        l = end + 2;
+    }
+    return 0;
+}
+
 void http_respond(http_request_t *req, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len)
 {
@@ -484,12 +541,16 @@ void http_respond(http_request_t *req, int status, const char *content_type,
         return;
     }
     char head[1024];
+    if (extra_headers == NULL)
+        extra_headers = "";
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                     "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                     "Content-Length: %zu\r\n%s"
                      "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
                      status, status_text(status), content_type, len,
-                     extra_headers ? extra_headers : "",
+                     has_header(extra_headers, "Cache-Control")
+                         ? "" : "Cache-Control: no-store\r\n",
+                     extra_headers,
                      c->keep_alive ? "" : "Connection: close\r\n");
     if (n < 0 || (size_t)n >= sizeof head) {
         conn_close(c);
@@ -533,6 +594,7 @@ static void refuse(conn_t *c, int status)
 
 static void parse(conn_t *c, const char *data, size_t len)
 {
+    c->idle = 0;
     if (c->request_started == 0)
         c->request_started = util_mono_ms();
     size_t used = http_parser_execute(&c->parser, &c->srv->settings, data,
@@ -564,41 +626,121 @@ static void parse(conn_t *c, const char *data, size_t len)
     arm_timer(c);
 }
 
-static int is_loopback(const struct sockaddr_storage *ss)
+int http_addr_is_loopback(const char *addr)
 {
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return 0;
+    return IN6_IS_ADDR_LOOPBACK(&a6) ||
+           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+/* What connections are counted by: an IPv4 address (as ::ffff:a.b.c.d,
+ * so that a v4-mapped peer is the same one), or an IPv6 address's /64
+ * (a host usually has a whole /64 to pick addresses from). */
+static void peer_key(const struct sockaddr_storage *ss, unsigned char k[16],
+                     char *text, size_t text_len)
+{
+    memset(k, 0, 16);
+    text[0] = '\0';
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (ss->ss_family == AF_INET6) {
+        k[10] = k[11] = 0xff;
+        memcpy(k + 12, &a->sin_addr, 4);
+        inet_ntop(AF_INET, &a->sin_addr, text, (socklen_t)text_len);
+    } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
-            return 1;
-        return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
-               a->sin6_addr.s6_addr[12] == 127;
+        memcpy(k, &a->sin6_addr, IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) ? 16 : 8);
+        inet_ntop(AF_INET6, &a->sin6_addr, text, (socklen_t)text_len);
     }
+}
+
+static peer_t *find_peer(http_server_t *s, const unsigned char key[16])
+{
+    for (peer_t *p = s->peers; p; p = p->next)
+        if (memcmp(p->key, key, 16) == 0)
+            return p;
+    return NULL;
+}
+
+/* The idle connection a new one takes the place of: only's (when given),
+ * or any peer's, preferring the peer holding the most connections, then
+ * the connection idle longest. NULL when none is idle: a connection in
+ * the middle of a request, or whose request a handler has, stays. */
+static conn_t *idle_to_evict(http_server_t *s, const peer_t *only)
+{
+    conn_t *best = NULL;
+    for (conn_t *c = s->conns; c; c = c->next) {
+        int idle = c->state == C_LINGERING ||
+                   (c->state == C_READING && c->idle);
+        if (!idle || (only && c->peer != only))
+            continue;
+        if (best == NULL || c->peer->conns > best->peer->conns ||
+            (c->peer->conns == best->peer->conns &&
+             c->idle_since < best->idle_since))
+            best = c;
+    }
+    return best;
+}
+
+/* Makes room for a connection from key: 0, or -1 when there is none. */
+static int admit(http_server_t *s, const unsigned char key[16],
+                 const char *who)
+{
+    peer_t *p = find_peer(s, key);
+    conn_t *victim = NULL;
+    if (p && p->conns >= HTTP_MAX_PER_PEER) {
+        victim = idle_to_evict(s, p);
+        if (victim == NULL) {
+            LOGD("http", "connection from %s refused: %d open from it, "
+                 "none idle", who, HTTP_MAX_PER_PEER);
+            return -1;
+        }
+    } else if (s->n_conns >= HTTP_MAX_CONNECTIONS) {
+        victim = idle_to_evict(s, NULL);
+        if (victim == NULL) {
+            LOGD("http", "connection from %s refused: %d open (the limit), "
+                 "none idle", who, HTTP_MAX_CONNECTIONS);
+            return -1;
+        }
+    }
+    if (victim)
+        conn_close(victim);
     return 0;
 }
 
-static void on_reject_closed(uv_handle_t *h) { free(h); }
+static void link_conn(http_server_t *s, conn_t *c, const unsigned char key[16])
+{
+    peer_t *p = find_peer(s, key);
+    if (p == NULL) {
+        p = calloc(1, sizeof *p);
+        if (p == NULL) {
+            c->state = C_CLOSING;
+            conn_free_handles(c);
+            return;
+        }
+        memcpy(p->key, key, 16);
+        p->next = s->peers;
+        s->peers = p;
+    }
+    p->conns++;
+    c->peer = p;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+}
 
 static void on_connection(uv_stream_t *listener, int status)
 {
     http_server_t *s = listener->data;
     if (status != 0 || s->closing)
         return;
-    if (s->n_conns >= HTTP_MAX_CONNECTIONS) {
-        /* accept it only to close it: the backlog must not fill up */
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (t == NULL)
-            return;
-        uv_tcp_init(s->loop, t);
-        if (uv_accept(listener, (uv_stream_t *)t) == 0)
-            LOGD("http", "connection refused: %d open (the limit)",
-                 HTTP_MAX_CONNECTIONS);
-        uv_close((uv_handle_t *)t, on_reject_closed);
-        return;
-    }
+    /* accepted even when it is refused: the backlog must not fill up */
     conn_t *c = calloc(1, sizeof *c);
     if (c == NULL)
         return;
@@ -608,23 +750,30 @@ static void on_connection(uv_stream_t *listener, int status)
     c->tcp.data = c->timer.data = c;
     c->handles_open = 2;
     s->handles_open++;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->n_conns++;
-    c->state = C_READING;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
+    c->state = C_CLOSING; /* until linked */
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-        c->peer_loopback = is_loopback(&ss);
+    unsigned char key[16];
+    char who[INET6_ADDRSTRLEN];
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
+        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
+        conn_free_handles(c);
+        return;
+    }
+    peer_key(&ss, key, who, sizeof who);
+    if (admit(s, key, who) != 0) {
+        conn_free_handles(c);
+        return;
+    }
+    link_conn(s, c, key);
+    if (c->peer == NULL)
+        return;
+    c->state = C_READING;
+    c->peer_loopback = http_addr_is_loopback(who);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     reset_request(c);
+    set_idle(c);
     /* the first request is due within the request timeout of the
      * connection, so that silent connections cannot hold every slot for
      * the idle timeout */

@@ -7,7 +7,9 @@
  * HEAD is handed over as itself; its answer goes without the body.
  *
  * Everything a client sends is bounded: header bytes, body bytes, open
- * connections (more are closed at accept), the time to send a whole
+ * connections in all and per peer (a new one past either limit takes
+ * the place of an idle one, and is closed at accept when none is idle:
+ * see server.c), the time to send a whole
  * request (slow clients are cut off), idle keep-alive time and the time
  * to take an answer. A bad request gets a 4xx and the connection is
  * closed (after the answer is out); nothing a client does
@@ -23,6 +25,7 @@
 #define HTTP_MAX_HEADER_BYTES (16 * 1024) /* request line and headers */
 #define HTTP_MAX_BODY_BYTES (64 * 1024)
 #define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_PER_PEER 64          /* from one IPv4 address or IPv6 /64 */
 #define HTTP_REQUEST_TIMEOUT_MS 10000 /* connection (or, kept alive, first
                                          byte) to whole request */
 #define HTTP_IDLE_TIMEOUT_MS 30000    /* keep-alive with nothing sent */
@@ -67,9 +70,16 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_server_opts_t *o,
 int http_server_port(const http_server_t *s);
 
 /* Answers req (exactly once). extra_headers: "" or lines each ending in
- * "\r\n". Copies what it needs; req is gone after this call. */
+ * "\r\n"; every answer has Content-Type, Content-Length,
+ * X-Content-Type-Options: nosniff and Cache-Control: no-store, unless
+ * extra_headers has a Cache-Control of its own (then it replaces
+ * no-store). Copies what it needs; req is gone after this call. */
 void http_respond(http_request_t *req, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len);
+
+/* The numeric address addr ("127.0.0.1", "::1", "::ffff:127.0.0.2") is
+ * on loopback: 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
+int http_addr_is_loopback(const char *addr);
 
 /* Stops listening and closes every connection; requests still awaiting
  * an answer are dropped when it comes. Frees s once its handles close. */

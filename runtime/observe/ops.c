@@ -17,7 +17,6 @@
  */
 #include "observe/ops.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,6 +38,8 @@
 
 #define OPS_MAX_BOARDS 256
 #define OPS_REDIS_TIMEOUT_MS 2000
+#define OPS_MAX_WAITING 16    /* requests waiting for Redis work; more: 503 */
+#define OPS_MAX_WAIT_MS 2000  /* waited this long without starting: 503 */
 
 typedef enum { WORK_METRICS, WORK_API } work_kind_t;
 
@@ -54,6 +55,7 @@ typedef struct ops_work {
     int stats_ok;
     int status;
     buf_t out;
+    int64_t queued_at;  /* monotonic ms */
     struct ops_work *next;
 } ops_work_t;
 
@@ -73,7 +75,12 @@ struct ops {
     char status[256];
     redisContext *redis;   /* pool thread only, one work at a time */
     ops_work_t *running;   /* the work on the pool now */
-    ops_work_t *waiting, *waiting_tail;
+    ops_work_t *waiting, *waiting_tail; /* API work, one metrics read */
+    size_t n_waiting;      /* requests in waiting and metrics_hr */
+    ops_work_t *metrics;   /* the stats read queued or running, or NULL */
+    http_request_t *metrics_hr[OPS_MAX_WAITING]; /* waiting for it */
+    int64_t metrics_since[OPS_MAX_WAITING];
+    size_t n_metrics;
     metrics_sum_t *sum;    /* scratch for /metrics */
     int closing;
     int tick_closed;
@@ -108,6 +115,8 @@ static void judge_all(ops_t *o, verdicts_t *vs)
     }
 }
 
+static void expire_waiting(ops_t *o, int64_t now);
+
 static void on_tick(uv_timer_t *t)
 {
     ops_t *o = t->data;
@@ -127,6 +136,7 @@ static void on_tick(uv_timer_t *t)
                  vs.numbers[0], vs.v[0].why);
     o->ready = ready;
     notify_update(&o->notify, ready, o->status, now);
+    expire_waiting(o, now);
 }
 
 /* ---- answers ------------------------------------------------------------- */
@@ -282,17 +292,59 @@ static void work_free(ops_work_t *w)
     free(w);
 }
 
+/* Work that cannot be done now (the queue is full, it waited too long,
+ * the process stops): 503 at once, so that its connection is free
+ * again. */
+static void answer_busy(http_request_t *r, work_kind_t kind, const char *why)
+{
+    if (kind == WORK_API) {
+        buf_t b = {0};
+        buf_append(&b, "{\"error\":", 9);
+        buf_append_json_str(&b, why, strlen(why));
+        buf_append(&b, "}\n", 2);
+        http_respond(r, 503, "application/json", "Retry-After: 1\r\n",
+                     b.data ? b.data : "", b.len);
+        buf_free(&b);
+    } else {
+        char line[160];
+        snprintf(line, sizeof line, "%s\n", why);
+        http_respond(r, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n",
+                     line, strlen(line));
+    }
+}
+
+/* Answers the /metrics requests waiting for the read from first on
+ * with status and body (or answer_busy's, when body is NULL). */
+static void answer_metrics_waiters(ops_t *o, size_t first, int status,
+                                   const buf_t *body, const char *why)
+{
+    for (size_t i = first; i < o->n_metrics; i++) {
+        if (body)
+            http_respond(o->metrics_hr[i], status, PROMETHEUS_CONTENT_TYPE,
+                         "", body->data ? body->data : "", body->len);
+        else
+            answer_busy(o->metrics_hr[i], WORK_METRICS, why);
+    }
+    o->n_waiting -= o->n_metrics - first;
+    o->n_metrics = first;
+}
+
 static void pool_done(uv_work_t *req, int status)
 {
     ops_work_t *w = req->data;
     ops_t *o = w->o;
     o->running = NULL;
-    if (status != 0) {
+    if (w->kind == WORK_METRICS) {
+        /* every /metrics waiting now gets this read's answer */
+        o->metrics = NULL;
+        if (status != 0) {
+            answer_metrics_waiters(o, 0, 503, NULL, "cancelled");
+        } else {
+            render_metrics(o, w);
+            answer_metrics_waiters(o, 0, w->status, &w->out, NULL);
+        }
+    } else if (status != 0) {
         answer_text(w->hr, 503, "cancelled\n");
-    } else if (w->kind == WORK_METRICS) {
-        render_metrics(o, w);
-        http_respond(w->hr, w->status, PROMETHEUS_CONTENT_TYPE, "",
-                     w->out.data, w->out.len);
     } else {
         http_respond(w->hr, w->status, "application/json", "",
                      w->out.data ? w->out.data : "{}", w->out.data
@@ -308,20 +360,84 @@ static void pool_done(uv_work_t *req, int status)
     start_next_work(o);
 }
 
+/* Takes w out of the waiting queue. */
+static void unqueue(ops_t *o, ops_work_t *w)
+{
+    ops_work_t *prev = NULL;
+    for (ops_work_t *x = o->waiting; x; prev = x, x = x->next) {
+        if (x != w)
+            continue;
+        if (prev)
+            prev->next = w->next;
+        else
+            o->waiting = w->next;
+        if (o->waiting_tail == w)
+            o->waiting_tail = prev;
+        w->next = NULL;
+        return;
+    }
+}
+
 static void start_next_work(ops_t *o)
 {
-    if (o->running || o->waiting == NULL)
-        return;
-    ops_work_t *w = o->waiting;
-    o->waiting = w->next;
-    if (o->waiting == NULL)
-        o->waiting_tail = NULL;
-    o->running = w;
-    w->req.data = w;
-    if (uv_queue_work(o->loop, &w->req, pool_work, pool_done) != 0) {
+    while (o->running == NULL && o->waiting) {
+        ops_work_t *w = o->waiting;
+        unqueue(o, w);
+        if (w->kind == WORK_API)
+            o->n_waiting--;
+        o->running = w;
+        w->req.data = w;
+        if (uv_queue_work(o->loop, &w->req, pool_work, pool_done) == 0)
+            return;
         o->running = NULL;
-        answer_text(w->hr, 503, "cannot queue work\n");
+        if (w->kind == WORK_METRICS) {
+            o->metrics = NULL;
+            answer_metrics_waiters(o, 0, 503, NULL, "cannot queue work");
+        } else {
+            answer_text(w->hr, 503, "cannot queue work\n");
+        }
         work_free(w);
+    }
+}
+
+/* Work that waited OPS_MAX_WAIT_MS without starting gets a 503 (the
+ * client may try again; its connection is not held any longer). */
+static void expire_waiting(ops_t *o, int64_t now)
+{
+    static const char why[] = "busy: waited too long for a Redis read";
+    ops_work_t *w = o->waiting;
+    while (w) {
+        ops_work_t *next = w->next;
+        if (w->kind == WORK_API && now - w->queued_at > OPS_MAX_WAIT_MS) {
+            unqueue(o, w);
+            o->n_waiting--;
+            answer_busy(w->hr, WORK_API, why);
+            work_free(w);
+        }
+        w = next;
+    }
+    if (o->metrics == NULL || o->metrics == o->running)
+        return; /* a read that runs answers everyone waiting for it */
+    size_t keep = 0; /* the waiters are in the order they came */
+    while (keep < o->n_metrics &&
+           now - o->metrics_since[keep] > OPS_MAX_WAIT_MS)
+        keep++;
+    if (keep == 0)
+        return;
+    /* the oldest ones go: answer them, then move the rest up */
+    size_t n = o->n_metrics;
+    for (size_t i = 0; i < keep; i++)
+        answer_busy(o->metrics_hr[i], WORK_METRICS, why);
+    memmove(o->metrics_hr, o->metrics_hr + keep,
+            (n - keep) * sizeof o->metrics_hr[0]);
+    memmove(o->metrics_since, o->metrics_since + keep,
+            (n - keep) * sizeof o->metrics_since[0]);
+    o->n_metrics = n - keep;
+    o->n_waiting -= keep;
+    if (o->n_metrics == 0) {
+        unqueue(o, o->metrics);
+        work_free(o->metrics);
+        o->metrics = NULL;
     }
 }
 
@@ -335,33 +451,75 @@ static char *dup_str(const char *s, size_t len)
     return d;
 }
 
-static void submit(ops_t *o, http_request_t *r, work_kind_t kind)
+static ops_work_t *new_work(ops_t *o, work_kind_t kind)
 {
     ops_work_t *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        answer_text(r, 503, "out of memory\n");
-        return;
+    if (w) {
+        w->o = o;
+        w->kind = kind;
+        w->queued_at = util_mono_ms();
     }
-    w->o = o;
-    w->hr = r;
-    w->kind = kind;
-    w->method = dup_str(r->method, strlen(r->method));
-    w->path = dup_str(r->path, strlen(r->path));
-    w->query = dup_str(r->query, strlen(r->query));
-    w->body = dup_str(r->body, r->body_len);
-    w->body_len = r->body_len;
-    if (kind == WORK_API)
-        local_json(o, &w->local);
-    if (!w->method || !w->path || !w->query || !w->body) {
-        answer_text(r, 503, "out of memory\n");
-        work_free(w);
-        return;
-    }
+    return w;
+}
+
+static void enqueue(ops_t *o, ops_work_t *w)
+{
     if (o->waiting_tail)
         o->waiting_tail->next = w;
     else
         o->waiting = w;
     o->waiting_tail = w;
+}
+
+/* GET /metrics: waits for the next stats read, or the one running now
+ * (every request waiting when a read completes is answered from it). */
+static void submit_metrics(ops_t *o, http_request_t *r)
+{
+    if (o->metrics == NULL) {
+        o->metrics = new_work(o, WORK_METRICS);
+        if (o->metrics == NULL) {
+            answer_text(r, 503, "out of memory\n");
+            return;
+        }
+        enqueue(o, o->metrics);
+    }
+    o->metrics_hr[o->n_metrics] = r;
+    o->metrics_since[o->n_metrics++] = util_mono_ms();
+    o->n_waiting++;
+    start_next_work(o);
+}
+
+static void submit(ops_t *o, http_request_t *r, work_kind_t kind)
+{
+    if (o->n_waiting >= OPS_MAX_WAITING) {
+        answer_busy(r, kind, "busy: too many requests waiting for Redis");
+        return;
+    }
+    if (kind == WORK_METRICS) {
+        submit_metrics(o, r);
+        return;
+    }
+    ops_work_t *w = new_work(o, kind);
+    if (w == NULL) {
+        answer_text(r, 503, "out of memory\n");
+        return;
+    }
+    w->hr = r;
+    /* HEAD is GET without the body (the server drops it) */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    w->method = dup_str(method, strlen(method));
+    w->path = dup_str(r->path, strlen(r->path));
+    w->query = dup_str(r->query, strlen(r->query));
+    w->body = dup_str(r->body, r->body_len);
+    w->body_len = r->body_len;
+    local_json(o, &w->local);
+    if (!w->method || !w->path || !w->query || !w->body) {
+        answer_text(r, 503, "out of memory\n");
+        work_free(w);
+        return;
+    }
+    enqueue(o, w);
+    o->n_waiting++;
     start_next_work(o);
 }
 
@@ -418,13 +576,7 @@ static int host_is_local_name(const char *host)
         return 0;
     memcpy(h, host, n);
     h[n] = '\0';
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcasecmp(h, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, h, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcasecmp(h, "localhost") == 0 || http_addr_is_loopback(h);
 }
 
 /* Reads are open on a loopback endpoint, but only to requests addressed
@@ -463,7 +615,6 @@ static void serve_asset(http_request_t *r)
                  "script-src 'self'; style-src 'self'; connect-src 'self'; "
                  "img-src 'self'; base-uri 'none'; form-action 'none'; "
                  "frame-ancestors 'none'\r\n"
-                 "X-Content-Type-Options: nosniff\r\n"
                  "Referrer-Policy: no-referrer\r\n"
                  "Cache-Control: no-cache\r\n",
                  a->data, a->len);
@@ -581,15 +732,6 @@ static int read_token(ops_t *o, const char *path, char *err, size_t err_len)
     return 0;
 }
 
-static int host_is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 ops_t *ops_start(uv_loop_t *loop, const ops_config_t *cfg,
                  const ops_source_t *src, char *err, size_t err_len)
 {
@@ -619,7 +761,7 @@ ops_t *ops_start(uv_loop_t *loop, const ops_config_t *cfg,
             free(o);
             return NULL;
         }
-        o->loopback_only = host_is_loopback(host);
+        o->loopback_only = http_addr_is_loopback(host);
         http_server_opts_t ho = {host, port, on_request, o};
         o->http = http_server_start(loop, &ho, why, sizeof why);
         if (o->http == NULL) {
@@ -675,7 +817,12 @@ void ops_close(ops_t *o)
     while (o->waiting) { /* never started: nothing on the pool */
         ops_work_t *w = o->waiting;
         o->waiting = w->next;
-        answer_text(w->hr, 503, "stopping\n");
+        if (w->kind == WORK_METRICS) {
+            o->metrics = NULL;
+            answer_metrics_waiters(o, 0, 503, NULL, "stopping");
+        } else {
+            answer_text(w->hr, 503, "stopping\n");
+        }
         work_free(w);
     }
     o->waiting_tail = NULL;

@@ -3,7 +3,10 @@
 
 Used by tests/e2e/http_abuse.sh: python3 http_abuse.py PORT SERVER_H, where
 SERVER_H is runtime/http/server.h (the limits are read from it, so the test
-follows the code). Every check prints one line; the first failed check
+follows the code); $HTTP_ABUSE_REDIS_CLI holds redis-cli's arguments to
+reach the worker's Redis (to pause it). The floods come from other loopback
+addresses (127.0.0.2-6: the server counts connections per address) while
+/healthz and /readyz are asked from 127.0.0.1, and must answer. Every check prints one line; the first failed check
 exits 1 with what it got. Checks that take time (slowloris, idle
 connections) run in threads beside the quick ones, and the 10 000
 connection flood runs last (it fills every connection slot).
@@ -11,8 +14,11 @@ connection flood runs last (it fills every connection slot).
 Nothing here sleeps in place of a check: every wait has a deadline and
 measures when the server acted.
 """
+import os
 import re
 import selectors
+import shlex
+import subprocess
 import socket
 import sys
 import threading
@@ -27,6 +33,8 @@ with open(sys.argv[2]) as f:
 MAX_HEADER = LIMITS["HTTP_MAX_HEADER_BYTES"]
 MAX_BODY = LIMITS["HTTP_MAX_BODY_BYTES"]
 MAX_CONNS = LIMITS["HTTP_MAX_CONNECTIONS"]
+MAX_PER_PEER = LIMITS["HTTP_MAX_PER_PEER"]
+FLOOD_FROM = ["127.0.0.%d" % i for i in range(2, 7)]  # other peers
 REQUEST_S = LIMITS["HTTP_REQUEST_TIMEOUT_MS"] / 1000
 IDLE_S = LIMITS["HTTP_IDLE_TIMEOUT_MS"] / 1000
 SLACK_S = 2.0  # how late past a timeout the server may close
@@ -53,8 +61,10 @@ class Conn:
     """One client connection with its own read buffer (pipelined answers
     are read one after the other from it)."""
 
-    def __init__(self, timeout=10.0):
-        self.s = socket.create_connection((HOST, PORT), timeout=timeout)
+    def __init__(self, timeout=10.0, source=None):
+        self.s = socket.create_connection(
+            (HOST, PORT), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, data):
@@ -294,6 +304,17 @@ def check_methods():
         check(int(headers["content-length"]) > 0,
               "HEAD %s: Content-Length %s" % (path,
                                               headers["content-length"]))
+    # HEAD on the API is its GET without the body
+    c.send(get("/api/overview", "HEAD"))
+    status, headers, _ = c.response(head=True)
+    check(status == 200 and headers["content-type"] == "application/json",
+          "HEAD /api/overview: %d %s" % (status, headers))
+    # the page: each header once (Conn.response checks), its own caching
+    c.send(get("/"))
+    status, headers, _ = c.response()
+    check(status == 200 and headers.get("cache-control") == "no-cache" and
+          headers.get("x-content-type-options") == "nosniff",
+          "GET /: %d %s" % (status, headers))
     # no body came after the HEAD answers: the next answer starts at once
     _, body = ok_on(c, "/healthz")
     check(body == b"ok\n", "GET after HEADs: %r" % body)
@@ -439,10 +460,16 @@ def server_side_state(client_port):
 
 # ---- the flood ----------------------------------------------------------
 
+def proc_addr(addr, port):
+    """addr:port as /proc/net/tcp writes it."""
+    return "%08X:%04X" % (int.from_bytes(socket.inet_aton(addr), "little"),
+                          port)
+
+
 def server_side():
-    """The server's view of its port (/proc/net/tcp): the client ports of
-    its established connections, and how many of those the kernel still
-    queues, not yet accepted by the loop."""
+    """The server's view of its port (/proc/net/tcp): the clients (as
+    proc_addr) of its established connections, and how many of those the
+    kernel still queues, not yet accepted by the loop."""
     local = "0100007F:%04X" % PORT
     ports, queued = set(), 0
     with open("/proc/net/tcp") as f:
@@ -453,8 +480,42 @@ def server_side():
             if parts[3] == "0A":  # LISTEN: rx_queue is the accept queue
                 queued = int(parts[4].split(":")[1], 16)
             elif parts[3] == "01":  # ESTABLISHED
-                ports.add(int(parts[2].split(":")[1], 16))
+                ports.add(parts[2])
     return ports, queued
+
+
+def held_from(addr):
+    """How many connections from addr the server holds."""
+    ports, _ = server_side()
+    prefix = proc_addr(addr, 0)[:9]
+    return sum(1 for p in ports if p.startswith(prefix))
+
+
+def probe_health(what, paths=("/readyz", "/healthz"), within=2.0):
+    """A new connection from 127.0.0.1 for each of paths: 200 within
+    `within` seconds, while whatever `what` is holds the server."""
+    for path in paths:
+        t0 = time.monotonic()
+        try:
+            c = Conn(timeout=within)
+            c.send(get(path))
+            status, _, body = c.response()
+            c.close()
+        except (OSError, EOFError) as e:
+            fail("%s: GET %s from 127.0.0.1: no answer (%r)" % (what, path, e))
+        took = time.monotonic() - t0
+        check(status == 200, "%s: GET %s: %d %r" % (what, path, status,
+                                                    body[:80]))
+        check(took <= within, "%s: GET %s took %.1f s" % (what, path, took))
+    return time.monotonic()
+
+
+def nonblocking_from(addr):
+    s = socket.socket()
+    s.bind((addr, 0))
+    s.setblocking(False)
+    s.connect_ex((HOST, PORT))
+    return s
 
 
 def flood(n):
@@ -468,13 +529,11 @@ def flood(n):
     sel = selectors.DefaultSelector()
     socks = {}
     t0 = time.monotonic()
-    for _ in range(n):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex((HOST, PORT))
+    for i in range(n):
+        s = nonblocking_from(FLOOD_FROM[i % len(FLOOD_FROM)])
         socks[s.fileno()] = s
         sel.register(s, selectors.EVENT_READ)
-    mine = set(s.getsockname()[1] for s in socks.values())
+    mine = set(proc_addr(*s.getsockname()) for s in socks.values())
     closed = 0
     peak = 0
 
@@ -500,6 +559,8 @@ def flood(n):
     # can be counted twice: a little slack.
     deadline = t0 + 40 + REQUEST_S
     full_at = None
+    probes = 0
+    probed_at = 0
     while True:
         pump(0.05)
         ports, queued = server_side()
@@ -513,17 +574,13 @@ def flood(n):
             full_at = time.monotonic()
             log("flood: full (%d held) after %.1f s, %d closed by the "
                 "server so far" % (held, full_at - t0, closed))
-            # a new connection now is closed unanswered (or answered, if
-            # a slot just came free)
-            c = Conn()
-            try:
-                c.send(get("/healthz"))
-                check(c.response()[0] == 200, "while full: not 200")
-                log("flood: a new connection while full was answered")
-            except (EOFError, ConnectionResetError, BrokenPipeError):
-                log("flood: a new connection while full was closed, "
-                    "unanswered")
-            c.close()
+        # while the flood holds the slots, health checks from another
+        # address are still answered (a new connection takes the place
+        # of an idle one of the peers holding the most)
+        if full_at is not None and held_flood >= MAX_CONNS - 16 and \
+                time.monotonic() - probed_at > 1.0:
+            probed_at = probe_health("flood (%d held)" % held)
+            probes += 1
         if held_flood == 0 and queued == 0 and full_at is not None:
             break
         if time.monotonic() > deadline:
@@ -534,6 +591,10 @@ def flood(n):
         "closed %d seen by the client, and none is left after %.1f s" %
         (n, peak, MAX_CONNS, closed, time.monotonic() - t0))
     check(full_at is not None, "flood: the server never filled its slots")
+    check(probes >= 2, "flood: /readyz and /healthz asked %d times while it "
+          "held the slots, want 2 or more" % probes)
+    log("flood: /readyz and /healthz answered 200, %d times while full" %
+        probes)
     for s in socks.values():  # handshakes the kernel dropped, if any
         s.close()
     sel.close()
@@ -545,10 +606,8 @@ def flood_requests(n):
     sel = selectors.DefaultSelector()
     req = get("/healthz", extra="Connection: close\r\n")
     bufs = {}
-    for _ in range(n):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex((HOST, PORT))
+    for i in range(n):
+        s = nonblocking_from(FLOOD_FROM[i % len(FLOOD_FROM)])
         bufs[s] = b""
         sel.register(s, selectors.EVENT_WRITE)
     answered = refused = 0
@@ -589,6 +648,131 @@ def flood_requests(n):
         (answered, refused))
 
 
+def held_keepalive(n, sources):
+    """n connections, from sources in turn, each answered one GET and kept
+    open (idle keep-alive). Returns them."""
+    conns = []
+    for i in range(n):
+        try:
+            c = Conn(source=sources[i % len(sources)])
+            c.send(get("/healthz"))
+            status, _, _ = c.response()
+        except (OSError, EOFError) as e:
+            fail("held keep-alive #%d (from %s): no answer (%r)" %
+                 (i, sources[i % len(sources)], e))
+        check(status == 200, "held keep-alive #%d: %d" % (i, status))
+        conns.append(c)
+    return conns
+
+
+def check_held_keepalive():
+    """One address holds MAX_PER_PEER connections at most; idle keep-alive
+    connections past the limit do not shut out a health check."""
+    conns = held_keepalive(MAX_PER_PEER + 36, ["127.0.0.7"])
+    held = held_from("127.0.0.7")
+    check(held <= MAX_PER_PEER, "%d connections from one address held "
+          "(limit %d)" % (held, MAX_PER_PEER))
+    log("%d keep-alive connections from one address: the server holds %d" %
+        (len(conns), held))
+    for c in conns:
+        c.close()
+    conns = held_keepalive(MAX_CONNS + 44, FLOOD_FROM)
+    ports, _ = server_side()
+    check(len(ports) <= MAX_CONNS + 8, "held keep-alive: %d connections held "
+          "(limit %d)" % (len(ports), MAX_CONNS))
+    for _ in range(3):
+        probe_health("%d held keep-alive connections" % len(conns))
+    log("%d held keep-alive connections: the server holds %d, /readyz and "
+        "/healthz answer" % (len(conns), len(ports)))
+    for c in conns:
+        c.close()
+
+
+def check_metrics_with_redis_paused(n=300, pause_ms=4000):
+    """Redis paused and n concurrent GET /metrics: /healthz answers at
+    once meanwhile; each /metrics is answered (200, or 503 when too many
+    wait) or closed for a newer connection, within the pause and a little;
+    and /metrics is answered 200 after."""
+    args = shlex.split(os.environ["HTTP_ABUSE_REDIS_CLI"])
+    out = subprocess.run(["redis-cli"] + args + ["CLIENT", "PAUSE",
+                                                 str(pause_ms), "ALL"],
+                         capture_output=True, text=True, timeout=10)
+    check(out.stdout.strip() == "OK", "CLIENT PAUSE: %r %r" % (out.stdout,
+                                                             out.stderr))
+    t0 = time.monotonic()
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for i in range(n):
+        s = nonblocking_from(FLOOD_FROM[i % len(FLOOD_FROM)])
+        bufs[s] = b""
+        sel.register(s, selectors.EVENT_WRITE)
+    got = {200: 0, 503: 0, "closed": 0}
+    probes = 0
+    probed_at = 0
+    deadline = t0 + pause_ms / 1000 + 10
+    while bufs:
+        now = time.monotonic()
+        if now > deadline:
+            fail("metrics, Redis paused: %d of %d undecided after %.0f s" %
+                 (len(bufs), n, now - t0))
+        if now - t0 < pause_ms / 1000 - 0.5 and now - probed_at > 0.5:
+            probed_at = probe_health("Redis paused, %d GET /metrics" % n,
+                                     ("/healthz",), within=1.0)
+            probes += 1
+        for key, ev in sel.select(0.1):
+            s = key.fileobj
+            if ev & selectors.EVENT_WRITE:
+                try:
+                    s.send(get("/metrics"))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            try:
+                d = s.recv(65536)
+            except (ConnectionResetError, BrokenPipeError):
+                d = b""
+            if d:
+                bufs[s] += d
+                m = re.match(rb"HTTP/1\.1 (\d{3}) .*?\r\nContent-Length: "
+                             rb"(\d+)\r\n.*?\r\n\r\n", bufs[s], re.S)
+                if m is None or len(bufs[s]) < m.end() + int(m.group(2)):
+                    continue  # not all of it yet
+                status = int(m.group(1))
+                if status not in got:
+                    fail("metrics, Redis paused: %r" % bufs[s][:80])
+                got[status] += 1
+            else:
+                check(bufs[s] == b"", "metrics, Redis paused: cut off "
+                      "within an answer: %r" % bufs[s][:80])
+                got["closed"] += 1
+            sel.unregister(s)
+            del bufs[s]
+            s.close()
+    sel.close()
+    took = time.monotonic() - t0
+    log("Redis paused %d ms, %d GET /metrics: %d answered 200, %d 503, %d "
+        "closed for newer connections, in %.1f s; /healthz answered at "
+        "once %d times meanwhile" % (pause_ms, n, got[200], got[503],
+                                     got["closed"], took, probes))
+    check(probes >= 3, "metrics, Redis paused: /healthz asked %d times" %
+          probes)
+    check(got[200] >= 1, "metrics, Redis paused: no /metrics answered 200")
+    check(got[503] >= 1, "metrics, Redis paused: none refused as busy")
+    deadline = time.monotonic() + 10
+    while True:
+        c = Conn()
+        c.send(get("/metrics"))
+        status, _, body = c.response()
+        c.close()
+        if status == 200 and b"jobrt_build_info" in body:
+            break
+        check(time.monotonic() < deadline, "/metrics after the pause: %d" %
+              status)
+        time.sleep(0.2)  # pacing the retry, not a check
+    log("/metrics answers 200 after the pause")
+
+
 def main():
     c = Conn()
     _, body = ok_on(c, "/healthz")
@@ -619,6 +803,8 @@ def main():
     check_methods()
     check_keepalive_and_pipelining()
     check_slow_reader()
+    check_held_keepalive()
+    check_metrics_with_redis_paused()
     flood(10000)
     flood_requests(2000)
 

@@ -9,9 +9,16 @@
 # runtime/http/server.h). Meanwhile a producer enqueues jobs without a
 # pause: every job must run exactly once, never stalling for long, and
 # afterwards /healthz answers 200 from the same process (no restart).
+# Meanwhile /healthz and /readyz answer during the floods, and /healthz
+# while Redis is paused under 300 GET /metrics.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
+# a failed check ends the script: the producer goes with it, then the rest
+PRODUCER_PID=""
+stop_producer() { [ -z "$PRODUCER_PID" ] || kill "$PRODUCER_PID" 2>/dev/null || true; }
+trap 'rc=$?; stop_producer; (exit $rc); e2e_cleanup' EXIT
+export HTTP_ABUSE_REDIS_CLI="${E2E_REDIS_CLI[*]}"
 e2e_require "$JOBRT_TESTKIT_DIR/testkit.so" "build the testkit target"
 SERVER_H="$JOBRT_SOURCE_DIR/runtime/http/server.h"
 e2e_require "$SERVER_H" "the source tree"
@@ -66,7 +73,7 @@ abuse()
     log "$name: $before_ready"
 
     producer "$name" &
-    local producer_pid=$!
+    PRODUCER_PID=$!
     wait_for "$name: the producer's first batch" 10 \
         test -s "$E2E_WORK/enqueued-$name"
 
@@ -75,7 +82,8 @@ abuse()
         >"$E2E_WORK/abuse-$name.log" 2>&1 || rc=$?
     cat "$E2E_WORK/abuse-$name.log" >&2
     touch "$E2E_WORK/stop-$name"
-    wait "$producer_pid" || fail "$name: the producer failed (enqueue)"
+    wait "$PRODUCER_PID" || fail "$name: the producer failed (enqueue)"
+    PRODUCER_PID=""
     [ "$rc" = 0 ] || fail "$name: http_abuse.py failed (exit $rc)"
 
     worker_alive "$name" || fail "$name: jobrt run (pid $pid) died"
