@@ -4,7 +4,8 @@
  *   GET /healthz   200 while the loop turns (always open)
  *   GET /readyz    200 ready / 503 not, with each worker's verdict (open)
  *   GET /metrics   Prometheus text (a read)
- *   /api/...       the dashboard's API (reads, and POST writes)
+ *   /api/...       the dashboard's API (reads, and POST writes; HEAD is
+ *                  its GET without the body)
  *   GET /, /static/...  the dashboard's page (open: it holds no data)
  *
  * Reads need the token when the endpoint listens beyond loopback, unless

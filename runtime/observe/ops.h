@@ -11,7 +11,10 @@
  * follow it. Redis reads (queue numbers for /metrics, the dashboard's
  * API) run on libuv's thread pool over one blocking connection of its
  * own, one request at a time, so a slow or lost Redis never blocks the
- * loop and never holds more than one pool thread.
+ * loop and never holds more than one pool thread; at most 16 requests
+ * wait for it (more, or one that waited 2 s without starting, get 503),
+ * and every /metrics waiting when a read completes is answered from it.
+ * /healthz and /readyz never wait for Redis.
  */
 #ifndef JOBRT_OPS_H
 #define JOBRT_OPS_H

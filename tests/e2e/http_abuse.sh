@@ -78,7 +78,7 @@ abuse()
         test -s "$E2E_WORK/enqueued-$name"
 
     local rc=0
-    "$E2E_PY" "$E2E_LIB_DIR/http_abuse.py" "$port" "$SERVER_H" \
+    "$E2E_PY" "$E2E_LIB_DIR/http_abuse.py" "$port" "$SERVER_H" "$pid" \
         >"$E2E_WORK/abuse-$name.log" 2>&1 || rc=$?
     cat "$E2E_WORK/abuse-$name.log" >&2
     touch "$E2E_WORK/stop-$name"
