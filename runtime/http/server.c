@@ -1,5 +1,5 @@
 /*
- * server.c - connections, parsing (libhttp-parser) and limits of the
+ * server.c - connections (request.c parses each request) and limits of the
  * operations endpoint's HTTP server; see server.h.
  *
  * A connection reads until one request is whole, pauses the parser and
@@ -19,7 +19,7 @@
  * none is idle. So neither held keep-alive connections nor a flood of
  * silent ones shut out a health check.
  */
-#include "http/server.h"
+#include "http/server_internal.h"
 
 #include <arpa/inet.h>
 #include <http_parser.h>
@@ -32,81 +32,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-/* The headers a handler may read, by index into conn_t.hdr_off. */
-enum { H_AUTHORIZATION, H_ORIGIN, H_HOST, H_SEC_FETCH_SITE, H_CONTENT_TYPE,
-       H_ACCEPT, H_N };
-static const char *const header_names[H_N] = {
-    "authorization", "origin", "host", "sec-fetch-site", "content-type",
-    "accept"};
-
-/* READING: parsing a request (timer: request or idle timeout); AWAITING:
- * the handler has it (no timer, no reads); WRITING: the answer is being
- * sent (timer: the write timeout); LINGERING: the last answer was sent
- * and the write side shut down, what the client still sends is read and
- * dropped for a moment, so that closing does not reset the connection
- * before the client has read the answer; CLOSING: handles closing. */
-typedef enum {
-    C_READING, C_AWAITING, C_WRITING, C_LINGERING, C_CLOSING
-} conn_state_t;
-
-/* The connections from one peer address. */
-typedef struct peer {
-    unsigned char key[16]; /* see peer_key */
-    size_t conns;
-    struct peer *next;
-} peer_t;
-
-typedef struct conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_shutdown_t shutdown;
-    http_server_t *srv;
-    http_parser parser;
-    conn_state_t state;
-    int handles_open;
-    int keep_alive;
-    int peer_loopback;
-    peer_t *peer;         /* while linked into the server's list */
-    int idle;             /* no byte of a request since idle_since */
-    int64_t idle_since;   /* monotonic ms */
-    int error_status;     /* a limit or parse error: answer and close */
-    int headers_done;     /* what follows are trailers: not kept */
-    int is_head;          /* the request was HEAD: the answer has no body */
-    size_t lingered;      /* bytes dropped while lingering */
-    int64_t request_started; /* monotonic ms of this request's first byte */
-    /* the request line and the headers kept, NUL-separated */
-    char head[HTTP_MAX_HEADER_BYTES + H_N + 2];
-    size_t head_len, header_bytes;
-    size_t url_off;
-    int url_done;
-    long hdr_off[H_N];    /* -1: absent */
-    char field[32];       /* the header name being read, lowercased */
-    size_t field_len;
-    int field_long;       /* longer than any name kept */
-    int value_for;        /* H_*, or -1: a header not kept */
-    int in_value;
-    char *body;
-    size_t body_len, body_cap;
-    char *rest;           /* bytes after the request, for the next one */
-    size_t rest_len;
-    http_request_t req;
-    struct conn *prev, *next;
-} conn_t;
-
-struct http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    http_server_opts_t o;
-    http_parser_settings settings;
-    int port;
-    int closing;
-    int handles_open;
-    size_t n_conns;
-    conn_t *conns;
-    peer_t *peers;
-    char rbuf[64 * 1024]; /* read buffer, consumed within each read */
-};
-
 /* Connections the kernel may queue before the loop accepts them (capped
  * by net.core.somaxconn). Past it, a burst of connections is not refused
  * but half-made (the client's handshake is dropped and retried for up to
@@ -117,209 +42,7 @@ struct http_server {
 static void conn_close(conn_t *c);
 static void parse(conn_t *c, const char *data, size_t len);
 
-/* ---- parser callbacks ----------------------------------------------------- */
-
-static int count_header(conn_t *c, size_t len)
-{
-    c->header_bytes += len;
-    if (c->header_bytes > HTTP_MAX_HEADER_BYTES) {
-        c->error_status = 431;
-        return -1;
-    }
-    return 0;
-}
-
-static void keep(conn_t *c, const char *at, size_t len)
-{
-    /* bounded by count_header: the total kept is under the buffer */
-    memcpy(c->head + c->head_len, at, len);
-    c->head_len += len;
-}
-
-static void end_kept(conn_t *c) { c->head[c->head_len++] = '\0'; }
-
-static int on_message_begin(http_parser *p)
-{
-    conn_t *c = p->data;
-    if (c->request_started == 0)
-        c->request_started = util_mono_ms();
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    conn_t *c = p->data;
-    if (count_header(c, len))
-        return -1;
-    keep(c, at, len);
-    return 0;
-}
-
-static void url_done(conn_t *c)
-{
-    if (!c->url_done) {
-        end_kept(c);
-        c->url_done = 1;
-    }
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    conn_t *c = p->data;
-    url_done(c);
-    if (count_header(c, len))
-        return -1;
-    if (c->headers_done) /* a trailer (chunked body): counted, not kept */
-        return 0;
-    if (c->in_value) { /* a new header begins */
-        if (c->value_for >= 0)
-            end_kept(c);
-        c->in_value = 0;
-        c->field_len = 0;
-        c->field_long = 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (c->field_len + 1 >= sizeof c->field) {
-            c->field_long = 1;
-            break;
-        }
-        char ch = at[i];
-        c->field[c->field_len++] =
-            ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-    }
-    c->field[c->field_len] = '\0';
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    conn_t *c = p->data;
-    if (count_header(c, len))
-        return -1;
-    if (c->headers_done)
-        return 0;
-    if (!c->in_value) {
-        c->in_value = 1;
-        c->value_for = -1;
-        for (int i = 0; i < H_N && !c->field_long; i++)
-            if (strcmp(c->field, header_names[i]) == 0) {
-                if (c->hdr_off[i] >= 0) { /* twice: which one counts? */
-                    c->error_status = 400;
-                    return -1;
-                }
-                c->value_for = i;
-                c->hdr_off[i] = (long)c->head_len;
-            }
-    }
-    if (c->value_for >= 0)
-        keep(c, at, len);
-    return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    conn_t *c = p->data;
-    url_done(c);
-    if (c->in_value && c->value_for >= 0)
-        end_kept(c);
-    c->in_value = 0;
-    c->headers_done = 1;
-    if (p->content_length != ULLONG_MAX &&
-        p->content_length > HTTP_MAX_BODY_BYTES) {
-        c->error_status = 413;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    conn_t *c = p->data;
-    if (c->body_len + len > HTTP_MAX_BODY_BYTES) {
-        c->error_status = 413;
-        return -1;
-    }
-    if (c->body_len + len + 1 > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap * 2 : 4096;
-        while (cap < c->body_len + len + 1)
-            cap *= 2;
-        char *nb = realloc(c->body, cap);
-        if (nb == NULL) {
-            c->error_status = 503;
-            return -1;
-        }
-        c->body = nb;
-        c->body_cap = cap;
-    }
-    memcpy(c->body + c->body_len, at, len);
-    c->body_len += len;
-    c->body[c->body_len] = '\0';
-    return 0;
-}
-
-static const char *kept(const conn_t *c, int h)
-{
-    return c->hdr_off[h] >= 0 ? c->head + c->hdr_off[h] : "";
-}
-
-static int on_message_complete(http_parser *p)
-{
-    conn_t *c = p->data;
-    url_done(c);
-    /* an Upgrade or CONNECT is answered, and then the connection ends:
-     * what the client sends next is not HTTP */
-    c->keep_alive = http_should_keep_alive(p) && !p->upgrade;
-    c->is_head = p->method == HTTP_HEAD;
-    char *url = c->head + c->url_off;
-    char *q = strchr(url, '?');
-    if (q)
-        *q++ = '\0';
-    char *frag = strchr(q ? q : url, '#');
-    if (frag)
-        *frag = '\0';
-    http_request_t *r = &c->req;
-    r->method = http_method_str((enum http_method)p->method);
-    r->path = url;
-    r->query = q ? q : "";
-    r->authorization = kept(c, H_AUTHORIZATION);
-    r->origin = kept(c, H_ORIGIN);
-    r->host = kept(c, H_HOST);
-    r->sec_fetch_site = kept(c, H_SEC_FETCH_SITE);
-    r->content_type = kept(c, H_CONTENT_TYPE);
-    r->accept = kept(c, H_ACCEPT);
-    r->body = c->body ? c->body : "";
-    r->body_len = c->body_len;
-    r->peer_loopback = c->peer_loopback;
-    r->conn = c;
-    c->state = C_AWAITING;
-    http_parser_pause(p, 1);
-    return 0;
-}
-
 /* ---- connections ---------------------------------------------------------- */
-
-static void reset_request(conn_t *c)
-{
-    c->head_len = c->header_bytes = 0;
-    c->url_off = 0;
-    c->url_done = 0;
-    for (int i = 0; i < H_N; i++)
-        c->hdr_off[i] = -1;
-    c->field_len = 0;
-    c->field_long = 0;
-    c->value_for = -1;
-    c->in_value = 0;
-    c->body_len = 0;
-    c->request_started = 0;
-    c->error_status = 0;
-    c->headers_done = 0;
-    c->is_head = 0;
-    if (c->body_cap > 2 * HTTP_MAX_BODY_BYTES / 4) { /* do not pin it */
-        free(c->body);
-        c->body = NULL;
-        c->body_cap = 0;
-    }
-}
 
 static void set_idle(conn_t *c)
 {
@@ -499,7 +222,7 @@ static void on_written(uv_write_t *w, int status)
         return;
     }
     c->state = C_READING;
-    reset_request(c);
+    request_reset(c);
     set_idle(c);
     http_parser_pause(&c->parser, 0);
     arm_timer(c);
@@ -772,7 +495,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->peer_loopback = http_addr_is_loopback(who);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    reset_request(c);
+    request_reset(c);
     set_idle(c);
     /* the first request is due within the request timeout of the
      * connection, so that silent connections cannot hold every slot for
@@ -850,14 +573,7 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_server_opts_t *o,
     }
     s->loop = loop;
     s->o = *o;
-    http_parser_settings_init(&s->settings);
-    s->settings.on_message_begin = on_message_begin;
-    s->settings.on_url = on_url;
-    s->settings.on_header_field = on_header_field;
-    s->settings.on_header_value = on_header_value;
-    s->settings.on_headers_complete = on_headers_complete;
-    s->settings.on_body = on_body;
-    s->settings.on_message_complete = on_message_complete;
+    request_settings(&s->settings);
     struct sockaddr_storage ss;
     int rc = strchr(o->host, ':')
                  ? uv_ip6_addr(o->host, o->port, (struct sockaddr_in6 *)&ss)

@@ -29,7 +29,6 @@
 #include "supervise/board.h"
 
 #define OPS_TICK_MS 250
-#define OPS_TOKEN_MAX 256 /* bytes of --http-token-file's first line */
 
 typedef int (*ops_api_fn)(api_ctx_t *a, const char *method, const char *path,
                           const char *query, const char *body,
