@@ -7,9 +7,10 @@
 //        [--concurrency 256] [--quick] [--out FILE] [--http-row]
 //
 // --http-row (./scripts/bench --part http) measures instead what the
-// operations endpoint costs: the default supervisor (--workers 2, results
-// kept) with and without --http, /metrics scraped every second during the
-// drain, alternating, ratio against --http off.
+// operations endpoint costs: one process and the default supervisor
+// (--workers 0 and 2, results kept), each with and without --http,
+// /metrics scraped every second during the drain, alternating, ratio
+// against the same without --http.
 //
 // Three configurations, each with results kept (--result-ttl left at its
 // default) and with --result-ttl 0: one process at --concurrency C; a
@@ -78,8 +79,10 @@ const QUIET_CORES = 0.15; // other processes' CPU during a drain, in cores
 const C = opt.concurrency;
 const CONFIGS = [];
 if (opt.httpRow) {
-  for (const http of [false, true]) {
-    CONFIGS.push({ key: `w2c${C}-ttldefault${http ? '-http' : ''}`, workers: 2, concurrency: C, ttl: 'default', http });
+  for (const workers of [0, 2]) {
+    for (const http of [false, true]) {
+      CONFIGS.push({ key: `w${workers}c${C}-ttldefault${http ? '-http' : ''}`, workers, concurrency: C, ttl: 'default', http });
+    }
   }
 } else {
   for (const ttl of ['default', '0']) {
@@ -467,7 +470,7 @@ async function main() {
     };
   }
   // the row's own baseline: one process, or (--http-row) --http off
-  const base = (c) => med[opt.httpRow ? `w2c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
+  const base = (c) => med[opt.httpRow ? `w${c.workers}c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
   const allOk = rounds.every((R) => Object.values(R.drains).every((d) => d.ok));
   const others = rounds.flatMap((R) => Object.values(R.drains).map((d) => d.other_cores));
   const noisy = others.filter((x) => x > QUIET_CORES).length;
