@@ -516,3 +516,35 @@ for k, v in json.loads(sys.argv[1])["fields"]:
 print(json.dumps(out))
 PY
 }
+
+# ---- Prometheus metrics (the --http endpoint) -----------------------------
+
+# metric_total URL NAME [LABEL=VALUE...]: the sum of NAME's samples on
+# URL/metrics whose labels match (a label the sample lacks matches ""),
+# read with python3-prometheus-client's text parser.
+metric_total()
+{
+    "$E2E_PY" - "$@" <<'EOF'
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+url, name = sys.argv[1], sys.argv[2]
+want = dict(a.split("=", 1) for a in sys.argv[3:])
+text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+n = 0
+for fam in text_string_to_metric_families(text):
+    for s in fam.samples:
+        if s.name == name and all(s.labels.get(k, "") == v for k, v in want.items()):
+            n += s.value
+print(int(n) if n == int(n) else n)
+EOF
+}
+
+# expect_metric URL WANT NAME [LABEL=VALUE...]: waits (20 s) until
+# metric_total says WANT.
+_metric_is() { local want=$1; shift; [ "$(metric_total "$@" | tail -1)" = "$want" ]; }
+expect_metric()
+{
+    local url=$1 want=$2
+    shift 2
+    wait_for "$* = $want" 20 _metric_is "$want" "$url" "$@"
+}

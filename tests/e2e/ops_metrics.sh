@@ -31,26 +31,7 @@ for i in $(seq 5); do enq fail 1 '{}'; done
 for i in $(seq 4); do enq flaky 1 '{"succeed_on":2}'; done
 for i in $(seq 3); do enq nosuch 1 '{}'; done      # no handler: parked
 for i in $(seq 2); do enq versioned 9 '{}'; done   # version not served
-total() { "$E2E_PY" - "$URL" "$@" <<'EOF'
-import sys, urllib.request
-from prometheus_client.parser import text_string_to_metric_families
-url, name = sys.argv[1], sys.argv[2]
-want = dict(a.split("=", 1) for a in sys.argv[3:])
-text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
-n = 0
-for fam in text_string_to_metric_families(text):
-    for s in fam.samples:
-        if s.name == name and all(s.labels.get(k) == v for k, v in want.items()):
-            n += s.value
-print(int(n) if n == int(n) else n)
-EOF
-}
-metric_is() { [ "$(total "$@" | tail -1)" = "$WANT" ]; }
-expect() { # WANT NAME LABEL=VALUE...
-    WANT=$1
-    shift
-    wait_for "$* = $WANT" 20 metric_is "$@"
-}
+expect() { expect_metric "$URL" "$@"; } # WANT NAME LABEL=VALUE...
 expect 30 jobrt_jobs_total queue=$Q job=ok version=1 outcome=succeeded
 expect 5 jobrt_jobs_total job=fail outcome=dead_lettered
 expect 5 jobrt_dead_letters_total job=fail reason=permanent_failure

@@ -26,22 +26,7 @@ enq() { "$JOBRT_BIN" enqueue $Q "$1" -v "$2" --payload '{}' -r "$REDIS_URL" >/de
 for i in $(seq 6); do enq ok 1; done
 enq nosuch 1       # parked, then dead-lettered as no_handler
 enq versioned 9    # parked, then dead-lettered as schema_unsupported
-total() { "$E2E_PY" - "$URL" "$@" <<'EOF'
-import sys, urllib.request
-from prometheus_client.parser import text_string_to_metric_families
-url, name = sys.argv[1], sys.argv[2]
-want = dict(a.split("=", 1) for a in sys.argv[3:])
-text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
-n = 0
-for fam in text_string_to_metric_families(text):
-    for s in fam.samples:
-        if s.name == name and all(s.labels.get(k, "") == v for k, v in want.items()):
-            n += s.value
-print(int(n))
-EOF
-}
-metric_is() { [ "$(total "$@" | tail -1)" = "$WANT" ]; }
-expect() { WANT=$1; shift; wait_for "$* = $WANT" 20 metric_is "$@"; }
+expect() { expect_metric "$URL" "$@"; } # WANT NAME LABEL=VALUE...
 expect 6 jobrt_jobs_total job=ok outcome=succeeded
 expect 1 jobrt_jobs_total job=nosuch outcome=parked
 expect 1 jobrt_dead_letters_total job= reason=no_handler
