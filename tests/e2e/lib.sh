@@ -198,14 +198,29 @@ redis_ping() { [ "$(rcli PING 2>/dev/null)" = PONG ]; }
 
 redis_pid() { cat "$E2E_WORK/redis.pid" 2>/dev/null; }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+# free_port: a TCP port on 127.0.0.1 (and 0.0.0.0) nobody listens on
+# right now, picked at random below the kernel's ephemeral range: a port
+# the kernel hands out (bind to port 0) is also what it gives the next
+# outgoing connection, and a test flooding the machine with connections
+# (http_abuse) takes thousands of those while other tests run.
 free_port()
 {
-    "$E2E_PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+    "$E2E_PY" -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, max(lo, 10001))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free port below the ephemeral range")'
 }
 
 # start_redis: (re)starts the test's redis-server with the arguments that
