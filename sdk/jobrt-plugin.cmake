@@ -1,13 +1,16 @@
-# jobrt-plugin.cmake - build a jobrt job-handler plugin in one line.
+# jobrt-plugin.cmake - build a jobrt job-handler plugin in one line. It
+# comes with the installed SDK, so a plugin project needs only
 #
-#   include(/path/to/jobrt/sdk/jobrt-plugin.cmake)
+#   find_package(jobrt 1.1 REQUIRED)   # SDK 1.1 or a later 1.x
 #   jobrt_add_plugin(invoice_email SOURCES invoice_email.c [LIBRARIES cjson])
 #
-# Produces <name>.so (no "lib" prefix) with hidden visibility, so the only
-# exported symbol is the `jobrt_plugin` descriptor, and links with -z defs so
-# an unresolved symbol fails the build instead of the runtime's dlopen. C++
-# sources get -fno-gnu-unique (a STB_GNU_UNIQUE symbol would pin the plugin
-# in memory, so a worker could never reload it).
+# (jobrt's own tree includes this file directly.) Produces <name>.so (no
+# "lib" prefix) that links jobrt::plugin (the SDK's headers), with hidden
+# visibility, so the only exported symbol is the `jobrt_plugin`
+# descriptor, and links with -z defs so an unresolved symbol fails the
+# build instead of the runtime's dlopen. C++ sources get -fno-gnu-unique
+# (a STB_GNU_UNIQUE symbol would pin the plugin in memory, so a worker
+# could never reload it).
 #
 # Build id: every source is compiled with a generated header force-included
 # that defines JOBRT_BUILD_ID as "src-<12 hex>", the start of a SHA-256 of
@@ -19,11 +22,18 @@
 # compiler flags do not count). A JOBRT_BUILD_ID you define yourself (e.g.
 # target_compile_definitions(t PRIVATE JOBRT_BUILD_ID="${GIT_SHA}")) wins.
 #
-# Set JOBRT_INCLUDE_DIR if the jobrt headers are not beside this file.
+# JOBRT_INCLUDE_DIR is the directory that holds jobrt/plugin.h: set by the
+# installed package (jobrt-config.cmake), else the include/ beside sdk/.
 
 if(NOT DEFINED JOBRT_INCLUDE_DIR)
   get_filename_component(JOBRT_INCLUDE_DIR
     "${CMAKE_CURRENT_LIST_DIR}/../include" ABSOLUTE)
+endif()
+# The SDK as a target: its headers, nothing to link.
+if(NOT TARGET jobrt::plugin)
+  add_library(jobrt::plugin INTERFACE IMPORTED)
+  set_target_properties(jobrt::plugin PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${JOBRT_INCLUDE_DIR}")
 endif()
 # The build-id script beside this file (CMAKE_CURRENT_LIST_DIR, read here:
 # inside the function it names the caller's directory).
@@ -71,7 +81,7 @@ function(jobrt_add_plugin name)
     set_target_properties(${name} PROPERTIES
       LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIR}")
   endif()
-  target_include_directories(${name} PRIVATE "${JOBRT_INCLUDE_DIR}")
+  target_link_libraries(${name} PRIVATE jobrt::plugin)
   target_compile_options(${name} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
   target_link_options(${name} PRIVATE "LINKER:-z,defs" "LINKER:--no-undefined")

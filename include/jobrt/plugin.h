@@ -59,6 +59,12 @@ extern "C" {
 #define JOBRT_PLUGIN_MAGIC 0x4a525450u /* "JRTP" */
 #define JOBRT_PLUGIN_SYMBOL "jobrt_plugin"
 
+/* The SDK's version, semantic: major.minor are the ABI this header
+ * declares, the patch grows with changes to the header that leave the ABI
+ * as it is (comments, the C++ form). `find_package(jobrt 1.1)` and
+ * `pkg-config --atleast-version=1.1 jobrt-plugin` check it. */
+#define JOBRT_SDK_VERSION "1.1.1"
+
 /* What a handler returns. */
 typedef enum jobrt_outcome {
     JOBRT_OK = 0,    /* done; the result (if any) is recorded */

@@ -35,7 +35,7 @@ static void usage(FILE *out)
             "rates\n"
             "  top        a live view of the queues and workers, refreshed "
             "each second\n"
-            "  version    print the runtime and plugin ABI versions\n"
+            "  version    print the runtime, SDK, ABI and wire format versions\n"
             "  help       print this, or 'jobrt help COMMAND': a command's "
             "help\n\n"
             "'jobrt COMMAND --help' describes each command. Every option can "
@@ -45,8 +45,13 @@ static void usage(FILE *out)
 
 static int print_version(void)
 {
-    printf("jobrt %s (plugin ABI %d.%d)\n", JOBRT_VERSION, JOBRT_ABI_MAJOR,
-           JOBRT_ABI_MINOR);
+    printf("jobrt %s\n"
+           "plugin SDK %s (builds plugins for ABI %d.%d)\n"
+           "loads plugins built for ABI %d.%d to %d.%d\n"
+           "wire format %d\n",
+           JOBRT_VERSION, JOBRT_SDK_VERSION, JOBRT_ABI_MAJOR, JOBRT_ABI_MINOR,
+           JOBRT_ABI_MAJOR, JOBRT_ABI_MINOR_OLDEST, JOBRT_ABI_MAJOR,
+           JOBRT_ABI_MINOR, JOBRT_WIRE_VERSION);
     return 0;
 }
 
@@ -54,9 +59,12 @@ static int cmd_version(int argc, char **argv)
 {
     const cli_cmd_t cmd = {
         "version", "jobrt version",
-        "Prints the runtime's version and the plugin ABI version "
-        "(major.minor) it\nloads: a plugin built against the same major "
-        "and a minor up to this one loads.\nExit codes: 0, 2 bad usage.",
+        "Prints the runtime's version, the version of the plugin SDK it "
+        "ships\n(include/jobrt/plugin.h, whose major.minor is the plugin "
+        "ABI), the ABI range it\nloads (a plugin built against the same "
+        "major and a minor up to this one\nloads), and the wire format "
+        "version it reads (docs/protocol.md). The versions\nare semantic "
+        "(CHANGELOG.md).\nExit codes: 0, 2 bad usage.",
         NULL, 0};
     char *pos[1];
     int n_pos;

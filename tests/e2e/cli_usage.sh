@@ -204,7 +204,18 @@ usage_error "version extra" \
     "jobrt version: unexpected argument 'extra' $(see version)" \
     "$J" version extra
 assert_exit 0 "version" "$J" version
-assert_contains "$OUT" "plugin ABI" "jobrt version"
+hdr() { sed -n "s/^#define $1 \"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$JOBRT_SOURCE_DIR/$2"; }
+rt=$(hdr JOBRT_VERSION runtime/core/version.h)
+sdk=$(hdr JOBRT_SDK_VERSION include/jobrt/plugin.h)
+major=$(hdr JOBRT_ABI_MAJOR include/jobrt/plugin.h)
+minor=$(hdr JOBRT_ABI_MINOR include/jobrt/plugin.h)
+oldest=$(hdr JOBRT_ABI_MINOR_OLDEST runtime/core/version.h)
+wire=$(hdr JOBRT_WIRE_VERSION runtime/core/version.h)
+assert_eq "jobrt $rt
+plugin SDK $sdk (builds plugins for ABI $major.$minor)
+loads plugins built for ABI $major.$oldest to $major.$minor
+wire format $wire" "$OUT" "jobrt version"
+assert_eq "$major.$minor" "${sdk%.*}" "the SDK version's major.minor is the ABI"
 
 # ---- exec: stdout is the result alone ----------------------------------------
 

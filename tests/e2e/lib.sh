@@ -12,7 +12,7 @@
 # Paths come from the environment ctest sets (tests/CMakeLists.txt); run
 # standalone, they default to the build tree beside the source tree:
 #   JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR JOBRT_HAZARD_DIR
-#   JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
+#   JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR JOBRT_BUILD_DIR
 #
 # Usage in a test:
 #   . "$(dirname "$0")/lib.sh"
@@ -36,8 +36,9 @@ E2E_DEFAULT_BUILD=$(cd "$(dirname "$0")/../.." && pwd)/build
 : "${JOBRT_HAZARD_DIR:=$E2E_DEFAULT_BUILD/tests/plugins/hazard}"
 : "${JOBRT_PLUGINS_DIR:=$E2E_DEFAULT_BUILD/plugins}"
 : "${JOBRT_EXAMPLES_DIR:=$E2E_DEFAULT_BUILD/examples}"
+: "${JOBRT_BUILD_DIR:=$E2E_DEFAULT_BUILD}"
 export JOBRT_BIN JOBRT_ZOO_DIR JOBRT_TESTKIT_DIR JOBRT_RELOAD_DIR JOBRT_HAZARD_DIR \
-    JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR
+    JOBRT_PLUGINS_DIR JOBRT_EXAMPLES_DIR JOBRT_SOURCE_DIR JOBRT_BUILD_DIR
 
 # Nothing from the caller's environment may change how jobrt behaves here:
 # every JOBRT_* variable but the paths above is dropped.
@@ -45,7 +46,8 @@ for _v in $(compgen -e | grep '^JOBRT_' || true); do
     case "$_v" in
         JOBRT_BIN | JOBRT_ZOO_DIR | JOBRT_TESTKIT_DIR | JOBRT_RELOAD_DIR | \
             JOBRT_HAZARD_DIR | \
-            JOBRT_PLUGINS_DIR | JOBRT_EXAMPLES_DIR | JOBRT_SOURCE_DIR) ;;
+            JOBRT_PLUGINS_DIR | JOBRT_EXAMPLES_DIR | JOBRT_SOURCE_DIR | \
+            JOBRT_BUILD_DIR) ;;
         *) unset "$_v" ;;
     esac
 done
@@ -562,4 +564,59 @@ expect_metric()
     local url=$1 want=$2
     shift 2
     wait_for "$* = $want" 20 _metric_is "$want" "$url" "$@"
+}
+
+# readme_block NAME: the fenced block of README.md that follows the line
+# `<!-- sdk-test: NAME -->`, so tests run the README's plugin section
+# verbatim (fails if there is no such block).
+readme_block()
+{
+    awk -v tag="<!-- sdk-test: $1 -->" '
+        $0 == tag { armed = 1; next }
+        armed && /^```/ { if (inside) exit; inside = 1; next }
+        inside { print; found = 1 }
+        END { if (!found) exit 1 }' "$JOBRT_SOURCE_DIR/README.md" ||
+        fail "README.md has no block tagged 'sdk-test: $1'"
+}
+
+# sdk_build_readme_plugin ROOT DIR: builds the README's greeter plugin in
+# the empty directory DIR against the SDK installed under prefix ROOT (its
+# bin/jobrt, share/cmake, share/pkgconfig and nothing else), twice: with
+# CMake (find_package) into DIR/cmake and with make and pkg-config into
+# DIR/make, each running the README's own commands; checks that
+# `jobrt plugins` accepts it, that it exports only its descriptor and that
+# `jobrt exec` runs a job through it.
+sdk_build_readme_plugin()
+{
+    local root=$1 dir=$2 how
+    for how in cmake make; do
+        mkdir -p "$dir/$how"
+        readme_block greeter.c >"$dir/$how/greeter.c"
+        if [ "$how" = cmake ]; then
+            readme_block CMakeLists.txt >"$dir/$how/CMakeLists.txt"
+        else
+            readme_block Makefile >"$dir/$how/Makefile"
+        fi
+        readme_block "$how-build.sh" >"$dir/$how-build.sh"
+        log "building the README's plugin with $how against $root"
+        run_cmd env -u CMAKE_PREFIX_PATH -u PKG_CONFIG_PATH -u CFLAGS \
+            -u LDFLAGS -u LDLIBS \
+            PATH="$root/bin:/usr/bin:/bin" CMAKE_PREFIX_PATH="$root" \
+            PKG_CONFIG_PATH="$root/share/pkgconfig" \
+            bash -ec "cd '$dir/$how' && . '$dir/$how-build.sh'"
+        assert_eq 0 "$RC" "the README's $how build and commands ($OUT $ERR)"
+        assert_contains "$OUT" "plugin greeter 1.0.0" "jobrt plugins ($how)"
+        assert_contains "$OUT" "greet v1" "jobrt plugins ($how)"
+        assert_contains "$OUT" "1 loaded, 0 rejected" "jobrt plugins ($how)"
+        local so
+        so=$(find "$dir/$how" -name greeter.so | head -1)
+        [ -n "$so" ] || fail "the $how build made no greeter.so"
+        assert_eq "jobrt_plugin" \
+            "$(nm -D --defined-only "$so" | awk '{print $3}' | tr '\n' ' ' |
+                sed 's/ $//')" "symbols $how's greeter.so exports"
+        run_cmd "$root/bin/jobrt" exec --plugin-dir "$(dirname "$so")" \
+            greet -v 1 --payload '"world"'
+        assert_eq 0 "$RC" "jobrt exec through the $how build ($ERR)"
+        assert_eq '{"greeted":"world"}' "$OUT" "the job's result ($how)"
+    done
 }
