@@ -73,13 +73,13 @@ class Client {
   }
 
   /* The key of `what` in queue q (validated). */
-  key(queue, what) {
+  _key(queue, what) {
     validate.checkName('queue', queue);
     return `${this.namespace}:{${queue}}:${what}`;
   }
 
   async enqueue(queue, job, version, payload, options) {
-    this.key(queue, 'stream');
+    this._key(queue, 'stream');
     const built = validate.fromArgs(job, version, payload, options,
       Date.now());
     const [result] = await this._send(queue, [built]);
@@ -87,7 +87,7 @@ class Client {
   }
 
   async enqueueMany(queue, jobs) {
-    this.key(queue, 'stream');
+    this._key(queue, 'stream');
     if (!Array.isArray(jobs))
       throw new TypeError('jobs must be an array of job objects');
     const now = Date.now();
@@ -97,7 +97,7 @@ class Client {
 
   /* The outcome record of job id, parsed, or null while there is none. */
   async status(queue, id) {
-    const key = this.key(queue, 'job:') + validate.checkId('id', id);
+    const key = this._key(queue, 'job:') + validate.checkId('id', id);
     const text = await this.redis.get(key);
     if (text === null) return null;
     try {
@@ -129,11 +129,11 @@ class Client {
   }
 
   async dlqList(queue, options) {
-    return dlq.list(this.redis, this.key(queue, 'dlq'), options);
+    return dlq.list(this.redis, this._key(queue, 'dlq'), options);
   }
 
   async dlqRetry(queue, entryIds) {
-    const keys = [this.key(queue, 'dlq'), this.key(queue, 'stream')];
+    const keys = [this._key(queue, 'dlq'), this._key(queue, 'stream')];
     return dlq.retry(entryIds, (ids) =>
       this._evalOne(SCRIPTS.dlqRetry, keys, ids));
   }
@@ -170,15 +170,15 @@ class Client {
 
   /* The command of one built job: [name, ...args]. */
   _command(queue, b) {
-    if (!b.scripted) return ['xadd', this.key(queue, 'stream'), '*',
+    if (!b.scripted) return ['xadd', this._key(queue, 'stream'), '*',
       ...b.fields];
     if (b.id === null) {
       b.id = this._newId();
       b.fields.push('id', b.id);
     }
-    const keys = [this.key(queue, 'stream'), this.key(queue, 'delayed'),
-      this.key(queue, 'seq')];
-    if (b.key !== null) keys.push(this.key(queue, 'idem:') + b.key);
+    const keys = [this._key(queue, 'stream'), this._key(queue, 'delayed'),
+      this._key(queue, 'seq')];
+    if (b.key !== null) keys.push(this._key(queue, 'idem:') + b.key);
     return [keys.length, ...keys, String(b.delayMs || 0),
       String(b.atMs || 0), String(b.windowMs), b.id, ...b.fields];
   }
