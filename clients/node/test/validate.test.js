@@ -194,3 +194,19 @@ test('a bad constructor argument', () => {
 test('nothing was sent by any refused call', async () => {
   assert.equal(await srv.raw.dbsize(), 0);
 });
+
+test('unix:// URLs as jobrt --redis takes them', async () => {
+  const c = new Client({ redis: 'unix://me:p%40ss@/run/r.sock?db=3',
+    redisOptions: { lazyConnect: true } });
+  const o = c.redis.options;
+  assert.deepEqual([o.path, o.username, o.password, o.db],
+    ['/run/r.sock', 'me', 'p@ss', 3]);
+  await c.close();
+  const d = new Client({ redis: 'unix://secret@/run/r.sock',
+    redisOptions: { lazyConnect: true } });
+  assert.deepEqual([d.redis.options.path, d.redis.options.password],
+    ['/run/r.sock', 'secret']);
+  await d.close();
+  assert.throws(() => new Client({ redis: 'unix://:pw@/x.sock?timeout=1' }),
+    { name: 'RangeError', message: /"unix:\/\/:\*\*\*@\/x.sock\?timeout=1": only \?db=N/ });
+});
