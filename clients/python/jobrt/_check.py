@@ -96,13 +96,14 @@ def duration_ms(arg: str, value: Any, min_ms: int, max_ms: int) -> int:
         raise TypeError(f"{arg} must be seconds (int or float) or a "
                         f"datetime.timedelta, got {type(value).__name__}")
     if not min_ms <= ms <= max_ms:
+        shown = value if isinstance(value, timedelta) else f"{value}s"
         raise ValueError(f"{arg} must be {_fmt_ms(min_ms)} to "
-                         f"{_fmt_ms(max_ms)}, got {_fmt_ms(ms)}")
+                         f"{_fmt_ms(max_ms)}, got {shown}")
     return ms
 
 
 def _fmt_ms(ms: int) -> str:
-    if ms % 86_400_000 == 0 and ms:
+    if ms % 86_400_000 == 0 and ms > 86_400_000:
         return f"{ms // 86_400_000}d"
     if ms % 3_600_000 == 0 and ms:
         return f"{ms // 3_600_000}h"
