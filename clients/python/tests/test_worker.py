@@ -84,6 +84,7 @@ def test_jobs_run_on_the_real_worker(client: jobrt.Client, worker, r):
     assert dup == jobrt.EnqueueResult(keyed.id, False)
     raw = client.enqueue(Q, "echo", 2, payload_json='{"k": [1, 2]}',
                          id="raw-1", correlation_id="c-1", timeout=5)
+    assert raw == jobrt.EnqueueResult("raw-1", True)
 
     for job_id, payload in zip(ids, payloads):
         rec = client.wait(Q, job_id, timeout=15)
