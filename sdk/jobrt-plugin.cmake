@@ -6,8 +6,9 @@
 # Produces <name>.so (no "lib" prefix) with hidden visibility, so the only
 # exported symbol is the `jobrt_plugin` descriptor, and links with -z defs so
 # an unresolved symbol fails the build instead of the runtime's dlopen. C++
-# sources get -fno-gnu-unique (a STB_GNU_UNIQUE symbol would pin the plugin
-# in memory, so a worker could never reload it).
+# sources get -fno-gnu-unique with g++ (a STB_GNU_UNIQUE symbol would pin
+# the plugin in memory, so a worker could never reload it); the project
+# must enable CXX (project(... LANGUAGES C CXX)) for C++ sources.
 #
 # Build id: every source is compiled with a generated header force-included
 # that defines JOBRT_BUILD_ID as "src-<12 hex>", the start of a SHA-256 of
@@ -72,8 +73,9 @@ function(jobrt_add_plugin name)
       LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIR}")
   endif()
   target_include_directories(${name} PRIVATE "${JOBRT_INCLUDE_DIR}")
+  # (g++ only: clang++ has no such flag and never emits unique symbols)
   target_compile_options(${name} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+    $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)
   target_link_options(${name} PRIVATE "LINKER:-z,defs" "LINKER:--no-undefined")
   if(ARG_LIBRARIES)
     target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES})
