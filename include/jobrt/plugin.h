@@ -242,13 +242,14 @@ typedef struct jobrt_plugin_desc {
 
 #if defined(__cplusplus) && __cplusplus >= 201402L
 /*
- * C++ plugins (C++17; the helpers need C++14 or later). A namespace-scope const has internal
- * linkage in C++, and designated initializers are C++20, so C++ declares
- * its tables with these constexpr helpers, and JOBRT_PLUGIN gives the
- * descriptor C language linkage, external linkage and default visibility:
+ * C++ plugins (C++17; the helpers need C++14). A namespace-scope const
+ * has internal linkage in C++, and designated initializers are C++20, so
+ * C++ declares its tables with these constexpr helpers, and JOBRT_PLUGIN
+ * gives the descriptor C language linkage, external linkage and default
+ * visibility:
  *
  *   static constexpr jobrt_handler_desc handlers[] = {
- *       jobrt::handler("greet", 1, 1, greet).timeout_ms(10000).max_attempts(3),
+ *       jobrt::handler("greet", 1, 1, greet).timeout_ms(10000),
  *   };
  *   JOBRT_PLUGIN jobrt::plugin("greeter", "1.0.0", JOBRT_BUILD_ID, handlers)
  *                    .init(greeter_init).fini(greeter_fini);
@@ -261,12 +262,17 @@ typedef struct jobrt_plugin_desc {
  * non-constant initializer is a compile error, never a dynamic
  * initializer. Setters return a modified copy, so they chain.
  *
- * C++20 may also use the C form (JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT,
- * .name = ... }, fields in declaration order). Handlers are called from C:
+ * (C++20 compiles the C form too, in declaration order, but g++ -Wextra
+ * warns about each field it leaves out: use the helpers.) Handlers are
+ * called from C:
  * no exception may leave one (nor init() or fini()); catch and return
  * JOBRT_RETRY or JOBRT_FAIL. The reload rules in fini()'s comment hold
  * for C++ too: no thread_local objects with destructors, and build with
- * -fno-gnu-unique (jobrt_add_plugin() passes it).
+ * -fno-gnu-unique. libstdc++ gives the std:: templates a plugin
+ * instantiates default visibility, so link with a version script that
+ * exports jobrt_plugin alone ({ global: jobrt_plugin; local: *; };).
+ * jobrt_add_plugin() does both for C++ sources; examples/cpp-report is a
+ * whole C++ plugin.
  */
 namespace jobrt {
 

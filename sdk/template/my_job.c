@@ -2,7 +2,9 @@
  * my_job.c - a minimal jobrt plugin to copy and rename. It serves job
  * "my_job", payload schema 1, and shows every host accessor, how to record
  * a result, when to ask for a retry versus fail for good, and how to honour
- * cancellation. Build it with the CMakeLists.txt beside it.
+ * cancellation. Build it with the CMakeLists.txt beside it. In C++, the
+ * descriptor takes another form: see "C++ plugins" in jobrt/plugin.h and
+ * examples/cpp-report/.
  */
 #include <jobrt/plugin.h>
 

@@ -72,7 +72,8 @@ static_assert(handlers[0].backoff_base_ms == 250 &&
                   handlers[0].backoff_cap_ms == 8000,
               "backoff");
 static_assert(handlers[1].schema_min == 2 && handlers[1].schema_max == 7 &&
-                  handlers[1].timeout_ms == 0 && handlers[1].max_attempts == 0 &&
-                  handlers[1].flags == 0 && handlers[1].backoff_base_ms == 0 &&
+                  handlers[1].timeout_ms == 0 &&
+                  handlers[1].max_attempts == 0 && handlers[1].flags == 0 &&
+                  handlers[1].backoff_base_ms == 0 &&
                   handlers[1].backoff_cap_ms == 0,
               "defaults");

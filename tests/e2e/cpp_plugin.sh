@@ -53,7 +53,8 @@ assert_contains "$OUT" "plugin cpp-report 1.0.0 (ABI 1." "jobrt plugins"
 assert_contains "$OUT" "): report_render v1" "jobrt plugins"
 assert_not_contains "$OUT" "needs restart" "jobrt plugins"
 
-PAYLOAD='{"title":"Weekly sales","columns":["region","units"],"rows":[["north",12],["south",7]],"format":"csv","totals":true}'
+PAYLOAD='{"title":"Weekly sales","columns":["region","units"],'
+PAYLOAD+='"rows":[["north",12],["south",7]],"format":"csv","totals":true}'
 assert_exit 0 "exec report_render" "$J" exec --plugin-dir "$D" report_render \
     -v 1 --payload "$PAYLOAD"
 assert_eq "# Weekly sales
@@ -85,7 +86,8 @@ enqueue() { # id payload
         --payload "$2" --id "$1" -r "$REDIS_URL"
 }
 for i in 1 2 3; do
-    enqueue "a-$i" '{"title":"Run '$i'","columns":["step","n"],"rows":[["one",'$i'],["two",10]],"format":"markdown","totals":true}'
+    enqueue "a-$i" '{"title":"Run '$i'","columns":["step","n"],'\
+'"rows":[["one",'$i'],["two",10]],"format":"markdown","totals":true}'
 done
 enqueue a-bad '{"title":"","columns":["n"],"rows":[]}'
 for i in 1 2 3; do
@@ -102,7 +104,8 @@ assert_contains "$(json_get "$(job_status $Q a-bad)" error)" \
 
 install_build "$SO_B"
 wait_for "--watch to reload" 10 grep -q "reload (--watch): reloaded" "$L"
-wait_for "build b's init" 10 grep -q "cpp-report 1.0.0 build cpp-report-b init" "$L"
+wait_for "build b's init" 10 \
+    grep -q "cpp-report 1.0.0 build cpp-report-b init" "$L"
 wait_for "build a to unload" 10 grep -q \
     "plugin cpp-report 1.0.0 build $build_a .* unloaded: drained, finalised, and verified gone" "$L"
 grep -q "cpp-report 1.0.0 build $build_a fini: 3 rendered, 1 rejected" "$L" ||
