@@ -47,7 +47,7 @@ _jobrt_commands()
 #                   command or nothing
 _jobrt_parse()
 {
-    local line in_opts=0 first=1 word i
+    local line in_opts=0 first=1 word i w
     _jobrt_opts=() _jobrt_subs=() _jobrt_posarg=""
     _jobrt_meta=()
     _jobrt_help "$1" "$2"
@@ -63,10 +63,11 @@ _jobrt_parse()
             # DIR", "help [COMMAND]") it is a positional argument
             for ((i = 2; i < ${#word[@]}; i++)); do
                 [[ ${word[i - 1]} == -* ]] && continue
-                case "${word[i]//[][()]/}" in
-                    DIR) _jobrt_posarg=dir ;;
-                    FILE | PATH) _jobrt_posarg=file ;;
-                    COMMAND) _jobrt_posarg=command ;;
+                w=${word[i]}
+                case "${w//[][()]/}" in
+                    DIR) _jobrt_posarg="dir" ;;
+                    FILE | PATH) _jobrt_posarg="file" ;;
+                    COMMAND) _jobrt_posarg="command" ;;
                 esac
             done
             continue
@@ -93,8 +94,8 @@ _jobrt_parse()
 _jobrt_values()
 {
     case "$1" in
-        DIR) COMPREPLY=($(compgen -d -- "$2")) ;;
-        FILE | PATH) COMPREPLY=($(compgen -f -- "$2")) ;;
+        DIR) mapfile -t COMPREPLY < <(compgen -d -- "$2") ;;
+        FILE | PATH) mapfile -t COMPREPLY < <(compgen -f -- "$2") ;;
         *) COMPREPLY=() ;;
     esac
     case "$1" in
@@ -115,7 +116,7 @@ _jobrt()
 
     if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
         _jobrt_commands "$bin"
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
         return 0
     fi
     # as main.c does: a first argument that is an option means `jobrt run`
@@ -128,13 +129,13 @@ _jobrt()
 
     # --opt VALUE and --opt=VALUE (bash splits the latter at '=')
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    if [[ $cur == "=" && -n ${_jobrt_meta[$prev]+set} ]]; then
+    if [[ $cur == "=" && -n $prev && -n ${_jobrt_meta[$prev]+set} ]]; then
         _jobrt_values "${_jobrt_meta[$prev]}" ""
         return 0
     fi
     if [[ $prev == "=" ]] && ((COMP_CWORD >= 2)); then
         w=${COMP_WORDS[COMP_CWORD - 2]}
-        if [[ -n ${_jobrt_meta[$w]+set} ]]; then
+        if [[ -n $w && -n ${_jobrt_meta[$w]+set} ]]; then
             _jobrt_values "${_jobrt_meta[$w]}" "$cur"
             return 0
         fi
@@ -161,12 +162,12 @@ _jobrt()
     done
 
     if ((!only_pos)) && [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "${_jobrt_opts[*]}" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "${_jobrt_opts[*]}" -- "$cur")
     elif ((${#_jobrt_subs[@]} > 0 && n_pos == 0)); then
-        COMPREPLY=($(compgen -W "${_jobrt_subs[*]}" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "${_jobrt_subs[*]}" -- "$cur")
     elif [[ $_jobrt_posarg == command ]]; then
         _jobrt_commands "$bin"
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
     elif [[ $_jobrt_posarg == dir || $_jobrt_posarg == file ]]; then
         _jobrt_values "${_jobrt_posarg^^}" "$cur"
     fi
