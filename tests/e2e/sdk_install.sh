@@ -100,6 +100,20 @@ else
     log "no g++: the C++ plugin build against pkg-config is not tried"
 fi
 
+# Each example is a plugin project of its own that builds against the
+# installed SDK alone, as its README says.
+for ex in invoice-email:v1/invoice_email.so:invoice_email \
+    cpp-report:report_render.so:report_render; do
+    IFS=: read -r name so serves <<<"$ex"
+    cp -r "$JOBRT_SOURCE_DIR/examples/$name" "$E2E_WORK/ex-$name"
+    run_cmd env CMAKE_PREFIX_PATH="$P" bash -c "cd '$E2E_WORK/ex-$name' &&
+        cmake -S . -B build && cmake --build build"
+    assert_eq 0 "$RC" "examples/$name against the installed SDK ($OUT $ERR)"
+    run_cmd "$P/bin/jobrt" plugins --plugin-dir "$(dirname "$E2E_WORK/ex-$name/build/$so")"
+    assert_eq 0 "$RC" "jobrt plugins on examples/$name ($OUT $ERR)"
+    assert_contains "$OUT" "$serves v1" "jobrt plugins on examples/$name"
+done
+
 # sdk/template builds both ways and serves my_job v1, stamped.
 for how in cmake make; do
     cp -r "$JOBRT_SOURCE_DIR/sdk/template" "$E2E_WORK/tpl-$how"
