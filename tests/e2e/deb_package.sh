@@ -19,6 +19,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "SKIP: $E2E_NAME: missing ${missing[*]}: apt-get install ${missing[*]}"
     exit 77
 fi
+if ! git -C "$JOBRT_SOURCE_DIR" rev-parse --git-dir >/dev/null 2>&1; then
+    echo "SKIP: $E2E_NAME: $JOBRT_SOURCE_DIR is not a git checkout (scripts/package needs one)"
+    exit 77
+fi
+# The packages are built from the sources, not from this build: a
+# sanitizer build (scripts/test's second and third stages) would only
+# build the same packages again.
+if grep -Eq '^JOBRT_SANITIZE:[A-Z]+=.+' "$JOBRT_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    echo "SKIP: $E2E_NAME: a sanitizer build (the normal build's run covers the packages)"
+    exit 77
+fi
 
 e2e_setup --no-redis
 e2e_require "$JOBRT_BUILD_DIR/CMakeCache.txt" "the build directory"
