@@ -5,6 +5,7 @@
 #                                              jobrt::plugin target and
 #                                              jobrt_add_plugin()
 #   share/pkgconfig/jobrt-plugin.pc            pkg-config --cflags --libs
+#   share/jobrt/jobrt-plugin.map               C++ plugins' export list
 #   lib/systemd/system/jobrt@.service          the unit (disabled)
 # The SDK is headers and CMake code only, so its files are
 # architecture-independent (share/, not lib/), and both the CMake package
@@ -48,6 +49,8 @@ set(JOBRT_PC_PREFIX "\${pcfiledir}/${_pc_to_prefix}")
 string(REGEX MATCH "^[0-9]+\\.[0-9]+" JOBRT_SDK_ABI "${JOBRT_SDK_VERSION}")
 configure_file(cmake/jobrt-plugin.pc.in "${_gen}/jobrt-plugin.pc" @ONLY)
 install(FILES "${_gen}/jobrt-plugin.pc" DESTINATION "${JOBRT_PKGCONFIG_DIR}")
+# The export map C++ plugins link with outside CMake (the .pc's cxxlibs).
+install(FILES sdk/jobrt-plugin.map DESTINATION "${CMAKE_INSTALL_DATADIR}/jobrt")
 
 # The systemd unit, with this install's paths in ExecStart: written at
 # install time, as `cmake --install --prefix P` picks the prefix then, into

@@ -9,8 +9,11 @@
 # visibility, so the only exported symbol is the `jobrt_plugin`
 # descriptor, and links with -z defs so an unresolved symbol fails the
 # build instead of the runtime's dlopen. C++ sources get -fno-gnu-unique
-# (a STB_GNU_UNIQUE symbol would pin the plugin in memory, so a worker
-# could never reload it).
+# with g++ (a STB_GNU_UNIQUE symbol would pin the plugin in memory, so a
+# worker could never reload it) and link with a version script that
+# exports `jobrt_plugin` alone (std:: templates have default visibility);
+# the project must enable CXX (project(... LANGUAGES C CXX)) for C++
+# sources.
 #
 # Build id: every source is compiled with a generated header force-included
 # that defines JOBRT_BUILD_ID as "src-<12 hex>", the start of a SHA-256 of
@@ -66,6 +69,26 @@ function(_jobrt_stamp_build_id name)
   target_compile_options(${name} PRIVATE "SHELL:-include \"${header}\"")
 endfunction()
 
+# A plugin with C++ sources links with a version script that exports
+# jobrt_plugin alone: libstdc++ declares namespace std with default
+# visibility, so every std:: template the plugin instantiates would
+# otherwise be exported despite -fvisibility=hidden.
+function(_jobrt_cxx_exports name)
+  set(cxx OFF)
+  foreach(src IN LISTS ARGN)
+    if(src MATCHES "\\.(cc|cp|cpp|cxx|c\\+\\+|C|CPP)$")
+      set(cxx ON)
+    endif()
+  endforeach()
+  if(cxx)
+    set(map "${CMAKE_CURRENT_BINARY_DIR}/jobrt_exports/${name}.map")
+    file(GENERATE OUTPUT "${map}"
+      CONTENT "{\n  global: jobrt_plugin;\n  local: *;\n};\n")
+    target_link_options(${name} PRIVATE "LINKER:--version-script=${map}")
+    set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${map}")
+  endif()
+endfunction()
+
 function(jobrt_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -82,8 +105,10 @@ function(jobrt_add_plugin name)
       LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIR}")
   endif()
   target_link_libraries(${name} PRIVATE jobrt::plugin)
+  # (g++ only: clang++ has no such flag and never emits unique symbols)
   target_compile_options(${name} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+    $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)
+  _jobrt_cxx_exports(${name} ${ARG_SOURCES})
   target_link_options(${name} PRIVATE "LINKER:-z,defs" "LINKER:--no-undefined")
   if(ARG_LIBRARIES)
     target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES})

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/envelope.h"
+#include "core/version.h"
 
 #define MAX_PAIRS 16
 
@@ -496,4 +497,32 @@ Test(envelope, timeout_ms_overrides_the_deadline_within_a_day)
     static const char *const bad[] = {"0", "86400001", "-5", "1.5", "", "1s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_reject("timeout_ms", bad[i], "timeout_ms");
+}
+
+/* The wire format rule (docs/protocol.md#wire-format-versions): an entry
+ * without `wire`, or with this runtime's, is read; one of a newer format
+ * is refused before any other field is read, naming both versions. */
+Test(envelope, wire_version_absent_current_or_newer)
+{
+    jobrt_envelope env;
+    char why[256] = "", cur[16], next[16];
+    snprintf(cur, sizeof cur, "%d", JOBRT_WIRE_VERSION);
+    snprintf(next, sizeof next, "%d", JOBRT_WIRE_VERSION + 1);
+    expect_accept("wire", cur, &env);
+    cr_assert_eq(env.version, 2);
+
+    cr_assert_eq(parse_with("wire", next, &env, why, sizeof why), -1);
+    char want[128];
+    snprintf(want, sizeof want, "wire format %d, newer than the %d this "
+             "worker reads", JOBRT_WIRE_VERSION + 1, JOBRT_WIRE_VERSION);
+    cr_assert(strstr(why, want) != NULL, "got: %s", why);
+
+    /* A newer format is named even if its other fields mean nothing here. */
+    const char *s[] = {"wire", next, "job", "", "payload", "x"};
+    cr_assert_eq(parse_strs(s, 6, &env, why, sizeof why), -1);
+    cr_assert(strstr(why, "wire format") != NULL, "got: %s", why);
+
+    expect_reject("wire", "0", "'wire'");
+    expect_reject("wire", "1.0", "'wire'");
+    expect_reject("wire", "", "'wire'");
 }

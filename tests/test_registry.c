@@ -16,9 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "fleet/fleet_view.h"
 #include "fleet/registry.h"
 #include "support/test_redis.h"
+
+#define JOBRT_STR_(x) #x
+#define JOBRT_STR(x) JOBRT_STR_(x)
 
 typedef struct {
     const char *job;
@@ -166,7 +170,8 @@ Test(registry, record_exact_json)
     cr_assert_str_eq(
         b.data,
         "{\"v\":1,\"consumer\":\"c\",\"host\":\"h\",\"pid\":7,\"ns\":\"n\","
-        "\"queue\":\"q\",\"state\":\"draining\",\"started_ms\":0,"
+        "\"queue\":\"q\",\"state\":\"draining\",\"runtime\":\"" JOBRT_VERSION
+        "\",\"wire\":" JOBRT_STR(JOBRT_WIRE_VERSION) ",\"started_ms\":0,"
         "\"concurrency\":0,\"inflight\":0,\"reloads\":0,"
         "\"reload_failures\":0,\"generations_leaked\":0,\"park_ttl_ms\":0,"
         "\"plugins\":[{"

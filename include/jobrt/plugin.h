@@ -232,10 +232,142 @@ typedef struct jobrt_plugin_desc {
 #define JOBRT_EXPORT
 #endif
 
-/* Declare the descriptor:  JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT, ... };  */
+/* Declare the descriptor:  JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT, ... };
+ * In C++ it is `extern "C"` and constexpr (see below) and takes the C++
+ * form:  JOBRT_PLUGIN jobrt::plugin(...);  */
+#ifndef __cplusplus
 #define JOBRT_PLUGIN JOBRT_EXPORT const jobrt_plugin_desc jobrt_plugin =
+#else
+#define JOBRT_PLUGIN                                                        \
+    extern "C" JOBRT_EXPORT constexpr const jobrt_plugin_desc jobrt_plugin =
+#endif
 
 #ifdef __cplusplus
 }
 #endif
+
+#if defined(__cplusplus) && __cplusplus >= 201402L
+/*
+ * C++ plugins (C++17; the helpers need C++14). A namespace-scope const
+ * has internal linkage in C++, and designated initializers are C++20, so
+ * C++ declares its tables with these constexpr helpers, and JOBRT_PLUGIN
+ * gives the descriptor C language linkage, external linkage and default
+ * visibility:
+ *
+ *   static constexpr jobrt_handler_desc handlers[] = {
+ *       jobrt::handler("greet", 1, 1, greet).timeout_ms(10000),
+ *   };
+ *   JOBRT_PLUGIN jobrt::plugin("greeter", "1.0.0", JOBRT_BUILD_ID, handlers)
+ *                    .init(greeter_init).fini(greeter_fini);
+ *
+ * jobrt::plugin fills magic, struct_size, the ABI version and handler_size
+ * exactly as JOBRT_PLUGIN_DESC_INIT does, and counts n_handlers from the
+ * array. Every field not set reads 0 (runtime default), as in C. The
+ * descriptor is constexpr: the runtime reads its integers from the file
+ * before dlopen(), so it must be constant-initialized data, and a
+ * non-constant initializer is a compile error, never a dynamic
+ * initializer. Setters return a modified copy, so they chain.
+ *
+ * (C++20 compiles the C form too, in declaration order, but g++ -Wextra
+ * warns about each field it leaves out: use the helpers.) Handlers are
+ * called from C:
+ * no exception may leave one (nor init() or fini()); catch and return
+ * JOBRT_RETRY or JOBRT_FAIL. The reload rules in fini()'s comment hold
+ * for C++ too: no thread_local objects with destructors, and build with
+ * -fno-gnu-unique. libstdc++ gives the std:: templates a plugin
+ * instantiates default visibility, so link with a version script that
+ * exports jobrt_plugin alone ({ global: jobrt_plugin; local: *; };).
+ * jobrt_add_plugin() does both for C++ sources; with pkg-config, add
+ * `--variable=cxxflags` to the compile and `--variable=cxxlibs` (the SDK's
+ * jobrt-plugin.map) to the link. examples/cpp-report is a whole C++
+ * plugin.
+ */
+namespace jobrt {
+
+/* One handler entry; converts to jobrt_handler_desc. */
+class handler {
+public:
+    constexpr handler(const char *job_name, uint32_t schema_min,
+                      uint32_t schema_max, jobrt_handler_fn run) noexcept
+        : desc_()
+    {
+        desc_.job_name = job_name;
+        desc_.schema_min = schema_min;
+        desc_.schema_max = schema_max;
+        desc_.run = run;
+    }
+    /* 0 = runtime default (--job-timeout) */
+    constexpr handler timeout_ms(uint32_t ms) const noexcept
+    {
+        handler h = *this;
+        h.desc_.timeout_ms = ms;
+        return h;
+    }
+    /* 0 = runtime default (--max-attempts) */
+    constexpr handler max_attempts(uint32_t n) const noexcept
+    {
+        handler h = *this;
+        h.desc_.max_attempts = n;
+        return h;
+    }
+    /* ABI 1.1: retry backoff base and cap (0 = runtime default) */
+    constexpr handler backoff(uint32_t base_ms, uint32_t cap_ms) const noexcept
+    {
+        handler h = *this;
+        h.desc_.backoff_base_ms = base_ms;
+        h.desc_.backoff_cap_ms = cap_ms;
+        return h;
+    }
+    constexpr operator jobrt_handler_desc() const noexcept { return desc_; }
+
+private:
+    jobrt_handler_desc desc_;
+};
+
+/* The plugin descriptor; converts to jobrt_plugin_desc. */
+class plugin {
+public:
+    using init_fn = decltype(jobrt_plugin_desc::init);
+    using fini_fn = decltype(jobrt_plugin_desc::fini);
+
+    /* (handlers_: a template's parameter must not shadow the caller's
+     * `handlers` under -Wshadow) */
+    template <size_t N>
+    constexpr plugin(const char *name, const char *version,
+                     const char *build_id,
+                     const jobrt_handler_desc (&handlers_)[N]) noexcept
+        : desc_()
+    {
+        static_assert(N <= 0xffffffffu, "too many handlers");
+        desc_.magic = JOBRT_PLUGIN_MAGIC;
+        desc_.struct_size = sizeof(jobrt_plugin_desc);
+        desc_.abi_major = JOBRT_ABI_MAJOR;
+        desc_.abi_minor = JOBRT_ABI_MINOR;
+        desc_.handler_size = sizeof(jobrt_handler_desc);
+        desc_.name = name;
+        desc_.version = version;
+        desc_.build_id = build_id;
+        desc_.n_handlers = static_cast<uint32_t>(N);
+        desc_.handlers = handlers_;
+    }
+    constexpr plugin init(init_fn fn) const noexcept
+    {
+        plugin p = *this;
+        p.desc_.init = fn;
+        return p;
+    }
+    constexpr plugin fini(fini_fn fn) const noexcept
+    {
+        plugin p = *this;
+        p.desc_.fini = fn;
+        return p;
+    }
+    constexpr operator jobrt_plugin_desc() const noexcept { return desc_; }
+
+private:
+    jobrt_plugin_desc desc_;
+};
+
+} /* namespace jobrt */
+#endif /* C++14 or later */
 #endif /* JOBRT_PLUGIN_H */

@@ -131,8 +131,9 @@ int cmd_run(int argc, char **argv)
              "takes down only its own worker, which is replaced "
              "(docs/isolation.md). 0 runs one process and no supervisor, "
              "for development and debuggers (default: the CPUs, at least "
-             "%d and at most %d; %ld here).", SUPERVISOR_MIN_DEFAULT_WORKERS,
-             SUPERVISOR_MAX_DEFAULT_WORKERS, workers);
+             "%d and at most %d; the supervisor's start line says how many "
+             "it runs).", SUPERVISOR_MIN_DEFAULT_WORKERS,
+             SUPERVISOR_MAX_DEFAULT_WORKERS);
     const char *log_level = "info", *log_format = "text";
     int log_payloads = 0;
     int64_t log_summary_ms = 60000;

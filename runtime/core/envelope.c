@@ -11,6 +11,7 @@
 
 #include "core/json_check.h"
 #include "core/util.h"
+#include "core/version.h"
 
 static int is_name_char(unsigned char c)
 {
@@ -95,12 +96,12 @@ static void printable(const strview_t *v, char *out, size_t out_len)
 
 enum {
     F_JOB, F_V, F_PAYLOAD, F_ID, F_CORR, F_MAXATT, F_ATTEMPT, F_ENQ, F_NBF,
-    F_EXP, F_IDEM, F_TIMEOUT, F_N
+    F_EXP, F_IDEM, F_TIMEOUT, F_WIRE, F_N
 };
 static const char *const known[F_N] = {
     "job", "v", "payload", "id", "correlation_id", "max_attempts", "attempt",
     "enqueued_at", "not_before", "expires_at", "idempotency_key",
-    "timeout_ms"};
+    "timeout_ms", "wire"};
 
 /* An optional ms-since-epoch field. */
 static int parse_ms(const strview_t *v, int64_t *out)
@@ -134,6 +135,18 @@ int envelope_parse(const strview_t *fields, size_t n, jobrt_envelope *env,
         }
     }
 
+    /* First, as a newer wire format may give the other fields another
+     * meaning: such an entry is never read as this one. */
+    if (seen[F_WIRE]) {
+        uint64_t w;
+        if (util_parse_u64(seen[F_WIRE]->ptr, seen[F_WIRE]->len, 1000000,
+                           &w) != 0 || w == 0)
+            BAD("field 'wire' must be a wire format version, an integer >= 1");
+        if (w > JOBRT_WIRE_VERSION)
+            BAD("field 'wire' is wire format %llu, newer than the %d this "
+                "worker reads: upgrade the worker, then retry the job from "
+                "the DLQ", (unsigned long long)w, JOBRT_WIRE_VERSION);
+    }
     if (!seen[F_JOB])
         BAD("missing field 'job'");
     if (!envelope_valid_name(seen[F_JOB]->ptr, seen[F_JOB]->len))

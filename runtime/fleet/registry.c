@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/version.h"
 #include "plugin/generations.h"
 
 /* ---- building ------------------------------------------------------------ */
@@ -104,6 +105,8 @@ int registry_build_record(buf_t *out, const registry_self_t *s,
              put_str(out, 0, "ns", s->ns) ||
              put_str(out, 0, "queue", s->queue) ||
              put_str(out, 0, "state", s->state) ||
+             buf_appendf(out, ",\"runtime\":\"%s\",\"wire\":%d",
+                         JOBRT_VERSION, JOBRT_WIRE_VERSION) ||
              buf_appendf(out, ",\"started_ms\":%lld,\"concurrency\":%d",
                          (long long)s->started_ms, s->concurrency) ||
              put_u64(out, "inflight", s->inflight) ||

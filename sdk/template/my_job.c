@@ -3,7 +3,8 @@
  * "my_job", payload schema 1, and shows every host accessor, how to record
  * a result, when to ask for a retry versus fail for good, and how to honour
  * cancellation. Build it with the CMakeLists.txt or the Makefile beside
- * it, against the installed SDK.
+ * it, against the installed SDK. In C++, the descriptor takes another
+ * form: see "C++ plugins" in jobrt/plugin.h and examples/cpp-report/.
  */
 #include <jobrt/plugin.h>
 

@@ -57,6 +57,10 @@ case_ json-1 invalid_envelope "b'job'" "b'ok'" "b'v'" "b'1'" "b'id'" "b'json-1'"
     "b'payload'" "b'{\"a\":1,}'"
 case_ empty-payload invalid_envelope "b'job'" "b'ok'" "b'v'" "b'1'" \
     "b'id'" "b'empty-payload'" "b'payload'" "b''"
+# A newer wire format (docs/protocol.md#wire-format-versions) is never
+# read as this one: dead-lettered whole, to retry after an upgrade.
+case_ wire-2 invalid_envelope "b'wire'" "b'2'" "b'job'" "b'ok'" "b'v'" "b'1'" \
+    "b'id'" "b'wire-2'" "b'payload'" "b'{}'"
 # Every envelope field with the wrong type or an empty value.
 case_ job-empty invalid_envelope "b'job'" "b''" "b'v'" "b'1'" "b'id'" \
     "b'job-empty'" "b'payload'" "b'{}'"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples_protocol.sh - the documented paths, run as documented: the
-# enqueue snippets of docs/protocol.md (redis-cli, Python, jobrt enqueue)
-# and examples/invoice-email's producers against a worker on the 2.0.0
+# enqueue snippets of docs/protocol.md (redis-cli, Python, jobrt enqueue,
+# the Python and Node producer clients) and examples/invoice-email's producers
+# against a worker on the 2.0.0
 # plugin (schema 1 handled by "handler v1", schema 2 by "handler v2"); then
 # a worker still on 1.0.0 with --park-ttl 0 dead-letters schema-2 jobs as
 # schema_unsupported (by default they would park),
@@ -91,14 +92,36 @@ if [ "$has_pyredis" = 1 ]; then
     for i in $(seq 1 "$n_py"); do
         sed "s|redis://127.0.0.1:6379|$REDIS_URL|g" "$E2E_WORK/doc-py-$i" \
             >"$E2E_WORK/doc-py-$i.py"
-        /usr/bin/python3 "$E2E_WORK/doc-py-$i.py" ||
+        # the producer client's snippet imports it from the source tree
+        PYTHONPATH="$JOBRT_SOURCE_DIR/clients/python" \
+            PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$E2E_WORK/doc-py-$i.py" ||
             fail "docs/protocol.md python snippet $i failed"
     done
+    # the client's: INV-10 (delayed, keyed; waited for), inv-11, inv-12
+    expected=$((expected + 3))
 fi
+# The Node client's snippet, with `jobrt-client` resolved to clients/node
+# (its ioredis from clients/node/node_modules, which scripts/test installs).
+n_js=$(extract_blocks js "$E2E_WORK/doc-js")
+assert_ge 1 "$n_js" "js snippets in docs/protocol.md"
+command -v node >/dev/null || fail "node is not installed (apt-get install nodejs npm)"
+[ -d "$JOBRT_SOURCE_DIR/clients/node/node_modules/ioredis" ] ||
+    fail "clients/node/node_modules is missing: npm ci --prefix clients/node"
+mkdir -p "$E2E_WORK/js/node_modules"
+ln -s "$JOBRT_SOURCE_DIR/clients/node" "$E2E_WORK/js/node_modules/jobrt-client"
+for i in $(seq 1 "$n_js"); do
+    sed "s|redis://127.0.0.1:6379|$REDIS_URL|g" "$E2E_WORK/doc-js-$i" \
+        >"$E2E_WORK/js/doc-js-$i.js"
+    (cd "$E2E_WORK/js" && node "doc-js-$i.js") ||
+        fail "docs/protocol.md js snippet $i failed"
+done
+# the Node client's: INV-20 (delayed, keyed; waited for), inv-21, inv-22
+expected=$((expected + 3))
 # inv-7 (schema 2, redis-cli), inv-1 (schema 1: Python and jobrt enqueue,
 # one record), and the NDJSON job whose id is its stream id.
 expected=$((expected + 3))
-wait_for "the docs' jobs to be recorded" 15 eval '[ "$(n_records)" -ge 3 ]'
+wait_for "the docs' jobs to be recorded" 15 \
+    eval '[ "$(n_records)" -ge '"$expected"' ]'
 check_handled inv-7 2.0.0
 check_handled inv-1 2.0.0
 log "docs/protocol.md's snippets ran"

@@ -22,7 +22,9 @@ P="$E2E_WORK/moved/prefix"
 for f in bin/jobrt include/jobrt/plugin.h share/cmake/jobrt/jobrt-config.cmake \
     share/cmake/jobrt/jobrt-config-version.cmake \
     share/cmake/jobrt/jobrt-plugin.cmake share/cmake/jobrt/jobrt-build-id.cmake \
-    share/pkgconfig/jobrt-plugin.pc lib/systemd/system/jobrt@.service; do
+    share/pkgconfig/jobrt-plugin.pc share/jobrt/jobrt-plugin.map \
+    lib/systemd/system/jobrt@.service share/man/man1/jobrt.1 \
+    share/man/man1/jobrt-run.1 share/bash-completion/completions/jobrt; do
     [ -f "$P/$f" ] || fail "cmake --install did not install $f"
 done
 if grep -rl "$E2E_WORK/installed" "$P/share" "$P/include"; then
@@ -76,6 +78,27 @@ run_cmd env CMAKE_PREFIX_PATH="$P" bash -c "cmake -S '$E2E_WORK/undef' \
     -B '$E2E_WORK/undef/build' && cmake --build '$E2E_WORK/undef/build'"
 assert_ne 0 "$RC" "a plugin with an undefined symbol must not link"
 assert_contains "$OUT$ERR" "missing_fn" "the link error"
+
+# A C++ plugin (examples/cpp-report) built with g++ and pkg-config alone:
+# the .pc's cxxflags and cxxlibs keep its exports to the descriptor.
+if command -v g++ >/dev/null; then
+    pc() { PKG_CONFIG_PATH="$P/share/pkgconfig" pkg-config "$@" jobrt-plugin; }
+    mkdir -p "$E2E_WORK/cxx"
+    # shellcheck disable=SC2046 # the flags are words
+    run_cmd g++ -std=c++17 -O2 -Wall -Wextra -Werror $(pc --cflags) \
+        $(pc --variable=cxxflags) -o "$E2E_WORK/cxx/report_render.so" \
+        "$JOBRT_SOURCE_DIR/examples/cpp-report/report_render.cpp" \
+        $(pc --libs) $(pc --variable=cxxlibs) -lcjson
+    assert_eq 0 "$RC" "g++ with pkg-config on examples/cpp-report ($ERR)"
+    assert_eq "jobrt_plugin" "$(nm -D --defined-only "$E2E_WORK/cxx/report_render.so" |
+        awk '{print $3}' | tr '\n' ' ' | sed 's/ $//')" \
+        "symbols the C++ plugin exports"
+    run_cmd "$P/bin/jobrt" plugins --plugin-dir "$E2E_WORK/cxx"
+    assert_eq 0 "$RC" "jobrt plugins on the C++ plugin ($OUT $ERR)"
+    assert_contains "$OUT" "report_render v1" "jobrt plugins on the C++ plugin"
+else
+    log "no g++: the C++ plugin build against pkg-config is not tried"
+fi
 
 # sdk/template builds both ways and serves my_job v1, stamped.
 for how in cmake make; do
