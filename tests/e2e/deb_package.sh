@@ -84,7 +84,7 @@ expected_all=$(cd "$E2E_WORK/destdir" && find . ! -type d | sed 's|^\./||' |
     sed -E 's|^(usr/share/man/.*)$|\1.gz|' |   # dh_compress
     sort)
 [ -n "$expected_all" ] || fail "cmake --install installed nothing"
-sdk_re='^usr/(include/|share/cmake/|share/pkgconfig/)'
+sdk_re='^usr/(include/|share/cmake/|share/pkgconfig/|share/jobrt/)'
 expected_dev=$(printf '%s\n' "$expected_all" | grep -E "$sdk_re")
 expected_rt=$(printf '%s\n' "$expected_all" | grep -vE "$sdk_re")
 # package_files DEB: its files (not directories), without the Debian ones
@@ -97,11 +97,16 @@ package_files()
 }
 assert_eq "$expected_rt" "$(package_files "$DEB")" "the files of jobrt"
 assert_eq "$expected_dev" "$(package_files "$DEV")" "the files of jobrt-dev"
-for f in usr/bin/jobrt lib/systemd/system/jobrt@.service; do
+rt_files="usr/bin/jobrt lib/systemd/system/jobrt@.service"
+if [ -f "$JOBRT_SOURCE_DIR/cmake/cli_docs.cmake" ]; then # the man pages and completion
+    rt_files+=" usr/share/man/man1/jobrt.1.gz usr/share/man/man1/jobrt-run.1.gz"
+    rt_files+=" usr/share/bash-completion/completions/jobrt"
+fi
+for f in $rt_files; do
     printf '%s\n' "$expected_rt" | grep -qx "$f" || fail "jobrt has no $f"
 done
 for f in usr/include/jobrt/plugin.h usr/share/cmake/jobrt/jobrt-config.cmake \
-    usr/share/pkgconfig/jobrt-plugin.pc; do
+    usr/share/pkgconfig/jobrt-plugin.pc usr/share/jobrt/jobrt-plugin.map; do
     printf '%s\n' "$expected_dev" | grep -qx "$f" || fail "jobrt-dev has no $f"
 done
 listing=$(dpkg-deb -c "$DEB")
