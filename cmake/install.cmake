@@ -53,17 +53,27 @@ install(FILES "${_gen}/jobrt-plugin.pc" DESTINATION "${JOBRT_PKGCONFIG_DIR}")
 install(FILES sdk/jobrt-plugin.map DESTINATION "${CMAKE_INSTALL_DATADIR}/jobrt")
 
 # The systemd unit, with this install's paths in ExecStart: written at
-# install time, as `cmake --install --prefix P` picks the prefix then.
+# install time, as `cmake --install --prefix P` picks the prefix then, into
+# a scratch directory of that destination's own (two installs of one build
+# into different places at once, as tests do, must not swap units).
 set(_unit_src "${CMAKE_CURRENT_SOURCE_DIR}/examples/systemd/jobrt@.service")
 install(CODE "
   set(_bindir \"${CMAKE_INSTALL_BINDIR}\")
   if(NOT IS_ABSOLUTE \"\${_bindir}\")
     set(_bindir \"\${CMAKE_INSTALL_PREFIX}/\${_bindir}\")
   endif()
+  set(_unitdir \"${JOBRT_SYSTEMD_UNIT_DIR}\")
+  if(NOT IS_ABSOLUTE \"\${_unitdir}\")
+    set(_unitdir \"\${CMAKE_INSTALL_PREFIX}/\${_unitdir}\")
+  endif()
   file(READ \"${_unit_src}\" _unit)
   string(REPLACE /usr/local/bin/jobrt \"\${_bindir}/jobrt\" _unit \"\${_unit}\")
   string(REPLACE /var/lib/jobrt/plugins \"${JOBRT_DEFAULT_PLUGIN_DIR}\"
     _unit \"\${_unit}\")
-  file(WRITE \"${_gen}/jobrt@.service\" \"\${_unit}\")
+  string(MD5 _where \"\$ENV{DESTDIR}\${_unitdir}\")
+  set(_scratch \"${_gen}/unit-\${_where}\")
+  file(WRITE \"\${_scratch}/jobrt@.service\" \"\${_unit}\")
+  file(INSTALL \"\${_scratch}/jobrt@.service\" DESTINATION \"\${_unitdir}\"
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(REMOVE_RECURSE \"\${_scratch}\")
 ")
-install(FILES "${_gen}/jobrt@.service" DESTINATION "${JOBRT_SYSTEMD_UNIT_DIR}")
