@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -117,4 +118,60 @@ Test(crash_guard, a_signal_sent_from_outside_blames_no_job)
     cr_assert_eq(atomic_load(&shared->crash_slot), -1,
                  "kill(2) from the supervisor is not the job's fault");
     board_unmap(shared, 4);
+}
+
+/* ---- several handlers crash at once ------------------------------------- */
+
+enum { N_CRASHERS = 3 };
+static pthread_barrier_t crash_barrier;
+
+static void *crash_together(void *p)
+{
+    int slot = (int)(intptr_t)p;
+    crash_guard_thread_start();
+    crash_guard_enter(shared, slot);
+    volatile int *nowhere = mmap(NULL, 4096, PROT_NONE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pthread_barrier_wait(&crash_barrier);
+    *nowhere = 1;
+    return NULL;
+}
+
+/* Two or three handler threads fault in the same instant: the process
+ * dies of the fault, and the report names one of their jobs, every time.
+ * (The second fault must not kill the process while the first crash is
+ * being reported: then no report names a job and every job running is
+ * charged, the innocent ones too.) */
+Test(crash_guard, simultaneous_crashes_still_name_a_crashing_slot)
+{
+    for (int round = 0; round < 200; round++) {
+        int fd;
+        char err[128];
+        shared = board_create_shared(4, &fd, err, sizeof err);
+        cr_assert_not_null(shared, "%s", err);
+        close(fd);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            crash_guard_install(shared);
+            pthread_barrier_init(&crash_barrier, NULL, N_CRASHERS);
+            pthread_t t[N_CRASHERS];
+            for (int i = 0; i < N_CRASHERS; i++)
+                pthread_create(&t[i], NULL, crash_together,
+                               (void *)(intptr_t)i);
+            for (int i = 0; i < N_CRASHERS; i++)
+                pthread_join(t[i], NULL);
+            _exit(0);
+        }
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "round %d: died of SIGSEGV, status %#x", round, status);
+        cr_assert_eq(atomic_load(&shared->crash_reported), 1,
+                     "round %d: no crash report", round);
+        int slot = atomic_load(&shared->crash_slot);
+        cr_assert(slot >= 0 && slot < N_CRASHERS,
+                  "round %d: the report names slot %d", round, slot);
+        board_unmap(shared, 4);
+    }
 }

@@ -1,7 +1,7 @@
 /*
  * crash_guard.c - see crash_guard.h. Everything the signal handler calls
- * is async-signal-safe: atomics, clock_gettime(2), write(2), raise(3) and
- * string copying and formatting done by hand. With --log-format json the
+ * is async-signal-safe: atomics, clock_gettime(2), nanosleep(2), write(2),
+ * sigaction(2), raise(3) and string copying and formatting done by hand. With --log-format json the
  * report is one JSON line like every other (docs/logging.md).
  */
 #define _GNU_SOURCE
@@ -175,6 +175,31 @@ static void report_line(const board_t *b, int slot, const char *what,
     (void)w;
 }
 
+/* The default action again for sig, so that raising it ends the process
+ * (sigaction(2) is async-signal-safe; signal(3) is not listed). */
+static void restore_default(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+}
+
+/* Another thread claimed the report (or this one, faulting again inside
+ * the handler): wait for it to end the process, so that this fault does
+ * not kill it before the report is on the board, then die of sig
+ * anyway after CRASH_WAIT_MS. */
+#define CRASH_WAIT_MS 1000
+static void wait_for_the_claimer(int sig)
+{
+    struct timespec tick = {0, 1000000};
+    for (int i = 0; i < CRASH_WAIT_MS; i++)
+        nanosleep(&tick, NULL);
+    restore_default(sig);
+    raise(sig);
+}
+
 static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
@@ -195,10 +220,19 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
         what[n] = '\0';
         report_line(b, slot, what,
                     si && si->si_code == SI_USER ? (int)si->si_pid : 0);
+    } else if (b) {
+        /* Several handlers crashed at once: the first one's report
+         * stands, and the process dies of the first fault. */
+        wait_for_the_claimer(sig);
+        return;
     }
-    /* SA_RESETHAND restored the default action: raised again, the signal
-     * is delivered once this handler returns (a SIGTRAP or a seccomp
-     * SIGSYS would otherwise resume the thread with a report written). */
+    /* With the default action back, the signal raised again is delivered
+     * once this handler returns (a SIGTRAP or a seccomp SIGSYS would
+     * otherwise resume the thread with a report written). The handler
+     * stays installed until here (no SA_RESETHAND): a second thread that
+     * faults meanwhile waits above instead of killing the process before
+     * the report is written. */
+    restore_default(sig);
     raise(sig);
 }
 
@@ -223,8 +257,13 @@ int crash_guard_install(board_t *b)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fatal_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    /* Every fatal signal is blocked while one is handled on this thread:
+     * a second, synchronous fault in the handler kills the process. */
     sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0];
+         i++)
+        sigaddset(&sa.sa_mask, fatal_signals[i]);
     for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0];
          i++)
         if (sigaction(fatal_signals[i], &sa, NULL) != 0)
