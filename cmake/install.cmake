@@ -42,10 +42,24 @@ install(FILES "${_gen}/jobrt-config.cmake"
               sdk/jobrt-plugin.cmake sdk/jobrt-build-id.cmake
         DESTINATION "${JOBRT_CMAKE_PACKAGE_DIR}")
 
-# pkg-config: prefix is found from the .pc file's own directory.
+# pkg-config: prefix is found from the .pc file's own directory, so the
+# .pc must go under the prefix; an include or data directory given as an
+# absolute path is written as it is (that file no longer moves with it).
+if(IS_ABSOLUTE "${JOBRT_PKGCONFIG_DIR}")
+  message(FATAL_ERROR "JOBRT_PKGCONFIG_DIR must be relative to the prefix "
+          "(jobrt-plugin.pc finds the prefix from its own place), got "
+          "${JOBRT_PKGCONFIG_DIR}")
+endif()
 file(RELATIVE_PATH _pc_to_prefix "/p/${JOBRT_PKGCONFIG_DIR}" "/p")
 string(REGEX REPLACE "/$" "" _pc_to_prefix "${_pc_to_prefix}")
 set(JOBRT_PC_PREFIX "\${pcfiledir}/${_pc_to_prefix}")
+foreach(_d INCLUDEDIR DATADIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${_d}}")
+    set(JOBRT_PC_${_d} "${CMAKE_INSTALL_${_d}}")
+  else()
+    set(JOBRT_PC_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
+  endif()
+endforeach()
 string(REGEX MATCH "^[0-9]+\\.[0-9]+" JOBRT_SDK_ABI "${JOBRT_SDK_VERSION}")
 configure_file(cmake/jobrt-plugin.pc.in "${_gen}/jobrt-plugin.pc" @ONLY)
 install(FILES "${_gen}/jobrt-plugin.pc" DESTINATION "${JOBRT_PKGCONFIG_DIR}")

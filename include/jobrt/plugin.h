@@ -278,8 +278,8 @@ typedef struct jobrt_plugin_desc {
  * instantiates default visibility, so link with a version script that
  * exports jobrt_plugin alone ({ global: jobrt_plugin; local: *; };).
  * jobrt_add_plugin() does both for C++ sources; with pkg-config, add
- * `--variable=cxxflags` to the compile and `--variable=cxxlibs` (the SDK's
- * jobrt-plugin.map) to the link. examples/cpp-report is a whole C++
+ * `--variable=cxxlibs` (the SDK's jobrt-plugin.map) to the link and, with
+ * g++ (clang++ has no such flag), `--variable=cxxflags` to the compile. examples/cpp-report is a whole C++
  * plugin.
  */
 namespace jobrt {

@@ -78,6 +78,11 @@ run_cmd env CMAKE_PREFIX_PATH="$P" bash -c "cmake -S '$E2E_WORK/undef' \
     -B '$E2E_WORK/undef/build' && cmake --build '$E2E_WORK/undef/build'"
 assert_ne 0 "$RC" "a plugin with an undefined symbol must not link"
 assert_contains "$OUT$ERR" "missing_fn" "the link error"
+# ... with the README's Makefile and pkg-config too.
+readme_block Makefile >"$E2E_WORK/undef/Makefile"
+run_cmd env PKG_CONFIG_PATH="$P/share/pkgconfig" make -C "$E2E_WORK/undef"
+assert_ne 0 "$RC" "make: a plugin with an undefined symbol must not link"
+assert_contains "$OUT$ERR" "missing_fn" "make's link error"
 
 # A C++ plugin (examples/cpp-report) built with g++ and pkg-config alone:
 # the .pc's cxxflags and cxxlibs keep its exports to the descriptor.
