@@ -5,6 +5,10 @@
  * cancellation. Build it with the CMakeLists.txt or the Makefile beside
  * it, against the installed SDK. In C++, the descriptor takes another
  * form: see "C++ plugins" in jobrt/plugin.h and examples/cpp-report/.
+ *
+ * To show the retry flow, its first attempt always asks for a retry:
+ * `jobrt exec ... my_job -v 1 --payload '{}'` exits 75 ("retry: downstream
+ * busy, attempt 1"); add `--attempt 2` to see it succeed.
  */
 #include <jobrt/plugin.h>
 
@@ -101,7 +105,9 @@ static int my_job_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
                  id, attempt);
     if (n < 0 || (size_t)n >= sizeof(result) ||
         host->job_set_result(job, result, (size_t)n) != 0) {
-        /* Job ids are runtime-made; a real plugin would JSON-escape them. */
+        /* Producers choose job ids (printable ASCII, quotes and
+         * backslashes included): a real plugin JSON-escapes what it puts
+         * in a result; set_result refuses text that is not valid JSON. */
         host->job_set_error(job, "could not build the result");
         return JOBRT_FAIL;
     }
