@@ -129,7 +129,7 @@ Test(enqueue_sender, mixed_batches_keep_order_and_ids)
     cr_assert_eq(add_line(s, LINE(",\"key\":\"k\""), 4), 0);
     cr_assert_eq(n_got, 4u, "a full batch is sent and reported");
     cr_assert_eq(add_line(s, LINE(",\"key\":\"k\",\"id\":\"dup\""), 5), 0);
-    cr_assert_eq(add_line(s, LINE(",\"id\":\"p-6\",\"at\":1"), 6), 0);
+    cr_assert_eq(add_line(s, LINE(",\"id\":\"p-6\",\"at\":100000000000"), 6), 0);
     cr_assert_eq(add_line(s, LINE(",\"id\":\"p-7\""), 7), 0);
     cr_assert_eq(n_got, 7u, "the next full batch");
     cr_assert_eq(add_line(s, LINE(",\"key\":\"k\""), 8), 0);

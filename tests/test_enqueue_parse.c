@@ -591,9 +591,10 @@ Test(enqueue_parse, conflicts)
     expect_rejected_with(",\"key\":\"a\",\"idempotency_key\":\"a\"",
                          "\"key\" and \"idempotency_key\" both given");
     /* null is the key left out: no conflict */
-    cr_assert_eq(parse_with(",\"delay\":null,\"at\":5", 1), 0, "%s", why);
+    cr_assert_eq(parse_with(",\"delay\":null,\"at\":100000000005", 1), 0,
+                 "%s", why);
     cr_assert_eq(e.delay_ms, -1);
-    cr_assert_eq(e.at_ms, 5);
+    cr_assert_eq(e.at_ms, 100000000005LL);
     teardown();
 }
 
@@ -673,6 +674,26 @@ Test(enqueue_parse_at, rejects)
                      bad[i]);
         cr_assert_eq(ms, 42, "'%s': output written on error", bad[i]);
     }
+}
+
+/* A number of ms before March 1973 is surely seconds: refused, not run
+ * at once; 0 (long past: now) and the first ms after it still pass. */
+Test(enqueue_parse_at, seconds_are_not_taken_for_ms)
+{
+    int64_t ms = 42;
+    cr_assert_eq(enqueue_parse_at("1733000000", &ms), ENQUEUE_AT_SECONDS);
+    cr_assert_eq(enqueue_parse_at("1", &ms), ENQUEUE_AT_SECONDS);
+    cr_assert_eq(enqueue_parse_at("99999999999", &ms), ENQUEUE_AT_SECONDS);
+    cr_assert_eq(ms, 42, "output written on error");
+    cr_assert_eq(enqueue_parse_at("100000000000", &ms), 0);
+    cr_assert_eq(ms, 100000000000LL);
+    cr_assert_eq(enqueue_parse_at("0", &ms), 0);
+    cr_assert_eq(ms, 0);
+
+    const char *line = "{\"job\":\"a\",\"v\":1,\"payload\":{},\"at\":1733000000}";
+    cr_assert_eq(enqueue_parse_line(line, strlen(line), 1795442850626LL, &e,
+                                    why, sizeof why), -1);
+    cr_assert(strstr(why, "looks like seconds") != NULL, "got: %s", why);
 }
 
 /* ---- enqueue_build: the command line's form ---- */

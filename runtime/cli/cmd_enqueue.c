@@ -287,7 +287,8 @@ int cmd_enqueue(int argc, char **argv)
          ENQUEUE_MAX_DURATION_MS},
         {"at", 0, NULL, OPT_STRING, &at, "TIME",
          "Run no sooner than TIME: ms since the epoch, or UTC ISO-8601 "
-         "(2026-11-23T15:00:00Z).", 0, 0},
+         "(2026-11-23T15:00:00Z); a number below 10^11 (before 1973) is "
+         "refused as seconds.", 0, 0},
         {"expires-in", 0, NULL, OPT_DURATION, &expires_in_ms, "DUR",
          "Dead-letter as expired, never run, if not started within DUR.", 1,
          ENQUEUE_MAX_DURATION_MS},
@@ -375,7 +376,13 @@ int cmd_enqueue(int argc, char **argv)
         if (at && delay_ms >= 0)
             return cli_usage_error(&cmd, "--at and --delay: give one of "
                                    "them");
-        if (at && enqueue_parse_at(at, &spec.at_ms) != 0)
+        int at_rc = at ? enqueue_parse_at(at, &spec.at_ms) : 0;
+        if (at_rc == ENQUEUE_AT_SECONDS)
+            return cli_usage_error(&cmd, "--at %s looks like seconds since "
+                                   "the epoch: --at takes ms (%s000) or UTC "
+                                   "ISO-8601 like 2026-11-23T15:00:00Z",
+                                   at, at);
+        if (at_rc != 0)
             return cli_usage_error(&cmd, "--at: expected ms since the epoch "
                                    "or UTC ISO-8601 like "
                                    "2026-11-23T15:00:00Z, got '%s'", at);

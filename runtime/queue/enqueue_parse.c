@@ -161,6 +161,8 @@ int enqueue_parse_at(const char *s, int64_t *out_ms)
 {
     uint64_t ms;
     if (util_parse_u64(s, strlen(s), (uint64_t)INT64_MAX, &ms) == 0) {
+        if (ms > 0 && ms < (uint64_t)ENQUEUE_AT_MIN_MS)
+            return ENQUEUE_AT_SECONDS;
         *out_ms = (int64_t)ms;
         return 0;
     }
@@ -419,8 +421,13 @@ static int get_at(line_t *l, int64_t *out)
     char text[64];
     if (l->item[K_AT] == NULL)
         return 0;
-    if (flag_text(l, K_AT, text, sizeof text) != 0 ||
-        enqueue_parse_at(text, out) != 0)
+    int rc = flag_text(l, K_AT, text, sizeof text) != 0
+                 ? -1
+                 : enqueue_parse_at(text, out);
+    if (rc == ENQUEUE_AT_SECONDS)
+        BAD("\"at\" is %s: that looks like seconds since the Unix epoch; "
+            "\"at\" takes ms (%s000) or a UTC ISO-8601 time", text, text);
+    if (rc != 0)
         BAD("\"at\" must be ms since the Unix epoch or a UTC ISO-8601 time "
             "like \"2026-11-23T15:00:00Z\"");
     return 0;

@@ -86,7 +86,11 @@ int enqueue_parse_line(const char *line, size_t len, int64_t now_ms,
 
 /* A due time as --at and "at" take it: ms since the epoch, or UTC
  * ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)", a real date from 1970
- * on. Returns 0, or -1. */
+ * on. Returns 0, -1, or ENQUEUE_AT_SECONDS for a number of ms from 1 to
+ * below ENQUEUE_AT_MIN_MS (a time before March 1973: surely seconds
+ * since the epoch, which would run the job at once). */
+#define ENQUEUE_AT_SECONDS (-2)
+#define ENQUEUE_AT_MIN_MS 100000000000LL
 int enqueue_parse_at(const char *s, int64_t *out_ms);
 
 /* Whether e goes through the ENQUEUE script (a delay, a due time or a

@@ -116,7 +116,7 @@ awk 'BEGIN {
     for (i = 1; i <= 2500; i++) {
         extra = ""
         if (i % 3 == 0) extra = ",\"key\":\"bk-" i "\""
-        if (i % 3 == 1) extra = ",\"at\":1"
+        if (i % 3 == 1) extra = ",\"at\":100000000000"
         if (i == 2000) extra = ",\"key\":\"bk-3\""
         printf "{\"job\":\"record\",\"v\":1,\"payload\":{},"
         printf "\"id\":\"b-%d\"%s}\n", i, extra
