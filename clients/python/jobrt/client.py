@@ -72,11 +72,17 @@ class Client:
 
     redis is a URL ("redis://host:6379/0", "unix:///run/redis.sock") or an
     existing redis-py client (redis.Redis), which close() leaves open.
+    max_payload is the largest payload enqueued, in bytes (default 1 MiB,
+    the worker's --max-payload default; 0: no limit): a larger one raises
+    ValueError instead of being dead-lettered as payload_too_large.
     """
 
     def __init__(self, redis: Union[str, Any] = "redis://127.0.0.1:6379",
-                 namespace: str = "jobrt") -> None:
+                 namespace: str = "jobrt", *,
+                 max_payload: int = _job.DEFAULT_MAX_PAYLOAD) -> None:
         _check.name("namespace", namespace)
+        self.max_payload = _check.integer("max_payload", max_payload, 0,
+                                          _check.MAX_PAYLOAD_LIMIT)
         if isinstance(redis, str):
             self._r = redis_lib.Redis.from_url(redis)
             self._owned = True
@@ -140,7 +146,8 @@ class Client:
                 "dedupe_window": dedupe_window, "payload_json": payload_json}
         keys = self._keys(queue)
         prepared = _job.prepare(spec, _now_ms(), self._ids,
-                                labels={"v": "version"})
+                                labels={"v": "version"},
+                                max_payload=self.max_payload)
         return self._send(keys, [prepared])[0]
 
     def enqueue_many(self, queue: str,
@@ -160,7 +167,8 @@ class Client:
         """
         keys = self._keys(queue)
         now = _now_ms()
-        prepared = [_job.prepare(spec, now, self._ids, where=f"jobs[{i}]: ")
+        prepared = [_job.prepare(spec, now, self._ids, where=f"jobs[{i}]: ",
+                                 max_payload=self.max_payload)
                     for i, spec in enumerate(jobs)]
         results: list[EnqueueResult] = []
         for start in range(0, len(prepared), PIPELINE_BATCH):
