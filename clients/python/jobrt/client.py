@@ -40,8 +40,9 @@ class EnqueueResult:
 @dataclass(frozen=True)
 class DeadLetter:
     """One entry of a queue's dead-letter stream (docs/protocol.md, "Dead
-    letters"). fields holds every field of the entry (for a field that
-    appears twice, redis-py keeps the last value)."""
+    letters"). fields holds every field of the entry; of a field that
+    appears twice, the first value (as the runtime and the Node client
+    read it)."""
 
     entry_id: str
     job_id: str | None
@@ -93,6 +94,7 @@ class Client:
             raise TypeError("redis must be a URL (str) or a redis-py client, "
                             f"got {type(redis).__name__}")
         self.namespace = namespace
+        self._raw: Any = None  # _redis.raw_view(self._r), made when needed
         self._ids = _job.IdMaker()
         self._enqueue_loaded = False
 
@@ -291,12 +293,14 @@ class Client:
         if job is not None:
             _check.name("job", job)
         _check.integer("count", count, 1, DLQ_SCAN_MAX)
+        if self._raw is None:
+            self._raw = _redis.raw_view(self._r)
         out: list[DeadLetter] = []
         start, scanned = "+", 0
         while scanned < DLQ_SCAN_MAX and len(out) < count:
-            page = self._r.xrevrange(keys.dlq, start, "-",
-                                     count=min(DLQ_PAGE,
-                                               DLQ_SCAN_MAX - scanned))
+            page = _redis.xrevrange_raw(self._raw, keys.dlq, start,
+                                        min(DLQ_PAGE,
+                                            DLQ_SCAN_MAX - scanned))
             for entry_id, raw_fields in page:
                 scanned += 1
                 letter = _dead_letter(entry_id, raw_fields)
@@ -307,7 +311,7 @@ class Client:
                         break
             if len(page) < DLQ_PAGE:
                 break
-            start = "(" + _redis.text(page[-1][0])
+            start = "(" + page[-1][0]
         return out
 
     def dlq_retry(self, queue: str, entry_ids: Iterable[str]) -> RetryResult:
@@ -335,11 +339,16 @@ class Client:
         return RetryResult(moved, kept)
 
 
-def _dead_letter(entry_id: Any, raw_fields: Mapping[Any, Any]) -> DeadLetter:
-    """A DeadLetter from one XREVRANGE entry."""
-    fields = {_redis.text(k): _redis.text(v) for k, v in raw_fields.items()}
+def _dead_letter(entry_id: str,
+                 raw_fields: Sequence[tuple[bytes, bytes]]) -> DeadLetter:
+    """A DeadLetter from one XREVRANGE entry: of a repeated field, the
+    first value counts, as in the runtime's dlq_field (runtime/queue/dlq.c)
+    and the Node client."""
+    fields: dict[str, str] = {}
+    for k, v in raw_fields:
+        fields.setdefault(_redis.text(k), _redis.text(v))
     return DeadLetter(
-        entry_id=_redis.text(entry_id),
+        entry_id=entry_id,
         job_id=fields.get("id", fields.get("dlq_source_id")),
         job=fields.get("job"), v=_wire_int(fields.get("v")),
         reason=fields.get("dlq_reason"), error=fields.get("dlq_error"),
