@@ -167,8 +167,9 @@ def _path(arg: str, node: Any) -> str:
 def _surrogate_message(where: str, text: str) -> str:
     found = _LONE_SURROGATE_RE.search(text)
     assert found is not None
-    return (f"{where} has a lone UTF-16 surrogate (U+{ord(found.group()):04X}),"
-            " which is not valid UTF-8: the worker refuses the payload")
+    code = ord(found.group())
+    return (f"{where} has a lone UTF-16 surrogate (U+{code:04X}), which is "
+            "not valid UTF-8: the worker refuses the payload")
 
 
 def _walk(arg: str, value: Any) -> None:

@@ -162,3 +162,17 @@ def test_enqueue_many_names_the_bad_job_and_sends_nothing(client, r, bad,
     with pytest.raises(error, match=message):
         client.enqueue_many(Q, [good, bad, good])
     assert r.dbsize() == 0
+
+
+@pytest.mark.parametrize("key,value", [
+    ("delay", "30s"), ("expires_in", "1h"), ("dedupe_window", "7d"),
+    ("at", "2030-01-01T00:00:00Z"), ("expires_at", "1700000000000")])
+def test_enqueue_many_refuses_ndjson_strings(client, r, key, value):
+    """An NDJSON line's strings are never read some other way: a bare
+    number is seconds here as there, and a string is refused."""
+    job = {"job": "echo", "v": 1, "payload": 1, key: value}
+    if key == "dedupe_window":
+        job["key"] = "k"
+    with pytest.raises(TypeError, match=rf"^jobs\[0\]: {key} must be "):
+        client.enqueue_many(Q, [job])
+    assert r.dbsize() == 0
