@@ -10,11 +10,20 @@ export interface ClientOptions {
   namespace?: string;
   /** Passed to `new Redis()` when the client opens the connection. */
   redisOptions?: RedisOptions;
+  /** The largest payload sent, in bytes of UTF-8 JSON (default 1 MiB, the
+   * worker's --max-payload default; 0: no limit; at most 512 MiB): a
+   * larger one is refused (RangeError) instead of being dead-lettered as
+   * payload_too_large. Set it to your workers' --max-payload. */
+  maxPayload?: number;
 }
 
-/** A point in time: a Date or ms since the Unix epoch. */
+/** A point in time: a Date or ms since the Unix epoch (no strings). */
 export type Time = Date | number;
 
+/** Options of enqueue(), and keys of a job of enqueueMany(). Durations
+ * are ms numbers, never strings ("30s" is refused). The snake_case keys
+ * of an NDJSON line (max_attempts, expires_in, ...) are refused naming
+ * the option to use. */
 export interface EnqueueOptions {
   /** Job id, 1-128 printable ASCII characters, no spaces. Default: the
    * stream entry id, or with delay/at/key a generated `<ms>-<hex>` id. */
@@ -24,7 +33,8 @@ export interface EnqueueOptions {
   maxAttempts?: number | null;
   /** This job's deadline, ms (1 to 86 400 000): wire field timeout_ms. */
   timeout?: number | null;
-  /** Run no sooner than this many ms from now (0 to 366 days). */
+  /** Run no sooner than this many ms from now (0 to 366 days). ms, where
+   * an NDJSON line's number is seconds. */
   delay?: number | null;
   /** Run no sooner than this time. Not with delay. */
   at?: Time | null;
@@ -41,29 +51,14 @@ export interface EnqueueOptions {
   payloadJson?: string | null;
 }
 
-/** One job of enqueueMany(): the keys of an NDJSON line of `jobrt
- * enqueue` (docs/protocol.md), with this client's value types (ms
- * numbers, Date or epoch ms). null is the same as leaving a key out,
- * except for payload. */
-export interface JobSpec {
+/** One job of enqueueMany(): job, v (the version) and payload (or
+ * payloadJson), and the options of enqueue() under the same names, with
+ * the same values. null is the same as leaving a key out, except for
+ * payload. */
+export interface JobSpec extends EnqueueOptions {
   job: string;
   v: number;
   payload?: unknown;
-  payload_json?: string | null;
-  id?: string | null;
-  correlation_id?: string | null;
-  max_attempts?: number | null;
-  timeout?: number | null;
-  timeout_ms?: number | null;
-  delay?: number | null;
-  at?: Time | null;
-  not_before?: Time | null;
-  expires_in?: number | null;
-  expires_at?: Time | null;
-  key?: string | null;
-  idempotency_key?: string | null;
-  dedupe_window?: number | null;
-  enqueued_at?: Time | null;
 }
 
 export interface EnqueueResult {

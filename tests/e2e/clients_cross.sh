@@ -91,14 +91,25 @@ const [url, q] = process.argv.slice(2);
     (await c.enqueue(q, 'echo', 1, { n: 1, from: 'js' }, { id: 'js-1', correlationId: 'corr-js' })).id,
     (await c.enqueue(q, 'echo', 3, { n: 2 }, { at: Date.now() + 300, key: 'js-key' })).id,
   ];
+  // enqueueMany takes enqueue()'s option names and values (ms), not
+  // NDJSON's: a job with delay 300 is due in 300 ms, not 300 s
   for (const r of await c.enqueueMany(q, Array.from({ length: 50 }, (_, i) =>
-    ({ job: 'echo', v: 1, payload: { n: 10 + i }, id: `js-bulk-${i}` }))))
+    ({ job: 'echo', v: 1, payload: { n: 10 + i }, id: `js-bulk-${i}`,
+       maxAttempts: 2, expiresIn: 600000, timeout: 5000,
+       ...(i % 10 === 0 ? { delay: 300, key: `js-bulk-key-${i}` } : {}) }))))
     ids.push(r.id);
+  let refused = 'not refused';
+  try {
+    await c.enqueueMany(q, [{ job: 'echo', v: 1, payload: {}, expires_in: 600 }]);
+  } catch (e) { refused = e.message; }
+  console.error(refused);
   await c.close();
   console.log(ids.join('\n'));
 })().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
 JS
 assert_eq 0 "$RC" "the Node client's enqueue ($ERR)"
+assert_contains "$ERR" "jobs[0]: 'expires_in' is an NDJSON key" \
+    "Node's enqueueMany refuses an NDJSON duration key"
 JS_IDS=$OUT
 assert_eq 52 "$(wc -l <<<"$JS_IDS")" "ids the Node client printed"
 

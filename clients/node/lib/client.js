@@ -38,9 +38,11 @@ function isNoScript(err) {
 
 class Client {
   /*
-   * new Client({redis, namespace, redisOptions}) or new Client(url):
-   * redis is a URL (default redis://127.0.0.1:6379) or an ioredis client
-   * of the caller's (never closed by close()).
+   * new Client({redis, namespace, redisOptions, maxPayload}) or new
+   * Client(url): redis is a URL (default redis://127.0.0.1:6379) or an
+   * ioredis client of the caller's (never closed by close()); maxPayload
+   * the largest payload sent, in bytes (default 1 MiB, the worker's
+   * --max-payload default; 0: no limit).
    */
   constructor(options) {
     const opts = typeof options === 'string' ? { redis: options }
@@ -49,10 +51,11 @@ class Client {
       throw new TypeError('new Client(): expected an options object or a ' +
         'redis URL');
     for (const k of Object.keys(opts))
-      if (!['redis', 'namespace', 'redisOptions'].includes(k))
+      if (!['redis', 'namespace', 'redisOptions', 'maxPayload'].includes(k))
         throw new TypeError(`new Client(): unknown option '${k}'`);
     this.namespace = validate.checkName('namespace',
       opts.namespace === undefined ? 'jobrt' : opts.namespace);
+    this.maxPayload = validate.checkMaxPayload(opts.maxPayload);
     const { redis, owned } = connect(opts.redis, opts.redisOptions);
     this.redis = redis;
     this._owned = owned;
@@ -81,7 +84,7 @@ class Client {
   async enqueue(queue, job, version, payload, options) {
     this._key(queue, 'stream');
     const built = validate.fromArgs(job, version, payload, options,
-      Date.now());
+      Date.now(), this.maxPayload);
     const [result] = await this._send(queue, [built]);
     return result;
   }
@@ -91,7 +94,8 @@ class Client {
     if (!Array.isArray(jobs))
       throw new TypeError('jobs must be an array of job objects');
     const now = Date.now();
-    const built = jobs.map((j, i) => validate.fromObject(j, i, now));
+    const built = jobs.map((j, i) => validate.fromObject(j, i, now,
+      this.maxPayload));
     return this._send(queue, built);
   }
 

@@ -2,12 +2,17 @@
  * validate.js - one job to enqueue (the arguments of enqueue(), or one
  * object of enqueueMany()) -> the stream entry's fields and how to send
  * them, under the rules of docs/protocol.md and `jobrt enqueue`
- * (runtime/queue/enqueue_parse.c, runtime/core/envelope.c). Nothing here
- * talks to Redis: a bad argument throws a TypeError (wrong type, options
- * that exclude each other) or a RangeError (a value out of its range),
- * whose message names the argument.
+ * (runtime/queue/enqueue_parse.c, runtime/core/envelope.c). Both take the
+ * same option names and values (durations in ms, times a Date or epoch
+ * ms); the snake_case keys of an NDJSON line are refused naming the
+ * option to use, since an NDJSON number of seconds would silently be ms
+ * here. Nothing here talks to Redis: a bad argument throws a TypeError
+ * (wrong type, options that exclude each other) or a RangeError (a value
+ * out of its range), whose message names the argument.
  */
 'use strict';
+
+const payload = require('./payload');
 
 const MAX_NAME = 128;
 const MAX_ID = 128;
@@ -16,11 +21,11 @@ const MAX_ATTEMPTS = 1000;
 const MAX_TIMEOUT_MS = 86400000; /* 24 h */
 const MAX_DURATION_MS = 366 * 86400000; /* 366 days */
 const DEFAULT_WINDOW_MS = 86400000; /* --dedupe-window's default, 24 h */
-const MAX_DEPTH = 64; /* the worker's JSON nesting limit */
 
 const NAME_RE = /^[A-Za-z0-9_.:/-]+$/;
 const ID_RE = /^[\x21-\x7e]+$/; /* printable ASCII, no space */
-const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u; /* pairs are one code point */
+const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
 
 /* Up to 64 characters of a value, quoted, for an error message. */
 function shown(value) {
@@ -69,9 +74,27 @@ function checkInt(what, value, lo, hi, unit) {
   return value;
 }
 
-/* A duration in ms, minMs to 366 days. */
-function checkDuration(what, value, minMs) {
-  return checkInt(what, value, minMs, MAX_DURATION_MS, 'ms, at most 366 days');
+/* A duration string ("30s", or "30": seconds in NDJSON) refused, with
+ * the ms number it means there. */
+function durationString(what, value) {
+  const m = DURATION_RE.exec(value);
+  let hint = '';
+  if (m) {
+    const ms = Math.round(Number(m[1]) * UNIT_MS[m[2] || 's']);
+    const asMs = Number(m[1]);
+    hint = m[2] ? `: write ${ms}` : `: write ${ms} if seconds were meant ` +
+      '(as NDJSON reads it)' +
+      (Number.isInteger(asMs) ? `, or the number ${asMs} for ms` : '');
+  }
+  return new TypeError(`${what} must be a number of ms, not the string ` +
+    `${shown(value)}; this client takes no duration strings${hint}`);
+}
+
+/* A duration in ms, minMs to maxMs (default 366 days). */
+function checkDuration(what, value, minMs, maxMs = MAX_DURATION_MS) {
+  if (typeof value === 'string') throw durationString(what, value);
+  return checkInt(what, value, minMs, maxMs,
+    maxMs === MAX_DURATION_MS ? 'ms, at most 366 days' : 'ms');
 }
 
 /* A point in time: a Date or ms since the Unix epoch -> ms. */
@@ -83,6 +106,10 @@ function checkTime(what, value) {
         `got ${shown(value)}`);
     return ms;
   }
+  if (typeof value === 'string')
+    throw new TypeError(`${what} must be a Date or ms since the Unix ` +
+      `epoch (a number), not the string ${shown(value)}: give ` +
+      `new Date(${shown(value)}) or Date.parse(...)`);
   if (typeof value !== 'number')
     throw new TypeError(`${what} must be a Date or ms since the Unix ` +
       `epoch, got ${kindOf(value)}`);
@@ -92,63 +119,9 @@ function checkTime(what, value) {
   return value;
 }
 
-/* Depth and strings of a parsed JSON value, as the worker's json_check
- * sees them: at most 64 nested containers, no lone surrogate (which would
- * be a lone \uD800-style escape or invalid UTF-8 on the wire). */
-function checkParsed(what, value, depth) {
-  if (typeof value === 'string') {
-    if (LONE_SURROGATE_RE.test(value))
-      throw new RangeError(`${what} has a string with a lone UTF-16 ` +
-        'surrogate (not valid UTF-8)');
-    return;
-  }
-  if (value === null || typeof value !== 'object') return;
-  if (depth >= MAX_DEPTH)
-    throw new RangeError(`${what} is nested more than ${MAX_DEPTH} deep`);
-  if (Array.isArray(value)) {
-    for (const v of value) checkParsed(what, v, depth + 1);
-    return;
-  }
-  for (const k of Object.keys(value)) {
-    checkParsed(what, k, depth + 1);
-    checkParsed(what, value[k], depth + 1);
-  }
-}
-
-/* JSON text given as is: checked, returned unchanged. */
-function checkJsonText(what, text) {
-  if (typeof text !== 'string')
-    throw new TypeError(`${what} must be a string of JSON text, got ` +
-      kindOf(text));
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new RangeError(`${what} is not valid JSON: ${e.message}`);
-  }
-  checkParsed(what, parsed, 0);
-  return text;
-}
-
-/* Any JSON-able value -> its compact JSON text. */
-function payloadText(what, value) {
-  let text;
-  try {
-    text = JSON.stringify(value);
-  } catch (e) {
-    throw new TypeError(`${what} cannot be serialized as JSON: ${e.message}`);
-  }
-  if (typeof text !== 'string')
-    throw new TypeError(`${what} cannot be serialized as JSON (got ` +
-      `${kindOf(value)})`);
-  return checkJsonText(what, text);
-}
-
 /*
- * The options each API takes: canonical name -> the name the caller uses.
- * enqueue() takes camelCase options beside its positional job, version and
- * payload; enqueueMany() takes the snake_case keys of an NDJSON line
- * (docs/protocol.md), with the same value types as enqueue().
+ * The options of enqueue(); a job of enqueueMany() has the same keys plus
+ * job, v and payload. Canonical name -> the name the caller writes.
  */
 const ENQUEUE_OPTIONS = {
   id: 'id', correlationId: 'correlationId', maxAttempts: 'maxAttempts',
@@ -156,13 +129,27 @@ const ENQUEUE_OPTIONS = {
   expiresAt: 'expiresAt', key: 'key', dedupeWindow: 'dedupeWindow',
   payloadJson: 'payloadJson',
 };
-const MANY_KEYS = {
-  job: 'job', version: 'v', payload: 'payload', payloadJson: 'payload_json',
-  id: 'id', correlationId: 'correlation_id', maxAttempts: 'max_attempts',
-  timeout: 'timeout', timeoutMs: 'timeout_ms', delay: 'delay', at: 'at',
-  notBefore: 'not_before', expiresIn: 'expires_in', expiresAt: 'expires_at',
-  key: 'key', idempotencyKey: 'idempotency_key',
-  dedupeWindow: 'dedupe_window', enqueuedAt: 'enqueued_at',
+const MANY_KEYS = Object.assign({ job: 'job', version: 'v',
+  payload: 'payload' }, ENQUEUE_OPTIONS);
+
+/*
+ * The keys of an NDJSON line (docs/protocol.md) that are not this client's
+ * names, each refused with the one to use. The keys both share (job, v,
+ * payload, id, key, delay, at) mean the same here but for units: delay is
+ * ms here (in NDJSON a number is seconds) and at takes no strings; an
+ * NDJSON duration string ("30s") is refused by every duration option.
+ */
+const NDJSON_KEYS = {
+  payload_json: 'use payloadJson',
+  correlation_id: 'use correlationId',
+  max_attempts: 'use maxAttempts',
+  timeout_ms: 'use timeout (ms)',
+  expires_in: 'use expiresIn (ms; an NDJSON number is seconds)',
+  expires_at: 'use expiresAt (a Date or epoch ms)',
+  dedupe_window: 'use dedupeWindow (ms; an NDJSON number is seconds)',
+  not_before: 'use at (a Date or epoch ms)',
+  idempotency_key: 'use key',
+  enqueued_at: 'enqueued_at is set from the client\'s clock',
 };
 const WORKER_FIELDS = ['attempt', 'last_error'];
 
@@ -173,14 +160,24 @@ function collect(obj, table, where, into) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
     throw new TypeError(`${where} must be an object, got ${kindOf(obj)}`);
   const byName = new Map(Object.entries(table).map(([c, n]) => [n, c]));
+  const many = table === MANY_KEYS;
   for (const name of Object.keys(obj)) {
     const canonical = byName.get(name);
     if (canonical === undefined) {
       if (WORKER_FIELDS.includes(name))
         throw new TypeError(`${where}: '${name}' is set by the worker, not ` +
           'by producers');
-      throw new TypeError(`${where}: unknown ${table === MANY_KEYS ? 'key'
-        : 'option'} ${shown(name)}; known: ${Object.values(table).join(', ')}`);
+      if (Object.prototype.hasOwnProperty.call(NDJSON_KEYS, name))
+        throw new TypeError(`${where}: '${name}' is an NDJSON key; ` +
+          (many ? 'enqueueMany() takes enqueue()\'s option names'
+            : 'options are camelCase') + `: ${NDJSON_KEYS[name]}`);
+      if (many && name === 'version')
+        throw new TypeError(`${where}: 'version' is 'v' in a job object`);
+      if (!many && ['job', 'v', 'version', 'payload'].includes(name))
+        throw new TypeError(`${where}: '${name}' is an argument of ` +
+          'enqueue(queue, job, version, payload, options), not an option');
+      throw new TypeError(`${where}: unknown ${many ? 'key' : 'option'} ` +
+        `${shown(name)}; known: ${Object.values(table).join(', ')}`);
     }
     const v = obj[name];
     if (canonical === 'payload' ? v !== undefined : v != null)
@@ -191,11 +188,12 @@ function collect(obj, table, where, into) {
 
 /*
  * Builds one job. `spec` has canonical names; `names` maps them to what
- * the caller wrote; `where` prefixes every message ('' or 'jobs[3]: ').
- * Returns {fields, scripted, delayMs, atMs, windowMs, id, key}: fields is
- * the flat [name, value, ...] list of the stream entry in the CLI's order.
+ * the caller wrote; `where` prefixes every message ('' or 'jobs[3]: ');
+ * a payload over maxPayload bytes (0: no limit) is refused. Returns
+ * {fields, scripted, delayMs, atMs, windowMs, id, key}: fields is the flat
+ * [name, value, ...] list of the stream entry in the CLI's order.
  */
-function buildJob(spec, names, where, nowMs) {
+function buildJob(spec, names, where, nowMs, maxPayload) {
   const n = (c) => where + names[c];
   const both = (a, b) => {
     if (spec[a] !== undefined && spec[b] !== undefined)
@@ -211,20 +209,23 @@ function buildJob(spec, names, where, nowMs) {
     throw new TypeError(`${n('payload')} is missing (or give ` +
       `${names.payloadJson})`);
   both('delay', 'at');
-  both('notBefore', 'delay');
-  both('notBefore', 'at');
   both('expiresIn', 'expiresAt');
-  both('key', 'idempotencyKey');
-  both('timeout', 'timeoutMs');
 
   const job = checkName(n('job'), spec.job);
   const version = checkInt(n('version'), spec.version, 0, MAX_VERSION,
     'the payload schema version');
-  const payload = spec.payloadJson !== undefined
-    ? checkJsonText(n('payloadJson'), spec.payloadJson)
-    : payloadText(n('payload'), spec.payload);
+  let text;
+  if (spec.payloadJson !== undefined) {
+    if (typeof spec.payloadJson !== 'string')
+      throw new TypeError(`${n('payloadJson')} must be a string of JSON ` +
+        `text, got ${kindOf(spec.payloadJson)}`);
+    text = payload.checkJsonText(n('payloadJson'), spec.payloadJson,
+      maxPayload);
+  } else {
+    text = payload.payloadText(n('payload'), spec.payload, maxPayload);
+  }
   const out = { fields: ['job', job, 'v', String(version), 'payload',
-    payload] };
+    text] };
   const add = (field, value) => { out.fields.push(field, String(value)); };
 
   if (spec.id !== undefined) add('id', checkId(n('id'), spec.id));
@@ -233,35 +234,23 @@ function buildJob(spec, names, where, nowMs) {
   if (spec.maxAttempts !== undefined)
     add('max_attempts', checkInt(n('maxAttempts'), spec.maxAttempts, 1,
       MAX_ATTEMPTS));
-  const timeoutName = spec.timeoutMs !== undefined ? 'timeoutMs' : 'timeout';
-  if (spec[timeoutName] !== undefined)
-    add('timeout_ms', checkInt(n(timeoutName), spec[timeoutName], 1,
-      MAX_TIMEOUT_MS, 'ms'));
-  add('enqueued_at', spec.enqueuedAt !== undefined
-    ? checkTime(n('enqueuedAt'), spec.enqueuedAt) : nowMs);
-  let notBefore;
-  if (spec.notBefore !== undefined) {
-    notBefore = checkTime(n('notBefore'), spec.notBefore);
-    add('not_before', notBefore);
-  }
+  if (spec.timeout !== undefined)
+    add('timeout_ms', checkDuration(n('timeout'), spec.timeout, 1,
+      MAX_TIMEOUT_MS));
+  add('enqueued_at', nowMs);
   if (spec.expiresIn !== undefined)
     add('expires_at', nowMs + checkDuration(n('expiresIn'), spec.expiresIn,
       1));
   if (spec.expiresAt !== undefined)
     add('expires_at', checkTime(n('expiresAt'), spec.expiresAt));
-  const keyName = spec.idempotencyKey !== undefined ? 'idempotencyKey'
-    : 'key';
-  out.key = spec[keyName] !== undefined ? checkId(n(keyName), spec[keyName])
-    : null;
+  out.key = spec.key !== undefined ? checkId(n('key'), spec.key) : null;
   if (out.key !== null) add('idempotency_key', out.key);
   if (spec.dedupeWindow !== undefined && out.key === null)
-    throw new TypeError(`${n('dedupeWindow')} needs ${names.key}` +
-      (names.idempotencyKey ? ` (or ${names.idempotencyKey})` : ''));
+    throw new TypeError(`${n('dedupeWindow')} needs ${names.key}`);
 
   out.delayMs = spec.delay !== undefined
     ? checkDuration(n('delay'), spec.delay, 0) : null;
-  out.atMs = spec.at !== undefined ? checkTime(n('at'), spec.at)
-    : notBefore !== undefined ? notBefore : null;
+  out.atMs = spec.at !== undefined ? checkTime(n('at'), spec.at) : null;
   out.windowMs = spec.dedupeWindow !== undefined
     ? checkDuration(n('dedupeWindow'), spec.dedupeWindow, 1)
     : DEFAULT_WINDOW_MS;
@@ -272,25 +261,33 @@ function buildJob(spec, names, where, nowMs) {
 }
 
 /* enqueue(queue, job, version, payload, options) -> a built job. */
-function fromArgs(job, version, payload, options, nowMs) {
+function fromArgs(job, version, payloadValue, options, nowMs, maxPayload) {
   const spec = collect(options === undefined ? {} : options, ENQUEUE_OPTIONS,
     'options', {});
   spec.job = job;
   spec.version = version;
-  if (payload !== undefined) spec.payload = payload;
+  if (payloadValue !== undefined) spec.payload = payloadValue;
   const names = Object.assign({ job: 'job', version: 'version',
     payload: 'payload' }, ENQUEUE_OPTIONS);
-  return buildJob(spec, names, '', nowMs);
+  return buildJob(spec, names, '', nowMs, maxPayload);
 }
 
 /* One object of enqueueMany(queue, jobs) -> a built job. */
-function fromObject(obj, index, nowMs) {
+function fromObject(obj, index, nowMs, maxPayload) {
   const where = `jobs[${index}]`;
   const spec = collect(obj, MANY_KEYS, where, {});
-  return buildJob(spec, MANY_KEYS, where + ': ', nowMs);
+  return buildJob(spec, MANY_KEYS, where + ': ', nowMs, maxPayload);
+}
+
+/* The maxPayload option of new Client(): bytes, 0 (no limit) to 512 MiB. */
+function checkMaxPayload(value) {
+  if (value === undefined || value === null)
+    return payload.DEFAULT_MAX_PAYLOAD;
+  return checkInt('maxPayload', value, 0, payload.MAX_PAYLOAD_LIMIT,
+    'bytes; 0: no limit');
 }
 
 module.exports = {
-  checkName, checkId, checkInt, fromArgs, fromObject,
-  MAX_ID, DEFAULT_WINDOW_MS, MAX_DURATION_MS,
+  checkName, checkId, checkInt, checkDuration, checkMaxPayload, fromArgs,
+  fromObject, MAX_ID, DEFAULT_WINDOW_MS, MAX_DURATION_MS,
 };

@@ -188,35 +188,63 @@ test('enqueueMany: 2 000 jobs, mixed XADD and script, in input order',
     assert.deepEqual(await client.enqueueMany('bulk', []), []);
   });
 
-test('enqueueMany takes the NDJSON keys with the client\'s value types',
-  async () => {
-    const nb = (await serverMs()) + 3600000;
-    const rs = await client.enqueueMany('nd', [
-      { job: 'a', v: 7, payload_json: '[1, 2]', correlation_id: 'c-1',
-        max_attempts: 2, timeout_ms: 10, enqueued_at: 42, id: 'n-1',
-        idempotency_key: 'ik-1', expires_in: null },
-      { job: 'b', v: 1, payload: 'x', not_before: nb, id: 'n-2',
-        timeout: 20, expires_at: new Date(99), dedupe_window: null },
-      { job: 'c', v: 1, payload: 1, delay: 30000, key: 'k', dedupe_window:
-        5000 },
-    ]);
-    assert.deepEqual(rs.slice(0, 2), [{ id: 'n-1', created: true },
-      { id: 'n-2', created: true }]);
-    const [e] = await entries('nd');
-    assert.deepEqual(e.f, { job: 'a', v: '7', payload: '[1, 2]', id: 'n-1',
-      correlation_id: 'c-1', max_attempts: '2', timeout_ms: '10',
-      enqueued_at: '42', idempotency_key: 'ik-1' });
-    const ds = await delayed('nd');
-    const b = ds.find((m) => m.f.id === 'n-2');
-    assert.equal(b.due, nb, 'not_before is the due time');
-    assert.equal(b.f.not_before, String(nb));
-    assert.equal(b.f.timeout_ms, '20');
-    assert.equal(b.f.expires_at, '99');
-    const c = ds.find((m) => m.f.job === 'c');
-    assert.equal(c.f.id, rs[2].id);
-    const ttl = await srv.raw.pttl('jobrt:{nd}:idem:k');
-    assert.ok(ttl > 0 && ttl <= 5000, `window 5000, pttl ${ttl}`);
-  });
+test('enqueueMany takes enqueue()\'s option names and values', async () => {
+  const due = (await serverMs()) + 3600000;
+  const options = [
+    { id: 'n-1', correlationId: 'c-1', maxAttempts: 2, timeout: 10,
+      key: 'ik-1', expiresIn: null, payloadJson: '[1, 2]' },
+    { id: 'n-2', at: new Date(due), timeout: 20, expiresAt: new Date(99),
+      dedupeWindow: null },
+    { id: 'n-3', delay: 30000, key: 'k', dedupeWindow: 5000,
+      expiresIn: 600000 },
+  ];
+  const before = Date.now();
+  const one = [];
+  for (const o of options)
+    one.push(await client.enqueue('one', 'a', 7,
+      o.payloadJson ? undefined : { n: o.id }, o));
+  const many = await client.enqueueMany('many', options.map((o) =>
+    Object.assign({ job: 'a', v: 7 },
+      o.payloadJson ? {} : { payload: { n: o.id } }, o)));
+  const after = Date.now();
+  assert.deepEqual(many, one);
+  assert.deepEqual(many.map((r) => r.id), ['n-1', 'n-2', 'n-3']);
+
+  /* the same entries, but for the client's clock */
+  const sameButClock = (f) => {
+    const g = Object.assign({}, f);
+    for (const k of ['enqueued_at', 'expires_at'])
+      if (k in g && Number(g[k]) >= before) {
+        assert.ok(Number(g[k]) <= after + 600000, `${k} ${g[k]}`);
+        g[k] = 'now';
+      }
+    return g;
+  };
+  const [e1] = await entries('many');
+  assert.deepEqual(sameButClock(e1.f), sameButClock(
+    (await entries('one'))[0].f));
+  assert.deepEqual(sameButClock(e1.f), { job: 'a', v: '7', payload: '[1, 2]',
+    id: 'n-1', correlation_id: 'c-1', max_attempts: '2', timeout_ms: '10',
+    enqueued_at: 'now', idempotency_key: 'ik-1' });
+  const ds = await delayed('many');
+  const dsOne = await delayed('one');
+  for (const id of ['n-2', 'n-3']) {
+    const m = ds.find((x) => x.f.id === id);
+    const o = dsOne.find((x) => x.f.id === id);
+    assert.deepEqual(sameButClock(m.f), sameButClock(o.f));
+    assert.ok(Math.abs(m.due - o.due) < 1000, `${id}: ${m.due} ${o.due}`);
+  }
+  const n2 = ds.find((x) => x.f.id === 'n-2');
+  assert.equal(n2.due, due, 'at is the due time');
+  assert.equal(n2.f.timeout_ms, '20');
+  assert.equal(n2.f.expires_at, '99');
+  const n3 = ds.find((x) => x.f.id === 'n-3');
+  const now = await serverMs();
+  assert.ok(n3.due > now + 25000 && n3.due <= now + 30000,
+    `delay is ms: due ${n3.due - now} ms from now`);
+  const ttl = await srv.raw.pttl('jobrt:{many}:idem:k');
+  assert.ok(ttl > 0 && ttl <= 5000, `dedupeWindow 5000 ms, pttl ${ttl}`);
+});
 
 test('a flushed script cache: EVALSHA fails NOSCRIPT, EVAL is sent',
   async () => {

@@ -170,3 +170,21 @@ test('dlqRetry: 250 entries go in chunks, after a script flush too',
     assert.equal(await srv.raw.xlen('jobrt:{many}:stream'), 250);
     assert.equal(await srv.raw.xlen(DQ), 0);
   });
+
+test('dlqList keeps the first of a repeated field, as the runtime and ' +
+  'the Python client', async () => {
+  const key = 'jobrt:{rep}:dlq';
+  const entry = await srv.raw.xadd(key, '*', 'job', 'echo', 'id', 'first-id',
+    'v', '1', 'job', 'other', 'id', 'second-id', 'v', '2', 'payload', '{}',
+    'dlq_reason', 'no_handler', 'dlq_reason', 'poison', 'dlq_at', '5',
+    'dlq_at', '6');
+  const [d] = await client.dlqList('rep');
+  assert.deepEqual([d.entryId, d.jobId, d.job, d.v, d.reason, d.at],
+    [entry, 'first-id', 'echo', 1, 'no_handler', 5]);
+  assert.deepEqual([d.fields.job, d.fields.id, d.fields.dlq_at],
+    ['echo', 'first-id', '5']);
+  assert.equal((await client.dlqList('rep', { job: 'echo',
+    reason: 'no_handler' })).length, 1);
+  assert.deepEqual(await client.dlqList('rep', { job: 'other' }), []);
+  assert.deepEqual(await client.dlqList('rep', { reason: 'poison' }), []);
+});

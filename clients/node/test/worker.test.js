@@ -93,7 +93,7 @@ test('echo jobs from enqueue() and enqueueMany() succeed with their payload',
     const jobs = [];
     for (let i = 0; i < 50; i++)
       jobs.push({ job: 'echo', v: 1, payload: { i }, id: `e-${i}` });
-    jobs.push({ job: 'echo', v: 1, payload_json: '{"raw": [true, null]}',
+    jobs.push({ job: 'echo', v: 1, payloadJson: '{"raw": [true, null]}',
       id: 'e-raw' });
     const rs = await client.enqueueMany(Q, jobs);
     rs.forEach((r, i) => sent.push([r.id, i < 50 ? { i }

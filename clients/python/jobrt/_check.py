@@ -21,6 +21,7 @@ MAX_TIMEOUT_MS = 86_400_000  # 24 h
 MAX_DURATION_MS = 366 * 86_400_000  # 366 days
 MAX_EPOCH_MS = 2**63 - 1
 JSON_MAX_DEPTH = 64
+MAX_PAYLOAD_LIMIT = 512 << 20  # the largest --max-payload a worker takes
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 _ID_RE = re.compile(r"[\x21-\x7e]{1,128}")
@@ -133,32 +134,107 @@ def epoch_ms(arg: str, value: Any) -> int:
     return value
 
 
-def _depth(value: Any) -> int:
-    """The container nesting depth of a decoded JSON value, without
-    recursion (so a hostile value cannot blow the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.values())
-        elif isinstance(item, (list, tuple)):
-            children = list(item)
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as json.dumps writes it."""
+    if key is True or key is False:
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, float):
+        return float.__repr__(key)
+    return str(key)
+
+
+def _path(arg: str, node: Any) -> str:
+    """The path of a value inside arg, as the Node client writes it:
+    payload.items[3]["a b"]. node is (parent node, key or index) or None."""
+    parts = []
+    while node is not None:
+        node, step = node
+        if isinstance(step, int) and not isinstance(step, bool):
+            parts.append(f"[{step}]")
+        elif _IDENTIFIER_RE.fullmatch(step):
+            parts.append("." + step)
         else:
+            parts.append("[" + json.dumps(step, ensure_ascii=False) + "]")
+    return arg + "".join(reversed(parts))
+
+
+def _surrogate_message(where: str, text: str) -> str:
+    found = _LONE_SURROGATE_RE.search(text)
+    assert found is not None
+    code = ord(found.group())
+    return (f"{where} has a lone UTF-16 surrogate (U+{code:04X}), which is "
+            "not valid UTF-8: the worker refuses the payload")
+
+
+def _walk(arg: str, value: Any) -> None:
+    """Checks a payload value as the worker's json_check will see it once
+    serialized (runtime/core/json_check.c): no lone surrogate in a string
+    or key (not valid UTF-8, or a lone \\uD800 escape), no NaN or Infinity,
+    containers nested at most 64 deep, and only what JSON can hold. Raises
+    naming the path of the bad value (payload.items[3]). Iterative, so a
+    hostile value cannot blow the stack; visits values in document order."""
+    stack: list[tuple[Any, int, Any]] = [(value, 1, None)]
+    while stack:
+        item, level, node = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE_RE.search(item):
+                raise ValueError(_surrogate_message(_path(arg, node), item))
             continue
-        deepest = max(deepest, level)
-        if level > JSON_MAX_DEPTH:
-            return level
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+        if item is None or isinstance(item, int):  # bool is an int
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{_path(arg, node)} is {item!r}: JSON has "
+                                 "no NaN or Infinity")
+            continue
+        if isinstance(item, (dict, list, tuple)) and level > JSON_MAX_DEPTH:
+            raise ValueError(f"{arg} is nested deeper than {JSON_MAX_DEPTH}")
+        if isinstance(item, dict):
+            children = []
+            for k, v in item.items():
+                if not (k is None or isinstance(k, (str, int, float))):
+                    raise TypeError(f"{_path(arg, node)} has a key of type "
+                                    f"{type(k).__name__}: JSON keys are "
+                                    "strings")
+                key = _json_key(k)
+                if isinstance(k, float) and not math.isfinite(k):
+                    raise ValueError(f"{_path(arg, node)} has the key {k!r}:"
+                                     " JSON has no NaN or Infinity")
+                if _LONE_SURROGATE_RE.search(key):
+                    raise ValueError(_surrogate_message(
+                        f"{_path(arg, node)} has a key that", key))
+                children.append((v, level + 1, (node, key)))
+            stack.extend(reversed(children))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, level + 1, (node, i))
+                         for i, v in reversed(list(enumerate(item))))
+        else:
+            raise TypeError(f"{_path(arg, node)} is of type "
+                            f"{type(item).__name__}, which is not "
+                            "JSON-serializable")
 
 
 def _no_constant(text: str) -> Any:
     raise ValueError(f"{text} is not JSON")
 
 
+def _number(text: str) -> int:
+    """Numbers of payload_json are only checked, never converted (Python
+    would refuse an int of more than 4300 digits; the worker takes it)."""
+    return 0
+
+
 def payload_text(arg: str, value: Any) -> bytes:
-    """JSON text given as is (str or bytes): checked to be one valid JSON
-    value in UTF-8, nested at most 64 deep. Returns its bytes."""
+    """JSON text given as is (str or bytes): checked to be one JSON value
+    the worker accepts (runtime/core/json_check.c): valid UTF-8, no lone
+    surrogate escape, no NaN or Infinity, nested at most 64 deep. Returns
+    its bytes."""
     if isinstance(value, str):
         try:
             raw = value.encode("utf-8")
@@ -170,7 +246,8 @@ def payload_text(arg: str, value: Any) -> bytes:
         raise TypeError(f"{arg} must be JSON text (str or bytes), got "
                         f"{type(value).__name__}")
     try:
-        decoded = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        decoded = json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
+                             parse_int=_number, parse_float=_number)
     except UnicodeDecodeError as e:
         raise ValueError(f"{arg} is not valid UTF-8: {e.reason}") from None
     except RecursionError:
@@ -178,21 +255,27 @@ def payload_text(arg: str, value: Any) -> bytes:
             from None
     except ValueError as e:
         raise ValueError(f"{arg} is not valid JSON: {e}") from None
-    if _depth(decoded) > JSON_MAX_DEPTH:
-        raise ValueError(f"{arg} is nested deeper than {JSON_MAX_DEPTH}")
+    _walk(arg, decoded)
     return raw
 
 
 def payload_value(arg: str, value: Any) -> bytes:
-    """Any JSON-able value, serialized compactly as UTF-8 JSON text."""
-    if _depth(value) > JSON_MAX_DEPTH:
-        raise ValueError(f"{arg} is nested deeper than {JSON_MAX_DEPTH}")
+    """Any JSON-able value, serialized compactly as UTF-8 JSON text; what
+    JSON cannot hold raises naming its path (payload.items[3])."""
+    _walk(arg, value)
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{arg} is not JSON-serializable: {e}") from None
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"{arg} is not valid UTF-8: {e.reason}") from None
+    return text.encode("utf-8")
+
+
+def payload_size(arg: str, payload: bytes, max_bytes: int) -> bytes:
+    """A serialized payload of at most max_bytes (0: no limit), the
+    worker's --max-payload."""
+    if max_bytes and len(payload) > max_bytes:
+        raise ValueError(f"{arg} is {len(payload)} bytes, over max_payload "
+                         f"({max_bytes} bytes): a worker with --max-payload "
+                         f"{max_bytes} dead-letters it as payload_too_large")
+    return payload

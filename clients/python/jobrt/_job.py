@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from . import _check
 
 DEFAULT_DEDUPE_WINDOW_MS = 86_400_000  # 24 h, as the CLI
+DEFAULT_MAX_PAYLOAD = 1 << 20  # the worker's --max-payload default, 1 MiB
 
 #: Keys a job of enqueue_many may have: the options of enqueue() under their
 #: own names, plus the wire fields of the NDJSON form with their wire values.
@@ -70,12 +71,13 @@ class IdMaker:
 
 
 def prepare(spec: Mapping[str, Any], now_ms: int, ids: IdMaker,
-            where: str = "", labels: Mapping[str, str] | None = None
-            ) -> PreparedJob:
+            where: str = "", labels: Mapping[str, str] | None = None,
+            max_payload: int = DEFAULT_MAX_PAYLOAD) -> PreparedJob:
     """Validates one job (a mapping with the keys of JOB_KEYS; a None value
     is the same as leaving the key out, except for payload) and builds it.
     where prefixes every message (say "jobs[3]: "); labels renames keys in
-    messages (enqueue() calls "v" "version")."""
+    messages (enqueue() calls "v" "version"); a payload over max_payload
+    bytes (0: no limit) is refused."""
     if not isinstance(spec, Mapping):
         raise TypeError(f"{where}a job must be a dict, got "
                         f"{type(spec).__name__}")
@@ -98,8 +100,8 @@ def prepare(spec: Mapping[str, Any], now_ms: int, ids: IdMaker,
         given.pop("payload", None)
     for a, b in _CONFLICTS:
         if a in given and b in given:
-            raise ValueError(f"{label(a)} and {label(b)} both given: give "
-                             "one of them")
+            raise ValueError(f"{label(a)} and {names.get(b, b)} both given: "
+                             "give one of them")
     if "job" not in given:
         raise ValueError(f"{label('job')} is missing")
     if "v" not in given:
@@ -111,10 +113,12 @@ def prepare(spec: Mapping[str, Any], now_ms: int, ids: IdMaker,
     job = _check.name(label("job"), given["job"])
     version = _check.integer(label("v"), given["v"], 0, _check.MAX_VERSION)
     if "payload_json" in given:
-        payload = _check.payload_text(label("payload_json"),
-                                      given["payload_json"])
+        arg = label("payload_json")
+        payload = _check.payload_text(arg, given["payload_json"])
     else:
-        payload = _check.payload_value(label("payload"), given["payload"])
+        arg = label("payload")
+        payload = _check.payload_value(arg, given["payload"])
+    _check.payload_size(arg, payload, max_payload)
     fields: list[tuple[str, bytes]] = [
         ("job", job.encode()), ("v", str(version).encode()),
         ("payload", payload)]

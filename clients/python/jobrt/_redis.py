@@ -68,6 +68,39 @@ ENQUEUE = Script("enqueue.lua")
 DLQ_RETRY = Script("dlq_retry.lua")
 
 
+def _unparsed(response: Any, **options: Any) -> Any:
+    return response
+
+
+def raw_view(client: Any) -> Any:
+    """A redis-py client on client's own connection pool whose XREVRANGE
+    replies are Redis's as they are, in bytes: [[id, [f1, v1, f2, v2, ...]],
+    ...]. redis-py's own parsing makes an entry's fields a dict, which keeps
+    the last value of a repeated field; the runtime (runtime/queue/dlq.c)
+    and the Node client keep the first. client itself is not changed."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        raise TypeError("dlq_list needs a redis.Redis (or a client with its "
+                        f"connection_pool); got {type(client).__name__}")
+    view = redis_lib.Redis(connection_pool=pool)
+    view.set_response_callback("XREVRANGE", _unparsed)
+    return view
+
+
+def xrevrange_raw(view: Any, key: str, start: str, count: int
+                  ) -> list[tuple[str, list[tuple[bytes, bytes]]]]:
+    """XREVRANGE key start - COUNT count on a raw_view: the entries, each
+    (entry id, [(field, value), ...]) in the entry's own order."""
+    reply = view.execute_command("XREVRANGE", key, start, "-", "COUNT",
+                                 count, NEVER_DECODE=True)
+    entries = []
+    for entry_id, flat in reply or []:
+        flat = flat or []  # a deleted entry of an old Redis has no fields
+        entries.append((text(entry_id),
+                        list(zip(flat[0::2], flat[1::2]))))
+    return entries
+
+
 def text(value: Any) -> str:
     """A reply string as str (UTF-8; bytes that are not UTF-8 are replaced
     by U+FFFD)."""

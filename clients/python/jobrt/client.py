@@ -40,8 +40,9 @@ class EnqueueResult:
 @dataclass(frozen=True)
 class DeadLetter:
     """One entry of a queue's dead-letter stream (docs/protocol.md, "Dead
-    letters"). fields holds every field of the entry (for a field that
-    appears twice, redis-py keeps the last value)."""
+    letters"). fields holds every field of the entry; of a field that
+    appears twice, the first value (as the runtime and the Node client
+    read it)."""
 
     entry_id: str
     job_id: str | None
@@ -72,11 +73,17 @@ class Client:
 
     redis is a URL ("redis://host:6379/0", "unix:///run/redis.sock") or an
     existing redis-py client (redis.Redis), which close() leaves open.
+    max_payload is the largest payload enqueued, in bytes (default 1 MiB,
+    the worker's --max-payload default; 0: no limit): a larger one raises
+    ValueError instead of being dead-lettered as payload_too_large.
     """
 
     def __init__(self, redis: Union[str, Any] = "redis://127.0.0.1:6379",
-                 namespace: str = "jobrt") -> None:
+                 namespace: str = "jobrt", *,
+                 max_payload: int = _job.DEFAULT_MAX_PAYLOAD) -> None:
         _check.name("namespace", namespace)
+        self.max_payload = _check.integer("max_payload", max_payload, 0,
+                                          _check.MAX_PAYLOAD_LIMIT)
         if isinstance(redis, str):
             self._r = redis_lib.Redis.from_url(redis)
             self._owned = True
@@ -87,6 +94,7 @@ class Client:
             raise TypeError("redis must be a URL (str) or a redis-py client, "
                             f"got {type(redis).__name__}")
         self.namespace = namespace
+        self._raw: Any = None  # _redis.raw_view(self._r), made when needed
         self._ids = _job.IdMaker()
         self._enqueue_loaded = False
 
@@ -140,7 +148,8 @@ class Client:
                 "dedupe_window": dedupe_window, "payload_json": payload_json}
         keys = self._keys(queue)
         prepared = _job.prepare(spec, _now_ms(), self._ids,
-                                labels={"v": "version"})
+                                labels={"v": "version"},
+                                max_payload=self.max_payload)
         return self._send(keys, [prepared])[0]
 
     def enqueue_many(self, queue: str,
@@ -160,7 +169,8 @@ class Client:
         """
         keys = self._keys(queue)
         now = _now_ms()
-        prepared = [_job.prepare(spec, now, self._ids, where=f"jobs[{i}]: ")
+        prepared = [_job.prepare(spec, now, self._ids, where=f"jobs[{i}]: ",
+                                 max_payload=self.max_payload)
                     for i, spec in enumerate(jobs)]
         results: list[EnqueueResult] = []
         for start in range(0, len(prepared), PIPELINE_BATCH):
@@ -283,12 +293,14 @@ class Client:
         if job is not None:
             _check.name("job", job)
         _check.integer("count", count, 1, DLQ_SCAN_MAX)
+        if self._raw is None:
+            self._raw = _redis.raw_view(self._r)
         out: list[DeadLetter] = []
         start, scanned = "+", 0
         while scanned < DLQ_SCAN_MAX and len(out) < count:
-            page = self._r.xrevrange(keys.dlq, start, "-",
-                                     count=min(DLQ_PAGE,
-                                               DLQ_SCAN_MAX - scanned))
+            page = _redis.xrevrange_raw(self._raw, keys.dlq, start,
+                                        min(DLQ_PAGE,
+                                            DLQ_SCAN_MAX - scanned))
             for entry_id, raw_fields in page:
                 scanned += 1
                 letter = _dead_letter(entry_id, raw_fields)
@@ -299,7 +311,7 @@ class Client:
                         break
             if len(page) < DLQ_PAGE:
                 break
-            start = "(" + _redis.text(page[-1][0])
+            start = "(" + page[-1][0]
         return out
 
     def dlq_retry(self, queue: str, entry_ids: Iterable[str]) -> RetryResult:
@@ -327,11 +339,16 @@ class Client:
         return RetryResult(moved, kept)
 
 
-def _dead_letter(entry_id: Any, raw_fields: Mapping[Any, Any]) -> DeadLetter:
-    """A DeadLetter from one XREVRANGE entry."""
-    fields = {_redis.text(k): _redis.text(v) for k, v in raw_fields.items()}
+def _dead_letter(entry_id: str,
+                 raw_fields: Sequence[tuple[bytes, bytes]]) -> DeadLetter:
+    """A DeadLetter from one XREVRANGE entry: of a repeated field, the
+    first value counts, as in the runtime's dlq_field (runtime/queue/dlq.c)
+    and the Node client."""
+    fields: dict[str, str] = {}
+    for k, v in raw_fields:
+        fields.setdefault(_redis.text(k), _redis.text(v))
     return DeadLetter(
-        entry_id=_redis.text(entry_id),
+        entry_id=entry_id,
         job_id=fields.get("id", fields.get("dlq_source_id")),
         job=fields.get("job"), v=_wire_int(fields.get("v")),
         reason=fields.get("dlq_reason"), error=fields.get("dlq_error"),

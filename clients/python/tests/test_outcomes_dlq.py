@@ -184,3 +184,25 @@ def test_dlq_retry_validates_ids_before_sending(client, r):
     with pytest.raises(TypeError, match="entry_ids must be a list"):
         client.dlq_retry(Q, keep)
     assert r.xlen(DLQ) == 1 and r.xlen(STREAM) == 0
+
+
+def test_dlq_list_keeps_the_first_of_a_repeated_field(client, r, redis_url):
+    """The runtime (runtime/queue/dlq.c) and the Node client read the first
+    value of a field an entry repeats; so does this client, in fields too,
+    and its reason/job filters see the same values."""
+    entry = r.execute_command(
+        "XADD", DLQ, "*", "job", "echo", "id", "first-id", "v", "1",
+        "job", "other", "id", "second-id", "v", "2", "payload", "{}",
+        "dlq_reason", "no_handler", "dlq_reason", "poison",
+        "dlq_at", "5", "dlq_at", "6").decode()
+    with jobrt.Client(redis.Redis.from_url(redis_url,
+                                           decode_responses=True)) as text:
+        for c in (client, text):
+            [d] = c.dlq_list(Q)
+            assert (d.entry_id, d.job_id, d.job, d.v, d.reason, d.at) == \
+                (entry, "first-id", "echo", 1, "no_handler", 5)
+            assert (d.fields["job"], d.fields["id"], d.fields["dlq_at"]) == \
+                ("echo", "first-id", "5")
+            assert len(c.dlq_list(Q, job="echo", reason="no_handler")) == 1
+            assert c.dlq_list(Q, job="other") == []
+            assert c.dlq_list(Q, reason="poison") == []
