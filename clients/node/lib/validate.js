@@ -97,6 +97,19 @@ function checkDuration(what, value, minMs, maxMs = MAX_DURATION_MS) {
     maxMs === MAX_DURATION_MS ? 'ms, at most 366 days' : 'ms');
 }
 
+/* An `at` of 1 to below this many ms (before March 1973) is surely
+ * seconds: refused, as `jobrt enqueue --at` refuses it, not run at once. */
+const AT_MIN_MS = 100000000000;
+
+/* `at`: checkTime, but a number that looks like seconds is refused. */
+function checkDue(what, value) {
+  const ms = checkTime(what, value);
+  if (!(value instanceof Date) && ms > 0 && ms < AT_MIN_MS)
+    throw new RangeError(`${what} is ${ms}: that looks like seconds since ` +
+      `the Unix epoch; ${what} takes ms (${ms}000) or a Date`);
+  return ms;
+}
+
 /* A point in time: a Date or ms since the Unix epoch -> ms. */
 function checkTime(what, value) {
   if (value instanceof Date) {
@@ -250,7 +263,7 @@ function buildJob(spec, names, where, nowMs, maxPayload) {
 
   out.delayMs = spec.delay !== undefined
     ? checkDuration(n('delay'), spec.delay, 0) : null;
-  out.atMs = spec.at !== undefined ? checkTime(n('at'), spec.at) : null;
+  out.atMs = spec.at !== undefined ? checkDue(n('at'), spec.at) : null;
   out.windowMs = spec.dedupeWindow !== undefined
     ? checkDuration(n('dedupeWindow'), spec.dedupeWindow, 1)
     : DEFAULT_WINDOW_MS;

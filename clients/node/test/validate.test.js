@@ -111,6 +111,8 @@ const CASES = [
   ['at invalid Date', one({ at: new Date('nope') }), 'RangeError',
     /^at must be a valid Date/],
   ['at negative', one({ at: -5 }), 'RangeError', /^at must be a whole/],
+  ['at in seconds', one({ at: 1733000000 }), 'RangeError',
+    /^at is 1733000000: that looks like seconds since the Unix epoch/],
   ['at string', one({ at: '2026-11-23T15:00:00Z' }), 'TypeError',
     /^at must be a Date or ms since the Unix epoch \(a number\), not the string "2026-11-23T15:00:00Z": give new Date\("2026-11-23T15:00:00Z"\)/],
   ['expiresIn 0', one({ expiresIn: 0 }), 'RangeError',

@@ -113,6 +113,21 @@ def _fmt_ms(ms: int) -> str:
     return f"{ms}ms"
 
 
+# An `at` of 1 to below this many ms (before March 1973) is surely seconds:
+# refused, as `jobrt enqueue --at` refuses it, not run at once.
+AT_MIN_MS = 100_000_000_000
+
+
+def due_ms(arg: str, value: Any) -> int:
+    """`at`: like epoch_ms, but an int that looks like seconds is refused."""
+    ms = epoch_ms(arg, value)
+    if not isinstance(value, datetime) and 0 < ms < AT_MIN_MS:
+        raise ValueError(f"{arg} is {ms}: that looks like seconds since the "
+                         f"Unix epoch; {arg} takes ms ({ms}000) or an aware "
+                         "datetime")
+    return ms
+
+
 def epoch_ms(arg: str, value: Any) -> int:
     """A time: an aware datetime, or ms since the Unix epoch as an int."""
     if isinstance(value, datetime):

@@ -180,7 +180,7 @@ def prepare(spec: Mapping[str, Any], now_ms: int, ids: IdMaker,
         delay = _check.duration_ms(label("delay"), given["delay"], 0,
                                    _check.MAX_DURATION_MS)
     if "at" in given:
-        at_ms = _check.epoch_ms(label("at"), given["at"])
+        at_ms = _check.due_ms(label("at"), given["at"])
     out = PreparedJob(fields, job_id, key, delay, at_ms, window)
     if out.scripted and job_id is None:
         out.job_id = ids.next(now_ms)

@@ -143,7 +143,7 @@ def test_at_goes_to_the_delayed_set_at_that_time(client, r):
 
 
 def test_a_due_time_in_the_past_or_delay_0_is_added_at_once(client, r):
-    client.enqueue(Q, "echo", 1, {}, at=1000, id="past")
+    client.enqueue(Q, "echo", 1, {}, at=100_000_000_000, id="past")
     client.enqueue(Q, "echo", 1, {}, delay=0, id="now")
     assert [dict(f)["id"] for _, f in entries(r)] == ["past", "now"]
     assert r.zcard(DELAYED) == 0

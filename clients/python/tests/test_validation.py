@@ -45,6 +45,8 @@ BAD_OPTIONS = [
      "dedupe_window must be 1ms to 366d"),
     ({"at": datetime(2030, 1, 1)}, ValueError, "at must be a timezone-aware"),
     ({"at": -1}, ValueError, "at must be ms since the Unix epoch"),
+    ({"at": 1733000000}, ValueError,
+     "at is 1733000000: that looks like seconds since the Unix epoch"),
     ({"at": "2030-01-01T00:00:00Z"}, TypeError, "at must be an aware"),
     ({"expires_at": 1.5}, TypeError, "expires_at must be an aware"),
     ({"delay": 5, "at": 10**13}, ValueError, "delay and at both given"),
