@@ -58,6 +58,27 @@ function redact(url) {
     (m, scheme, user) => `${scheme}${user || ''}***@`);
 }
 
+/*
+ * A connection the client opens: a command fails after a few reconnect
+ * attempts (maxRetriesPerRequest 3, about a third of a second) instead of
+ * ioredis's 20, and each new connection error is one line on stderr that
+ * names the (redacted) URL, instead of an unhandled-error stack trace per
+ * attempt. redisOptions override both.
+ */
+const OWNED_DEFAULTS = { maxRetriesPerRequest: 3 };
+
+function quietErrors(r, url) {
+  let last = '';
+  r.on('error', (err) => {
+    const msg = err && err.message ? err.message : String(err);
+    if (msg === last) return;
+    last = msg;
+    process.stderr.write(`jobrt-client: redis ${redact(url)}: ${msg}\n`);
+  });
+  r.on('ready', () => { last = ''; });
+  return r;
+}
+
 /* -> {redis, owned}: owned is true when the connection is ours to close. */
 function connect(redis, redisOptions) {
   if (redis === undefined || redis === null) redis = DEFAULT_URL;
@@ -65,14 +86,14 @@ function connect(redis, redisOptions) {
   if (typeof redis !== 'string')
     throw new TypeError('redis must be a URL string or an ioredis client, ' +
       `got ${typeof redis}`);
-  const extra = redisOptions || {};
+  const extra = Object.assign({}, OWNED_DEFAULTS, redisOptions || {});
   if (redis.startsWith('unix://'))
-    return { redis: new Redis(Object.assign(unixOptions(redis), extra)),
-      owned: true };
+    return { redis: quietErrors(new Redis(Object.assign(unixOptions(redis),
+      extra)), redis), owned: true };
   if (!/^rediss?:\/\//.test(redis))
     throw new RangeError(`redis URL ${JSON.stringify(redact(redis))} must ` +
       'start with redis://, rediss:// or unix://');
-  return { redis: new Redis(redis, extra), owned: true };
+  return { redis: quietErrors(new Redis(redis, extra), redis), owned: true };
 }
 
 module.exports = { connect, isRedisClient, DEFAULT_URL };
