@@ -3,29 +3,15 @@
 # is there: Debian's chromium and nodejs (apt-get, as root, when missing)
 # and playwright-core from npm in tests/browser/node_modules (`npm ci`,
 # pinned by tests/browser/package-lock.json; it downloads no browser).
+. "$(dirname "${BASH_SOURCE[0]}")/deps.sh" # ensure_commands
 
 # ensure_browser [SOURCE_DIR]: returns 0 when ready, 77 when chromium or
 # node is missing and cannot be installed (not root, or apt-get failed),
 # 1 when npm ci fails. Says why on stderr.
 ensure_browser() {
-    local src=${1:-.} missing=()
-    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    command -v node >/dev/null 2>&1 || missing+=(nodejs)
-    command -v npm >/dev/null 2>&1 || missing+=(npm)
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" -ne 0 ]; then
-            echo "browser test: missing ${missing[*]}; install with:" \
-                "sudo apt-get install -y ${missing[*]}" >&2
-            return 77
-        fi
-        echo "browser test: installing ${missing[*]} with apt-get" >&2
-        if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-                "${missing[@]}"; } >/dev/null 2>&1; then
-            echo "browser test: apt-get could not install ${missing[*]}" >&2
-            return 77
-        fi
-    fi
+    local src=${1:-.}
+    ensure_commands "browser test" chromium:chromium node:nodejs npm:npm ||
+        return $?
     if [ ! -d "$src/tests/browser/node_modules/playwright-core" ]; then
         echo "browser test: npm ci --prefix tests/browser (playwright-core)" >&2
         if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix \

@@ -2,30 +2,15 @@
 # producer client's tests (ctest client_node, clients/node/test) can run:
 # Debian's nodejs and npm (apt-get, as root, when missing) and ioredis from
 # npm in clients/node/node_modules (`npm ci`, pinned by
-# clients/node/package-lock.json).
+# clients/node/package-lock.json). Needs scripts/lib/deps.sh sourced.
 
 # ensure_node_client [SOURCE_DIR]: returns 0 when ready, 77 when node or
 # npm is missing and cannot be installed (not root, or apt-get failed), 1
 # when npm ci fails. Says why on stderr; client_node then fails saying
 # what is missing.
 ensure_node_client() {
-    local src=${1:-.} missing=()
-    command -v node >/dev/null 2>&1 || missing+=(nodejs)
-    command -v npm >/dev/null 2>&1 || missing+=(npm)
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" -ne 0 ]; then
-            echo "node client: missing ${missing[*]}; install with:" \
-                "sudo apt-get install -y ${missing[*]}" >&2
-            return 77
-        fi
-        echo "node client: installing ${missing[*]} with apt-get" >&2
-        if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-                "${missing[@]}"; } >/dev/null 2>&1; then
-            echo "node client: apt-get could not install ${missing[*]}" >&2
-            return 77
-        fi
-    fi
+    local src=${1:-.}
+    ensure_commands "node client" node:nodejs npm:npm || return $?
     if [ ! -d "$src/clients/node/node_modules/ioredis" ]; then
         echo "node client: npm ci --prefix clients/node (ioredis)" >&2
         if ! npm ci --prefix "$src/clients/node" --no-audit --no-fund >&2; then
