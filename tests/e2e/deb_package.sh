@@ -103,21 +103,21 @@ if [ -f "$JOBRT_SOURCE_DIR/cmake/cli_docs.cmake" ]; then # the man pages and com
     rt_files+=" usr/share/bash-completion/completions/jobrt"
 fi
 for f in $rt_files; do
-    printf '%s\n' "$expected_rt" | grep -qx "$f" || fail "jobrt has no $f"
+    grep -qx "$f" <<<"$expected_rt" || fail "jobrt has no $f"
 done
 for f in usr/include/jobrt/plugin.h usr/share/cmake/jobrt/jobrt-config.cmake \
     usr/share/pkgconfig/jobrt-plugin.pc usr/share/jobrt/jobrt-plugin.map; do
-    printf '%s\n' "$expected_dev" | grep -qx "$f" || fail "jobrt-dev has no $f"
+    grep -qx "$f" <<<"$expected_dev" || fail "jobrt-dev has no $f"
 done
 listing=$(dpkg-deb -c "$DEB")
 for d in etc/jobrt var/lib/jobrt var/lib/jobrt/plugins; do
-    printf '%s\n' "$listing" | grep -qE "^drwxr-xr-x root/root .* \./$d/\$" ||
+    grep -qE "^drwxr-xr-x root/root .* \./$d/\$" <<<"$listing" ||
         fail "jobrt has no root:root 0755 $d/: $listing"
 done
 for p in jobrt jobrt-dev; do
     listing=$(dpkg-deb -c "$OUTDIR/${p}_${version}_"*.deb)
     for f in copyright changelog.Debian.gz; do
-        printf '%s\n' "$listing" | grep -q "\./usr/share/doc/$p/$f\$" ||
+        grep -q "\./usr/share/doc/$p/$f\$" <<<"$listing" ||
             fail "$p has no /usr/share/doc/$p/$f"
     done
 done

@@ -104,11 +104,11 @@ assert_exit 0 "dlq show dq-fail" jobrt_q dlq show dq-fail
 SHOW=$OUT
 for line in "job: fail" "v: 1" "payload: {}" "id: dq-fail" \
     "dlq_reason: permanent_failure" "dlq_error: permanent: bad input"; do
-    printf '%s\n' "$SHOW" | grep -qxF -- "$line" ||
+    grep -qxF -- "$line" <<<"$SHOW" ||
         fail "show dq-fail: no line '$line' in: $SHOW"
 done
 for f in dlq_worker dlq_at dlq_source_id; do
-    printf '%s\n' "$SHOW" | grep -q "^$f: ." ||
+    grep -q "^$f: ." <<<"$SHOW" ||
         fail "show dq-fail: no $f line in: $SHOW"
 done
 entry=$(list_line "$LIST" dq-fail | awk '{print $1}')

@@ -132,7 +132,7 @@ SHOW=$OUT
 for line in "# the entry's $PAIRS fields, decoded from dlq_fields (it had more than 256):" \
     "job: no_such_job" "id: mf-unknown" "f5: v5" "f$PAIRS: v$PAIRS" \
     "dlq_reason: too_many_fields"; do
-    printf '%s\n' "$SHOW" | grep -qxF -- "$line" ||
+    grep -qxF -- "$line" <<<"$SHOW" ||
         fail "show mf-unknown: no line '$line'"
 done
 assert_eq $((PAIRS + 7)) "$(printf '%s\n' "$SHOW" | wc -l | tr -d ' ')" \
