@@ -26,6 +26,8 @@ static void usage(FILE *out)
             "finished\n"
             "  dlq        list, show, retry or purge dead letters\n"
             "  cancel     request cancellation of jobs by id\n"
+            "  pause      stop the whole fleet taking jobs from a queue\n"
+            "  resume     let the fleet take jobs from a paused queue again\n"
             "  workers    list the live workers and what each serves\n"
             "  rollout    per schema version of a job: who serves it, jobs "
             "waiting\n"
@@ -86,6 +88,7 @@ static const struct {
     {"cancel", cmd_cancel},   {"workers", cmd_workers},
     {"rollout", cmd_rollout}, {"reload", cmd_reload},
     {"stats", cmd_stats},     {"top", cmd_top},
+    {"pause", cmd_pause},     {"resume", cmd_resume},
     {"version", cmd_version}, {"help", cmd_help},
     /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
     {"__probe", cmd_probe},

@@ -230,6 +230,33 @@ static void cell(buf_t *b, const char *s, size_t w)
         buf_append(b, " ", 1);
 }
 
+/* "  Q: PAUSED 5m ago by who: why; `jobrt resume Q` ..." */
+static void paused_line(buf_t *b, const char *queue, const char *json,
+                        int64_t now_ms)
+{
+    cJSON *o = cJSON_Parse(json);
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "at"),
+                *by = cJSON_GetObjectItemCaseSensitive(o, "by"),
+                *why = cJSON_GetObjectItemCaseSensitive(o, "reason");
+    buf_appendf(b, "  %s: PAUSED", queue);
+    if (cJSON_IsNumber(at) && now_ms >= (int64_t)at->valuedouble) {
+        char age[32];
+        stats_fmt_age(age, sizeof age, now_ms - (int64_t)at->valuedouble);
+        buf_appendf(b, " %s ago", age);
+    }
+    if (cJSON_IsString(by)) {
+        buf_append(b, " by ", 4);
+        put(b, by->valuestring, 80);
+    }
+    if (cJSON_IsString(why) && why->valuestring[0]) {
+        buf_append(b, ": ", 2);
+        put(b, why->valuestring, 200);
+    }
+    buf_appendf(b, "; no worker takes jobs from it until `jobrt resume "
+                "%s`\n", queue);
+    cJSON_Delete(o);
+}
+
 void stats_view_table(buf_t *b, const stats_view_t *v)
 {
     size_t qw = 5;
@@ -261,6 +288,8 @@ void stats_view_table(buf_t *b, const stats_view_t *v)
     }
     for (size_t i = 0; i < v->n; i++) {
         const stats_queue_t *q = &v->q[i];
+        if (q->s.paused)
+            paused_line(b, q->queue, q->s.paused_json, v->now_ms);
         for (size_t k = 0; k < q->s.n_parked_pairs; k++) {
             const queue_parked_pair_t *p = &q->s.parked_pairs[k];
             buf_appendf(b, "  %s: parked ", q->queue);
@@ -386,6 +415,12 @@ cJSON *stats_view_json(const stats_view_t *v)
         cJSON_AddNumberToObject(o, "running", (double)q->s.running);
         cJSON_AddNumberToObject(o, "pending", (double)q->s.pending);
         cJSON_AddNumberToObject(o, "dlq", (double)q->s.dlq);
+        cJSON *pz = q->s.paused ? cJSON_Parse(q->s.paused_json) : NULL;
+        if (pz == NULL || !cJSON_IsObject(pz)) {
+            cJSON_Delete(pz);
+            pz = q->s.paused ? cJSON_CreateTrue() : cJSON_CreateFalse();
+        }
+        cJSON_AddItemToObject(o, "paused", pz);
         cJSON_AddNumberToObject(o, "length", (double)q->s.length);
         add_count_or_null(o, "oldest_waiting_ms", q->s.oldest_waiting_ms);
         cJSON_AddNumberToObject(o, "live_workers",

@@ -179,6 +179,7 @@ static cJSON *stats_json(const queue_stats_t *s)
     cJSON_AddNumberToObject(o, "delayed", (double)s->delayed);
     cJSON_AddNumberToObject(o, "dlq", (double)s->dlq);
     cJSON_AddNumberToObject(o, "live_workers", (double)s->live_workers);
+    cJSON_AddBoolToObject(o, "paused", s->paused);
     if (s->oldest_waiting_ms < 0)
         cJSON_AddNullToObject(o, "oldest_waiting_ms"); /* nothing waits */
     else
@@ -459,6 +460,13 @@ int api_handle(api_ctx_t *a, const char *method, const char *path,
                                    body_len, out);
         if (is_post && status == 200)
             api_overview_cache_clear(); /* its failures and counts moved */
+        return status;
+    }
+    if (strncmp(path, "/api/queue/", 11) == 0) {
+        int status = api_pause_route(a, method, path + 10, query, body,
+                                     body_len, out);
+        if (status == 200)
+            api_overview_cache_clear(); /* it shows the pause */
         return status;
     }
     return api_error(out, 404, "no such API endpoint");

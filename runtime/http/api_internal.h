@@ -51,6 +51,12 @@ cJSON *api_dlq_summary(const redisReply *e);
 /* Forgets the cached overview (a DLQ write, tests). */
 void api_overview_cache_clear(void);
 
+/* POST /api/queue/pause and /resume; path is the part after "/api/queue"
+ * (api_pause.c). */
+int api_pause_route(api_ctx_t *a, const char *method, const char *path,
+                    const char *query, const char *body, size_t body_len,
+                    buf_t *out);
+
 /* The /api/dlq endpoints; path is the part after "/api/dlq" ("", or
  * "/<id>", "/retry", "/purge"). */
 int api_dlq_route(api_ctx_t *a, const char *method, const char *path,

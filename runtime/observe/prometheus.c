@@ -180,6 +180,9 @@ static int render_queue(buf_t *out, const prometheus_input_t *in)
                 st->oldest_waiting_ms < 0 ? 0 : st->oldest_waiting_ms / 1e3);
     rc |= gauge(out, "jobrt_queue_live_workers", "Workers of the queue in "
                 "the fleet registry", in->queue, (double)st->live_workers);
+    rc |= gauge(out, "jobrt_queue_paused", "1 while `jobrt pause` holds the "
+                "queue (no worker takes jobs from it), else 0", in->queue,
+                st->paused ? 1 : 0);
     rc |= prometheus_header(out, "jobrt_queue_parked_jobs", "gauge",
                             "Parked jobs by (job, version), the largest "
                             "pairs");

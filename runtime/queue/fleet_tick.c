@@ -76,7 +76,7 @@ static void unpark(queue_redis_t *q, size_t room);
 static int can_unpark(const queue_redis_t *q)
 {
     return ready(q) && q->fetching && !q->released && q->n_served > 0 &&
-           !q->unpark_outstanding;
+           !q->unpark_outstanding && !queue_pause_holds(q);
 }
 
 static void on_unparked(redisAsyncContext *ac, void *reply, void *priv)

@@ -3,7 +3,8 @@
  * hash tag, so every key of a queue lives in one cluster slot and a script
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
  * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
- * :workers, :worker:<consumer>, :reload, :reload:<request id>. The one key
+ * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
+ * :paused (set while `jobrt pause` holds the queue). The one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
  * Parked jobs have no key of their own: an entry no worker here can serve
@@ -28,6 +29,8 @@ typedef struct {
     char reload[512];      /* the latest `jobrt reload` request id */
     char reload_prefix[512]; /* append a request id: hash consumer ->
                                 outcome (JSON) */
+    char paused[512];      /* while set (JSON {"at","by","reason"}), no
+                              worker fetches from the queue */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
 } queue_keys_t;

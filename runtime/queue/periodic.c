@@ -41,7 +41,7 @@ int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
         return 1;
     if (r->type != REDIS_REPLY_ERROR) {
         int script = kind != PERIODIC_CANCELS && kind != PERIODIC_QUEUES &&
-                     kind != PERIODIC_RELOAD;
+                     kind != PERIODIC_RELOAD && kind != PERIODIC_PAUSE;
         if (!q->write_ok && script) {
             q->write_ok = 1;
             queue_check_started(q);
@@ -342,7 +342,9 @@ static void on_tick(uv_timer_t *t)
         q->next_heartbeat = now + q->o.lease_ms / 3;
         heartbeat(q);
     }
-    if (now >= q->next_reclaim && !q->reclaim_outstanding && q->fetching) {
+    queue_pause_tick(q, now);
+    if (now >= q->next_reclaim && !q->reclaim_outstanding && q->fetching &&
+        !queue_pause_holds(q)) {
         int64_t every = q->o.lease_ms / 4;
         q->next_reclaim = now + (every < 250 ? 250 : every > 5000 ? 5000
                                                                   : every);

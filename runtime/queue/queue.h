@@ -256,6 +256,10 @@ unsigned long long queue_redis_reconnects(const queue_redis_t *q);
 int64_t queue_redis_fetch_every_ms(const queue_redis_t *q);
 int64_t queue_redis_lease_every_ms(const queue_redis_t *q);
 
+/* `jobrt pause` holds the queue (as last read, every 250 ms): this worker
+ * fetches nothing new from it. */
+int queue_redis_paused(const queue_redis_t *q);
+
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);
 int queue_redis_writer_up(const queue_redis_t *q);

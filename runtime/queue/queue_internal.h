@@ -15,6 +15,7 @@
  *   periodic.c  the tick: promote delayed jobs, reclaim expired leases,
  *               renew ours, poll cancellations, trim the stream; calls
  *               fleet_tick.c
+ *   pause.c     `jobrt pause`: polling the queue's paused flag
  *   fleet_tick.c  the fleet: park and unpark jobs, expire parked ones, the
  *               registry heartbeat, removing dead consumers, `jobrt
  *               reload` requests and replies
@@ -41,7 +42,11 @@
 enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
        PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
        PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
-       PERIODIC_KINDS };
+       PERIODIC_PAUSE, PERIODIC_KINDS };
+
+/* Whether the queue is paused (pause.c): unknown until the first read of
+ * keys.paused is answered, and until then nothing new is fetched. */
+enum { PAUSE_UNKNOWN, PAUSE_RUNNING, PAUSE_PAUSED };
 
 /* One write to Redis: EVALSHA <script> followed by args, or XACK <args>.
  * Allocated in one block with its arguments. */
@@ -165,6 +170,11 @@ struct queue_redis {
     char *reload_seen;         /* its value then or since (NULL: none) */
     int released;              /* RELEASE sent: no more heartbeats */
 
+    /* pause.c */
+    int pause_state;           /* PAUSE_* (0: unknown) */
+    int pause_outstanding;
+    int64_t next_pause_poll;
+
     int closing;
     int handles_open;
 };
@@ -242,6 +252,12 @@ void queue_fleet_tick(queue_redis_t *q, int64_t now);
  * is sent or in flight, and the reader reads after its reply. */
 int queue_fleet_unpark_first(queue_redis_t *q);
 void queue_fleet_free(queue_redis_t *q);
+
+/* pause.c */
+/* Reads keys.paused every PAUSE_POLL_MS (the writer is ready). */
+void queue_pause_tick(queue_redis_t *q, int64_t now);
+/* Nothing new may be fetched: paused, or not known yet. */
+int queue_pause_holds(const queue_redis_t *q);
 
 /* queue.c: Redis confirmed a write (health.write_ms). After a gap in
  * confirmations (Redis stalled: a pause, a slow script, a partition), a

@@ -100,6 +100,10 @@ void reader_fetch(queue_redis_t *q)
      * during the outage would look unfinished and run again. */
     if (q->history && (!outbox_empty(q) || q->b_ids.n))
         return;
+    /* A paused queue (or one not yet known not to be) gives nothing new;
+     * our own pending entries are still re-read. */
+    if (!q->history && queue_pause_holds(q))
+        return;
     size_t cap = q->cb.capacity(q->cb.arg);
     if (cap == 0)
         return;

@@ -20,7 +20,7 @@
 #include "core/util.h"
 #include "queue/scripts_lua.h"
 
-/* KEYS: stream, delayed, dlq, workers. ARGV: group, worker TTL ms, pairs
+/* KEYS: stream, delayed, dlq, workers, paused. ARGV: group, worker TTL ms, pairs
  * cap, the parked prefix. Returns {now, length, waiting (-1: unknown), pending, parked,
  * delayed, dlq, live workers, oldest waiting age (-1: none),
  * {consumer, count, ...} of the largest parked pairs (at most the cap,
@@ -87,8 +87,9 @@ static const char *const stats_script = LUA_NOW_MS
     "local dlq = redis.call('XLEN', KEYS[3])\n"
     "local live = redis.call('ZCOUNT', KEYS[4], now - tonumber(ARGV[2]), "
     "'+inf')\n"
+    "local paused = redis.call('GET', KEYS[5])\n"
     "return {now, len, waiting, pending, parked, delayed, dlq, live, "
-    "oldest, pairs_out}\n";
+    "oldest, pairs_out, paused}\n";
 
 int queue_parse_parked_pair(const char *name, size_t len,
                             queue_parked_pair_t *p)
@@ -132,10 +133,11 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
     char ttl[24], cap[24];
     snprintf(ttl, sizeof ttl, "%d", FLEET_WORKER_TTL_MS);
     snprintf(cap, sizeof cap, "%d", QUEUE_STATS_PARKED_PAIRS);
-    const char *argv[] = {"EVAL", stats_script, "4", keys->stream,
-                          keys->delayed, keys->dlq, keys->workers, group,
-                          ttl, cap, QUEUE_PARKED_PREFIX};
-    redisReply *r = redisCommandArgv(c, 11, argv, NULL);
+    const char *argv[] = {"EVAL", stats_script, "5", keys->stream,
+                          keys->delayed, keys->dlq, keys->workers,
+                          keys->paused, group, ttl, cap,
+                          QUEUE_PARKED_PREFIX};
+    redisReply *r = redisCommandArgv(c, 12, argv, NULL);
     if (r == NULL) {
         snprintf(err, err_len, "stats of stream %s: %s", keys->stream,
                  c->errstr[0] ? c->errstr : "connection lost");
@@ -147,7 +149,7 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
         freeReplyObject(r);
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 10 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 11 ||
         r->element[9]->type != REDIS_REPLY_ARRAY) {
         snprintf(err, err_len, "stats of stream %s: unexpected reply",
                  keys->stream);
@@ -174,6 +176,14 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
     out->dlq = e[6]->integer;
     out->live_workers = e[7]->integer;
     out->oldest_waiting_ms = e[8]->integer;
+    if (e[10]->type == REDIS_REPLY_STRING) {
+        out->paused = 1;
+        size_t n = e[10]->len < sizeof out->paused_json - 1
+                       ? e[10]->len
+                       : sizeof out->paused_json - 1;
+        memcpy(out->paused_json, e[10]->str, n);
+        out->paused_json[n] = '\0';
+    }
     const redisReply *pairs = e[9];
     for (size_t i = 0; i + 1 < pairs->elements &&
                        out->n_parked_pairs < QUEUE_STATS_PARKED_PAIRS;

@@ -1,7 +1,7 @@
 /*
  * stats.h - one queue's numbers, read in one round trip over a blocking
  * connection: how many jobs wait, run, are parked, delayed or dead, and
- * how old the oldest waiting one is, all by the Redis server's clock.
+ * how old the oldest waiting one is, whether it is paused, all by the Redis server's clock.
  * Used by `jobrt stats`, `jobrt top`, and the /metrics and dashboard
  * endpoint of `jobrt run`. Prints nothing.
  */
@@ -39,6 +39,9 @@ typedef struct {
     long long live_workers;     /* registry members within the TTL */
     int64_t oldest_waiting_ms;  /* age of the oldest waiting entry; -1 when
                                    nothing waits */
+    int paused;                 /* `jobrt pause` holds the queue */
+    char paused_json[512];      /* its record ({"at","by","reason"}, cut
+                                   at 511 bytes), "" when not paused */
     size_t n_parked_pairs;
     queue_parked_pair_t parked_pairs[QUEUE_STATS_PARKED_PAIRS];
 } queue_stats_t;

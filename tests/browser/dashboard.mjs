@@ -117,7 +117,9 @@ try {
       problems.push(`console error: ${m.text()}`);
     }
   });
-  page.on('dialog', (d) => d.accept());
+  // confirm() is accepted; the pause button's prompt() gets a reason
+  page.on('dialog', (d) => (d.type() === 'prompt'
+    ? d.accept('paused by the browser test') : d.accept()));
 
   // ---- the page loads and shows the queue, its depth and the worker -----
   const res = await page.goto(url + '/');
@@ -180,6 +182,12 @@ try {
   }, recRow);
   check(direct === 401, `a purge without the token gave ${direct}, not 401`);
   check(dlqLen() === 1, 'a purge without the token changed the DLQ');
+  const pausedKey = `jobrt:{${queue}}:paused`;
+  await page.click('#queue-pause');
+  await waitFor('the pause refused without the token', 10000, async () =>
+    /^Pause refused \(401/.test(await text(page, '#notice')));
+  check(redis('EXISTS', pausedKey) === '0',
+        'a pause without the token paused the queue');
 
   // ---- what the server sends is shown as text, never as markup ----------
   const evil = '<img src=x id=injected onerror="document.title=1">' +
@@ -228,6 +236,23 @@ try {
   await page.reload();
   await waitFor('the token kept across a reload (sessionStorage)', 5000,
                 async () => (await text(page, '#token-state')) === 'token set');
+
+  // ---- pause and resume from the page -------------------------------------
+  await page.click('#queue-pause');
+  await waitFor('the pause answered', 10000, async () =>
+    /^Paused: workers stop/.test(await text(page, '#notice')));
+  check(/paused by the browser test/.test(redis('GET', pausedKey)),
+        `${pausedKey} after Pause: ${redis('GET', pausedKey)}`);
+  await waitFor('the page to show the pause', 10000, async () =>
+    /^Paused:/.test(await text(page, '#pause-state')) &&
+    await page.locator('#queue-resume').isVisible());
+  await page.click('#queue-resume');
+  await waitFor('the resume answered', 10000, async () =>
+    /^Resumed/.test(await text(page, '#notice')));
+  check(redis('EXISTS', pausedKey) === '0', 'the queue is still paused');
+  await waitFor('the page to show the queue taking jobs', 10000, async () =>
+    (await text(page, '#pause-state')) === 'Taking jobs.');
+  log('paused and resumed from the page');
 
   // ---- a busy moment for the screenshot -----------------------------------
   enqueue('fail', 'invoice-77', '{"invoice":77}');

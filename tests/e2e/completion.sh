@@ -44,7 +44,7 @@ expect()
 expect "run" "$J" ru
 expect "--plugin-dir" "$J" run --plug
 expect "list show retry purge" "$J" dlq ""
-expect "reload rollout run" "$J" r
+expect "reload resume rollout run" "$J" r
 expect "" "$J" __pr
 expect "--reason" "$J" dlq list --rea
 expect "" "$J" dlq list "" # a subcommand is given: no second one

@@ -162,6 +162,13 @@
     tr.appendChild(td(num(s.length), 'num'));
     tr.appendChild(td(num(s.live_workers), 'num'));
     tbody.appendChild(tr);
+    var ps = $('pause-state');
+    ps.textContent = s.paused
+      ? 'Paused: no worker takes jobs from this queue until it is resumed.'
+      : 'Taking jobs.';
+    ps.className = s.paused ? 'pause-state paused' : 'pause-state';
+    $('queue-pause').hidden = !!s.paused;
+    $('queue-resume').hidden = !s.paused;
     var pp = Array.isArray(s.parked_pairs) ? s.parked_pairs : [];
     $('parked-pairs').textContent = pp.length ? 'Parked: ' + pp.map(
       function (p) { return p.job + ' v' + p.version + ' (' + p.count + ')'; }
@@ -489,6 +496,34 @@
     });
   }
 
+  /* Pause or resume the queue (POST /api/queue/pause|resume). */
+  function pauseQueue(pause) {
+    var body = {};
+    if (pause) {
+      var why = window.prompt('Pause the queue for the whole fleet: ' +
+                              'running jobs finish, nothing new starts. ' +
+                              'Reason (optional):', '');
+      if (why === null) return;
+      if (why) body.reason = why;
+    }
+    var label = pause ? 'Pause' : 'Resume';
+    api('POST', '/api/queue/' + (pause ? 'pause' : 'resume'), body)
+      .then(function (res) {
+        if (res.status !== 200 || !res.body) {
+          notice(refusal(label, res));
+          return;
+        }
+        notice(pause
+          ? (res.body.changed ? 'Paused: workers stop taking jobs within ' +
+             'about 0.25 s.' : 'The queue was paused already.')
+          : (res.body.changed ? 'Resumed: workers take jobs again.'
+                              : 'The queue was not paused.'), 'info');
+        refresh();
+      }).catch(function (e) {
+        notice(label + ' failed: ' + e);
+      });
+  }
+
   /* ---- polling ---------------------------------------------------------- */
 
   function setPollState(ok, text) {
@@ -544,6 +579,12 @@
     $('token-clear').addEventListener('click', function () {
       try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) {}
       showTokenState();
+    });
+    $('queue-pause').addEventListener('click', function () {
+      pauseQueue(true);
+    });
+    $('queue-resume').addEventListener('click', function () {
+      pauseQueue(false);
     });
     $('dlq-retry-selected').addEventListener('click', function () {
       act('retry', selectedIds());
