@@ -396,7 +396,11 @@ Test(queue_fleet, park_expire_dead_letters_only_entries_parked_too_long)
     add_pending("4-1", "gone_job", "1", PK "gone_job:v1", 9 * DAY, 0);
     cmd("XDEL s 4-1");
     add_pending("5-1", "ok", "1", "c", 30 * DAY, 1); /* a stuck real one */
-    redisReply *r = eval(SCRIPT_PARK_EXPIRE, 4, "s", "d", "w", "rec:", "g",
+    /* a disabled job's entries stay parked however long */
+    add_pending("5-2", "held_job", "1", PK "held_job:v1", 30 * DAY, 0);
+    cmd("HSET dis held_job {}");
+    redisReply *r = eval(SCRIPT_PARK_EXPIRE, 5, "s", "d", "w", "rec:", "dis",
+                         "g",
                          "w", "604800000", "100", "5000", "1000", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 2, "dead-lettered %zu",
                  r->element[0]->elements);
@@ -410,6 +414,7 @@ Test(queue_fleet, park_expire_dead_letters_only_entries_parked_too_long)
     cr_assert_eq(cmd("XPENDING s g 4-1 4-1 1")->elements, 0);
     assert_owner("2-1", PK "invoice_email:v2", 0);
     assert_owner("5-1", "c", 1);
+    assert_owner("5-2", PK "held_job:v1", 0);
     /* the batch limit, and a live worker that serves the very pair */
     cmd("SET rec:w1 {\"plugins\":[{\"serves\":"
         "[{\"job\":\"invoice_email\",\"min\":1,\"max\":3}]}]}");
@@ -417,7 +422,7 @@ Test(queue_fleet, park_expire_dead_letters_only_entries_parked_too_long)
         8 * DAY);
     add_pending("6-1", "invoice_email", "2", PK "invoice_email:v2", 8 * DAY,
                 0);
-    r = eval(SCRIPT_PARK_EXPIRE, 4, "s", "d", "w", "rec:", "g", "w",
+    r = eval(SCRIPT_PARK_EXPIRE, 5, "s", "d", "w", "rec:", "dis", "g", "w",
              "604800000", "1", "5000", "1000", (char *)NULL);
     cr_assert_eq(r->element[0]->elements, 1);
     assert_letter("2-1", "schema_unsupported",

@@ -394,6 +394,7 @@ static const char *const known_reasons[] = {
     REASON_RETRIES_EXHAUSTED, REASON_PERMANENT_FAILURE,
     REASON_TIMEOUT,           REASON_EXPIRED,
     REASON_CANCELLED,         REASON_POISON,
+    REASON_DISABLED,
 };
 #define N_KNOWN_REASONS (sizeof known_reasons / sizeof known_reasons[0])
 

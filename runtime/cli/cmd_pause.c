@@ -4,6 +4,9 @@
  * of the queue reads it every 250 ms and takes no new job while it is set
  * (queue/pause.c); jobs already running finish, producers still enqueue,
  * and the key outlives worker restarts until `jobrt resume` removes it.
+ * And the kill switch, `jobrt disable JOB` / `jobrt enable JOB`: a field
+ * of the queue's :disabled hash, read by the same poll; the workers park
+ * the job's entries instead of running them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/redis_opts.h"
+#include "core/envelope.h"
 #include "core/util.h"
 #include "queue/keys.h"
 #include "queue/pause_ctl.h"
@@ -150,4 +154,111 @@ int cmd_pause(int argc, char **argv)
 int cmd_resume(int argc, char **argv)
 {
     return pause_or_resume(argc, argv, 0);
+}
+
+/* ---- disable and enable ------------------------------------------------- */
+
+static int disable_or_enable(int argc, char **argv, int disable)
+{
+    redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
+    const char *reason = "";
+    const cli_opt_t disable_opts[] = {
+        {"reason", 0, NULL, OPT_STRING, &reason, "TEXT",
+         "Why, kept with the switch and shown by `jobrt stats` and in the "
+         "workers' logs (at most 200 printable ASCII characters).", 0, 0},
+        REDIS_CLI_OPT_ROWS(ro, "The queue whose workers park the job"),
+    };
+    const cli_opt_t enable_opts[] = {
+        REDIS_CLI_OPT_ROWS(ro, "The queue whose workers run the job again"),
+    };
+    const cli_cmd_t disable_cmd = {
+        "disable", "jobrt disable JOB [--queue Q] [--reason TEXT] [options]",
+        "The kill switch of one job type on one queue, for the whole fleet: "
+        "within about\n0.25 s every worker of the queue parks the jobs of "
+        "JOB (every schema version)\ninstead of running them. Jobs of JOB "
+        "already running finish. Parked jobs stay in\nthe stream, pending "
+        "to a parked:JOB:vN pseudo-consumer (`jobrt stats` counts\nthem), "
+        "and never expire while the job is disabled, whatever --park-ttl "
+        "says;\nproducers can still enqueue. `jobrt enable JOB` lets the "
+        "workers take them\nagain. Kept in Redis (the queue's :disabled "
+        "hash, at most 1024 jobs), so\nworkers started meanwhile park them "
+        "too. Disabling a disabled job keeps the\nfirst record and says "
+        "so.\n\n"
+        "Exit codes: 0 disabled (or already), 1 Redis error or the queue "
+        "holds 1024\ndisabled jobs, 2 bad usage.",
+        disable_opts, (int)(sizeof disable_opts / sizeof disable_opts[0])};
+    const cli_cmd_t enable_cmd = {
+        "enable", "jobrt enable JOB [--queue Q] [options]",
+        "Ends `jobrt disable JOB` on the queue: within about 0.25 s the "
+        "workers run new\njobs of JOB again and take the ones parked while "
+        "it was disabled. Enabling a\njob that is not disabled changes "
+        "nothing and says so.\n\n"
+        "Exit codes: 0 enabled (or was not disabled), 1 Redis error, 2 bad "
+        "usage.",
+        enable_opts, (int)(sizeof enable_opts / sizeof enable_opts[0])};
+    const cli_cmd_t *cmd = disable ? &disable_cmd : &enable_cmd;
+
+    char *pos[2];
+    int n_pos, rc = cli_parse(cmd, argc, argv, pos, 2, &n_pos);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (n_pos == 0)
+        return cli_usage_error(cmd, "expected the JOB to %s", cmd->name);
+    if (n_pos > 1)
+        return cli_usage_error(cmd, "unexpected argument '%s' (one JOB at a "
+                               "time)", pos[1]);
+    const char *job = pos[0];
+    if (!envelope_valid_name(job, strlen(job)))
+        return cli_usage_error(cmd, "'%s' is not a job name (1-128 "
+                               "characters of [A-Za-z0-9_.:/-])", job);
+    if (!pause_reason_ok(reason))
+        return cli_usage_error(cmd, "--reason must be at most %d printable "
+                               "ASCII characters", PAUSE_REASON_MAX);
+    queue_keys_t keys;
+    redisContext *c = redis_cli_connect(cmd, &ro, &keys, &rc);
+    if (c == NULL)
+        return rc;
+    char prev[512], err[600], by[320];
+    if (disable) {
+        who(by, sizeof by);
+        rc = pause_ctl_disable(c, &keys, job, by, reason, prev, sizeof prev,
+                               err, sizeof err);
+    } else {
+        rc = pause_ctl_enable(c, &keys, job, prev, sizeof prev, err,
+                              sizeof err);
+    }
+    redisFree(c);
+    if (rc < 0) {
+        fprintf(stderr, "jobrt %s: %s\n", cmd->name, err);
+        return 1;
+    }
+    if (disable && rc == 0) {
+        printf("job %s was already disabled on queue %s ", job, ro.queue);
+        print_pause(prev, strlen(prev));
+        printf("; that stays\n");
+    } else if (disable) {
+        printf("job %s disabled on queue %s: its workers park its jobs "
+               "instead of running them\nwithin about 0.25 s; `jobrt "
+               "enable %s -q %s` undoes it\n", job, ro.queue, job,
+               ro.queue);
+    } else if (rc == 1) {
+        printf("job %s enabled on queue %s (it was disabled ", job,
+               ro.queue);
+        print_pause(prev, strlen(prev));
+        printf("): its workers run it again and take its parked jobs\n");
+    } else {
+        printf("job %s was not disabled on queue %s; nothing changed\n", job,
+               ro.queue);
+    }
+    return 0;
+}
+
+int cmd_disable(int argc, char **argv)
+{
+    return disable_or_enable(argc, argv, 1);
+}
+
+int cmd_enable(int argc, char **argv)
+{
+    return disable_or_enable(argc, argv, 0);
 }

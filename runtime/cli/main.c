@@ -28,6 +28,8 @@ static void usage(FILE *out)
             "  cancel     request cancellation of jobs by id\n"
             "  pause      stop the whole fleet taking jobs from a queue\n"
             "  resume     let the fleet take jobs from a paused queue again\n"
+            "  disable    kill switch: the fleet parks a job type's jobs\n"
+            "  enable     run a disabled job type again\n"
             "  workers    list the live workers and what each serves\n"
             "  rollout    per schema version of a job: who serves it, jobs "
             "waiting\n"
@@ -89,6 +91,7 @@ static const struct {
     {"rollout", cmd_rollout}, {"reload", cmd_reload},
     {"stats", cmd_stats},     {"top", cmd_top},
     {"pause", cmd_pause},     {"resume", cmd_resume},
+    {"disable", cmd_disable}, {"enable", cmd_enable},
     {"version", cmd_version}, {"help", cmd_help},
     /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
     {"__probe", cmd_probe},

@@ -290,6 +290,18 @@ void stats_view_table(buf_t *b, const stats_view_t *v)
         const stats_queue_t *q = &v->q[i];
         if (q->s.paused)
             paused_line(b, q->queue, q->s.paused_json, v->now_ms);
+        if (q->s.disabled_total > 0) {
+            buf_appendf(b, "  %s: disabled (parked, not run): ", q->queue);
+            for (size_t k = 0; k < q->s.n_disabled; k++) {
+                if (k)
+                    buf_append(b, ", ", 2);
+                put(b, q->s.disabled[k], 128);
+            }
+            if (q->s.disabled_total > (long long)q->s.n_disabled)
+                buf_appendf(b, " and %lld more", q->s.disabled_total -
+                            (long long)q->s.n_disabled);
+            buf_appendf(b, " (`jobrt enable JOB -q %s`)\n", q->queue);
+        }
         for (size_t k = 0; k < q->s.n_parked_pairs; k++) {
             const queue_parked_pair_t *p = &q->s.parked_pairs[k];
             buf_appendf(b, "  %s: parked ", q->queue);
@@ -421,6 +433,11 @@ cJSON *stats_view_json(const stats_view_t *v)
             pz = q->s.paused ? cJSON_CreateTrue() : cJSON_CreateFalse();
         }
         cJSON_AddItemToObject(o, "paused", pz);
+        cJSON *da = cJSON_AddArrayToObject(o, "disabled");
+        for (size_t k = 0; k < q->s.n_disabled; k++)
+            cJSON_AddItemToArray(da, cJSON_CreateString(q->s.disabled[k]));
+        cJSON_AddNumberToObject(o, "disabled_total",
+                                (double)q->s.disabled_total);
         cJSON_AddNumberToObject(o, "length", (double)q->s.length);
         add_count_or_null(o, "oldest_waiting_ms", q->s.oldest_waiting_ms);
         cJSON_AddNumberToObject(o, "live_workers",

@@ -18,5 +18,8 @@
 #define REASON_EXPIRED "expired"
 #define REASON_CANCELLED "cancelled"
 #define REASON_POISON "poison"
+/* parked because `jobrt disable` holds its job (dead-lettered so only when
+ * the queue's parked pairs are at their limit) */
+#define REASON_DISABLED "disabled"
 
 #endif

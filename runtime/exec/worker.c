@@ -116,6 +116,11 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     job->deliveries = deliveries;
     if (worker_dispatch_checks(w, job))
         return;
+    if (queue_redis_job_disabled(w->q, job->env.job.ptr, job->env.job.len)) {
+        worker_park_disabled(w, job);
+        worker_slot_put(w, job);
+        return;
+    }
     const plugin_handler_t *h;
     route_status_t st = router_acquire(w->gens->router, job->env.job.ptr,
                                        job->env.job.len, job->env.version, &h);

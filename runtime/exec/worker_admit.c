@@ -152,6 +152,30 @@ static int parked_logged(worker_t *w, const char *pair)
     return 0;
 }
 
+/* `jobrt disable` holds the job: park it, whatever serves it, for a worker
+ * to take after `jobrt enable` (parked pairs of a disabled job never
+ * expire). */
+void worker_park_disabled(worker_t *w, struct jobrt_job *job)
+{
+    char why[256], pair[160];
+    snprintf(why, sizeof why, "job '%s' is disabled on queue %s (jobrt "
+             "disable); parked until `jobrt enable`", job->env.job.ptr,
+             w->cfg->queue);
+    queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
+                     job->env.version, REASON_DISABLED, why);
+    w->n_parked++;
+    worker_count(w, job, OUTCOME_PARKED, NULL);
+    snprintf(pair, sizeof pair, "%.128s v%u disabled", job->env.job.ptr,
+             job->env.version);
+    log_job_t lj;
+    job_log_fields(job, 0, &lj);
+    if (!parked_logged(w, pair))
+        LOGJI("worker", &lj, "parking jobs of %s v%u: %s", job->env.job.ptr,
+              job->env.version, why);
+    else
+        LOGJD("worker", &lj, "job %s parked: %s", job->id, why);
+}
+
 /* No plugin here serves the job's name or schema version: park it for a
  * worker that does (one may be deploying now), or with --park-ttl 0
  * dead-letter it. */

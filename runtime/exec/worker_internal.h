@@ -177,6 +177,8 @@ int worker_dispatch_checks(worker_t *w, struct jobrt_job *job);
 /* No handler here serves the job (st): parked for one that does, or with
  * --park-ttl 0 dead-lettered. */
 void worker_unserved(worker_t *w, struct jobrt_job *job, route_status_t st);
+/* `jobrt disable` holds the job: parks it (worker_admit.c). */
+void worker_park_disabled(worker_t *w, struct jobrt_job *job);
 
 /* queue callbacks */
 const char *worker_heartbeat_record(void *arg, size_t *len);

@@ -19,7 +19,7 @@ const char *const metrics_reason_names[METRICS_REASONS] = {
     REASON_ENTRY_TOO_LARGE,  REASON_TOO_MANY_FIELDS,
     REASON_TIMEOUT,          REASON_EXPIRED,
     REASON_CANCELLED,        REASON_POISON,
-    "other"};
+    REASON_DISABLED,         "other"};
 _Static_assert(sizeof metrics_reason_names / sizeof metrics_reason_names[0] ==
                    METRICS_REASONS,
                "one name per reason");

@@ -40,7 +40,7 @@ extern const char *const metrics_outcome_names[OUTCOME_N];
 
 /* Dead-letter reasons (exec/outcome.h REASON_*); unknown ones count as
  * the last. */
-#define METRICS_REASONS 13
+#define METRICS_REASONS 14
 extern const char *const metrics_reason_names[METRICS_REASONS];
 
 /* Handler duration buckets, upper bounds in microseconds; one more

@@ -183,6 +183,9 @@ static int render_queue(buf_t *out, const prometheus_input_t *in)
     rc |= gauge(out, "jobrt_queue_paused", "1 while `jobrt pause` holds the "
                 "queue (no worker takes jobs from it), else 0", in->queue,
                 st->paused ? 1 : 0);
+    rc |= gauge(out, "jobrt_queue_disabled_jobs", "Job types `jobrt "
+                "disable` holds on the queue (their jobs park)", in->queue,
+                (double)st->disabled_total);
     rc |= prometheus_header(out, "jobrt_queue_parked_jobs", "gauge",
                             "Parked jobs by (job, version), the largest "
                             "pairs");

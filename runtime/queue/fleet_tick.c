@@ -154,8 +154,16 @@ static void unpark(queue_redis_t *q, size_t room)
             argv[i] = head[i];
             lens[i] = strlen(head[i]);
         }
-        for (size_t i = 0; i < q->served.n; i++)
-            argv[8 + i] = strlist_get(&q->served, i, &lens[8 + i]);
+        /* (job, min, max) per pair, less the disabled jobs' pairs */
+        argc = 8;
+        for (size_t i = 0; i + 2 < q->served.n; i += 3) {
+            size_t n;
+            const char *job = strlist_get(&q->served, i, &n);
+            if (queue_job_disabled(q, job, n))
+                continue;
+            for (size_t k = 0; k < 3; k++, argc++)
+                argv[argc] = strlist_get(&q->served, i + k, &lens[argc]);
+        }
         if (redisAsyncCommandArgv(q->writer.ac, on_unparked, q, (int)argc,
                                   argv, lens) == REDIS_OK) {
             q->unpark_outstanding = 1;
@@ -282,11 +290,12 @@ static void park_expire(queue_redis_t *q)
     snprintf(ttl, sizeof ttl, "%lld", (long long)q->o.park_ttl_ms);
     snprintf(batch, sizeof batch, "%d", PARK_EXPIRE_BATCH);
     snprintf(live, sizeof live, "%d", QUEUE_WORKER_TTL_MS);
-    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_PARK_EXPIRE], "4",
+    const char *argv[] = {"EVALSHA", q->sha[SCRIPT_PARK_EXPIRE], "5",
                           q->keys.stream, q->keys.dlq, q->keys.workers,
-                          q->keys.worker_prefix, q->o.group, q->o.consumer,
-                          ttl, batch, live, q->dlq_max_len};
-    if (redisAsyncCommandArgv(q->writer.ac, on_park_expired, q, 13, argv,
+                          q->keys.worker_prefix, q->keys.disabled,
+                          q->o.group, q->o.consumer, ttl, batch, live,
+                          q->dlq_max_len};
+    if (redisAsyncCommandArgv(q->writer.ac, on_park_expired, q, 14, argv,
                               NULL) == REDIS_OK)
         q->park_expire_outstanding = 1;
 }

@@ -4,7 +4,8 @@
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
  * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
  * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
- * :paused (set while `jobrt pause` holds the queue). The one key
+ * :paused (set while `jobrt pause` holds the queue) and :disabled (the job
+ * types `jobrt disable` holds). The one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
  * Parked jobs have no key of their own: an entry no worker here can serve
@@ -31,6 +32,9 @@ typedef struct {
                                 outcome (JSON) */
     char paused[512];      /* while set (JSON {"at","by","reason"}), no
                               worker fetches from the queue */
+    char disabled[512];    /* hash: job name -> JSON {"at","by","reason"}
+                              while `jobrt disable` holds it: its jobs
+                              park instead of running */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
 } queue_keys_t;

@@ -365,4 +365,5 @@ void periodic_free(queue_redis_t *q)
     free(q->trim_argv);
     stream_sweep_free(&q->sweep);
     queue_fleet_free(q);
+    queue_pause_free(q);
 }

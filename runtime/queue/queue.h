@@ -260,6 +260,15 @@ int64_t queue_redis_lease_every_ms(const queue_redis_t *q);
  * fetches nothing new from it. */
 int queue_redis_paused(const queue_redis_t *q);
 
+/* `jobrt disable` holds job name[0..len) on this queue (as last read,
+ * every 250 ms): its entries are to be parked, not run
+ * (QUEUE_PARK_DISABLED), and parked ones are not taken. */
+int queue_redis_job_disabled(const queue_redis_t *q, const char *name,
+                             size_t len);
+/* At most this many disabled jobs per queue are honoured (the rest of the
+ * hash is ignored, with a warning). */
+#define QUEUE_DISABLED_MAX 1024
+
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);
 int queue_redis_writer_up(const queue_redis_t *q);

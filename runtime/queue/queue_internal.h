@@ -15,7 +15,8 @@
  *   periodic.c  the tick: promote delayed jobs, reclaim expired leases,
  *               renew ours, poll cancellations, trim the stream; calls
  *               fleet_tick.c
- *   pause.c     `jobrt pause`: polling the queue's paused flag
+ *   pause.c     `jobrt pause` and `jobrt disable`: polling the queue's
+ *               paused flag and its disabled jobs
  *   fleet_tick.c  the fleet: park and unpark jobs, expire parked ones, the
  *               registry heartbeat, removing dead consumers, `jobrt
  *               reload` requests and replies
@@ -172,7 +173,11 @@ struct queue_redis {
 
     /* pause.c */
     int pause_state;           /* PAUSE_* (0: unknown) */
-    int pause_outstanding;
+    int pause_outstanding;     /* replies to come: GET paused, HGETALL
+                                  disabled */
+    strlist_t disabled;        /* job names `jobrt disable` holds, as last
+                                  read */
+    int disabled_known;        /* read once */
     int64_t next_pause_poll;
 
     int closing;
@@ -258,6 +263,9 @@ void queue_fleet_free(queue_redis_t *q);
 void queue_pause_tick(queue_redis_t *q, int64_t now);
 /* Nothing new may be fetched: paused, or not known yet. */
 int queue_pause_holds(const queue_redis_t *q);
+/* Whether job name[0..len) is disabled, as last read. */
+int queue_job_disabled(const queue_redis_t *q, const char *name, size_t len);
+void queue_pause_free(queue_redis_t *q);
 
 /* queue.c: Redis confirmed a write (health.write_ms). After a gap in
  * confirmations (Redis stalled: a pause, a slow script, a partition), a

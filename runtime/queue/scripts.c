@@ -370,7 +370,8 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
 
     /* PARK_EXPIRE: KEYS[1] stream, KEYS[2] dlq, KEYS[3] workers zset,
      * KEYS[4] the registry records' key prefix (append a consumer; same
-     * slot). ARGV: group, consumer, park ttl ms, max entries, worker ttl
+     * slot), KEYS[5] the disabled jobs (a hash: a job in it never expires
+     * while parked, however long). ARGV: group, consumer, park ttl ms, max entries, worker ttl
      * ms, dlq maxlen.
      * Dead-letters parked entries idle longer than the park ttl, at most
      * max entries per call: the dead letter first, then the ack and
@@ -428,7 +429,12 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "local dead, gone = {}, {}\n"
         "for _, o in ipairs(owners(KEYS[1], ARGV[1])) do\n"
         "  if left <= 0 then break end\n"
+        "  local held = false\n"
         "  if is_parked(o[1]) then\n"
+        "    local j = parked_pair(o[1])\n"
+        "    held = j ~= nil and redis.call('HEXISTS', KEYS[5], j) == 1\n"
+        "  end\n"
+        "  if is_parked(o[1]) and not held then\n"
         "    local job, v = parked_pair(o[1])\n"
         "    local what = job and (job .. ' v' .. v) or o[1]\n"
         "    local reason, err = 'no_handler', 'no live worker serves '\n"

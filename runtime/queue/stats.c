@@ -20,7 +20,7 @@
 #include "core/util.h"
 #include "queue/scripts_lua.h"
 
-/* KEYS: stream, delayed, dlq, workers, paused. ARGV: group, worker TTL ms, pairs
+/* KEYS: stream, delayed, dlq, workers, paused, disabled. ARGV: group, worker TTL ms, pairs
  * cap, the parked prefix. Returns {now, length, waiting (-1: unknown), pending, parked,
  * delayed, dlq, live workers, oldest waiting age (-1: none),
  * {consumer, count, ...} of the largest parked pairs (at most the cap,
@@ -88,8 +88,14 @@ static const char *const stats_script = LUA_NOW_MS
     "local live = redis.call('ZCOUNT', KEYS[4], now - tonumber(ARGV[2]), "
     "'+inf')\n"
     "local paused = redis.call('GET', KEYS[5])\n"
+    "local dis = redis.call('HKEYS', KEYS[6])\n"
+    "table.sort(dis)\n"
+    "local dis_out = {#dis}\n"
+    "for i = 1, math.min(#dis, tonumber(ARGV[5])) do\n"
+    "  dis_out[#dis_out + 1] = dis[i]\n"
+    "end\n"
     "return {now, len, waiting, pending, parked, delayed, dlq, live, "
-    "oldest, pairs_out, paused}\n";
+    "oldest, pairs_out, paused, dis_out}\n";
 
 int queue_parse_parked_pair(const char *name, size_t len,
                             queue_parked_pair_t *p)
@@ -133,11 +139,13 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
     char ttl[24], cap[24];
     snprintf(ttl, sizeof ttl, "%d", FLEET_WORKER_TTL_MS);
     snprintf(cap, sizeof cap, "%d", QUEUE_STATS_PARKED_PAIRS);
-    const char *argv[] = {"EVAL", stats_script, "5", keys->stream,
+    char dis_cap[16];
+    snprintf(dis_cap, sizeof dis_cap, "%d", QUEUE_STATS_DISABLED);
+    const char *argv[] = {"EVAL", stats_script, "6", keys->stream,
                           keys->delayed, keys->dlq, keys->workers,
-                          keys->paused, group, ttl, cap,
-                          QUEUE_PARKED_PREFIX};
-    redisReply *r = redisCommandArgv(c, 12, argv, NULL);
+                          keys->paused, keys->disabled, group, ttl, cap,
+                          QUEUE_PARKED_PREFIX, dis_cap};
+    redisReply *r = redisCommandArgv(c, 14, argv, NULL);
     if (r == NULL) {
         snprintf(err, err_len, "stats of stream %s: %s", keys->stream,
                  c->errstr[0] ? c->errstr : "connection lost");
@@ -149,7 +157,9 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
         freeReplyObject(r);
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 11 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 12 ||
+        r->element[11]->type != REDIS_REPLY_ARRAY ||
+        r->element[11]->elements == 0 ||
         r->element[9]->type != REDIS_REPLY_ARRAY) {
         snprintf(err, err_len, "stats of stream %s: unexpected reply",
                  keys->stream);
@@ -183,6 +193,20 @@ int queue_stats_read(redisContext *c, const queue_keys_t *keys,
                        : sizeof out->paused_json - 1;
         memcpy(out->paused_json, e[10]->str, n);
         out->paused_json[n] = '\0';
+    }
+    const redisReply *dis = e[11];
+    out->disabled_total = is_int(dis->element[0]) ? dis->element[0]->integer
+                                                  : 0;
+    for (size_t i = 1; i < dis->elements &&
+                       out->n_disabled < QUEUE_STATS_DISABLED;
+         i++) {
+        const redisReply *d = dis->element[i];
+        if (d->type != REDIS_REPLY_STRING || d->len > ENVELOPE_MAX_NAME ||
+            !envelope_valid_name(d->str, d->len))
+            continue;
+        memcpy(out->disabled[out->n_disabled], d->str, d->len);
+        out->disabled[out->n_disabled][d->len] = '\0';
+        out->n_disabled++;
     }
     const redisReply *pairs = e[9];
     for (size_t i = 0; i + 1 < pairs->elements &&

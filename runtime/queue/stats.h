@@ -20,6 +20,9 @@
  * count, then name); `parked` counts all. */
 #define QUEUE_STATS_PARKED_PAIRS 64
 
+/* Disabled jobs listed by name, the first in name order. */
+#define QUEUE_STATS_DISABLED 16
+
 typedef struct {
     char job[ENVELOPE_MAX_NAME + 1];
     uint32_t version;
@@ -42,6 +45,9 @@ typedef struct {
     int paused;                 /* `jobrt pause` holds the queue */
     char paused_json[512];      /* its record ({"at","by","reason"}, cut
                                    at 511 bytes), "" when not paused */
+    long long disabled_total;   /* jobs `jobrt disable` holds */
+    size_t n_disabled;          /* of them listed, in name order */
+    char disabled[QUEUE_STATS_DISABLED][ENVELOPE_MAX_NAME + 1];
     size_t n_parked_pairs;
     queue_parked_pair_t parked_pairs[QUEUE_STATS_PARKED_PAIRS];
 } queue_stats_t;

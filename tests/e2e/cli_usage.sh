@@ -116,7 +116,7 @@ assert_contains "$OUT" "Usage: jobrt run" "run --help with JOBRT_STRICT=maybe"
 
 reasons="invalid_envelope, payload_too_large, entry_too_large,\
  too_many_fields, no_handler, schema_unsupported, retries_exhausted,\
- permanent_failure, timeout, expired, cancelled, poison"
+ permanent_failure, timeout, expired, cancelled, poison, disabled"
 not_reason="is not a dead-letter reason; expected one of $reasons"
 usage_error "dlq list --reason bogus" \
     "jobrt dlq: --reason 'bogus' $not_reason $(see dlq)" \
@@ -183,8 +183,8 @@ usage_error "plugins --plugin-dir A B" \
 
 # ---- help --------------------------------------------------------------------
 
-for c in run enqueue exec plugins status dlq cancel pause resume workers \
-    rollout reload stats top version; do
+for c in run enqueue exec plugins status dlq cancel pause resume disable \
+    enable workers rollout reload stats top version; do
     assert_exit 0 "jobrt $c --help" "$J" "$c" --help
     assert_contains "$OUT" "Usage: jobrt $c" "jobrt $c --help"
     want=$OUT
@@ -195,8 +195,8 @@ assert_exit 0 "jobrt help" "$J" help
 assert_contains "$OUT" "Commands:" "jobrt help"
 # every command is in the list, and `jobrt help` lists nothing that is not
 listed=$(printf '%s\n' "$OUT" | sed -n 's/^  \([a-z]*\)  .*/\1/p' | tr '\n' ' ')
-assert_eq "run enqueue exec plugins status dlq cancel pause resume workers\
- rollout reload stats top version help " "$listed" "the commands jobrt help lists"
+assert_eq "run enqueue exec plugins status dlq cancel pause resume disable\
+ enable workers rollout reload stats top version help " "$listed" "the commands jobrt help lists"
 usage_error "help bogus" \
     "jobrt help: unknown command 'bogus' (see 'jobrt --help')" \
     "$J" help bogus

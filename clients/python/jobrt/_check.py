@@ -33,7 +33,7 @@ DLQ_REASONS = frozenset({
     "invalid_envelope", "payload_too_large", "entry_too_large",
     "too_many_fields", "no_handler", "schema_unsupported",
     "retries_exhausted", "permanent_failure", "timeout", "expired",
-    "cancelled", "poison",
+    "cancelled", "poison", "disabled",
 })
 
 
