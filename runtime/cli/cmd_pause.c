@@ -58,6 +58,34 @@ static void print_pause(const char *json, size_t len)
     cJSON_Delete(o);
 }
 
+/* Parses the command line of a command that takes one WHAT (QUEUE, JOB)
+ * and maybe --reason. Returns 1 with *arg set, or 0 with *exit_code what
+ * the command exits with (0 after --help, 2 after a usage line). */
+static int parse_one(const cli_cmd_t *cmd, int argc, char **argv,
+                     const char *what, const char *reason, const char **arg,
+                     int *exit_code)
+{
+    char *pos[2];
+    int n_pos, rc = cli_parse(cmd, argc, argv, pos, 2, &n_pos);
+    if (rc)
+        *exit_code = rc == 1 ? 0 : rc;
+    else if (n_pos == 0)
+        *exit_code = cli_usage_error(cmd, "expected the %s to %s", what,
+                                     cmd->name);
+    else if (n_pos > 1)
+        *exit_code = cli_usage_error(cmd, "unexpected argument '%s' (one %s "
+                                     "at a time)", pos[1], what);
+    else if (!pause_reason_ok(reason))
+        *exit_code = cli_usage_error(cmd, "--reason must be at most %d "
+                                     "printable ASCII characters",
+                                     PAUSE_REASON_MAX);
+    else {
+        *arg = pos[0];
+        return 1;
+    }
+    return 0;
+}
+
 static int pause_or_resume(int argc, char **argv, int pause)
 {
     redis_cli_opts_t ro = REDIS_CLI_OPTS_INIT;
@@ -94,19 +122,9 @@ static int pause_or_resume(int argc, char **argv, int pause)
         resume_opts, (int)(sizeof resume_opts / sizeof resume_opts[0])};
     const cli_cmd_t *cmd = pause ? &pause_cmd : &resume_cmd;
 
-    char *pos[2];
-    int n_pos, rc = cli_parse(cmd, argc, argv, pos, 2, &n_pos);
-    if (rc)
-        return rc == 1 ? 0 : rc;
-    if (n_pos == 0)
-        return cli_usage_error(cmd, "expected the QUEUE to %s", cmd->name);
-    if (n_pos > 1)
-        return cli_usage_error(cmd, "unexpected argument '%s' (one QUEUE "
-                               "at a time)", pos[1]);
-    if (!pause_reason_ok(reason))
-        return cli_usage_error(cmd, "--reason must be at most %d printable "
-                               "ASCII characters", PAUSE_REASON_MAX);
-    ro.queue = pos[0];
+    int rc;
+    if (!parse_one(cmd, argc, argv, "QUEUE", reason, &ro.queue, &rc))
+        return rc;
     queue_keys_t keys;
     redisContext *c = redis_cli_connect(cmd, &ro, &keys, &rc);
     if (c == NULL)
@@ -198,22 +216,13 @@ static int disable_or_enable(int argc, char **argv, int disable)
         enable_opts, (int)(sizeof enable_opts / sizeof enable_opts[0])};
     const cli_cmd_t *cmd = disable ? &disable_cmd : &enable_cmd;
 
-    char *pos[2];
-    int n_pos, rc = cli_parse(cmd, argc, argv, pos, 2, &n_pos);
-    if (rc)
-        return rc == 1 ? 0 : rc;
-    if (n_pos == 0)
-        return cli_usage_error(cmd, "expected the JOB to %s", cmd->name);
-    if (n_pos > 1)
-        return cli_usage_error(cmd, "unexpected argument '%s' (one JOB at a "
-                               "time)", pos[1]);
-    const char *job = pos[0];
+    const char *job;
+    int rc;
+    if (!parse_one(cmd, argc, argv, "JOB", reason, &job, &rc))
+        return rc;
     if (!envelope_valid_name(job, strlen(job)))
         return cli_usage_error(cmd, "'%s' is not a job name (1-128 "
                                "characters of [A-Za-z0-9_.:/-])", job);
-    if (!pause_reason_ok(reason))
-        return cli_usage_error(cmd, "--reason must be at most %d printable "
-                               "ASCII characters", PAUSE_REASON_MAX);
     queue_keys_t keys;
     redisContext *c = redis_cli_connect(cmd, &ro, &keys, &rc);
     if (c == NULL)
