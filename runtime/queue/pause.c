@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "core/envelope.h"
-
 #include "core/log.h"
 #include "core/util.h"
 
@@ -79,7 +78,8 @@ static void on_disabled_polled(redisAsyncContext *ac, void *reply,
     (void)ac;
     if (q->pause_outstanding > 0)
         q->pause_outstanding--;
-    if (periodic_failed(q, r, PERIODIC_PAUSE, "reading the disabled jobs") ||
+    if (periodic_failed(q, r, PERIODIC_DISABLED,
+                        "reading the disabled jobs") ||
         r->type != REDIS_REPLY_ARRAY)
         return; /* the list stays as it was last read */
     strlist_t now = {0};

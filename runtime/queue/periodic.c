@@ -41,7 +41,8 @@ int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
         return 1;
     if (r->type != REDIS_REPLY_ERROR) {
         int script = kind != PERIODIC_CANCELS && kind != PERIODIC_QUEUES &&
-                     kind != PERIODIC_RELOAD && kind != PERIODIC_PAUSE;
+                     kind != PERIODIC_RELOAD && kind != PERIODIC_PAUSE &&
+                     kind != PERIODIC_DISABLED;
         if (!q->write_ok && script) {
             q->write_ok = 1;
             queue_check_started(q);

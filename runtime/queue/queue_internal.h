@@ -43,7 +43,7 @@
 enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
        PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
        PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
-       PERIODIC_PAUSE, PERIODIC_KINDS };
+       PERIODIC_PAUSE, PERIODIC_DISABLED, PERIODIC_KINDS };
 
 /* Whether the queue is paused (pause.c): unknown until the first read of
  * keys.paused is answered, and until then nothing new is fetched. */
