@@ -64,4 +64,8 @@ int buf_append_json_str(buf_t *b, const char *s, size_t n);
 void buf_reset(buf_t *b);
 void buf_free(buf_t *b);
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (negative before 1970); m 1-12, d 1-31. */
+int64_t util_days_from_civil(int64_t y, int m, int d);
+
 #endif

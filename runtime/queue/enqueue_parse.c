@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/json_check.h"
+#include "core/util.h"
 
 /* ---- building the entry -------------------------------------------------- */
 
@@ -146,17 +147,6 @@ static int digits(const char *s, int n)
     return v;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int enqueue_parse_at(const char *s, int64_t *out_ms)
 {
     uint64_t ms;
@@ -194,7 +184,7 @@ int enqueue_parse_at(const char *s, int64_t *out_ms)
     }
     if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
         return -1;
-    *out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL +
+    *out_ms = ((util_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL +
               sec * 1000LL + frac;
     return 0;
 }

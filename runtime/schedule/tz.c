@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util.h"
+
 #define TZ_MAX_FILE (1u << 20)
 
 typedef struct {
@@ -42,12 +44,7 @@ struct jobrt_tz_s {
 
 int64_t tz_days_from_civil(int64_t y, int m, int d)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return util_days_from_civil(y, m, d);
 }
 
 void tz_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
