@@ -9,7 +9,9 @@
  * stream, and producers still enqueue. The key is the operator's: no
  * worker ever writes it.
  *
- * The same poll reads the queue's :disabled hash (`jobrt disable JOB`):
+ * The same poll reads the queue's :disabled hash (`jobrt disable JOB`);
+ * nothing, not even our own pending entries, is read before its first
+ * answer, so a job disabled long ago is never run by a worker just started.
  * the worker parks entries of a disabled job instead of running them
  * (exec/worker_admit.c), unparking skips their pairs, and park expiry
  * leaves them be; after `jobrt enable` the next unpark takes them.
@@ -69,7 +71,7 @@ static int listed(const strlist_t *l, size_t n, const char *name, size_t len)
     return 0;
 }
 
-/* HGETALL of keys.disabled: the job names (every other element). */
+/* HKEYS of keys.disabled: the job names. */
 static void on_disabled_polled(redisAsyncContext *ac, void *reply,
                                void *priv)
 {
@@ -80,11 +82,19 @@ static void on_disabled_polled(redisAsyncContext *ac, void *reply,
         q->pause_outstanding--;
     if (periodic_failed(q, r, PERIODIC_DISABLED,
                         "reading the disabled jobs") ||
-        r->type != REDIS_REPLY_ARRAY)
-        return; /* the list stays as it was last read */
+        r->type != REDIS_REPLY_ARRAY) {
+        /* The list stays as it was last read. One that cannot be read at
+         * all (the key of another type) must not stall a worker that never
+         * read it: the error is logged and it runs every job. */
+        if (r != NULL && !q->disabled_known) {
+            q->disabled_known = 1;
+            reader_fetch(q);
+        }
+        return;
+    }
     strlist_t now = {0};
     size_t skipped = 0;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+    for (size_t i = 0; i < r->elements; i++) {
         const redisReply *k = r->element[i];
         if (k->type != REDIS_REPLY_STRING ||
             !envelope_valid_name(k->str, k->len))
@@ -120,9 +130,12 @@ static void on_disabled_polled(redisAsyncContext *ac, void *reply,
     if (skipped && (!q->disabled_known || q->disabled.n != now.n))
         LOGW("queue", "%s holds more than %d jobs: %zu of them are not "
              "honoured", q->keys.disabled, QUEUE_DISABLED_MAX, skipped);
+    int first = !q->disabled_known;
     strlist_free(&q->disabled);
     q->disabled = now;
     q->disabled_known = 1;
+    if (first)
+        reader_fetch(q); /* our own pending entries may be read now */
     if (enabled)
         q->next_unpark = 0; /* take what was parked for them soon */
 }
@@ -136,9 +149,11 @@ static void on_pause_polled(redisAsyncContext *ac, void *reply, void *priv)
         q->pause_outstanding--;
     if (periodic_failed(q, r, PERIODIC_PAUSE, "reading the paused flag")) {
         /* The state stays as it was last read. A flag that cannot be
-         * read at all (an error reply: the key of another type, an ACL
-         * that denies GET) must not stall a worker that never read it:
-         * the error is logged, and it fetches. */
+         * read at all (an error reply: the key of another type) must not
+         * stall a worker that never read it: the error is logged, and it
+         * fetches. (A missing ACL permission is fatal before the queue
+         * has started, as for every command a worker needs:
+         * periodic_failed.) */
         if (r != NULL && q->pause_state == PAUSE_UNKNOWN) {
             q->pause_state = PAUSE_RUNNING;
             reader_fetch(q);
@@ -174,7 +189,7 @@ void queue_pause_tick(queue_redis_t *q, int64_t now)
     q->next_pause_poll = now + PAUSE_POLL_MS;
     /* The disabled jobs first: when the pause reply lets the reader
      * fetch, the list it checks entries against is already read. */
-    const char *dv[] = {"HGETALL", q->keys.disabled};
+    const char *dv[] = {"HKEYS", q->keys.disabled};
     if (redisAsyncCommandArgv(q->writer.ac, on_disabled_polled, q, 2, dv,
                               NULL) == REDIS_OK)
         q->pause_outstanding++;

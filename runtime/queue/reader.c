@@ -100,8 +100,12 @@ void reader_fetch(queue_redis_t *q)
      * during the outage would look unfinished and run again. */
     if (q->history && (!outbox_empty(q) || q->b_ids.n))
         return;
-    /* A paused queue (or one not yet known not to be) gives nothing new;
-     * our own pending entries are still re-read. */
+    /* Until the disabled jobs were read once, nothing: not even our own
+     * pending entries may run before we know which are disabled. A paused
+     * queue (or one not yet known not to be) gives nothing new; our own
+     * pending entries are still re-read. */
+    if (!q->disabled_known)
+        return;
     if (!q->history && queue_pause_holds(q))
         return;
     size_t cap = q->cb.capacity(q->cb.arg);

@@ -87,4 +87,26 @@ wait_for "nothing parked" 5 parked_is 0
 assert_exit 0 "enable again" J enable record -q $Q
 assert_contains "$OUT" "was not disabled" "enabling twice"
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
+
+# ---- a worker's own pending entry of a job disabled while it was down ------
+# (its first read, of its own pending entries, waits for the switches)
+stop_worker w2
+Q2=kz2
+start_worker w3 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
+    --queue $Q2 --consumer stable-1
+J enqueue $Q2 sleep -v 1 --payload '{"ms":4000}' --id s-1 >/dev/null
+pending_is() { [ "$(xpending_count $Q2)" = "$1" ]; }
+wait_for "s-1 to be delivered to stable-1" 10 pending_is 1
+kill -KILL "$(worker_pid w3)"
+wait_worker_exit w3 5
+assert_exit 0 "disable sleep" J disable sleep -q $Q2
+start_worker w4 --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
+    --queue $Q2 --consumer stable-1
+is_parked() { job_status $Q2 s-1 2>&1 | grep -q parked; }
+wait_for "s-1 to be parked by the restarted stable-1" 10 is_parked
+grep -q "parking jobs of sleep v1: job 'sleep' is disabled" \
+    "$(worker_log w4)" || fail "w4 did not park s-1 as disabled"
+assert_not_contains "$(job_status $Q2 s-1 2>&1)" succeeded "s-1 ran"
+assert_exit 0 "enable sleep" J enable sleep -q $Q2
+wait_for "s-1 to run after enable" 15 job_has_status $Q2 s-1 succeeded
 pass
