@@ -30,12 +30,12 @@ Test(queue_keys, all_name_characters)
 {
     queue_keys_t k;
     char err[256] = "";
-    cr_assert_eq(queue_keys_init(&k, "prod:eu-1", "a.b/c-d_E:9", err,
+    cr_assert_eq(queue_keys_init(&k, "prod:eu-1", "a.b/c-d_E:9x", err,
                                  sizeof err),
                  0, "%s", err);
-    cr_assert_str_eq(k.stream, "prod:eu-1:{a.b/c-d_E:9}:stream");
-    cr_assert_str_eq(k.dlq, "prod:eu-1:{a.b/c-d_E:9}:dlq");
-    cr_assert_str_eq(k.job_prefix, "prod:eu-1:{a.b/c-d_E:9}:job:");
+    cr_assert_str_eq(k.stream, "prod:eu-1:{a.b/c-d_E:9x}:stream");
+    cr_assert_str_eq(k.dlq, "prod:eu-1:{a.b/c-d_E:9x}:dlq");
+    cr_assert_str_eq(k.job_prefix, "prod:eu-1:{a.b/c-d_E:9x}:job:");
 }
 
 Test(queue_keys, hash_tag_is_the_queue_name)
@@ -121,4 +121,19 @@ Test(queue_keys, small_error_buffer)
     memset(err, 'Z', sizeof err);
     cr_assert_eq(queue_keys_init(&k, "jobrt", "a b", err, sizeof err), -1);
     cr_assert_eq(strlen(err), sizeof err - 1);
+}
+
+Test(queue_keys, a_name_may_not_end_like_a_weight)
+{
+    /* `jobrt run --queue NAME:W` reads a trailing :digits as a weight */
+    queue_keys_t k;
+    char err[256] = "";
+    cr_assert_eq(queue_keys_init(&k, "jobrt", "report:2026", err, sizeof err),
+                 -1);
+    cr_assert(strstr(err, "'report:2026' must not end in ':' and digits"),
+              "%s", err);
+    cr_assert_eq(queue_keys_init(&k, "jobrt", "v2:x", err, sizeof err), 0,
+                 "digits elsewhere are fine: %s", err);
+    cr_assert_eq(queue_keys_init(&k, "jobrt", "trailing:", err, sizeof err),
+                 0, "a trailing colon alone is no weight: %s", err);
 }

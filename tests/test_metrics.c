@@ -368,3 +368,37 @@ Test(metrics, a_block_with_garbage_names_is_skipped)
     free(s);
     free(m);
 }
+
+Test(metrics, a_row_per_queue_and_merged_by_queue)
+{
+    metrics_t *m = new_block();
+    metrics_writer_t w;
+    metrics_writer_init(&w, m);
+    metrics_count_in(&w, 0, "report", 6, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_count_in(&w, 1, "report", 6, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_count_in(&w, 1, "report", 6, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    cr_assert_eq(used_rows(m), 2, "(queue, job, version) rows");
+    cr_assert_neq(metrics_row_in(&w, 0, "report", 6, 1),
+                  metrics_row_in(&w, 1, "report", 6, 1));
+    cr_assert_eq(metrics_row_in(&w, 99, "report", 6, 1),
+                 metrics_row_in(&w, 0, "report", 6, 1),
+                 "an index past the limit counts as queue 0");
+    metrics_sum_t *s = calloc(1, sizeof *s);
+    cr_assert_not_null(s);
+    metrics_sum_init(s);
+    metrics_merge(s, m, 1);
+    metrics_merge(s, m, 1); /* a second process, same rows */
+    cr_assert_eq(s->n_pairs, 2);
+    for (size_t i = 0; i < s->n_pairs; i++)
+        cr_assert_eq(s->pairs[i].outcomes[OUTCOME_SUCCEEDED],
+                     s->pairs[i].queue == 1 ? 4 : 2, "queue %u",
+                     s->pairs[i].queue);
+    m->pairs[1].queue = 77; /* plugin code scribbled on the board */
+    metrics_sum_init(s);
+    metrics_merge(s, m, 1);
+    cr_assert_eq(s->n_pairs, 1, "a bad index merges into queue 0");
+    cr_assert_eq(s->pairs[0].queue, 0);
+    cr_assert_eq(s->pairs[0].outcomes[OUTCOME_SUCCEEDED], 3);
+    free(s);
+    free(m);
+}

@@ -55,7 +55,7 @@ static int reason(const char *name)
 
 static const char *render(const char *queue, const queue_stats_t *st)
 {
-    prometheus_input_t in = {queue, sum, st, 1, 2, 3};
+    prometheus_input_t in = {queue, sum, st, 1, 2, 3, NULL, NULL, 0};
     cr_assert_eq(prometheus_render(&out, &in), 0);
     cr_assert_not_null(out.data);
     cr_assert_eq(strlen(out.data), out.len, "a NUL inside the text");
@@ -270,4 +270,41 @@ Test(prometheus, every_sample_follows_its_one_type_line)
         p = nl + 1;
     }
     teardown();
+}
+
+Test(prometheus, several_queues_each_have_their_lines_under_one_header,
+     .init = setup, .fini = teardown)
+{
+    static const char *const names[] = {"critical", "low"};
+    queue_stats_t low;
+    memset(&low, 0, sizeof low);
+    stats.waiting = 7;
+    low.waiting = 9;
+    low.paused = 1;
+    const queue_stats_t *each[] = {&stats, &low};
+    metrics_pair_sum_t *a = add_pair("report", 1);
+    a->outcomes[OUTCOME_SUCCEEDED] = 5;
+    metrics_pair_sum_t *b = add_pair("report", 1);
+    b->queue = 1;
+    b->outcomes[OUTCOME_SUCCEEDED] = 2;
+    metrics_pair_sum_t *c = add_pair("report", 2);
+    c->queue = 40; /* not a queue of this fleet: the first one's */
+    prometheus_input_t in = {"critical", sum, &stats, 1, 2, 3,
+                             names, each, 2};
+    cr_assert_eq(prometheus_render(&out, &in), 0);
+    const char *t = out.data;
+    has_line(t, "jobrt_queue_waiting{queue=\"critical\"} 7");
+    has_line(t, "jobrt_queue_waiting{queue=\"low\"} 9");
+    has_line(t, "jobrt_queue_paused{queue=\"low\"} 1");
+    has_line(t, "jobrt_queue_paused{queue=\"critical\"} 0");
+    has_line(t, "jobrt_redis_up{queue=\"low\"} 1");
+    cr_assert_eq(lines_starting(t, "# TYPE jobrt_queue_waiting "), 1,
+                 "one TYPE line for the family");
+    cr_assert_eq(lines_starting(t, "# TYPE jobrt_redis_up "), 1);
+    has_line(t, "jobrt_jobs_total{queue=\"critical\",job=\"report\","
+                "version=\"1\",outcome=\"succeeded\"} 5");
+    has_line(t, "jobrt_jobs_total{queue=\"low\",job=\"report\","
+                "version=\"1\",outcome=\"succeeded\"} 2");
+    has_line(t, "jobrt_jobs_total{queue=\"critical\",job=\"report\","
+                "version=\"2\",outcome=\"succeeded\"} 0");
 }

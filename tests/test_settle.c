@@ -5,7 +5,7 @@
  * which timed out (OVERRUN slots at an overrun kill, with their next
  * attempt), and that nothing is listed (all released) for a clean exit,
  * a wedged loop or a stop; and that each record is valid JSON naming the
- * signal, the plugin and its build.
+ * signal, the plugin and its build, and the queue its job came from.
  */
 #include <criterion/criterion.h>
 
@@ -15,6 +15,9 @@
 #include <cjson/cJSON.h>
 
 #include "supervise/settle.h"
+
+static const char *const Q_ONE[] = {"q"};
+static const char *const Q_EMAILS[] = {"emails"};
 
 static board_t *board(void)
 {
@@ -70,7 +73,7 @@ Test(settle, a_crash_report_charges_only_the_crasher)
     atomic_store(&b->crash_slot, 1);
     atomic_store(&b->crash_signal, SIGSEGV);
     snprintf(b->consumer, sizeof b->consumer, "host-42");
-    settle_death_t d = {.term_signal = SIGSEGV, .queue = "emails"};
+    settle_death_t d = {.term_signal = SIGSEGV, .queues = Q_EMAILS, .n_queues = 1};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert(st.attributed);
@@ -101,7 +104,7 @@ Test(settle, exit_from_a_handler_is_blamed_on_it)
     atomic_store(&b->crash_slot, 3);
     atomic_store(&b->crash_signal, 0);
     atomic_store(&b->crash_exit_status, 7);
-    settle_death_t d = {.exit_status = 7, .queue = "q"};
+    settle_death_t d = {.exit_status = 7, .queues = Q_ONE, .n_queues = 1};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 1);
@@ -119,7 +122,7 @@ Test(settle, an_unexplained_death_charges_every_running_job)
     put(b, 0, BOARD_SLOT_RUNNING, "a", 1, 5);
     put(b, 1, BOARD_SLOT_QUEUED, "b", 1, 5);
     put(b, 2, BOARD_SLOT_OVERRUN, "c", 1, 5);
-    settle_death_t d = {.term_signal = SIGKILL, .queue = "q"};
+    settle_death_t d = {.term_signal = SIGKILL, .queues = Q_ONE, .n_queues = 1};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert(!st.attributed);
@@ -143,7 +146,7 @@ Test(settle, an_overrun_kill_times_out_only_the_overrunning_jobs)
     atomic_store(&b->crash_reported, 1);
     atomic_store(&b->crash_signal, SIGABRT);
     settle_death_t d = {.killed = KILL_OVERRUN, .term_signal = SIGABRT,
-                        .queue = "q", .grace_ms = 1000};
+                        .queues = Q_ONE, .n_queues = 1, .grace_ms = 1000};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 2);
@@ -178,7 +181,7 @@ Test(settle, a_memory_kill_charges_only_a_job_present_at_an_earlier_one)
     put(b, 0, BOARD_SLOT_RUNNING, "hog", 1, 5);
     put(b, 1, BOARD_SLOT_RUNNING, "beside", 1, 5);
     settle_death_t d = {.killed = KILL_MEMORY, .term_signal = SIGKILL,
-                        .queue = "q", .rss_bytes = 200LL << 20,
+                        .queues = Q_ONE, .n_queues = 1, .rss_bytes = 200LL << 20,
                         .ceiling_bytes = 150LL << 20,
                         .at_earlier_kill = at_earlier_kill};
     settle_t st = {0};
@@ -201,7 +204,7 @@ Test(settle, a_memory_kill_charges_the_running_jobs)
     put(b, 0, BOARD_SLOT_RUNNING, "hog", 1, 5);
     put(b, 1, BOARD_SLOT_QUEUED, "waiting", 1, 5);
     settle_death_t d = {.killed = KILL_MEMORY, .term_signal = SIGKILL,
-                        .queue = "q", .rss_bytes = 200LL << 20,
+                        .queues = Q_ONE, .n_queues = 1, .rss_bytes = 200LL << 20,
                         .ceiling_bytes = 150LL << 20};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
@@ -220,9 +223,9 @@ Test(settle, nothing_is_charged_for_a_clean_exit_a_wedged_loop_or_a_stop)
     board_t *b = board();
     put(b, 0, BOARD_SLOT_RUNNING, "a", 1, 5);
     const settle_death_t deaths[] = {
-        {.queue = "q"},
-        {.killed = KILL_WEDGED, .term_signal = SIGABRT, .queue = "q"},
-        {.killed = KILL_STOP, .term_signal = SIGKILL, .queue = "q"},
+        {.queues = Q_ONE, .n_queues = 1},
+        {.killed = KILL_WEDGED, .term_signal = SIGABRT, .queues = Q_ONE, .n_queues = 1},
+        {.killed = KILL_STOP, .term_signal = SIGKILL, .queues = Q_ONE, .n_queues = 1},
     };
     for (size_t i = 0; i < 3; i++) {
         settle_t st = {0};
@@ -246,7 +249,7 @@ Test(settle, a_scribbled_board_is_read_within_bounds)
     atomic_store(&b->crash_reported, 1);
     atomic_store(&b->crash_slot, 1);
     atomic_store(&b->crash_signal, SIGSEGV);
-    settle_death_t d = {.term_signal = SIGSEGV, .queue = "q"};
+    settle_death_t d = {.term_signal = SIGSEGV, .queues = Q_ONE, .n_queues = 1};
     settle_t st = {0};
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert_eq(st.n, 1);
@@ -256,6 +259,34 @@ Test(settle, a_scribbled_board_is_read_within_bounds)
     atomic_store(&b->crash_slot, 1 << 20); /* out of range: not trusted */
     cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
     cr_assert(!st.attributed);
+    settle_free(&st);
+    board_unmap(b, 4);
+}
+
+Test(settle, each_job_is_settled_on_the_queue_it_came_from)
+{
+    static const char *const queues[] = {"critical", "default"};
+    board_t *b = board();
+    put(b, 0, BOARD_SLOT_RUNNING, "from-critical", 1, 5);
+    put(b, 1, BOARD_SLOT_RUNNING, "from-default", 1, 5);
+    put(b, 2, BOARD_SLOT_RUNNING, "bad-index", 1, 5);
+    b->slots[0].queue_index = 0;
+    b->slots[1].queue_index = 1;
+    b->slots[2].queue_index = 9; /* plugin code may write anything */
+    settle_death_t d = {.term_signal = SIGKILL, .queues = queues,
+                        .n_queues = 2};
+    settle_t st = {0};
+    cr_assert_eq(settle_build(&st, b, 4, "host-42", &d), 0);
+    cr_assert_eq(st.n, 3, "an unexplained death charges every running job");
+    for (size_t i = 0; i < st.n; i++) {
+        cJSON *r = record(&st, i);
+        const char *id = st.jobs[i].job_id;
+        uint32_t want = strcmp(id, "from-default") == 0 ? 1 : 0;
+        cr_assert_eq(st.job_queues[i], want, "%s: queue index %u", id,
+                     st.job_queues[i]);
+        cr_assert_str_eq(str(r, "queue"), queues[want], "%s", id);
+        cJSON_Delete(r);
+    }
     settle_free(&st);
     board_unmap(b, 4);
 }

@@ -15,10 +15,63 @@
 #include "cli/probe_opts.h"
 #include "cli/redis_opts.h"
 #include "core/log.h"
+#include "core/util.h"
+#include "exec/fetch_plan.h"
 #include "exec/worker.h"
 #include "http/server.h"
 #include "queue/keys.h"
 #include "supervise/supervisor.h"
+
+/* --queue NAME[:W], repeated: names in c->queues (pointing into the
+ * option's values, which are cut at the weight), weights in c->weights.
+ * Returns 0, or 2 after one usage line. */
+static int parse_queues(const cli_cmd_t *cmd, cli_list_t *l,
+                        worker_config_t *c)
+{
+    int weighted = 0;
+    if (l->n == 0) {
+        c->queues[0] = DEFAULT_QUEUE;
+        c->weights[0] = 1;
+        c->n_queues = 1;
+    }
+    for (int i = 0; i < l->n; i++) {
+        const char *v = l->v[i];
+        const char *colon = strrchr(v, ':');
+        size_t name_len = strlen(v);
+        uint32_t weight = 1;
+        if (colon && colon[1] && strspn(colon + 1, "0123456789") ==
+                                     strlen(colon + 1)) {
+            uint64_t n;
+            if (util_parse_u64(colon + 1, strlen(colon + 1), 1000000, &n) ||
+                n < 1 || n > FETCH_PLAN_MAX_WEIGHT)
+                return cli_usage_error(cmd, "--queue %s: the weight after "
+                                       "the last ':' must be 1-%d", v,
+                                       FETCH_PLAN_MAX_WEIGHT);
+            weight = (uint32_t)n;
+            name_len = (size_t)(colon - v);
+            weighted = 1;
+        }
+        if (name_len == 0 || name_len >= sizeof c->names[0])
+            return cli_usage_error(cmd, "--queue %s: the queue name must "
+                                   "be 1-128 characters", v);
+        memcpy(c->names[i], v, name_len);
+        c->names[i][name_len] = '\0';
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->names[j], c->names[i]) == 0)
+                return cli_usage_error(cmd, "--queue %s: queue %s is given "
+                                       "twice", v, c->names[i]);
+        c->queues[i] = c->names[i];
+        c->weights[i] = weight;
+    }
+    if (l->n)
+        c->n_queues = l->n;
+    c->queue = c->queues[0];
+    if (c->strict_priority && weighted)
+        return cli_usage_error(cmd, "--strict-priority takes the queues in "
+                               "the order given: drop the :W weights, or "
+                               "drop --strict-priority");
+    return 0;
+}
 
 /* What the options table cannot check alone: names and how the options
  * relate. Returns 0, or 2 after one usage line. */
@@ -39,8 +92,9 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
     }
     char err[512];
     queue_keys_t keys;
-    if (queue_keys_init(&keys, c->ns, c->queue, err, sizeof err) != 0)
-        return cli_usage_error(cmd, "%s", err);
+    for (int i = 0; i < c->n_queues; i++)
+        if (queue_keys_init(&keys, c->ns, c->queues[i], err, sizeof err))
+            return cli_usage_error(cmd, "--queue: %s", err);
     if (c->consumer &&
         strncmp(c->consumer, QUEUE_PARKED_PREFIX,
                 strlen(QUEUE_PARKED_PREFIX)) == 0)
@@ -100,7 +154,6 @@ int cmd_run(int argc, char **argv)
     redis_target_t target;
     worker_config_t c = {
         .redis = &target,
-        .queue = DEFAULT_QUEUE,
         .ns = DEFAULT_NAMESPACE,
         .group = "jobrt",
         .shutdown_timeout_ms = 30000,
@@ -122,6 +175,7 @@ int cmd_run(int argc, char **argv)
         .board_fd = -1,
     };
     long concurrency = 8;
+    cli_list_t queue_list = {.n = 0};
     long workers = supervisor_default_workers();
     long max_memory = 0, max_jobs = 0;
     char workers_help[512];
@@ -141,8 +195,16 @@ int cmd_run(int argc, char **argv)
         {"plugin-dir", 'p', "JOBRT_PLUGIN_DIR", OPT_STRING, &c.plugin_dir,
          "DIR", "Load every *.so in DIR (required).", 0, 0},
         REDIS_CLI_LOGIN_ROWS(ro),
-        {"queue", 'q', "JOBRT_QUEUE", OPT_STRING, &c.queue, "NAME",
-         "Queue to work (default " DEFAULT_QUEUE ").", 0, 0},
+        {"queue", 'q', "JOBRT_QUEUE", OPT_LIST, &queue_list, "NAME[:W]",
+         "Queue to work (default " DEFAULT_QUEUE "). Repeat it to serve "
+         "several, up to 16: free slots go to those with work in "
+         "proportion to their weights W (1-1000, default 1; a name may "
+         "not end in :digits), e.g. -q critical:10 -q default:3 -q low:1 "
+         "(docs/flow-control.md).", 0, WORKER_MAX_QUEUES},
+        {"strict-priority", 0, "JOBRT_STRICT_PRIORITY", OPT_FLAG,
+         &c.strict_priority, NULL, "With several --queue: take from a queue "
+         "only while every queue given before it is empty, instead of by "
+         "weight.", 0, 0},
         {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &c.ns, "NS",
          "Key prefix, so environments can share a Redis (default "
          DEFAULT_NAMESPACE ").", 0, 0},
@@ -324,6 +386,8 @@ int cmd_run(int argc, char **argv)
     c.log_summary_ms = log_summary_ms;
     if (c.plugin_dir == NULL)
         return cli_usage_error(&cmd, "--plugin-dir is required");
+    if ((rc = parse_queues(&cmd, &queue_list, &c)) != 0)
+        return rc;
     c.concurrency = (int)concurrency;
     c.max_jobs = max_jobs;
     supervisor_config_t sc = {

@@ -112,8 +112,38 @@ static int set_value(const cli_cmd_t *cmd, const cli_opt_t *o,
         *(long *)o->target = bytes;
         return 0;
     }
+    case OPT_LIST: {
+        cli_list_t *l = o->target;
+        if (*value == '\0')
+            return cli_usage_error(cmd, "%s: must not be empty", from);
+        if (l->n >= o->max || l->n >= CLI_LIST_MAX)
+            return cli_usage_error(cmd, "%s: at most %ld values", from,
+                                   o->max < CLI_LIST_MAX ? o->max
+                                                         : (long)CLI_LIST_MAX);
+        l->v[l->n++] = value;
+        return 0;
+    }
     }
     return 2;
+}
+
+/* An OPT_LIST's environment variable: comma-separated values. */
+static int set_list_env(const cli_cmd_t *cmd, const cli_opt_t *o,
+                        const char *value, const char *from)
+{
+    cli_list_t *l = o->target;
+    if (strlen(value) >= sizeof l->env)
+        return cli_usage_error(cmd, "%s: longer than %zu bytes", from,
+                               sizeof l->env - 1);
+    snprintf(l->env, sizeof l->env, "%s", value);
+    char *save = NULL;
+    for (char *t = strtok_r(l->env, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        int rc = set_value(cmd, o, t, from);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 void cli_format_duration(int64_t ms, char *out, size_t out_len)
@@ -153,10 +183,14 @@ typedef struct {
     const char *value; /* NULL: a flag without =VALUE */
 } given_t;
 
+/* Options one command line may give, counting each value of a repeated
+ * OPT_LIST. */
+#define CLI_MAX_GIVEN (CLI_MAX_OPTS + 4 * CLI_LIST_MAX)
+
 int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
               int max_pos, int *n_pos)
 {
-    given_t given[CLI_MAX_OPTS];
+    given_t given[CLI_MAX_GIVEN];
     int n_given = 0, at_opt[CLI_MAX_OPTS];
     *n_pos = 0;
     if (cmd->n_opts > CLI_MAX_OPTS)
@@ -207,6 +241,13 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
                 return cli_usage_error(cmd, "%s needs a value", from);
             g.value = argv[++i];
         }
+        if (n_given == CLI_MAX_GIVEN)
+            return cli_usage_error(cmd, "more than %d options",
+                                   CLI_MAX_GIVEN);
+        if (at_opt[g.opt] >= 0 && o->kind == OPT_LIST) {
+            given[n_given++] = g; /* one more value */
+            continue;
+        }
         if (at_opt[g.opt] >= 0) {
             char first[160];
             spelled(o, given[at_opt[g.opt]].is_short, first, sizeof first);
@@ -225,7 +266,8 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, char **pos,
         if (v && *v && at_opt[i] < 0) {
             char from[128];
             snprintf(from, sizeof from, "environment %s", o->env);
-            int rc = set_value(cmd, o, v, from);
+            int rc = o->kind == OPT_LIST ? set_list_env(cmd, o, v, from)
+                                         : set_value(cmd, o, v, from);
             if (rc)
                 return rc;
         }
@@ -258,6 +300,8 @@ void cli_print_help(const cli_cmd_t *cmd, FILE *out)
         fprintf(out, "  %-30s %s", left, o->help);
         if (o->env && o->kind == OPT_FLAG)
             fprintf(out, " [env %s: %s]", o->env, CLI_FLAG_VALUES);
+        else if (o->env && o->kind == OPT_LIST)
+            fprintf(out, " [env %s: comma-separated]", o->env);
         else if (o->env)
             fprintf(out, " [env %s]", o->env);
         fprintf(out, "\n");

@@ -22,8 +22,18 @@ typedef enum {
     OPT_STRING,   /* const char * */
     OPT_INT,      /* long, within [min, max] */
     OPT_DURATION, /* int64_t ms: 250ms, 30s, 5m, 2h, 7d */
-    OPT_SIZE      /* long bytes: 512, 64k, 1m, 2g */
+    OPT_SIZE,     /* long bytes: 512, 64k, 1m, 2g */
+    OPT_LIST      /* cli_list_t: may be repeated, up to max values; its
+                     environment variable holds them comma-separated */
 } opt_kind_t;
+
+/* The values of an OPT_LIST option, in the order given. */
+#define CLI_LIST_MAX 16
+typedef struct {
+    const char *v[CLI_LIST_MAX];
+    int n;
+    char env[1024]; /* the environment's copy, split at commas */
+} cli_list_t;
 
 typedef struct {
     const char *name;   /* long name without "--" */

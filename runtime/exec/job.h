@@ -61,7 +61,8 @@ struct jobrt_job {
      * supervisor finds it if the process dies; NULL outside a worker. */
     board_t *board;
     int board_index;
-    const char *queue; /* the worker's queue, for log lines; NULL outside */
+    const char *queue; /* its queue's name, for log lines; NULL outside */
+    uint32_t queue_index; /* which of the worker's queues it came from */
 
     struct jobrt_job *next; /* intrusive list link (pool, queues) */
 };

@@ -127,11 +127,12 @@ static const char *outcome_status(const gen_changes_t *ch, int failed)
     return bad ? "rejected" : "unchanged";
 }
 
-static void answer(worker_t *w, const char *request_id,
+/* Answers a `jobrt reload` request on the queue it came from. */
+static void answer(worker_t *w, const char *request_id, uint32_t queue_index,
                    const gen_changes_t *ch, const char *status,
                    const char *failure)
 {
-    if (request_id == NULL || w->q == NULL)
+    if (request_id == NULL || queue_index >= w->n_queues)
         return;
     size_t n = ch->n + (failure != NULL);
     registry_change_t *rc = calloc(n ? n : 1, sizeof *rc);
@@ -157,8 +158,8 @@ static void answer(worker_t *w, const char *request_id,
     }
     if (registry_build_reload_outcome(&w->outcome, w->consumer, w->host,
                                       (int)getpid(), status, rc, n) == 0)
-        queue_redis_reload_reply(w->q, request_id, w->outcome.data,
-                                 w->outcome.len);
+        queue_redis_reload_reply(w->queues[queue_index].q, request_id,
+                                 w->outcome.data, w->outcome.len);
     free(rc);
 }
 
@@ -168,6 +169,7 @@ typedef struct reload_job {
     worker_t *w;
     char source[96];
     char ids[RELOAD_REQUESTS_MERGED][32]; /* `jobrt reload` requests */
+    uint32_t id_queues[RELOAD_REQUESTS_MERGED]; /* where each came from */
     size_t n_ids;
     char busy[BUSY_SNAPSHOT][PLUGIN_WATCH_NAME_MAX]; /* --watch: written now */
     size_t n_busy;
@@ -217,7 +219,7 @@ static void stage_work(uv_work_t *req)
 }
 
 static void start_reload(worker_t *w, const char *source, char (*ids)[32],
-                         size_t n_ids);
+                         const uint32_t *id_queues, size_t n_ids);
 
 /* Loop: the swap, the log lines, the answers. */
 static void stage_done(uv_work_t *req, int status)
@@ -239,7 +241,8 @@ static void stage_done(uv_work_t *req, int status)
                  "down", job->source);
         }
         for (size_t i = 0; i < job->n_ids; i++)
-            answer(w, job->ids[i], &job->changes, "rejected", job->err);
+            answer(w, job->ids[i], job->id_queues[i], &job->changes,
+                   "rejected", job->err);
         worker_board_reloaded(w, 0);
     } else {
         char err[256];
@@ -260,10 +263,11 @@ static void stage_done(uv_work_t *req, int status)
         w->n_parked_logged = 0; /* what parks now is news again */
         worker_publish_served(w);
         /* the fleet sees the new builds before `jobrt reload` hears back */
-        queue_redis_heartbeat_now(w->q);
+        for (size_t i = 0; i < w->n_queues; i++)
+            queue_redis_heartbeat_now(w->queues[i].q);
         for (size_t i = 0; i < job->n_ids; i++)
-            answer(w, job->ids[i], &job->changes, status_word,
-                   failed ? err : NULL);
+            answer(w, job->ids[i], job->id_queues[i], &job->changes,
+                   status_word, failed ? err : NULL);
         /* a build it cannot unload changed: deployed by a fresh worker */
         worker_board_reloaded(w, counts[GEN_REFUSED] > 0);
         worker_reap(w);
@@ -274,12 +278,13 @@ static void stage_done(uv_work_t *req, int status)
         w->reload_again = 0;
         size_t n = w->n_reload_again_ids;
         w->n_reload_again_ids = 0;
-        start_reload(w, w->reload_again_source, w->reload_again_ids, n);
+        start_reload(w, w->reload_again_source, w->reload_again_ids,
+                     w->reload_again_queues, n);
     }
 }
 
 static void start_reload(worker_t *w, const char *source, char (*ids)[32],
-                         size_t n_ids)
+                         const uint32_t *id_queues, size_t n_ids)
 {
     reload_job_t *job = calloc(1, sizeof *job);
     if (job == NULL) {
@@ -289,8 +294,10 @@ static void start_reload(worker_t *w, const char *source, char (*ids)[32],
     job->w = w;
     job->req.data = job;
     snprintf(job->source, sizeof job->source, "%s", source);
-    for (size_t i = 0; i < n_ids; i++)
+    for (size_t i = 0; i < n_ids; i++) {
         memcpy(job->ids[i], ids[i], sizeof job->ids[i]);
+        job->id_queues[i] = id_queues[i];
+    }
     job->n_ids = n_ids;
     job->n_busy = plugin_watch_busy_names(w->watch, job->busy, BUSY_SNAPSHOT);
     if (uv_queue_work(&w->loop, &job->req, stage_work, stage_done) != 0) {
@@ -301,13 +308,14 @@ static void start_reload(worker_t *w, const char *source, char (*ids)[32],
     w->reloading = job;
 }
 
-void worker_reload(worker_t *w, const char *source, const char *request_id)
+void worker_reload(worker_t *w, const char *source, const char *request_id,
+                   uint32_t queue_index)
 {
     if (w->phase != PHASE_RUN) {
         gen_changes_t none = {0};
         LOGI("worker", "%s: not reloading: the worker is shutting down",
              source);
-        answer(w, request_id, &none, "rejected",
+        answer(w, request_id, queue_index, &none, "rejected",
                "the worker is shutting down");
         return;
     }
@@ -318,9 +326,10 @@ void worker_reload(worker_t *w, const char *source, const char *request_id)
         if (request_id) {
             if (w->n_reload_again_ids == RELOAD_REQUESTS_MERGED) {
                 gen_changes_t none = {0};
-                answer(w, request_id, &none, "rejected", "too many reload "
-                       "requests at once; try again");
+                answer(w, request_id, queue_index, &none, "rejected",
+                       "too many reload requests at once; try again");
             } else {
+                w->reload_again_queues[w->n_reload_again_ids] = queue_index;
                 snprintf(w->reload_again_ids[w->n_reload_again_ids++],
                          sizeof w->reload_again_ids[0], "%s", request_id);
             }
@@ -329,10 +338,11 @@ void worker_reload(worker_t *w, const char *source, const char *request_id)
         return;
     }
     char ids[1][32];
+    uint32_t id_queues[1] = {queue_index};
     size_t n = 0;
     if (request_id)
         snprintf(ids[n++], sizeof ids[0], "%s", request_id);
-    start_reload(w, source, ids, n);
+    start_reload(w, source, ids, id_queues, n);
 }
 
 /* ---- unloading, off the loop --------------------------------------------- */
@@ -431,9 +441,10 @@ void worker_publish_served(worker_t *w)
             s[i].min = p->handlers[j].schema_min;
             s[i].max = p->handlers[j].schema_max;
         }
-    if (queue_redis_set_served(w->q, s, n) != 0)
-        LOGE("worker", "out of memory listing what this worker serves; "
-             "parked jobs are not taken until the next reload");
+    for (size_t k = 0; k < w->n_queues; k++)
+        if (queue_redis_set_served(w->queues[k].q, s, n) != 0)
+            LOGE("worker", "out of memory listing what this worker serves; "
+                 "parked jobs are not taken until the next reload");
     free(s);
 }
 
@@ -442,16 +453,17 @@ void worker_publish_served(worker_t *w)
 static void on_sighup(uv_signal_t *s, int signum)
 {
     (void)signum;
-    worker_reload(s->data, "SIGHUP", NULL);
+    worker_reload(s->data, "SIGHUP", NULL, 0);
 }
 
-static void on_watch(void *arg) { worker_reload(arg, "--watch", NULL); }
+static void on_watch(void *arg) { worker_reload(arg, "--watch", NULL, 0); }
 
 void worker_on_reload_request(void *arg, const char *request_id)
 {
+    worker_queue_t *wq = arg;
     char source[96];
     snprintf(source, sizeof source, "jobrt reload, request %s", request_id);
-    worker_reload(arg, source, request_id);
+    worker_reload(wq->w, source, request_id, wq->index);
 }
 
 int worker_reload_triggers_start(worker_t *w)
@@ -493,13 +505,14 @@ void worker_reload_triggers_stop(worker_t *w)
 
 const char *worker_heartbeat_record(void *arg, size_t *len)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
     registry_running_t running[RUNNING_PAIRS_MAX];
     registry_job_t jobs[REGISTRY_MAX_JOBS];
     size_t n_running = 0, inflight = 0, n_jobs = 0;
     for (int i = 0; i < w->cfg->concurrency; i++) {
         const struct jobrt_job *j = &w->slots[i];
-        if (j->handler == NULL)
+        if (j->handler == NULL || j->queue_index != wq->index)
             continue;
         inflight++;
         if (n_jobs < REGISTRY_MAX_JOBS)
@@ -527,13 +540,13 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         }
         running[k].count++;
     }
-    unsigned long long settled = w->n_ok + w->n_retry + w->n_dead;
-    rate_window_add(&w->settle_rate, (int64_t)uv_now(&w->loop), settled);
+    unsigned long long settled = wq->n_ok + wq->n_retry + wq->n_dead;
+    rate_window_add(&wq->settle_rate, (int64_t)uv_now(&w->loop), settled);
     registry_self_t self = {
         .consumer = w->consumer,
         .host = w->host,
         .ns = w->cfg->ns,
-        .queue = w->cfg->queue,
+        .queue = wq->name,
         .state = w->phase == PHASE_RUN ? "running" : "draining",
         .pid = (int)getpid(),
         .started_ms = w->started_ms,
@@ -545,10 +558,10 @@ const char *worker_heartbeat_record(void *arg, size_t *len)
         .park_ttl_ms = w->cfg->park_ttl_ms,
         .running = running,
         .n_running = n_running,
-        .done = w->n_ok,
-        .retried = w->n_retry,
-        .dead = w->n_dead,
-        .rate = rate_window_per_sec(&w->settle_rate),
+        .done = wq->n_ok,
+        .retried = wq->n_retry,
+        .dead = wq->n_dead,
+        .rate = rate_window_per_sec(&wq->settle_rate),
         .jobs = jobs,
         .n_jobs = n_jobs,
     };

@@ -77,7 +77,8 @@ static size_t jobs_left(const worker_t *w)
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n, uint32_t deliveries)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
     w->n_fetched++;
     if (w->phase != PHASE_RUN)
         return; /* stays pending; released before exit */
@@ -88,12 +89,14 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
          * the same free slots), or a read that was out when a handler
          * overran (worker_board.c): hand it back at once rather than leave
          * it pending here, unrenewed, until its lease runs out. */
-        log_job_t lj = {.stream_id = stream_id, .queue = w->cfg->queue};
+        log_job_t lj = {.stream_id = stream_id, .queue = wq->name};
         LOGJD("worker", &lj, "entry %s arrived with no free slot; handed "
               "back", stream_id);
-        queue_redis_give_back(w->q, stream_id, stream_id, fv, n, deliveries);
+        queue_redis_give_back(wq->q, stream_id, stream_id, fv, n, deliveries);
         return;
     }
+    job->queue = wq->name;
+    job->queue_index = wq->index;
     char why[512];
     if (worker_over_limits(w, job, stream_id, fv, n, deliveries)) {
         worker_slot_put(w, job);
@@ -101,7 +104,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     }
     int rc = job_load_entry(job, stream_id, fv, n, why, sizeof why);
     if (rc == -2) {
-        log_job_t lj = {.stream_id = stream_id, .queue = w->cfg->queue};
+        log_job_t lj = {.stream_id = stream_id, .queue = wq->name};
         LOGJE("worker", &lj, "out of memory copying entry %s; it stays "
               "pending", stream_id);
         worker_slot_put(w, job);
@@ -116,7 +119,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     job->deliveries = deliveries;
     if (worker_dispatch_checks(w, job))
         return;
-    if (queue_redis_job_disabled(w->q, job->env.job.ptr, job->env.job.len)) {
+    if (queue_redis_job_disabled(wq->q, job->env.job.ptr, job->env.job.len)) {
         worker_park_disabled(w, job);
         worker_slot_put(w, job);
         return;
@@ -156,37 +159,107 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     w->n_dispatched++;
 }
 
-static size_t capacity(void *arg)
+/* Free slots this worker may fill now. */
+static size_t free_slots(const worker_t *w)
 {
-    worker_t *w = arg;
     if (w->phase != PHASE_RUN || w->overrun_drain)
         return 0;
     size_t left = jobs_left(w);
     return left < w->n_free ? left : w->n_free;
 }
 
+/* For reclaims and unparks: the free slots no read was promised. */
+static size_t capacity(void *arg)
+{
+    worker_queue_t *wq = arg;
+    return fetch_plan_unreserved(&wq->w->plan, free_slots(wq->w));
+}
+
+static size_t read_grant(void *arg, int *block)
+{
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
+    size_t avail = free_slots(w);
+    if (avail == 0 && (w->phase != PHASE_RUN || w->overrun_drain ||
+                       jobs_left(w) == 0))
+        return 0; /* stopping: not even an idle queue's probe */
+    return fetch_plan_grant(&w->plan, wq->index, avail, block);
+}
+
+static void read_done(void *arg, size_t asked, size_t got, int sent)
+{
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
+    int was_busy = w->plan.q[wq->index].busy;
+    fetch_plan_read_done(&w->plan, wq->index, asked, got, sent);
+    /* Slots it held are free for the others again; a queue that went
+     * idle lets the ones below it read (--strict-priority). The caller
+     * reads again for this queue itself. */
+    if (w->n_queues > 1 && (asked > got || was_busy !=
+                            w->plan.q[wq->index].busy))
+        for (size_t i = 0; i < w->n_queues; i++)
+            if (i != wq->index)
+                queue_redis_poke(w->queues[i].q);
+}
+
+void worker_poke_all(worker_t *w)
+{
+    for (size_t i = 0; i < w->n_queues; i++)
+        queue_redis_poke(w->queues[i].q);
+}
+
 static int is_inflight(void *arg, const char *stream_id)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
     for (int i = 0; i < w->cfg->concurrency; i++) {
         const struct jobrt_job *j = &w->slots[i];
-        if (j->handler && strcmp(j->stream_id, stream_id) == 0)
+        if (j->handler && j->queue_index == wq->index &&
+            strcmp(j->stream_id, stream_id) == 0)
             return 1;
     }
     return 0;
 }
 
+/* Every queue's writer is up (the worker takes jobs from all). */
+static int writers_up(const worker_t *w)
+{
+    if (w->n_queues == 0)
+        return 0;
+    for (size_t i = 0; i < w->n_queues; i++)
+        if (!queue_redis_writer_up(w->queues[i].q))
+            return 0;
+    return 1;
+}
+
+/* Every queue has confirmed what it was asked to write. */
+static int queues_idle(const worker_t *w)
+{
+    for (size_t i = 0; i < w->n_queues; i++)
+        if (!queue_redis_idle(w->queues[i].q))
+            return 0;
+    return 1;
+}
+
+static void flush_all(worker_t *w)
+{
+    for (size_t i = 0; i < w->n_queues; i++)
+        queue_redis_flush(w->queues[i].q);
+}
+
 static void on_progress(void *arg)
 {
-    worker_t *w = arg;
-    if (w->q && queue_redis_writer_up(w->q))
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
+    if (writers_up(w))
         worker_board_ready(w);
     check_shutdown(w);
 }
 
 static void on_cancelled(void *arg, const char *job_id)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
     if (idset_add(w->cancelled, job_id) != 1)
         return;
     for (int i = 0; i < w->cfg->concurrency; i++) {
@@ -206,12 +279,13 @@ static void on_cancelled(void *arg, const char *job_id)
  * lease another worker takes the job over (and counts the delivery). */
 static size_t lease_ids(void *arg, const char **ids, size_t max)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
     size_t n = 0;
     int64_t now = util_now_ms();
     for (int i = 0; i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
-        if (j->handler == NULL)
+        if (j->handler == NULL || j->queue_index != wq->index)
             continue;
         /* Under a supervisor a handler past its deadline is ended by a
          * hard stop (worker_board.c): until then nobody else may start
@@ -243,6 +317,7 @@ static void on_done(void *arg, struct jobrt_job *done)
         struct jobrt_job *job = done;
         done = job->next;
         const char *reason;
+        queue_redis_t *q = worker_job_queue(w, job);
         log_job_t lj; /* filled only for a line that is written */
         if (w->phase == PHASE_RELEASE || w->phase == PHASE_DONE) {
             /* Its entry was already released for redelivery. */
@@ -253,15 +328,16 @@ static void on_done(void *arg, struct jobrt_job *done)
             switch (outcome_decide(job, &reason)) {
             case ACTION_ACK:
                 if (w->cfg->result_ttl_ms > 0) {
-                    outcome_record(&w->record, job, w->cfg->queue,
-                                   w->consumer, "succeeded", NULL, NULL);
-                    queue_redis_complete(w->q, job->stream_id, job->id,
+                    outcome_record(&w->record, job, job->queue, w->consumer,
+                                   "succeeded", NULL, NULL);
+                    queue_redis_complete(q, job->stream_id, job->id,
                                          w->record.data, w->record.len);
                 } else { /* --result-ttl 0: no record to build */
-                    queue_redis_complete(w->q, job->stream_id, job->id,
-                                         NULL, 0);
+                    queue_redis_complete(q, job->stream_id, job->id, NULL,
+                                         0);
                 }
                 w->n_ok++;
+                w->queues[job->queue_index].n_ok++;
                 worker_count(w, job, OUTCOME_SUCCEEDED, NULL);
                 if (log_enabled(JOBRT_LOG_DEBUG)) { /* the hot path */
                     job_log_fields(job, 0, &lj);
@@ -289,11 +365,12 @@ static void on_done(void *arg, struct jobrt_job *done)
                       "retry in %u ms: %s", job->id, job->env.job.ptr,
                       job->env.version, job->env.attempt, job->max_attempts,
                       delay, job->error);
-                queue_redis_requeue(w->q, job->stream_id, job->id,
+                queue_redis_requeue(q, job->stream_id, job->id,
                                     job->fields, job->n_fields,
                                     job->env.attempt + 1, job->error, delay,
                                     0);
                 w->n_retry++;
+                w->queues[job->queue_index].n_retry++;
                 worker_count(w, job, OUTCOME_RETRIED, NULL);
                 break;
             }
@@ -306,7 +383,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                       "handed back for redelivery, attempt %u not counted",
                       job->id, job->env.job.ptr, job->env.version,
                       job->env.attempt);
-                queue_redis_requeue(w->q, job->stream_id, job->id,
+                queue_redis_requeue(q, job->stream_id, job->id,
                                     job->fields, job->n_fields, 0, NULL, 0,
                                     0);
                 worker_count(w, job, OUTCOME_RELEASED, NULL);
@@ -320,8 +397,8 @@ static void on_done(void *arg, struct jobrt_job *done)
     }
     if (w->gens->retired.head)
         worker_reap(w); /* a drained generation unloads now */
-    queue_redis_flush(w->q);
-    queue_redis_poke(w->q);
+    flush_all(w);
+    worker_poke_all(w);
     check_shutdown(w);
 }
 
@@ -335,7 +412,7 @@ static void close_handle(uv_handle_t *h)
 
 static void finish(worker_t *w)
 {
-    if (w->phase == PHASE_RELEASE && w->q && queue_redis_idle(w->q))
+    if (w->phase == PHASE_RELEASE && w->n_queues && queues_idle(w))
         worker_board_stopped_clean(w); /* everything is handed back */
     w->phase = PHASE_DONE;
     size_t running = executor_inflight(w->ex);
@@ -343,8 +420,9 @@ static void finish(worker_t *w)
         LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu "
              "dead-lettered%s", w->n_ok, w->n_retry, w->n_dead,
              running ? "; exiting with handlers still running" : "");
-    queue_redis_destroy(w->q);
-    w->q = NULL;
+    for (size_t i = 0; i < w->n_queues; i++)
+        queue_redis_destroy(w->queues[i].q);
+    w->n_queues = 0;
     executor_destroy(w->ex, running > 0);
     w->ex = NULL;
     uv_signal_stop(&w->sigterm);
@@ -377,19 +455,20 @@ static void check_shutdown(worker_t *w)
             LOGW("worker", "%s: %zu job(s) still running; releasing their "
                  "entries for redelivery", w->second_signal ? "second signal"
                  : "shutdown timeout", running);
-        if (w->n_fetched == 0 && !queue_redis_writer_up(w->q)) {
+        if (w->n_fetched == 0 && !writers_up(w)) {
             /* Never held a job (Redis was never reached): nothing to
              * confirm or hand back. */
             finish(w);
             return;
         }
-        queue_redis_flush(w->q);
+        flush_all(w);
         w->phase = PHASE_RELEASE;
         w->release_deadline = now + 5000;
-        queue_redis_release_pending(w->q);
+        for (size_t i = 0; i < w->n_queues; i++)
+            queue_redis_release_pending(w->queues[i].q);
     }
     if (w->phase == PHASE_RELEASE) {
-        if (queue_redis_idle(w->q)) {
+        if (queues_idle(w)) {
             finish(w);
         } else if (now >= w->release_deadline) {
             LOGW("worker", "could not confirm acks/releases with Redis before "
@@ -435,7 +514,8 @@ static void on_signal(uv_signal_t *s, int signum)
         worker_board_draining(w);
         w->stop_at = now + w->cfg->shutdown_timeout_ms;
         w->cancel_at = w->stop_at - grace;
-        queue_redis_stop_fetching(w->q);
+        for (size_t i = 0; i < w->n_queues; i++)
+            queue_redis_stop_fetching(w->queues[i].q);
         uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
     } else if (w->phase == PHASE_DRAIN) {
         LOGW("worker", "second %s: not waiting for running jobs", name);
@@ -456,7 +536,10 @@ static void on_signal(uv_signal_t *s, int signum)
  * fetched. One line, then exit 1. */
 static void on_queue_fatal(void *arg, const char *line)
 {
-    worker_t *w = arg;
+    worker_queue_t *wq = arg;
+    worker_t *w = wq->w;
+    if (w->phase == PHASE_DONE)
+        return; /* another queue said it first */
     LOGE("worker", "cannot start: %s", line);
     worker_board_fatal(w, line);
     w->exit_code = 1;
@@ -512,7 +595,7 @@ static int setup(worker_t *w)
         return 1;
     }
     for (int i = cfg->concurrency - 1; i >= 0; i--) {
-        w->slots[i].queue = cfg->queue;
+        w->slots[i].queue = cfg->queues[0];
         worker_slot_put(w, &w->slots[i]);
     }
     worker_board_link_slots(w);
@@ -523,7 +606,6 @@ static int setup(worker_t *w)
     queue_redis_opts_t qo = {
         .target = &w->target,
         .ns = cfg->ns,
-        .queue = cfg->queue,
         .group = cfg->group,
         .consumer = w->consumer,
         .result_ttl_s = (cfg->result_ttl_ms + 999) / 1000,
@@ -545,7 +627,8 @@ static int setup(worker_t *w)
         .on_fatal = on_queue_fatal,
         .heartbeat_record = worker_heartbeat_record,
         .on_reload_request = worker_on_reload_request,
-        .arg = w,
+        .read_grant = read_grant,
+        .read_done = read_done,
     };
     w->cancelled = idset_create(QUEUE_CANCELS_REMEMBERED);
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
@@ -553,10 +636,22 @@ static int setup(worker_t *w)
         LOGE("worker", "out of memory");
         return 1;
     }
-    w->q = queue_redis_create(&w->loop, &qo, &cb, err, sizeof err);
-    if (w->q == NULL) {
-        LOGE("worker", "%s", err);
-        return 2;
+    fetch_plan_init(&w->plan, (size_t)cfg->n_queues, cfg->weights,
+                    cfg->strict_priority, (size_t)cfg->concurrency);
+    for (int i = 0; i < cfg->n_queues; i++) {
+        worker_queue_t *wq = &w->queues[i];
+        wq->w = w;
+        wq->index = (uint32_t)i;
+        wq->name = cfg->queues[i];
+        rate_window_add(&wq->settle_rate, (int64_t)uv_now(&w->loop), 0);
+        qo.queue = wq->name;
+        cb.arg = wq;
+        wq->q = queue_redis_create(&w->loop, &qo, &cb, err, sizeof err);
+        if (wq->q == NULL) {
+            LOGE("worker", "%s", err);
+            return 2;
+        }
+        w->n_queues++;
     }
     return 0;
 }
@@ -570,7 +665,6 @@ int worker_run(const worker_config_t *cfg)
      * load at start must not kill it (the handler comes later). */
     signal(SIGHUP, SIG_IGN);
     uv_loop_init(&w.loop);
-    rate_window_add(&w.settle_rate, (int64_t)uv_now(&w.loop), 0); /* start */
     int rc = setup(&w);
     if (rc == 0)
         rc = worker_reload_triggers_start(&w); /* --watch may fail */
@@ -587,13 +681,25 @@ int worker_run(const worker_config_t *cfg)
         uv_signal_start(&w.sigint, on_signal, SIGINT);
         uv_timer_init(&w.loop, &w.stop_timer);
         w.stop_timer.data = &w;
-        LOGI("worker", "jobrt worker %s: queue %s on %s, %d slot(s), %u "
-             "plugin(s)%s", w.consumer, cfg->queue, w.target.display,
+        char queues[WORKER_MAX_QUEUES * 140] = "";
+        size_t at = 0;
+        for (int i = 0; i < cfg->n_queues && at < sizeof queues; i++)
+            at += (size_t)snprintf(queues + at, sizeof queues - at,
+                                   cfg->n_queues == 1 ? "%s" : "%s%s:%u",
+                                   i ? ", " : "", cfg->queues[i],
+                                   cfg->weights[i]);
+        if (cfg->n_queues == 1)
+            snprintf(queues, sizeof queues, "%s", cfg->queues[0]);
+        LOGI("worker", "jobrt worker %s: %s %s%s on %s, %d slot(s), %u "
+             "plugin(s)%s", w.consumer, cfg->n_queues > 1 ? "queues"
+             : "queue", queues, cfg->strict_priority && cfg->n_queues > 1
+             ? " (strict priority)" : "", w.target.display,
              cfg->concurrency, w.gens->active.count,
              cfg->watch ? ", watching the plugin dir" : "");
         worker_publish_served(&w);
         worker_summary_start(&w);
-        queue_redis_start(w.q);
+        for (size_t i = 0; i < w.n_queues; i++)
+            queue_redis_start(w.queues[i].q);
         uv_run(&w.loop, UV_RUN_DEFAULT);
     } else {
         worker_reload_triggers_stop(&w);
@@ -601,9 +707,9 @@ int worker_run(const worker_config_t *cfg)
         if (w.ex)
             executor_destroy(w.ex, 0);
         w.ex = NULL;
-        if (w.q)
-            queue_redis_destroy(w.q);
-        w.q = NULL;
+        for (size_t i = 0; i < w.n_queues; i++)
+            queue_redis_destroy(w.queues[i].q);
+        w.n_queues = 0;
         uv_run(&w.loop, UV_RUN_DEFAULT);
     }
     if (uv_loop_close(&w.loop) != 0)

@@ -11,10 +11,19 @@
 
 #include "queue/redis_target.h"
 
+/* The most queues one worker serves (--queue, repeated). */
+#define WORKER_MAX_QUEUES 16
+
 typedef struct {
     const char *plugin_dir;
     const redis_target_t *redis; /* where Redis is and how to log in */
-    const char *queue;
+    const char *queue;   /* the first of queues[], for log lines */
+    const char *queues[WORKER_MAX_QUEUES]; /* in priority order */
+    uint32_t weights[WORKER_MAX_QUEUES];   /* each >= 1 */
+    int n_queues;        /* >= 1 */
+    int strict_priority; /* drain queues in order, not by weight */
+    char names[WORKER_MAX_QUEUES][129]; /* storage for queues[], if the
+                                           caller needs it */
     const char *ns;
     const char *group;
     const char *consumer; /* NULL = <hostname>-<pid> */

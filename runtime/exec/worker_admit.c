@@ -18,11 +18,13 @@ void worker_dead_letter(worker_t *w, struct jobrt_job *job, const char *reason,
 {
     const char *status =
         strcmp(reason, REASON_CANCELLED) == 0 ? "cancelled" : "dead";
-    outcome_record(&w->record, job, w->cfg->queue, w->consumer, status, reason,
+    outcome_record(&w->record, job, job->queue, w->consumer, status, reason,
                    error);
-    queue_redis_dead_letter(w->q, job->stream_id, job->id, reason, error,
-                            w->record.data, w->record.len);
+    queue_redis_dead_letter(worker_job_queue(w, job), job->stream_id,
+                            job->id, reason, error, w->record.data,
+                            w->record.len);
     w->n_dead++;
+    w->queues[job->queue_index].n_dead++;
     log_job_t lj;
     job_log_fields(job, 1, &lj);
     worker_count(w, job, OUTCOME_DEAD, reason);
@@ -131,8 +133,8 @@ int worker_dispatch_checks(worker_t *w, struct jobrt_job *job)
     }
     if (job->env.not_before_ms > now + 20) {
         /* Early (enqueued with not_before): wait in the delayed set. */
-        queue_redis_requeue(w->q, job->stream_id, job->id, job->fields,
-                            job->n_fields, 0, NULL, 0,
+        queue_redis_requeue(worker_job_queue(w, job), job->stream_id,
+                            job->id, job->fields, job->n_fields, 0, NULL, 0,
                             job->env.not_before_ms);
         worker_slot_put(w, job);
         return 1;
@@ -160,9 +162,9 @@ void worker_park_disabled(worker_t *w, struct jobrt_job *job)
     char why[256], pair[160];
     snprintf(why, sizeof why, "job '%s' is disabled on queue %s (jobrt "
              "disable); parked until `jobrt enable`", job->env.job.ptr,
-             w->cfg->queue);
-    queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
-                     job->env.version, REASON_DISABLED, why);
+             job->queue);
+    queue_redis_park(worker_job_queue(w, job), job->stream_id, job->id,
+                     job->env.job.ptr, job->env.version, REASON_DISABLED, why);
     w->n_parked++;
     worker_count(w, job, OUTCOME_PARKED, NULL);
     snprintf(pair, sizeof pair, "%.128s v%u disabled", job->env.job.ptr,
@@ -195,8 +197,9 @@ void worker_unserved(worker_t *w, struct jobrt_job *job, route_status_t st)
         worker_dead_letter(w, job, route_status_reason(st), why);
         return;
     }
-    queue_redis_park(w->q, job->stream_id, job->id, job->env.job.ptr,
-                     job->env.version, route_status_reason(st), why);
+    queue_redis_park(worker_job_queue(w, job), job->stream_id, job->id,
+                     job->env.job.ptr, job->env.version,
+                     route_status_reason(st), why);
     w->n_parked++;
     worker_count(w, job, OUTCOME_PARKED, NULL);
     snprintf(pair, sizeof pair, "%s v%u", job->env.job.ptr, job->env.version);

@@ -131,6 +131,8 @@ static int start_ops(worker_t *w)
         .redis = cfg->redis,
         .ns = cfg->ns,
         .queue = cfg->queue,
+        .queues = cfg->queues,
+        .n_queues = cfg->n_queues,
         .group = cfg->group,
         .mode = "single",
         .api = api_handle,
@@ -244,6 +246,7 @@ void worker_board_dispatch(worker_t *w, struct jobrt_job *job)
     s->deliveries = job->deliveries;
     s->timeout_ms = job->timeout_ms;
     s->retry_delay_ms = 0;
+    s->queue_index = job->queue_index;
     atomic_store_explicit(&s->started_ms, 0, memory_order_relaxed);
     s->dispatched_ms = job->dispatched_ms;
     s->deadline_ms = job->deadline_ms;
@@ -284,8 +287,9 @@ void worker_board_settled(worker_t *w, struct jobrt_job *job)
 void worker_count(worker_t *w, const struct jobrt_job *job,
                   metrics_outcome_t outcome, const char *reason)
 {
-    metrics_count(&w->metrics, job->env.job.ptr, job->env.job.len,
-                  job->env.version, outcome, reason, job->run_us);
+    metrics_count_in(&w->metrics, job->queue_index, job->env.job.ptr,
+                     job->env.job.len, job->env.version, outcome, reason,
+                     job->run_us);
 }
 
 /* The gauges and readiness inputs of the board's metrics, and the
@@ -306,33 +310,60 @@ static void publish_metrics(worker_t *w, int64_t now)
     }
     if (w->ex)
         atomic_store(&m->in_flight, (uint32_t)executor_inflight(w->ex));
-    if (w->q == NULL)
+    if (w->n_queues == 0)
         return;
-    const queue_health_t *h = queue_redis_health(w->q);
-    atomic_store_explicit(&m->reclaimed, h->reclaimed, memory_order_relaxed);
-    atomic_store_explicit(&m->poisoned, h->poisoned, memory_order_relaxed);
+    /* Over the queues: counts add up; the worker is as healthy as its
+     * least healthy queue (the oldest progress of each kind). */
+    unsigned long long reclaimed = 0, poisoned = 0, no_handler = 0,
+                       unsupported = 0, reconnects = 0;
+    int64_t fetch = now, write = now, lease = now, fetch_every = 0,
+            lease_every = 0;
+    int up = 1;
+    for (size_t i = 0; i < w->n_queues; i++) {
+        queue_redis_t *q = w->queues[i].q;
+        const queue_health_t *h = queue_redis_health(q);
+        reclaimed += h->reclaimed;
+        poisoned += h->poisoned;
+        no_handler += h->park_no_handler;
+        unsupported += h->park_unsupported;
+        reconnects += queue_redis_reconnects(q);
+        up &= queue_redis_writer_up(q) && queue_redis_reader_up(q);
+        /* No free slot (or no job left to take) is not a stalled fetch:
+         * the loop waits for a handler, as it should; nor is a queue of
+         * several that waits for its share of the slots. */
+        int64_t f = h->fetch_ms;
+        if (w->phase == PHASE_RUN &&
+            (w->n_free == 0 ||
+             (w->n_queues > 1 && !w->plan.q[i].reading)))
+            f = now;
+        if (f < fetch)
+            fetch = f;
+        if (h->write_ms < write)
+            write = h->write_ms;
+        if (h->lease_ms < lease)
+            lease = h->lease_ms;
+        if (queue_redis_fetch_every_ms(q) > fetch_every)
+            fetch_every = queue_redis_fetch_every_ms(q);
+        if (queue_redis_lease_every_ms(q) > lease_every)
+            lease_every = queue_redis_lease_every_ms(q);
+    }
+    atomic_store_explicit(&m->reclaimed, reclaimed, memory_order_relaxed);
+    atomic_store_explicit(&m->poisoned, poisoned, memory_order_relaxed);
     atomic_store_explicit(&m->script_dead[metrics_reason_index(REASON_POISON)],
-                          h->poisoned, memory_order_relaxed);
+                          poisoned, memory_order_relaxed);
     atomic_store_explicit(
-        &m->script_dead[metrics_reason_index(REASON_NO_HANDLER)],
-        h->park_no_handler, memory_order_relaxed);
+        &m->script_dead[metrics_reason_index(REASON_NO_HANDLER)], no_handler,
+        memory_order_relaxed);
     atomic_store_explicit(
         &m->script_dead[metrics_reason_index(REASON_SCHEMA_UNSUPPORTED)],
-        h->park_unsupported, memory_order_relaxed);
-    atomic_store_explicit(&m->reconnects, queue_redis_reconnects(w->q),
-                          memory_order_relaxed);
-    atomic_store(&m->redis_up, (uint32_t)(queue_redis_writer_up(w->q) &&
-                                          queue_redis_reader_up(w->q)));
-    /* No free slot (or no job left to take) is not a stalled fetch: the
-     * loop waits for a handler, as it should. */
-    int64_t fetch = h->fetch_ms;
-    if (w->phase == PHASE_RUN && w->n_free == 0)
-        fetch = now;
+        unsupported, memory_order_relaxed);
+    atomic_store_explicit(&m->reconnects, reconnects, memory_order_relaxed);
+    atomic_store(&m->redis_up, (uint32_t)up);
     atomic_store(&m->fetch_ms, fetch);
-    atomic_store(&m->write_ms, h->write_ms);
-    atomic_store(&m->lease_ms, h->lease_ms);
-    atomic_store(&m->fetch_every_ms, queue_redis_fetch_every_ms(w->q));
-    atomic_store(&m->lease_every_ms, queue_redis_lease_every_ms(w->q));
+    atomic_store(&m->write_ms, write);
+    atomic_store(&m->lease_ms, lease);
+    atomic_store(&m->fetch_every_ms, fetch_every);
+    atomic_store(&m->lease_every_ms, lease_every);
 }
 
 void worker_board_stopped_clean(worker_t *w)
@@ -400,7 +431,7 @@ static void on_board_tick(uv_timer_t *t)
     /* Hard timeouts hold while the worker drains for a stop or a recycle
      * too: a hung handler must not hold up a deploy for the whole
      * --shutdown-timeout and then go back uncharged. */
-    if (!w->supervised || w->q == NULL ||
+    if (!w->supervised || w->n_queues == 0 ||
         (w->phase != PHASE_RUN && w->phase != PHASE_DRAIN))
         return;
     if (w->phase == PHASE_RUN && w->gens && w->gens->leaked &&
@@ -415,18 +446,22 @@ static void on_board_tick(uv_timer_t *t)
         LOGI("worker", "the overrunning job(s) returned; taking jobs again");
         w->overrun_drain = 0;
         atomic_store(&b->state, BOARD_READY);
-        queue_redis_resume_fetching(w->q);
+        for (size_t i = 0; i < w->n_queues; i++)
+            queue_redis_resume_fetching(w->queues[i].q);
     }
     if (overrun == 0)
         return;
     if (!w->overrun_drain) {
         w->overrun_drain = 1;
         atomic_store(&b->state, BOARD_DRAINING);
-        if (w->phase == PHASE_RUN)
-            queue_redis_stop_fetching(w->q);
+        for (size_t i = 0; w->phase == PHASE_RUN && i < w->n_queues; i++)
+            queue_redis_stop_fetching(w->queues[i].q);
     }
     size_t others = executor_inflight(w->ex) - (size_t)overrun;
-    if (others == 0 && queue_redis_idle(w->q) &&
+    int idle = 1;
+    for (size_t i = 0; i < w->n_queues; i++)
+        idle &= queue_redis_idle(w->queues[i].q);
+    if (others == 0 && idle &&
         atomic_load(&b->state) != BOARD_KILL_ME) {
         LOGW("worker", "%d overrunning job(s) left and nothing else running: "
              "asking the supervisor to stop this worker", overrun);

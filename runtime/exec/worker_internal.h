@@ -25,6 +25,7 @@
 #include "core/rate_window.h"
 #include "core/util.h"
 #include "exec/executor.h"
+#include "exec/fetch_plan.h"
 #include "exec/worker.h"
 #include "plugin/generations.h"
 #include "plugin/loader.h"
@@ -42,14 +43,30 @@ typedef enum { PHASE_RUN, PHASE_DRAIN, PHASE_RELEASE, PHASE_DONE } phase_t;
  * while one ran are answered by the next). */
 #define RELOAD_REQUESTS_MERGED 16
 
+struct worker;
+
+/* One of the queues the worker serves (--queue, in the order given): its
+ * own queue backend, whose callbacks get this as their argument. */
 typedef struct {
+    struct worker *w;
+    uint32_t index;
+    const char *name;
+    queue_redis_t *q;
+    /* its jobs settled here, and their rate (the registry record) */
+    unsigned long long n_ok, n_retry, n_dead;
+    rate_window_t settle_rate;
+} worker_queue_t;
+
+typedef struct worker {
     const worker_config_t *cfg;
     uv_loop_t loop;
     redis_target_t target;
     loader_t *loader;
     generations_t *gens; /* the plugins, by generation; gens->router */
     executor_t *ex;
-    queue_redis_t *q;
+    worker_queue_t queues[WORKER_MAX_QUEUES];
+    size_t n_queues;     /* 0 until they are created */
+    fetch_plan_t plan;   /* how their reads share the free slots */
 
     struct jobrt_job *slots;
     struct jobrt_job *free_list;
@@ -87,6 +104,7 @@ typedef struct {
     int reload_again;
     char reload_again_source[96];
     char reload_again_ids[RELOAD_REQUESTS_MERGED][32];
+    uint32_t reload_again_queues[RELOAD_REQUESTS_MERGED];
     size_t n_reload_again_ids;
     unsigned unloads_running;
 
@@ -100,7 +118,6 @@ typedef struct {
     struct ops *ops; /* --http, --health-file, systemd: without a
                         supervisor only (observe/ops.h) */
     struct health_watch *health_watch; /* --health-file without one */
-    rate_window_t settle_rate; /* n_ok + n_retry + n_dead, per heartbeat */
     /* --log-summary: the timer, and the counts at the last line */
     uv_timer_t summary_timer;
     int summary_on;
@@ -118,7 +135,8 @@ int worker_load_plugins(worker_t *w);
  * one into the next): source names the trigger for the log ("SIGHUP",
  * "--watch", "jobrt reload"); request_id, if not NULL, is the `jobrt
  * reload` request to answer when it is done. */
-void worker_reload(worker_t *w, const char *source, const char *request_id);
+void worker_reload(worker_t *w, const char *source, const char *request_id,
+                   uint32_t queue_index);
 /* Unloads, off the loop, every retired generation whose last job has
  * returned. */
 void worker_reap(worker_t *w);
@@ -160,6 +178,15 @@ void worker_summary_stop(worker_t *w);
 void worker_stop_waiting(worker_t *w);
 /* worker.c: a job slot goes back to the free list. */
 void worker_slot_put(worker_t *w, struct jobrt_job *job);
+/* The queue backend a job came from. */
+static inline queue_redis_t *worker_job_queue(const worker_t *w,
+                                              const struct jobrt_job *job)
+{
+    return w->queues[job->queue_index].q;
+}
+/* worker.c: every queue may read again (slots were freed, a plan's state
+ * changed). */
+void worker_poke_all(worker_t *w);
 
 /* worker_admit.c: before a handler may run a job */
 /* Dead-letters job (its record, the queue op, the count, one line). */

@@ -48,9 +48,10 @@ void metrics_writer_init(metrics_writer_t *w, metrics_t *m)
     w->m = m;
 }
 
-static uint32_t pair_hash(const char *job, size_t len, uint32_t version)
+static uint32_t pair_hash(uint32_t queue, const char *job, size_t len,
+                          uint32_t version)
 {
-    uint32_t h = 2166136261u ^ version;
+    uint32_t h = (2166136261u ^ version) * 16777619u ^ queue;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)job[i]) * 16777619u;
     return h;
@@ -58,10 +59,11 @@ static uint32_t pair_hash(const char *job, size_t len, uint32_t version)
 
 /* Writes a new row: the fields first, `used` last (readers skip rows
  * not yet used). */
-static metrics_pair_t *new_row(metrics_writer_t *w, const char *job,
-                               size_t len, uint32_t version)
+static metrics_pair_t *new_row(metrics_writer_t *w, uint32_t queue,
+                               const char *job, size_t len, uint32_t version)
 {
     metrics_pair_t *p = &w->m->pairs[w->n_rows++];
+    p->queue = queue;
     if (len > ENVELOPE_MAX_NAME)
         len = ENVELOPE_MAX_NAME;
     memcpy(p->job, job, len);
@@ -74,26 +76,35 @@ static metrics_pair_t *new_row(metrics_writer_t *w, const char *job,
 metrics_pair_t *metrics_row(metrics_writer_t *w, const char *job, size_t len,
                             uint32_t version)
 {
+    return metrics_row_in(w, 0, job, len, version);
+}
+
+metrics_pair_t *metrics_row_in(metrics_writer_t *w, uint32_t queue,
+                               const char *job, size_t len, uint32_t version)
+{
+    if (queue >= METRICS_MAX_QUEUES)
+        queue = 0;
     if (job == NULL || len == 0 || len > ENVELOPE_MAX_NAME) {
         job = METRICS_INVALID_JOB;
         len = sizeof METRICS_INVALID_JOB - 1;
         version = 0;
     }
-    uint32_t h = pair_hash(job, len, version);
+    uint32_t h = pair_hash(queue, job, len, version);
     for (uint32_t probe = 0; probe < METRICS_INDEX_SLOTS; probe++) {
         uint32_t at = (h + probe) % METRICS_INDEX_SLOTS;
         int16_t row = w->index[at];
         if (row == 0) {
             if (!envelope_valid_name(job, len)) /* never a label */
-                return metrics_row(w, NULL, 0, 0);
+                return metrics_row_in(w, queue, NULL, 0, 0);
             if (w->n_rows >= METRICS_PAIRS - 1)
                 break; /* the last row is the overflow row */
             w->index[at] = (int16_t)(w->n_rows + 1);
-            return new_row(w, job, len, version);
+            return new_row(w, queue, job, len, version);
         }
         metrics_pair_t *p = &w->m->pairs[row - 1];
         /* memcmp: a name with a NUL in it is not its prefix's row */
-        if (p->version == version && memcmp(p->job, job, len) == 0 &&
+        if (p->version == version && p->queue == queue &&
+            memcmp(p->job, job, len) == 0 &&
             p->job[len] == '\0')
             return p;
     }
@@ -110,7 +121,14 @@ void metrics_count(metrics_writer_t *w, const char *job, size_t len,
                    uint32_t version, metrics_outcome_t outcome,
                    const char *reason, int64_t run_us)
 {
-    metrics_pair_t *p = metrics_row(w, job, len, version);
+    metrics_count_in(w, 0, job, len, version, outcome, reason, run_us);
+}
+
+void metrics_count_in(metrics_writer_t *w, uint32_t queue, const char *job,
+                      size_t len, uint32_t version, metrics_outcome_t outcome,
+                      const char *reason, int64_t run_us)
+{
+    metrics_pair_t *p = metrics_row_in(w, queue, job, len, version);
     metrics_add(&p->outcomes[outcome], 1);
     if (outcome == OUTCOME_DEAD)
         metrics_add(&p->dead[metrics_reason_index(reason)], 1);
@@ -153,12 +171,14 @@ static int is_other(const char *job, uint32_t version)
 
 /* The row of (job, version), made if new; a new pair takes a row only
  * while one is left for the overflow row, which then takes it. */
-static metrics_pair_sum_t *sum_row(metrics_sum_t *s, const char *job,
-                                   uint32_t version)
+static metrics_pair_sum_t *sum_row(metrics_sum_t *s, uint32_t queue,
+                                   const char *job, uint32_t version)
 {
     metrics_pair_sum_t *other = NULL;
+    if (is_other(job, version))
+        queue = 0;
     for (size_t i = 0; i < s->n_pairs; i++) {
-        if (s->pairs[i].version == version &&
+        if (s->pairs[i].version == version && s->pairs[i].queue == queue &&
             strcmp(s->pairs[i].job, job) == 0)
             return &s->pairs[i];
         if (is_other(s->pairs[i].job, s->pairs[i].version))
@@ -166,13 +186,14 @@ static metrics_pair_sum_t *sum_row(metrics_sum_t *s, const char *job,
     }
     size_t room = METRICS_SUM_PAIRS - s->n_pairs;
     if (!is_other(job, version) && (room == 0 || (room == 1 && !other)))
-        return other ? other : sum_row(s, METRICS_OTHER_JOB, 0);
+        return other ? other : sum_row(s, 0, METRICS_OTHER_JOB, 0);
     if (room == 0) /* not reached: the last row is kept for _other */
         return &s->pairs[METRICS_SUM_PAIRS - 1];
     metrics_pair_sum_t *p = &s->pairs[s->n_pairs++];
     memset(p, 0, sizeof *p);
     snprintf(p->job, sizeof p->job, "%s", job);
     p->version = version;
+    p->queue = queue;
     return p;
 }
 
@@ -223,7 +244,9 @@ void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges)
         for (int i = 0; i <= METRICS_DURATION_BUCKETS; i++)
             a.duration[i] = metrics_get(&p->duration[i]);
         a.duration_sum_us = metrics_get(&p->duration_sum_us);
-        add_pair(sum_row(s, job, p->version), &a);
+        /* never trusted: plugin code can write the block */
+        uint32_t q = p->queue < METRICS_MAX_QUEUES ? p->queue : 0;
+        add_pair(sum_row(s, q, job, p->version), &a);
     }
 }
 
@@ -241,6 +264,7 @@ void metrics_sum_add(metrics_sum_t *s, const metrics_sum_t *add)
     for (int i = 0; i < METRICS_REASONS; i++)
         s->script_dead[i] += add->script_dead[i];
     for (size_t i = 0; i < add->n_pairs; i++)
-        add_pair(sum_row(s, add->pairs[i].job, add->pairs[i].version),
+        add_pair(sum_row(s, add->pairs[i].queue, add->pairs[i].job,
+                         add->pairs[i].version),
                  &add->pairs[i]);
 }

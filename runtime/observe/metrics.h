@@ -12,7 +12,9 @@
  * metrics_merge and never trust the block: names are cut to their field
  * and checked, counts are only added up. Label cardinality is bounded:
  * at most METRICS_PAIRS (job, version) rows per process, the last one
- * taking every pair past the others ("_other").
+ * taking every pair past the others ("_other"). A worker serving several
+ * queues keeps a row per (queue, job, version): the queue is its index in
+ * the worker's --queue list, which readers turn into the label.
  */
 #ifndef JOBRT_METRICS_H
 #define JOBRT_METRICS_H
@@ -24,6 +26,7 @@
 #include "core/envelope.h"
 
 #define METRICS_PAIRS 64
+#define METRICS_MAX_QUEUES 16 /* queue indexes past it count as 0 */
 #define METRICS_OTHER_JOB "_other"     /* the row of pairs past the limit */
 #define METRICS_INVALID_JOB "_invalid" /* entries with no valid job name */
 
@@ -57,6 +60,7 @@ typedef _Atomic uint64_t metrics_counter_t;
 typedef struct {
     _Atomic uint32_t used; /* set last, once job and version are written */
     uint32_t version;
+    uint32_t queue;        /* index in the worker's --queue list */
     char job[ENVELOPE_MAX_NAME + 1];
     metrics_counter_t outcomes[OUTCOME_N];
     metrics_counter_t dead[METRICS_REASONS];
@@ -119,11 +123,18 @@ void metrics_writer_init(metrics_writer_t *w, metrics_t *m);
  * (the envelope had none): METRICS_INVALID_JOB. Never NULL. */
 metrics_pair_t *metrics_row(metrics_writer_t *w, const char *job, size_t len,
                             uint32_t version);
+/* The same for a job of the worker's queue number `queue` (metrics_row:
+ * queue 0). */
+metrics_pair_t *metrics_row_in(metrics_writer_t *w, uint32_t queue,
+                               const char *job, size_t len, uint32_t version);
 /* Counts one job leaving the worker. reason: for OUTCOME_DEAD; run_us: the
  * handler's run time, or -1 when it did not run. */
 void metrics_count(metrics_writer_t *w, const char *job, size_t len,
                    uint32_t version, metrics_outcome_t outcome,
                    const char *reason, int64_t run_us);
+void metrics_count_in(metrics_writer_t *w, uint32_t queue, const char *job,
+                      size_t len, uint32_t version, metrics_outcome_t outcome,
+                      const char *reason, int64_t run_us);
 /* The index of a dead-letter reason in metrics_reason_names (unknown
  * ones: the last, "other"). */
 int metrics_reason_index(const char *reason);
@@ -135,6 +146,7 @@ void metrics_count_lag(metrics_t *m, int64_t lag_ms);
 /* A plain copy for rendering, rows checked and merged by (job, version). */
 typedef struct {
     uint32_t version;
+    uint32_t queue; /* < METRICS_MAX_QUEUES */
     char job[ENVELOPE_MAX_NAME + 1];
     uint64_t outcomes[OUTCOME_N];
     uint64_t dead[METRICS_REASONS];

@@ -53,8 +53,8 @@ typedef struct ops_work {
     char *method, *path, *query, *body; /* copies for the pool thread */
     size_t body_len;
     buf_t local;      /* this process's view (API) */
-    queue_stats_t stats;
-    int stats_ok;
+    queue_stats_t stats[METRICS_MAX_QUEUES]; /* of each queue */
+    int stats_ok[METRICS_MAX_QUEUES];
     int status;
     buf_t out;
     int64_t queued_at;  /* monotonic ms */
@@ -65,7 +65,10 @@ struct ops {
     uv_loop_t *loop;
     ops_config_t cfg;
     ops_source_t src;
-    queue_keys_t keys;
+    queue_keys_t keys;     /* of the first queue (the API's) */
+    queue_keys_t qkeys[METRICS_MAX_QUEUES]; /* of each, for /metrics */
+    const char *qnames[METRICS_MAX_QUEUES];
+    size_t n_queues;
     http_server_t *http;
     ops_access_t access;
     uv_timer_t tick;
@@ -245,9 +248,11 @@ static void pool_work(uv_work_t *req)
     }
     if (w->kind == WORK_METRICS) {
         char err[320];
-        w->stats_ok = o->redis &&
-                      queue_stats_read(o->redis, &o->keys, o->cfg.group,
-                                       &w->stats, err, sizeof err) == 0;
+        for (size_t i = 0; i < o->n_queues; i++)
+            w->stats_ok[i] = o->redis &&
+                             queue_stats_read(o->redis, &o->qkeys[i],
+                                              o->cfg.group, &w->stats[i], err,
+                                              sizeof err) == 0;
     } else {
         api_ctx_t a = {o->redis, &o->keys, o->cfg.ns, o->cfg.queue,
                        o->cfg.group, w->local.data, w->local.len};
@@ -271,10 +276,13 @@ static void render_metrics(ops_t *o, ops_work_t *w)
         metrics_sum_add(o->sum, gone);
     for (size_t i = 0; i < vs.n; i++)
         metrics_merge(o->sum, &vs.boards[i]->metrics, 1);
-    prometheus_input_t in = {o->cfg.queue, o->sum,
-                             w->stats_ok ? &w->stats : NULL,
+    const queue_stats_t *each[METRICS_MAX_QUEUES];
+    for (size_t i = 0; i < o->n_queues; i++)
+        each[i] = w->stats_ok[i] ? &w->stats[i] : NULL;
+    prometheus_input_t in = {o->cfg.queue, o->sum, each[0],
                              vs.n_ready > 0 && !o->notify.stopping,
-                             (unsigned)vs.n_ready, (unsigned)vs.n};
+                             (unsigned)vs.n_ready, (unsigned)vs.n,
+                             o->qnames, each, o->n_queues};
     int rc = prometheus_render(&w->out, &in);
     if (o->src.more_metrics)
         o->src.more_metrics(o->src.arg, &w->out);
@@ -617,7 +625,17 @@ ops_t *ops_start(uv_loop_t *loop, const ops_config_t *cfg,
     o->cfg = *cfg;
     o->src = *src;
     o->access.public_read = cfg->public_read;
-    if (queue_keys_init(&o->keys, cfg->ns, cfg->queue, err, err_len) != 0 ||
+    o->n_queues = cfg->n_queues > 0 ? (size_t)cfg->n_queues : 1;
+    if (o->n_queues > METRICS_MAX_QUEUES)
+        o->n_queues = METRICS_MAX_QUEUES;
+    int keys_bad = 0;
+    for (size_t i = 0; i < o->n_queues; i++) {
+        o->qnames[i] = cfg->n_queues > 0 ? cfg->queues[i] : cfg->queue;
+        keys_bad |= queue_keys_init(&o->qkeys[i], cfg->ns, o->qnames[i], err,
+                                    err_len) != 0;
+    }
+    if (keys_bad ||
+        queue_keys_init(&o->keys, cfg->ns, cfg->queue, err, err_len) != 0 ||
         (cfg->token_file &&
          ops_access_read_token(&o->access, cfg->token_file, err, err_len))) {
         free(o->sum);

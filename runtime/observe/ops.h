@@ -41,6 +41,10 @@ typedef struct {
     const char *health_file; /* --health-file, or NULL */
     const redis_target_t *redis;
     const char *ns, *queue, *group;
+    /* every queue the workers serve (queue is the first; the API works on
+     * it); n_queues 0: queue alone */
+    const char *const *queues;
+    int n_queues;
     const char *mode;        /* "supervisor" or "single" (for the API) */
     ops_api_fn api;          /* the dashboard's API, or NULL (404) */
 } ops_config_t;

@@ -70,6 +70,14 @@ static int gauge(buf_t *out, const char *name, const char *help,
     return rc;
 }
 
+/* The queue label of a (queue, job, version) row. */
+static const char *row_queue(const prometheus_input_t *in,
+                             const metrics_pair_sum_t *p)
+{
+    return in->n_queues > 0 && p->queue < in->n_queues ? in->queues[p->queue]
+                                                       : in->queue;
+}
+
 static int render_jobs(buf_t *out, const prometheus_input_t *in)
 {
     const metrics_sum_t *s = in->sum;
@@ -78,7 +86,7 @@ static int render_jobs(buf_t *out, const prometheus_input_t *in)
     for (size_t i = 0; i < s->n_pairs; i++)
         for (int o = 0; o < OUTCOME_N; o++) {
             rc |= buf_append(out, "jobrt_jobs_total", 16);
-            rc |= pair_labels(out, in->queue, &s->pairs[i]);
+            rc |= pair_labels(out, row_queue(in, &s->pairs[i]), &s->pairs[i]);
             rc |= buf_appendf(out, ",outcome=\"%s\"} %llu\n",
                               metrics_outcome_names[o],
                               (unsigned long long)s->pairs[i].outcomes[o]);
@@ -90,7 +98,7 @@ static int render_jobs(buf_t *out, const prometheus_input_t *in)
             if (s->pairs[i].dead[r] == 0)
                 continue;
             rc |= buf_append(out, "jobrt_dead_letters_total", 24);
-            rc |= pair_labels(out, in->queue, &s->pairs[i]);
+            rc |= pair_labels(out, row_queue(in, &s->pairs[i]), &s->pairs[i]);
             rc |= buf_appendf(out, ",reason=\"%s\"} %llu\n",
                               metrics_reason_names[r],
                               (unsigned long long)s->pairs[i].dead[r]);
@@ -113,7 +121,7 @@ static int render_jobs(buf_t *out, const prometheus_input_t *in)
         for (int b = 0; b <= METRICS_DURATION_BUCKETS; b++) {
             cum += p->duration[b];
             rc |= buf_append(out, "jobrt_job_duration_seconds_bucket", 33);
-            rc |= pair_labels(out, in->queue, p);
+            rc |= pair_labels(out, row_queue(in, p), p);
             if (b < METRICS_DURATION_BUCKETS)
                 rc |= buf_appendf(out, ",le=\"%g\"} %llu\n",
                                   metrics_duration_le_us[b] / 1e6, cum);
@@ -121,10 +129,10 @@ static int render_jobs(buf_t *out, const prometheus_input_t *in)
                 rc |= buf_appendf(out, ",le=\"+Inf\"} %llu\n", cum);
         }
         rc |= buf_append(out, "jobrt_job_duration_seconds_sum", 30);
-        rc |= pair_labels(out, in->queue, p);
+        rc |= pair_labels(out, row_queue(in, p), p);
         rc |= buf_appendf(out, "} %.6f\n", (double)p->duration_sum_us / 1e6);
         rc |= buf_append(out, "jobrt_job_duration_seconds_count", 32);
-        rc |= pair_labels(out, in->queue, p);
+        rc |= pair_labels(out, row_queue(in, p), p);
         rc |= buf_appendf(out, "} %llu\n", cum);
     }
     return rc;
@@ -156,47 +164,99 @@ static int render_lag(buf_t *out, const prometheus_input_t *in)
     return rc;
 }
 
+/* One gauge of every queue read: the header once, a line each. */
+typedef double (*stat_fn)(const queue_stats_t *st);
+static double st_waiting(const queue_stats_t *st) { return (double)st->waiting; }
+static double st_running(const queue_stats_t *st) { return (double)st->running; }
+static double st_delayed(const queue_stats_t *st) { return (double)st->delayed; }
+static double st_parked(const queue_stats_t *st) { return (double)st->parked; }
+static double st_dlq(const queue_stats_t *st) { return (double)st->dlq; }
+static double st_oldest(const queue_stats_t *st)
+{
+    return st->oldest_waiting_ms < 0 ? 0 : st->oldest_waiting_ms / 1e3;
+}
+static double st_live(const queue_stats_t *st)
+{
+    return (double)st->live_workers;
+}
+static double st_paused(const queue_stats_t *st) { return st->paused ? 1 : 0; }
+static double st_disabled(const queue_stats_t *st)
+{
+    return (double)st->disabled_total;
+}
+
+static const struct {
+    const char *name, *help;
+    stat_fn get;
+} queue_gauges[] = {
+    {"jobrt_queue_waiting", "Jobs in the stream not yet delivered to any "
+     "worker (-1: Redis cannot tell)", st_waiting},
+    {"jobrt_queue_running", "Jobs delivered to a worker and not finished",
+     st_running},
+    {"jobrt_queue_delayed", "Jobs waiting for their time (retry backoff, "
+     "--delay, not_before)", st_delayed},
+    {"jobrt_queue_parked", "Jobs parked until a worker serves their (job, "
+     "version)", st_parked},
+    {"jobrt_queue_dead_letters", "Entries in the dead-letter stream", st_dlq},
+    {"jobrt_queue_oldest_waiting_seconds", "Age of the oldest job not yet "
+     "delivered (0 when none waits)", st_oldest},
+    {"jobrt_queue_live_workers", "Workers of the queue in the fleet "
+     "registry", st_live},
+    {"jobrt_queue_paused", "1 while `jobrt pause` holds the queue (no "
+     "worker takes jobs from it), else 0", st_paused},
+    {"jobrt_queue_disabled_jobs", "Job types `jobrt disable` holds on the "
+     "queue (their jobs park)", st_disabled},
+};
+
 static int render_queue(buf_t *out, const prometheus_input_t *in)
 {
-    const queue_stats_t *st = in->stats;
-    int rc = gauge(out, "jobrt_redis_up", "1 if this scrape's read of the "
-                   "queue from Redis succeeded", in->queue, st ? 1 : 0);
-    if (st == NULL)
-        return rc;
-    rc |= gauge(out, "jobrt_queue_waiting", "Jobs in the stream not yet "
-                "delivered to any worker (-1: Redis cannot tell)", in->queue,
-                (double)st->waiting);
-    rc |= gauge(out, "jobrt_queue_running", "Jobs delivered to a worker and "
-                "not finished", in->queue, (double)st->running);
-    rc |= gauge(out, "jobrt_queue_delayed", "Jobs waiting for their time "
-                "(retry backoff, --delay, not_before)", in->queue,
-                (double)st->delayed);
-    rc |= gauge(out, "jobrt_queue_parked", "Jobs parked until a worker "
-                "serves their (job, version)", in->queue, (double)st->parked);
-    rc |= gauge(out, "jobrt_queue_dead_letters", "Entries in the dead-letter "
-                "stream", in->queue, (double)st->dlq);
-    rc |= gauge(out, "jobrt_queue_oldest_waiting_seconds", "Age of the oldest "
-                "job not yet delivered (0 when none waits)", in->queue,
-                st->oldest_waiting_ms < 0 ? 0 : st->oldest_waiting_ms / 1e3);
-    rc |= gauge(out, "jobrt_queue_live_workers", "Workers of the queue in "
-                "the fleet registry", in->queue, (double)st->live_workers);
-    rc |= gauge(out, "jobrt_queue_paused", "1 while `jobrt pause` holds the "
-                "queue (no worker takes jobs from it), else 0", in->queue,
-                st->paused ? 1 : 0);
-    rc |= gauge(out, "jobrt_queue_disabled_jobs", "Job types `jobrt "
-                "disable` holds on the queue (their jobs park)", in->queue,
-                (double)st->disabled_total);
-    rc |= prometheus_header(out, "jobrt_queue_parked_jobs", "gauge",
-                            "Parked jobs by (job, version), the largest "
-                            "pairs");
-    for (size_t i = 0; i < st->n_parked_pairs; i++) {
-        const queue_parked_pair_t *p = &st->parked_pairs[i];
-        rc |= buf_append(out, "jobrt_queue_parked_jobs{queue=\"", 31);
-        rc |= prometheus_label(out, in->queue);
-        rc |= buf_append(out, "\",job=\"", 7);
-        rc |= prometheus_label(out, p->job);
-        rc |= buf_appendf(out, "\",version=\"%u\"} %lld\n", p->version,
-                          p->count);
+    const char *const one_name[1] = {in->queue};
+    const queue_stats_t *const one_stats[1] = {in->stats};
+    size_t n = in->n_queues ? in->n_queues : 1;
+    const char *const *names = in->n_queues ? in->queues : one_name;
+    const queue_stats_t *const *stats = in->n_queues ? in->queue_stats
+                                                     : one_stats;
+    int rc = prometheus_header(out, "jobrt_redis_up", "gauge", "1 if this "
+                               "scrape's read of the queue from Redis "
+                               "succeeded");
+    for (size_t q = 0; q < n; q++) {
+        rc |= buf_append(out, "jobrt_redis_up", 14);
+        rc |= queue_labels(out, names[q]);
+        rc |= buf_appendf(out, "} %d\n", stats[q] ? 1 : 0);
+    }
+    for (size_t g = 0; g < sizeof queue_gauges / sizeof queue_gauges[0];
+         g++) {
+        int any = 0;
+        for (size_t q = 0; q < n; q++) {
+            if (stats[q] == NULL)
+                continue;
+            if (!any++)
+                rc |= prometheus_header(out, queue_gauges[g].name, "gauge",
+                                        queue_gauges[g].help);
+            rc |= buf_appendf(out, "%s", queue_gauges[g].name);
+            rc |= queue_labels(out, names[q]);
+            rc |= buf_appendf(out, "} %.15g\n",
+                              queue_gauges[g].get(stats[q]));
+        }
+    }
+    int header = 0;
+    for (size_t q = 0; q < n; q++) {
+        const queue_stats_t *st = stats[q];
+        if (st == NULL)
+            continue;
+        if (!header++)
+            rc |= prometheus_header(out, "jobrt_queue_parked_jobs", "gauge",
+                                    "Parked jobs by (job, version), the "
+                                    "largest pairs");
+        for (size_t i = 0; i < st->n_parked_pairs; i++) {
+            const queue_parked_pair_t *p = &st->parked_pairs[i];
+            rc |= buf_append(out, "jobrt_queue_parked_jobs{queue=\"", 31);
+            rc |= prometheus_label(out, names[q]);
+            rc |= buf_append(out, "\",job=\"", 7);
+            rc |= prometheus_label(out, p->job);
+            rc |= buf_appendf(out, "\",version=\"%u\"} %lld\n", p->version,
+                              p->count);
+        }
     }
     return rc;
 }

@@ -19,6 +19,13 @@ typedef struct {
     const queue_stats_t *stats; /* NULL: Redis did not answer the read */
     int ready;                  /* /readyz's verdict */
     unsigned workers_ready, workers_total; /* worker processes */
+    /* A worker fleet serving several queues: their names (the index in
+     * a metrics row's `queue`) and stats (NULL: that read failed). With
+     * n_queues 0, queue and stats alone. Process-wide numbers carry the
+     * first queue's label. */
+    const char *const *queues;
+    const queue_stats_t *const *queue_stats;
+    size_t n_queues;
 } prometheus_input_t;
 
 /* Appends the whole exposition (but what a supervisor adds). Returns 0,

@@ -21,6 +21,15 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
                  "[A-Za-z0-9_.:/-]", queue);
         return -1;
     }
+    /* `jobrt run --queue NAME:W` reads a trailing :digits as a weight */
+    const char *colon = strrchr(queue, ':');
+    if (colon && colon[1] &&
+        strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+        snprintf(err, err_len, "queue name '%s' must not end in ':' and "
+                 "digits (read as a weight by jobrt run --queue NAME:W)",
+                 queue);
+        return -1;
+    }
     snprintf(k->stream, sizeof k->stream, "%s:{%s}:stream", ns, queue);
     snprintf(k->dlq, sizeof k->dlq, "%s:{%s}:dlq", ns, queue);
     snprintf(k->job_prefix, sizeof k->job_prefix, "%s:{%s}:job:", ns, queue);

@@ -69,6 +69,14 @@ typedef struct {
     /* A `jobrt reload` request (the value of keys.reload changed since
      * the queue first read it); answer with queue_redis_reload_reply. */
     void (*on_reload_request)(void *arg, const char *request_id);
+    /* For a worker with several queues (exec/fetch_plan.h); both NULL or
+     * both set. Before a read: its COUNT (0: no read now) and whether it
+     * may block (else it is sent without BLOCK). After it: asked as
+     * granted, got entries handed to on_entry; sent 0 when it was never
+     * sent or its answer was lost (the grant only goes back). NULL: reads
+     * ask capacity() and block. */
+    size_t (*read_grant)(void *arg, int *block);
+    void (*read_done)(void *arg, size_t asked, size_t got, int sent);
 } queue_callbacks_t;
 
 typedef struct {

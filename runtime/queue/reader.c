@@ -20,6 +20,13 @@
 
 static void on_read(redisAsyncContext *ac, void *reply, void *priv);
 
+/* Tells the worker's fetch plan how a read it granted went. */
+static void read_done(queue_redis_t *q, size_t asked, size_t got, int sent)
+{
+    if (q->cb.read_done)
+        q->cb.read_done(q->cb.arg, asked, got, sent);
+}
+
 static void on_fetch_retry(uv_timer_t *t)
 {
     queue_redis_t *q = t->data;
@@ -108,22 +115,28 @@ void reader_fetch(queue_redis_t *q)
         return;
     if (!q->history && queue_pause_holds(q))
         return;
-    size_t cap = q->cb.capacity(q->cb.arg);
+    int block = 1;
+    size_t cap = q->cb.read_grant ? q->cb.read_grant(q->cb.arg, &block)
+                                  : q->cb.capacity(q->cb.arg);
     if (cap == 0)
         return;
     /* Parked jobs to take go first: a read now would count on the same
      * free slots (fleet_tick.c). */
-    if (!q->history && queue_fleet_unpark_first(q))
+    if (!q->history && queue_fleet_unpark_first(q)) {
+        read_done(q, cap, 0, 0);
         return;
+    }
     if (cap > MAX_FETCH)
         cap = MAX_FETCH;
     int rc;
-    if (q->history)
+    if (q->history || !block)
+        /* our own pending entries, or a busy queue of several: a read
+         * that does not wait */
         rc = redisAsyncCommand(q->reader.ac, on_read, q,
                                "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
                                q->o.group, q->o.consumer, (int)cap,
                                q->keys.stream,
-                               q->history_cursor);
+                               q->history ? q->history_cursor : ">");
     else
         rc = redisAsyncCommand(q->reader.ac, on_read, q,
                                "XREADGROUP GROUP %s %s COUNT %d BLOCK %d "
@@ -137,6 +150,7 @@ void reader_fetch(queue_redis_t *q)
         q->read_count = cap;
     } else {
         LOGE("queue", "cannot send XREADGROUP on %s", q->keys.stream);
+        read_done(q, cap, 0, 0);
     }
 }
 
@@ -186,11 +200,15 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     queue_redis_t *q = priv;
     redisReply *r = reply;
     (void)ac;
+    /* re-reading our own entries says nothing of the queue's backlog */
+    int state_read = !q->history;
     q->read_outstanding = 0;
     if (q->release_deferred) { /* the stop's release waited for this read */
         q->release_deferred = 0;
         queue_release_now(q);
     }
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        read_done(q, q->read_count, 0, 0);
     if (r == NULL)
         return; /* disconnected; reader_up starts over */
     if (r->type == REDIS_REPLY_ERROR) {
@@ -232,6 +250,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
          * is back (reader_fetch waits for it). */
         q->history = 1;
         snprintf(q->history_cursor, sizeof q->history_cursor, "0");
+        read_done(q, q->read_count, 0, 0);
         return;
     }
     if (q->read_error[0]) {
@@ -264,6 +283,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (q->history && got == 0)
         q->history = 0;
+    read_done(q, q->read_count, got, state_read);
     queue_redis_flush(q);
     reader_fetch(q);
 }

@@ -57,7 +57,7 @@ typedef struct {
     uint32_t version, attempt, max_attempts, deliveries;
     uint32_t timeout_ms;
     uint32_t retry_delay_ms; /* the backoff if this attempt times out */
-    uint32_t pad;
+    uint32_t queue_index;    /* which of the worker's --queue it is from */
     _Atomic int64_t started_ms; /* wall clock, set by the executor thread */
     int64_t dispatched_ms, deadline_ms, enqueued_ms; /* wall clock */
     uint64_t generation;

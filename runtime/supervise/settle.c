@@ -104,7 +104,10 @@ static int add_job(settle_t *st, const char *consumer, const board_slot_t *s,
         j->retry_delay_ms = s->retry_delay_ms;
         reason = "timeout";
     }
-    if (build_record(&st->records[i], consumer, s, d->queue, reason,
+    /* the index comes from the board: checked, as everything there */
+    uint32_t q = s->queue_index < d->n_queues ? s->queue_index : 0;
+    st->job_queues[i] = q;
+    if (build_record(&st->records[i], consumer, s, d->queues[q], reason,
                      st->errors[i], signal_name) != 0)
         return -1;
     j->record = st->records[i].data;
@@ -124,7 +127,9 @@ int settle_build(settle_t *st, const board_t *b, uint32_t n,
     st->records = calloc(n ? n : 1, sizeof *st->records);
     st->errors = calloc(n ? n : 1, sizeof *st->errors);
     st->slots = calloc(n ? n : 1, sizeof *st->slots);
-    if (!st->jobs || !st->records || !st->errors || !st->slots) {
+    st->job_queues = calloc(n ? n : 1, sizeof *st->job_queues);
+    if (!st->jobs || !st->records || !st->errors || !st->slots ||
+        !st->job_queues) {
         settle_free(st);
         return -1;
     }
@@ -253,6 +258,8 @@ void settle_free(settle_t *st)
     free(st->records);
     free(st->errors);
     free(st->slots);
+    free(st->job_queues);
+    st->job_queues = NULL;
     st->jobs = NULL;
     st->records = NULL;
     st->errors = NULL;

@@ -38,7 +38,8 @@ typedef struct {
     kill_reason_t killed;
     int64_t exit_status; /* from waitpid, when it exited */
     int term_signal;     /* when a signal ended it; 0 if it exited */
-    const char *queue;   /* for the records */
+    const char *const *queues; /* the worker's --queue, for the records */
+    uint32_t n_queues;
     long long rss_bytes, ceiling_bytes; /* KILL_MEMORY */
     int64_t grace_ms;    /* --timeout-grace, for the timeout's error */
     /* KILL_MEMORY: whether job id was running at an earlier memory kill
@@ -50,6 +51,7 @@ typedef struct {
 
 typedef struct {
     queue_lost_job_t *jobs;
+    uint32_t *job_queues; /* the index in settle_death_t.queues of each */
     size_t n;
     board_slot_t *slots; /* copies of the board's, NUL-terminated: the
                             strings jobs[] point into */

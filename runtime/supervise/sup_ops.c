@@ -32,8 +32,10 @@ static const metrics_sum_t *gone_sum(void *arg)
 {
     supervisor_t *s = arg;
     memcpy(s->gone_view, s->gone, sizeof *s->gone_view);
-    if (s->q) {
-        const queue_health_t *h = queue_redis_health(s->q);
+    for (int i = 0; i < s->wc->n_queues; i++) {
+        if (s->qs[i] == NULL)
+            continue;
+        const queue_health_t *h = queue_redis_health(s->qs[i]);
         s->gone_view->script_dead[metrics_reason_index(REASON_POISON)] +=
             h->lost_poisoned;
         s->gone_view->script_dead[metrics_reason_index(REASON_TIMEOUT)] +=
@@ -86,6 +88,8 @@ int supervisor_ops_start(supervisor_t *s)
         .redis = wc->redis,
         .ns = wc->ns,
         .queue = wc->queue,
+        .queues = wc->queues,
+        .n_queues = wc->n_queues,
         .group = wc->group,
         .mode = "supervisor",
         .api = api_handle,

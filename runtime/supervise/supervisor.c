@@ -51,15 +51,15 @@ static size_t no_leases(void *arg, const char **ids, size_t max)
     return (void)arg, (void)ids, (void)max, 0;
 }
 
-static queue_redis_t *supervisor_queue(supervisor_t *s)
+static queue_redis_t *supervisor_queue(supervisor_t *s, int i)
 {
-    if (s->q)
-        return s->q;
+    if (s->qs[i])
+        return s->qs[i];
     const worker_config_t *w = s->wc;
     queue_redis_opts_t qo = {
         .target = w->redis,
         .ns = w->ns,
-        .queue = w->queue,
+        .queue = w->queues[i],
         .group = w->group,
         .consumer = s->consumer,
         .result_ttl_s = (w->result_ttl_ms + 999) / 1000,
@@ -79,13 +79,22 @@ static queue_redis_t *supervisor_queue(supervisor_t *s)
         .arg = s,
     };
     char err[256];
-    s->q = queue_redis_create(&s->loop, &qo, &cb, err, sizeof err);
-    if (s->q == NULL) {
+    s->qs[i] = queue_redis_create(&s->loop, &qo, &cb, err, sizeof err);
+    if (s->qs[i] == NULL) {
         LOGE("supervisor", "%s", err);
         return NULL;
     }
-    queue_redis_start_writer_only(s->q);
-    return s->q;
+    queue_redis_start_writer_only(s->qs[i]);
+    return s->qs[i];
+}
+
+/* Every settlement sent is confirmed. */
+static int queues_idle(const supervisor_t *s)
+{
+    for (int i = 0; i < s->wc->n_queues; i++)
+        if (s->qs[i] && !queue_redis_idle(s->qs[i]))
+            return 0;
+    return 1;
 }
 
 /* ---- spawning ---------------------------------------------------------- */
@@ -217,9 +226,11 @@ static void close_all(supervisor_t *s)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
     uv_close((uv_handle_t *)&s->sigusr1, NULL);
-    if (s->q)
-        queue_redis_destroy(s->q);
-    s->q = NULL;
+    for (int i = 0; i < s->wc->n_queues; i++) {
+        if (s->qs[i])
+            queue_redis_destroy(s->qs[i]);
+        s->qs[i] = NULL;
+    }
     ops_close(s->ops);
     s->ops = NULL;
 }
@@ -250,7 +261,7 @@ static void maybe_finish(supervisor_t *s)
 {
     if (!s->stopping || s->children)
         return;
-    if (s->q && !queue_redis_idle(s->q)) {
+    if (!queues_idle(s)) {
         if (s->settle_deadline == 0)
             s->settle_deadline = util_mono_ms() + SETTLE_WAIT_MS;
         if (util_mono_ms() < s->settle_deadline)
@@ -312,7 +323,8 @@ static void settle(supervisor_t *s, child_t *c, int64_t status, int sig,
         .killed = c->killed,
         .exit_status = status,
         .term_signal = sig,
-        .queue = s->wc->queue,
+        .queues = s->wc->queues,
+        .n_queues = (uint32_t)s->wc->n_queues,
         .rss_bytes = c->rss,
         .ceiling_bytes = s->ceiling,
         .grace_ms = s->wc->timeout_grace_ms,
@@ -327,10 +339,24 @@ static void settle(supervisor_t *s, child_t *c, int64_t status, int sig,
     if (settle_build(st, b, (uint32_t)s->wc->concurrency, consumer, &d) != 0)
         LOGE("supervisor", "out of memory settling worker %d's jobs: all "
              "are released for redelivery, none is charged", c->number);
-    queue_redis_t *q = supervisor_queue(s);
-    if (q)
-        queue_redis_worker_lost(q, consumer, c->pid, s->host, st->jobs,
-                                st->n);
+    /* Each queue settles its own jobs, and hands back whatever else is
+     * pending there for the dead consumer. */
+    queue_lost_job_t *mine = calloc(st->n ? st->n : 1, sizeof *mine);
+    for (int i = 0; i < s->wc->n_queues; i++) {
+        queue_redis_t *q = supervisor_queue(s, i);
+        if (q == NULL)
+            continue;
+        size_t n = 0;
+        for (size_t j = 0; mine && j < st->n; j++)
+            if (st->job_queues[j] == (uint32_t)i)
+                mine[n++] = st->jobs[j];
+        if (mine == NULL && st->n)
+            LOGE("supervisor", "out of memory sorting worker %d's jobs by "
+                 "queue: on %s all are released, none is charged",
+                 c->number, s->wc->queues[i]);
+        queue_redis_worker_lost(q, consumer, c->pid, s->host, mine, n);
+    }
+    free(mine);
 }
 
 static void on_child_exit(uv_process_t *p, int64_t status, int sig)
@@ -501,7 +527,9 @@ static void check_child(supervisor_t *s, child_t *c, int64_t now)
     }
     if (!s->first_ready && state == BOARD_READY) {
         s->first_ready = 1;
-        supervisor_queue(s); /* Redis works: connect ahead of any death */
+        for (int i = 0; i < s->wc->n_queues; i++)
+            supervisor_queue(s, i); /* Redis works: connect ahead of any
+                                       death */
         for (int i = 0; i < s->cfg->workers; i++)
             if (s->slots[i].current == NULL && s->slots[i].restart_at == 0)
                 schedule_restart(&s->slots[i], 0);

@@ -73,7 +73,9 @@ struct supervisor {
     uv_loop_t loop;
     uv_timer_t tick;
     uv_signal_t sigterm, sigint, sighup, sigusr1;
-    queue_redis_t *q;
+    /* writer-only, one per --queue, made on first use: they settle the
+     * jobs of a dead worker (queue_redis_worker_lost) */
+    queue_redis_t *qs[WORKER_MAX_QUEUES];
     char exe[PATH_MAX];
     char consumer[320];
     worker_slot_t *slots;
