@@ -99,8 +99,9 @@ static int do_add(const cli_cmd_t *cmd, sched_opts_t *o, char **args,
     if (o->payload == NULL)
         return cli_usage_error(cmd, "--payload is required");
     if (o->qopt && strcmp(o->qopt, args[1]) != 0)
-        return cli_usage_error(cmd, "QUEUE '%s' and --queue '%s' differ: "
-                               "add takes the queue as its argument",
+        return cli_usage_error(cmd, "QUEUE '%s' and --queue (or "
+                               "JOBRT_QUEUE) '%s' differ: add takes the "
+                               "queue as its argument",
                                args[1], o->qopt);
     schedule_def_t d;
     memset(&d, 0, sizeof d);

@@ -207,7 +207,8 @@ static void fire(queue_redis_t *q, struct sched_entry *e, const char *due_s,
                  int64_t due, int64_t now)
 {
     fire_t *f = calloc(1, sizeof *f);
-    size_t max = 10 + SCHEDULE_FIRE_BATCH + e->fields.n;
+    /* EVALSHA sha 4 keys*4 name due def next n: 12, then ticks, fields */
+    size_t max = 12 + SCHEDULE_FIRE_BATCH + e->fields.n;
     const char **argv = malloc(max * sizeof *argv);
     size_t *lens = malloc(max * sizeof *lens);
     char ticks[SCHEDULE_FIRE_BATCH][24], next[24], n[16];
