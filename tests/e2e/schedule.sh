@@ -6,7 +6,10 @@
 # missing, and the stream got exactly as many entries as ticks: none
 # twice). Then the missed policy after an outage (a due time written in
 # the past): skip fires nothing and moves past now, once fires one job
-# for the newest missed tick; overdue ticks under 60 s are each fired.
+# for the newest missed tick; overdue ticks under 60 s are each fired;
+# and a real outage (the only worker stopped for 6 s, the limit lowered
+# to 3 s with JOBRT_SCHEDULE_MISSED_MS): one job for it, for the newest
+# tick.
 # And the command line: errors naming the flag (cron, zone, payload,
 # name), list and list --json, replace keeping the next fire time, pause
 # (no more jobs), resume, remove, and a hand-edited definition the
@@ -229,4 +232,33 @@ assert_eq 1000 "$(rcli ZSCORE "jobrt:{$Q2}:schedule_due" broken)" \
     "the broken schedule is left as it is"
 assert_exit 0 "list with a broken definition" J schedule list -q $Q2
 assert_contains "$OUT" "cannot be used" "list shows the broken definition"
+# ---- a live outage: every worker down longer than the limit ---------------
+# (the limit lowered to 3 s for the test: JOBRT_SCHEDULE_MISSED_MS)
+Q3=outage
+F3="jobrt:{$Q3}:schedule_fired"
+fired3() { rcli HGET "$F3" live | awk '{ print $1 + 0 }'; }
+J "${ADD[@]}" live $Q3 ok --cron '* * * * * *' --missed once -v 1 \
+    --payload '{}' >/dev/null || fail "add live"
+JOBRT_SCHEDULE_MISSED_MS=3000 worker o1 $Q3
+wait_for "live to fire" 10 eval '[ "$(fired3)" -ge 3 ]'
+stop_worker o1
+down=$(now_ms)
+wait_for "6 s to pass" 8 eval '[ $(($(now_ms) - down)) -ge 6000 ]'
+n3=$(fired3)
+JOBRT_SCHEDULE_MISSED_MS=3000 worker o2 $Q3
+up=$(now_ms)
+wait_for "live to fire after the outage" 10 \
+    eval '[ "$(fired3)" -ge $((n3 + 3)) ]'
+wait_for "the queue to drain" 20 queue_idle $Q3
+lt=$(tick_ids $Q3 live)
+gaps=$(awk 'NR > 1 && $1 - prev != 1000 { print prev, $1 } { prev = $1 }' \
+    <<<"$lt")
+log "live: the gap of the outage: $gaps (down at $down, up at $up)"
+assert_eq 1 "$(grep -c . <<<"$gaps")" "gaps in live's ticks (one: the outage)"
+read -r before catchup <<<"$gaps"
+assert_ge $((down - 2000)) "$before" "the last tick before the outage"
+assert_ge $((up - 1000)) "$catchup" \
+    "the one job of the outage is for the newest tick, not an old one"
+grep -q "schedule live on queue $Q3: ticks from .* were missed .*--missed once: one job for the newest, sched-live-$catchup" \
+    "$(worker_log o2)" || fail "o2 did not log the outage's one job"
 pass
