@@ -24,6 +24,9 @@ Test(queue_keys, default_layout)
     cr_assert_str_eq(k.seq, "jobrt:{emails}:seq");
     cr_assert_str_eq(k.cancelled, "jobrt:{emails}:cancelled");
     cr_assert_str_eq(k.idem_prefix, "jobrt:{emails}:idem:");
+    cr_assert_str_eq(k.schedules, "jobrt:{emails}:schedules");
+    cr_assert_str_eq(k.schedule_due, "jobrt:{emails}:schedule_due");
+    cr_assert_str_eq(k.schedule_fired, "jobrt:{emails}:schedule_fired");
 }
 
 Test(queue_keys, all_name_characters)
@@ -47,8 +50,9 @@ Test(queue_keys, hash_tag_is_the_queue_name)
     cr_assert_eq(queue_keys_init(&k, "ns", "q1", err, sizeof err), 0);
     const char *keys[] = {k.stream,  k.dlq,       k.job_prefix,
                           k.delayed, k.seq,       k.cancelled,
-                          k.idem_prefix};
-    for (int i = 0; i < 7; i++) {
+                          k.idem_prefix, k.schedules, k.schedule_due,
+                          k.schedule_fired};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *open = strchr(keys[i], '{');
         cr_assert_not_null(open, "%s", keys[i]);
         const char *close = strchr(open, '}');

@@ -48,6 +48,12 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
     snprintf(k->paused, sizeof k->paused, "%s:{%s}:paused", ns, queue);
     snprintf(k->disabled, sizeof k->disabled, "%s:{%s}:disabled", ns,
              queue);
+    snprintf(k->schedules, sizeof k->schedules, "%s:{%s}:schedules", ns,
+             queue);
+    snprintf(k->schedule_due, sizeof k->schedule_due, "%s:{%s}:schedule_due",
+             ns, queue);
+    snprintf(k->schedule_fired, sizeof k->schedule_fired,
+             "%s:{%s}:schedule_fired", ns, queue);
     snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
     return 0;
 }

@@ -5,7 +5,8 @@
  * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
  * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
  * :paused (set while `jobrt pause` holds the queue) and :disabled (the job
- * types `jobrt disable` holds). The one key
+ * types `jobrt disable` holds), and for recurring jobs (`jobrt schedule`)
+ * :schedules, :schedule_due and :schedule_fired. The one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
  * Parked jobs have no key of their own: an entry no worker here can serve
@@ -35,6 +36,12 @@ typedef struct {
     char disabled[512];    /* hash: job name -> JSON {"at","by","reason"}
                               while `jobrt disable` holds it: its jobs
                               park instead of running */
+    char schedules[512];   /* hash: schedule name -> JSON definition
+                              (schedule/schedule_def.h) */
+    char schedule_due[512]; /* sorted set: schedule name -> next fire
+                              time (ms); a paused schedule has none */
+    char schedule_fired[512]; /* hash: schedule name -> "<count> <last
+                                 tick ms>" of the jobs it enqueued */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
 } queue_keys_t;

@@ -116,7 +116,9 @@ static const char *script_name(int s)
         [SCRIPT_HEARTBEAT] = "heartbeat", [SCRIPT_CLEANUP] = "cleanup",
         [SCRIPT_RELOAD_REPLY] = "reload reply",
         [SCRIPT_WORKER_LOST] = "worker-lost",
-        [SCRIPT_GIVE_BACK] = "give back"};
+        [SCRIPT_GIVE_BACK] = "give back",
+        [SCRIPT_SCHEDULE_DUE] = "schedule due",
+        [SCRIPT_SCHEDULE_FIRE] = "schedule fire"};
     if (s == OP_XACK)
         return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";

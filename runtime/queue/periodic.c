@@ -352,6 +352,7 @@ static void on_tick(uv_timer_t *t)
         reclaim(q);
     }
     queue_fleet_tick(q, now);
+    queue_schedule_tick(q, now);
 }
 
 void periodic_start(queue_redis_t *q)
@@ -367,4 +368,5 @@ void periodic_free(queue_redis_t *q)
     stream_sweep_free(&q->sweep);
     queue_fleet_free(q);
     queue_pause_free(q);
+    queue_schedule_free(q);
 }

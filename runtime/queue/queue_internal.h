@@ -20,6 +20,8 @@
  *   fleet_tick.c  the fleet: park and unpark jobs, expire parked ones, the
  *               registry heartbeat, removing dead consumers, `jobrt
  *               reload` requests and replies
+ *   schedule_tick.c  recurring jobs (`jobrt schedule`): polling the due
+ *               schedules and firing each tick once for the whole fleet
  *
  * All of it runs on the loop thread.
  */
@@ -43,7 +45,8 @@
 enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
        PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
        PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
-       PERIODIC_PAUSE, PERIODIC_DISABLED, PERIODIC_KINDS };
+       PERIODIC_PAUSE, PERIODIC_DISABLED, PERIODIC_SCHEDULE,
+       PERIODIC_KINDS };
 
 /* Whether the queue is paused (pause.c): unknown until the first read of
  * keys.paused is answered, and until then nothing new is fetched. */
@@ -180,6 +183,21 @@ struct queue_redis {
     int disabled_known;        /* read once */
     int64_t next_pause_poll;
 
+    /* schedule_tick.c */
+    struct sched_entry *sched;  /* parsed definitions, by name (a cache:
+                                   at most SCHED_CACHE_MAX) */
+    size_t n_sched;
+    int sched_outstanding;      /* replies to come: the due poll, fires */
+    int sched_again;            /* a fire left ticks due: poll again at
+                                   the next tick */
+    int64_t next_sched_poll;
+    int64_t sched_missed_ms;    /* SCHEDULE_MISSED_MS, or
+                                   JOBRT_SCHEDULE_MISSED_MS (tests) */
+    unsigned sched_bad;         /* due entries of the last poll that
+                                   cannot fire (bad definitions): the next
+                                   poll reads that many more */
+    uint64_t sched_round;       /* polls so far: the cache's clock */
+
     int closing;
     int handles_open;
 };
@@ -266,6 +284,11 @@ int queue_pause_holds(const queue_redis_t *q);
 /* Whether job name[0..len) is disabled, as last read. */
 int queue_job_disabled(const queue_redis_t *q, const char *name, size_t len);
 void queue_pause_free(queue_redis_t *q);
+
+/* schedule_tick.c */
+/* Every SCHEDULE_POLL_MS: the due schedules, and a fire for each. */
+void queue_schedule_tick(queue_redis_t *q, int64_t now);
+void queue_schedule_free(queue_redis_t *q);
 
 /* queue.c: Redis confirmed a write (health.write_ms). After a gap in
  * confirmations (Redis stalled: a pause, a slow script, a partition), a

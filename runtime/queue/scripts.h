@@ -56,6 +56,9 @@ enum {
     SCRIPT_WORKER_LOST, /* settle the entries of a worker process that
                            died (queue_redis_worker_lost) */
     SCRIPT_GIVE_BACK, /* hand one entry back keeping its delivery count */
+    SCRIPT_SCHEDULE_DUE,  /* read the schedules due now (server clock) */
+    SCRIPT_SCHEDULE_FIRE, /* compare-and-set: enqueue a schedule's due
+                             ticks, then move it to its next due time */
     SCRIPT_COUNT
 };
 
@@ -74,6 +77,10 @@ extern const char *const queue_script_dlq_retry; /* DLQ -> stream */
 #define QUEUE_CANCELS_REMEMBERED 65536
 
 extern const char *const queue_script_cancel;    /* add to cancelled set */
+/* `jobrt schedule`: write a definition (compare-and-set) and its due
+ * time; remove one. */
+extern const char *const queue_script_schedule_put;
+extern const char *const queue_script_schedule_remove;
 
 /* The name of the dead-letter field that holds an over-limit entry's
  * fields (netstrings), and of the one that holds a delayed-set member

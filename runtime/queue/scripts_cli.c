@@ -96,3 +96,33 @@ const char *const queue_script_cancel = LUA_NOW_MS
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '1e14', "
     "string.format('(%.0f', cut * 1000))\n"
     "return string.format('%.0f', first)\n";
+
+/* SCHEDULE_PUT: KEYS[1] schedules hash, KEYS[2] schedule_due set,
+ * KEYS[3] schedule_fired hash. ARGV: name, the definition read before
+ * ('' = none), the new definition, the due time ('' = none: paused or no
+ * tick within 5 years; 'keep' = leave the score as it is), the most
+ * schedules a queue may hold. Compare-and-set on the definition read:
+ * returns 1 written, 0 it changed meanwhile (nothing written), -1 the
+ * queue holds the most schedules already. A new name starts with no
+ * fired count. */
+const char *const queue_script_schedule_put =
+    "local old = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if (old or '') ~= ARGV[2] then return 0 end\n"
+    "if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then\n"
+    "  return -1 end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+    "if ARGV[4] == '' then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "elseif ARGV[4] ~= 'keep' then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
+    "end\n"
+    "if not old then redis.call('HDEL', KEYS[3], ARGV[1]) end\n"
+    "return 1\n";
+
+/* SCHEDULE_REMOVE: the same KEYS. ARGV[1] name. Returns 1 removed, 0
+ * there was no such schedule. */
+const char *const queue_script_schedule_remove =
+    "local n = redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[3], ARGV[1])\n"
+    "return n\n";

@@ -44,6 +44,8 @@ expect()
 expect "run" "$J" ru
 expect "--plugin-dir" "$J" run --plug
 expect "list show retry purge" "$J" dlq ""
+expect "add list remove pause resume" "$J" schedule ""
+expect "--cron" "$J" schedule add --cr
 expect "reload resume rollout run" "$J" r
 expect "" "$J" __pr
 expect "--reason" "$J" dlq list --rea
