@@ -93,6 +93,7 @@ typedef struct {
     board_t *board;      /* shared with the supervisor, or private */
     int supervised;      /* a supervisor reads the board (--workers K) */
     uv_timer_t board_timer;
+    buf_t progress_json; /* scratch of the progress writes (progress.h) */
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
     unsigned long long n_dispatched; /* handed to the executor */

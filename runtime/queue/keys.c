@@ -39,6 +39,8 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
     snprintf(k->paused, sizeof k->paused, "%s:{%s}:paused", ns, queue);
     snprintf(k->disabled, sizeof k->disabled, "%s:{%s}:disabled", ns,
              queue);
+    snprintf(k->progress_prefix, sizeof k->progress_prefix,
+             "%s:{%s}:progress:", ns, queue);
     snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
     return 0;
 }

@@ -4,8 +4,9 @@
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
  * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
  * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
- * :paused (set while `jobrt pause` holds the queue) and :disabled (the job
- * types `jobrt disable` holds). The one key
+ * :paused (set while `jobrt pause` holds the queue), :disabled (the job
+ * types `jobrt disable` holds) and :progress:<job id> (a running job's
+ * latest progress report, exec/progress.h). The one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
  * Parked jobs have no key of their own: an entry no worker here can serve
@@ -35,6 +36,9 @@ typedef struct {
     char disabled[512];    /* hash: job name -> JSON {"at","by","reason"}
                               while `jobrt disable` holds it: its jobs
                               park instead of running */
+    char progress_prefix[512]; /* append a job id: its latest progress,
+                                  JSON {"percent","message","at"}, while
+                                  it runs */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
 } queue_keys_t;

@@ -20,6 +20,7 @@
  *   fleet_tick.c  the fleet: park and unpark jobs, expire parked ones, the
  *               registry heartbeat, removing dead consumers, `jobrt
  *               reload` requests and replies
+ *   progress_key.c  running jobs' progress keys (fire and forget)
  *
  * All of it runs on the loop thread.
  */
@@ -179,6 +180,9 @@ struct queue_redis {
                                   read */
     int disabled_known;        /* read once */
     int64_t next_pause_poll;
+    /* progress_key.c: the last error a progress write logged, "" while
+     * fine */
+    char progress_error[160];
 
     int closing;
     int handles_open;
