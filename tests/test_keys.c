@@ -24,6 +24,7 @@ Test(queue_keys, default_layout)
     cr_assert_str_eq(k.seq, "jobrt:{emails}:seq");
     cr_assert_str_eq(k.cancelled, "jobrt:{emails}:cancelled");
     cr_assert_str_eq(k.idem_prefix, "jobrt:{emails}:idem:");
+    cr_assert_str_eq(k.progress_prefix, "jobrt:{emails}:progress:");
 }
 
 Test(queue_keys, all_name_characters)
@@ -47,8 +48,8 @@ Test(queue_keys, hash_tag_is_the_queue_name)
     cr_assert_eq(queue_keys_init(&k, "ns", "q1", err, sizeof err), 0);
     const char *keys[] = {k.stream,  k.dlq,       k.job_prefix,
                           k.delayed, k.seq,       k.cancelled,
-                          k.idem_prefix};
-    for (int i = 0; i < 7; i++) {
+                          k.idem_prefix, k.progress_prefix};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *open = strchr(keys[i], '{');
         cr_assert_not_null(open, "%s", keys[i]);
         const char *close = strchr(open, '}');

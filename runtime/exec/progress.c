@@ -42,19 +42,16 @@ int progress_set(progress_slot_t *s, int percent, const char *message,
 {
     if (percent < 0 || percent > 100)
         return -1;
-    /* cut outside the lock: the handler's string may be long */
-    char msg[PROGRESS_MESSAGE_MAX + 1];
-    size_t n = 0;
-    if (message) {
-        n = strnlen(message, sizeof msg);
-        memcpy(msg, message, n < PROGRESS_MESSAGE_MAX ? n
-                                                      : PROGRESS_MESSAGE_MAX);
-        msg[n < PROGRESS_MESSAGE_MAX ? n : PROGRESS_MESSAGE_MAX] = '\0';
-        if (n > PROGRESS_MESSAGE_MAX)
-            utf8_truncate(msg, PROGRESS_MESSAGE_MAX);
-    } else {
-        msg[0] = '\0';
-    }
+    /* cut outside the lock: the handler's string may be long. The copy
+     * keeps the UTF-8 sequence that straddles the limit whole (at most 4
+     * bytes), so the cut drops it rather than keeping half of it. */
+    char msg[PROGRESS_MESSAGE_MAX + 4 + 1];
+    size_t n = message ? strnlen(message, sizeof msg - 1) : 0;
+    if (n)
+        memcpy(msg, message, n);
+    msg[n] = '\0';
+    if (n > PROGRESS_MESSAGE_MAX)
+        utf8_truncate(msg, PROGRESS_MESSAGE_MAX);
     lock(s);
     s->latest.percent = percent;
     s->latest.at_ms = now_ms;
