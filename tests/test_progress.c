@@ -137,7 +137,7 @@ Test(progress, the_json_value)
     progress_report_t r = {.percent = 40, .at_ms = 1700000000123};
     snprintf(r.message, sizeof r.message, "copy \"a\"\n\x01 \xff");
     buf_t b = {0};
-    cr_assert_eq(progress_json(&r, &b), 0);
+    cr_assert_eq(progress_json(&r, 3, 2, &b), 0);
     cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
     cr_assert_not_null(doc, "not JSON: %.*s", (int)b.len, b.data);
     cr_assert_eq(cJSON_GetObjectItem(doc, "percent")->valuedouble, 40);
@@ -145,13 +145,15 @@ Test(progress, the_json_value)
                  1700000000123.0);
     cr_assert_str_eq(cJSON_GetObjectItem(doc, "message")->valuestring,
                      "copy \"a\"\n\x01 \xef\xbf\xbd");
+    cr_assert_eq(cJSON_GetObjectItem(doc, "attempt")->valuedouble, 3);
+    cr_assert_eq(cJSON_GetObjectItem(doc, "delivery")->valuedouble, 2);
     cJSON_Delete(doc);
     r.message[0] = '\0';
-    cr_assert_eq(progress_json(&r, &b), 0);
-    cr_assert_eq(b.len, strlen("{\"percent\":40,\"message\":null,"
-                               "\"at\":1700000000123}"));
-    cr_assert(memcmp(b.data, "{\"percent\":40,\"message\":null,"
-                     "\"at\":1700000000123}", b.len) == 0);
+    cr_assert_eq(progress_json(&r, 1, 1, &b), 0);
+    const char *want = "{\"percent\":40,\"message\":null,"
+                       "\"at\":1700000000123,\"attempt\":1,\"delivery\":1}";
+    cr_assert_eq(b.len, strlen(want), "%.*s", (int)b.len, b.data);
+    cr_assert(memcmp(b.data, want, b.len) == 0);
     buf_free(&b);
 }
 

@@ -93,7 +93,8 @@ int progress_settle(progress_slot_t *s)
     return had;
 }
 
-int progress_json(const progress_report_t *r, buf_t *b)
+int progress_json(const progress_report_t *r, uint32_t attempt,
+                  uint32_t delivery, buf_t *b)
 {
     buf_reset(b);
     if (buf_appendf(b, "{\"percent\":%d,\"message\":", r->percent) != 0)
@@ -104,7 +105,8 @@ int progress_json(const progress_report_t *r, buf_t *b)
     } else if (buf_append(b, "null", 4) != 0) {
         return -1;
     }
-    return buf_appendf(b, ",\"at\":%lld}", (long long)r->at_ms);
+    return buf_appendf(b, ",\"at\":%lld,\"attempt\":%u,\"delivery\":%u}",
+                       (long long)r->at_ms, attempt, delivery);
 }
 
 void progress_flush(struct jobrt_job *slots, size_t n, struct queue_redis *q,
@@ -118,7 +120,8 @@ void progress_flush(struct jobrt_job *slots, size_t n, struct queue_redis *q,
         if (job->handler == NULL || !progress_take(&job->progress, now_mono,
                                                    &r))
             continue;
-        if (progress_json(&r, scratch) != 0)
+        if (progress_json(&r, job->env.attempt, job->deliveries, scratch) !=
+            0)
             continue;
         if (queue_redis_progress_set(q, job->id, scratch->data, scratch->len,
                                      PROGRESS_TTL_MS) == 0)

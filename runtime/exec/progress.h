@@ -7,15 +7,17 @@
  * queued and nothing is allocated. The loop thread takes the latest report
  * (progress_take) at most every PROGRESS_WRITE_EVERY_MS per job and writes
  * it to Redis as <ns>:{<queue>}:progress:<job id> (queue.h,
- * queue_redis_progress_set), JSON {"percent":N,"message":"...","at":ms},
- * expiring after PROGRESS_TTL_MS; a job that runs on without a new report
+ * queue_redis_progress_set), JSON {"percent":N,"message":"...","at":ms,
+ * "attempt":A,"delivery":D}, expiring after PROGRESS_TTL_MS; a job that runs on without a new report
  * has its key written again every PROGRESS_REFRESH_MS so that it never
  * expires while the job lives. When the job settles (acked, retried,
  * dead-lettered or handed back) the key is deleted if it was ever
  * written: the outcome record does not carry progress, and the next
  * attempt starts without any. A write that fails or is not sent (the
- * writer is down) never holds up the job; a key a dead worker left behind
- * expires.
+ * writer is down) never holds up the job. A key a dead or killed worker
+ * left behind expires; until then its attempt and delivery tell `jobrt
+ * status` it belongs to an earlier run of the job than the one it sees
+ * (queue/job_locate.h), so it is not shown for the next one.
  *
  * Threads: progress_set on the thread that runs the handler; everything
  * else on the loop thread. The fields shared by the two are guarded by a
@@ -74,10 +76,12 @@ int progress_take(progress_slot_t *s, int64_t now_mono, progress_report_t *out);
  * nothing more until progress_reset. */
 int progress_settle(progress_slot_t *s);
 
-/* The key's value, JSON {"percent":N,"message":"...","at":ms} ("message"
- * null when there is none) into b (reset first). Returns 0, or -1 when out
- * of memory. */
-int progress_json(const progress_report_t *r, buf_t *b);
+/* The key's value, JSON {"percent":N,"message":"...","at":ms,"attempt":A,
+ * "delivery":D} ("message" null when there is none; A and D: the job's
+ * attempt and delivery count, which run it is) into b (reset first).
+ * Returns 0, or -1 when out of memory. */
+int progress_json(const progress_report_t *r, uint32_t attempt,
+                  uint32_t delivery, buf_t *b);
 
 struct jobrt_job;
 struct queue_redis;

@@ -430,7 +430,17 @@ static int read_progress(ctx_t *x, job_locate_t *l)
     const cJSON *pct = cJSON_GetObjectItemCaseSensitive(doc, "percent");
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "at");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
-    if (cJSON_IsObject(doc) && cJSON_IsNumber(pct) &&
+    const cJSON *attempt = cJSON_GetObjectItemCaseSensitive(doc, "attempt");
+    const cJSON *delivery = cJSON_GetObjectItemCaseSensitive(doc,
+                                                             "delivery");
+    /* a report of an earlier run, left by a worker that died or was
+     * killed (the key expires): not this run's progress */
+    int earlier =
+        (cJSON_IsNumber(attempt) &&
+         attempt->valuedouble != strtod(l->attempt, NULL)) ||
+        (cJSON_IsNumber(delivery) &&
+         delivery->valuedouble != (double)l->deliveries);
+    if (!earlier && cJSON_IsObject(doc) && cJSON_IsNumber(pct) &&
         pct->valuedouble >= 0 && pct->valuedouble <= 100 &&
         cJSON_IsNumber(at) && at->valuedouble >= 0 &&
         at->valuedouble < 9e15) {

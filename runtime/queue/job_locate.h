@@ -18,7 +18,9 @@
  * A running job's latest progress report (the ABI 1.2 job_progress, which
  * its worker writes to keys.progress_prefix + id: exec/progress.h) is read
  * too; a value that is not the JSON the worker writes, or is longer than
- * JOB_PROGRESS_MAX_VALUE bytes, counts as no report.
+ * JOB_PROGRESS_MAX_VALUE bytes, counts as no report, and so does one
+ * whose "attempt" or "delivery" is not the running entry's (an earlier
+ * run's, which a worker that died or was killed left behind).
  */
 #ifndef JOBRT_QUEUE_JOB_LOCATE_H
 #define JOBRT_QUEUE_JOB_LOCATE_H

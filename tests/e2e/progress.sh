@@ -7,8 +7,10 @@
 # for a file shows that progress in `jobrt status` (text and --json) while
 # it runs, from its key <ns>:{<queue>}:progress:<id> (expiring, at most
 # 1 h), in a worker of its own (--workers 0) and under a supervisor
-# (--workers 1); a running job that reports nothing has "progress": null;
-# once the job is done its key is gone and its record carries no progress.
+# (--workers 1); a running job that reports nothing has "progress": null,
+# and so has one whose key holds an earlier run's report (another
+# delivery) or no report at all; once the job is done its key is gone and
+# its record carries no progress.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -94,12 +96,14 @@ check_mode()
     local key="jobrt:{$q}:progress:$q-p1" v ttl
     v=$(rcli GET "$key")
     assert_eq 50 "$(field "$v" percent)" "the key's percent"
+    assert_eq 1 "$(field "$v" attempt)" "the key's attempt"
+    assert_eq 1 "$(field "$v" delivery)" "the key's delivery"
     ttl=$(rcli PTTL "$key")
     assert_ge 1 "$ttl" "PTTL of $key"
     assert_ge "$ttl" 3600000 "PTTL of $key at most 1 h"
 
     # a running job that reports nothing: "progress": null
-    J enqueue "$q" sleep -v 1 --payload '{"ms":3000}' --id "$q-quiet" \
+    J enqueue "$q" sleep -v 1 --payload '{"ms":5000}' --id "$q-quiet" \
         >/dev/null
     quiet_running() {
         J status "$q-quiet" -q "$q" --json | grep -q '"state":"running"'
@@ -110,6 +114,26 @@ check_mode()
     assert_contains "$OUT" '"progress":null' "a job without a report"
     assert_exit 0 "status of $q-quiet" J status "$q-quiet" -q "$q"
     assert_not_contains "$OUT" "progress" "a job without a report (text)"
+    # a report an earlier run left (a worker that died: delivery 7) is not
+    # this run's; one of this run (attempt 1, delivery 1) is shown
+    local qk="jobrt:{$q}:progress:$q-quiet"
+    rcli SET "$qk" '{"percent":90,"message":"old","at":1,"attempt":1,"delivery":7}' \
+        >/dev/null
+    assert_exit 0 "status --json with a stale report" \
+        J status "$q-quiet" -q "$q" --json
+    assert_eq running "$(field "$OUT" state)" "state of $q-quiet"
+    assert_contains "$OUT" '"progress":null' "a report of an earlier run"
+    rcli SET "$qk" '{"percent":20,"message":null,"at":1,"attempt":1,"delivery":1}' \
+        >/dev/null
+    assert_exit 0 "status --json with a report" \
+        J status "$q-quiet" -q "$q" --json
+    assert_eq '{"percent":20,"message":null,"at":1}' \
+        "$(field "$OUT" progress)" "a report of this run"
+    rcli SET "$qk" '{"percent":"x"}' >/dev/null
+    assert_exit 0 "status --json with a bad report" \
+        J status "$q-quiet" -q "$q" --json
+    assert_contains "$OUT" '"progress":null' "a value that is not a report"
+    rcli DEL "$qk" >/dev/null
 
     # done: the key goes, the record has no progress
     touch "$go"
