@@ -10,7 +10,8 @@
  *   worker_admit.c  before a handler may run a job: limits, cancel,
  *              expiry, parking, dead letters
  *   worker_board.c  the board shared with the supervisor: job slots,
- *              heartbeat, readiness, hard timeouts
+ *              heartbeat, readiness, hard timeouts; its tick publishes
+ *              the running jobs' progress (progress.c)
  *   worker_summary.c  the --log-summary line
  *
  * All of it runs on the loop thread.
