@@ -7,7 +7,9 @@
  *  - 4 threads resolve and release routes 200 000 times while the loop
  *    thread dispatches, checking the plugin's in-flight count returns to 0;
  *  - 5 000 jobs go through a 4-thread executor, some of them cancelled
- *    mid-run with executor_cancel_all, and every job must come back once.
+ *    mid-run with executor_cancel_all, and every job must come back once;
+ *  - 4 threads report progress into one job's slot (exec/progress.h)
+ *    while this thread takes it: every report taken is whole.
  * Exits 0 on success, 1 with a message on the first failed check.
  */
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <uv.h>
 
 #include "exec/executor.h"
+#include "exec/progress.h"
 #include "plugin/host_api.h"
 #include "plugin/loader.h"
 #include "plugin/router.h"
@@ -119,8 +122,52 @@ static void on_deadline(uv_timer_t *t)
     CHECK(0, "deadline: only %d of %d jobs came back", c->done, N_JOBS);
 }
 
+static atomic_int progress_hammers;
+
+/* One handler-side thread's reports: the message names the percent. */
+static void *progress_hammer(void *arg)
+{
+    progress_slot_t *s = arg;
+    char msg[64];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(msg, sizeof msg, "step %d of the run", i % 101);
+        progress_set(s, i % 101, msg, i);
+    }
+    atomic_fetch_sub(&progress_hammers, 1);
+    return NULL;
+}
+
+static void progress_stress(void)
+{
+    static progress_slot_t s;
+    progress_reset(&s);
+    pthread_t t[4];
+    atomic_store(&progress_hammers, 4);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, progress_hammer, &s);
+    int64_t now = 0;
+    unsigned taken = 0;
+    while (atomic_load(&progress_hammers) > 0) {
+        progress_report_t r;
+        now += PROGRESS_WRITE_EVERY_MS;
+        if (!progress_take(&s, now, &r))
+            continue;
+        taken++;
+        char want[64];
+        snprintf(want, sizeof want, "step %d of the run", r.percent);
+        CHECK(strcmp(r.message, want) == 0, "torn progress report: %d%% '%s'",
+              r.percent, r.message);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    CHECK(taken > 1, "only %u progress reports taken", taken);
+    printf("stress_threads: %u progress reports taken while 4 threads "
+           "reported: ok\n", taken);
+}
+
 int main(int argc, char **argv)
 {
+    progress_stress();
     const char *dir = argc > 1 ? argv[1] : JOBRT_TESTKIT_DIR;
     char err[512];
     loader_t *l = loader_create(NULL, host_api_get(), err, sizeof err);

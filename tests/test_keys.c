@@ -27,6 +27,7 @@ Test(queue_keys, default_layout)
     cr_assert_str_eq(k.schedules, "jobrt:{emails}:schedules");
     cr_assert_str_eq(k.schedule_due, "jobrt:{emails}:schedule_due");
     cr_assert_str_eq(k.schedule_fired, "jobrt:{emails}:schedule_fired");
+    cr_assert_str_eq(k.progress_prefix, "jobrt:{emails}:progress:");
 }
 
 Test(queue_keys, all_name_characters)
@@ -51,7 +52,7 @@ Test(queue_keys, hash_tag_is_the_queue_name)
     const char *keys[] = {k.stream,  k.dlq,       k.job_prefix,
                           k.delayed, k.seq,       k.cancelled,
                           k.idem_prefix, k.schedules, k.schedule_due,
-                          k.schedule_fired};
+                          k.schedule_fired, k.progress_prefix};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *open = strchr(keys[i], '{');
         cr_assert_not_null(open, "%s", keys[i]);

@@ -5,8 +5,9 @@
  * and report every file, and the testkit plugin (JOBRT_TESTKIT_DIR) must
  * load with its handler table. Private copies must not stay on disk. A
  * plugin refused before dlopen runs none of its code; plugins built against
- * the frozen 1.0 and 1.1 headers load; truncated and corrupt copies are one
- * line each, never a crash; untrusted files and directories are refused.
+ * the frozen 1.0, 1.1 and 1.2 headers load; truncated and corrupt copies
+ * are one line each, never a crash; untrusted files and directories are
+ * refused.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -682,6 +683,14 @@ Test(loader, plugins_of_every_published_minor_load)
     h = handler_of(p11, "abi_1_1_b");
     cr_assert_eq(h->backoff_base_ms, 333u);
     cr_assert_eq(h->backoff_cap_ms, 444u);
+
+    struct jobrt_plugin *p12 =
+        loader_load_file(loader, ABI "/abi_1_2.so", &set, why, sizeof why);
+    cr_assert_not_null(p12, "a 1.2 plugin must load: %s", why);
+    cr_assert_eq(p12->abi_minor, 2);
+    h = handler_of(p12, "abi_1_2_b");
+    cr_assert_eq(h->backoff_base_ms, 343u);
+    cr_assert_eq(h->backoff_cap_ms, 454u);
     plugin_set_unload_all(&set);
     teardown();
 }
@@ -709,7 +718,7 @@ Test(loader, a_newer_minor_is_refused)
 {
     setup();
     plugin_set_t set = {0};
-    expect_rejected(ABI "/abi_1_2.so", &set, "ABI minor", "newer");
+    expect_rejected(ABI "/abi_1_3.so", &set, "ABI minor", "newer");
     teardown();
 }
 

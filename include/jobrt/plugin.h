@@ -55,15 +55,15 @@ extern "C" {
 #endif
 
 #define JOBRT_ABI_MAJOR 1
-#define JOBRT_ABI_MINOR 1
+#define JOBRT_ABI_MINOR 2
 #define JOBRT_PLUGIN_MAGIC 0x4a525450u /* "JRTP" */
 #define JOBRT_PLUGIN_SYMBOL "jobrt_plugin"
 
 /* The SDK's version, semantic: major.minor are the ABI this header
  * declares, the patch grows with changes to the header that leave the ABI
- * as it is (comments, the C++ form). `find_package(jobrt 1.1)` and
- * `pkg-config --atleast-version=1.1 jobrt-plugin` check it. */
-#define JOBRT_SDK_VERSION "1.1.1"
+ * as it is (comments, the C++ form). `find_package(jobrt 1.2)` and
+ * `pkg-config --atleast-version=1.2 jobrt-plugin` check it. */
+#define JOBRT_SDK_VERSION "1.2.0"
 
 /* What a handler returns. */
 typedef enum jobrt_outcome {
@@ -135,6 +135,15 @@ typedef struct jobrt_host_api {
     /* The idempotency key the job was enqueued with, or NULL. Use it to
      * make side effects idempotent (at-least-once delivery). */
     const char *(*job_idempotency_key)(const jobrt_job *job);
+
+    /* ---- added in ABI 1.2 ---- */
+    /* How far the job has come, for `jobrt status`: percent in 0..100 and
+     * an optional one-line message (NULL: none; copied, cut at 200 bytes,
+     * never inside a UTF-8 character). Cheap enough to call often: only
+     * the latest report counts, and the runtime publishes it at most every
+     * 250 ms. Returns 0, or -1 for a percent outside 0..100 (nothing is
+     * recorded then). */
+    int (*job_progress)(jobrt_job *job, int percent, const char *message);
 
     /* APPEND ONLY below this line. */
 } jobrt_host_api;

@@ -215,6 +215,19 @@ static void human(buf_t *b, const char *id, const char *queue,
         }
         buf_appendf(b, ", attempt %s, delivery %lld, stream entry %s",
                     l->attempt, l->deliveries, l->stream_id);
+        if (l->has_progress) {
+            buf_appendf(b, "; progress %d%%", l->progress_percent);
+            if (l->progress_message[0]) {
+                buf_append(b, ": ", 2);
+                buf_append_escaped(b, l->progress_message,
+                                   strlen(l->progress_message), 0, NULL);
+            }
+            stats_fmt_age(age, sizeof age,
+                          l->server_ms > l->progress_at_ms
+                              ? l->server_ms - l->progress_at_ms
+                              : 0);
+            buf_appendf(b, " (reported %s ago)", age);
+        }
         break;
     case JOB_ACKED:
         if (was)
@@ -296,6 +309,17 @@ static cJSON *json_doc(const char *id, const char *queue,
             cJSON_AddNumberToObject(o, "since_ms", (double)wi->started_ms);
         else if (wi->have_record)
             cJSON_AddNullToObject(o, "since_ms"); /* not published */
+        if (l->has_progress) {
+            cJSON *p = cJSON_AddObjectToObject(o, "progress");
+            cJSON_AddNumberToObject(p, "percent", l->progress_percent);
+            if (l->progress_message[0])
+                cJSON_AddStringToObject(p, "message", l->progress_message);
+            else
+                cJSON_AddNullToObject(p, "message");
+            cJSON_AddNumberToObject(p, "at", (double)l->progress_at_ms);
+        } else {
+            cJSON_AddNullToObject(o, "progress"); /* none reported */
+        }
     }
     if (l->state == JOB_NOT_FOUND) {
         cJSON_AddNumberToObject(o, "scanned", (double)l->scanned);
@@ -474,28 +498,31 @@ int cmd_status(int argc, char **argv)
          "\"job\", \"v\", \"attempt\", \"stream_id\", \"due_ms\" and "
          "\"token\" (delayed), \"consumer\", \"deliveries\", \"idle_ms\", "
          "\"since_ms\" (parked, running; null when the worker did not "
-         "publish it), \"host\", \"pid\" (running), "
+         "publish it), \"host\", \"pid\", \"progress\" (running: "
+         "{\"percent\", \"message\", \"at\"} as the handler last "
+         "reported it, null when it did not), "
          "\"scanned\", \"scan_limit\", \"scan_cut\" (unknown)} "
          "(docs/inspecting.md).", 0, 0},
     };
     const cli_cmd_t cmd = {
         "status", "jobrt status ID [--queue NAME] [--scan-limit N] [--wait "
         "[--timeout DUR]] [--json]",
-        "Says where job ID is: finished (prints its outcome record as JSON: "
-        "status\nsucceeded, dead or cancelled, reason, result or error, "
-        "attempts, plugin,\ntimestamps; kept for the worker's --result-ttl / "
-        "--failure-ttl), queued (in the\nstream, not yet delivered), "
-        "delayed (with its due time), parked (pending to\nparked:JOB:vN, "
-        "since when), running (on which worker, host and pid, since "
-        "when,\nattempt, delivery count), or unknown. An ID of the form of "
-        "a stream entry id\n(the default job id) is looked up directly; "
-        "another is searched for in the\nstream and the delayed set, a page "
-        "of 1000 at a time, up to --scan-limit\nentries (a note says when "
-        "the limit cut the search). A job not found, or\nfinished without an "
-        "outcome record, is looked for among the newest 1000 dead\nletters. "
-        "--wait polls the record, looks at the job's known place each "
-        "second,\nand searches again only when a retry moved it. Put -- "
-        "before an ID that\nstarts with '-'.\n"
+        "Says where job ID is: finished (prints its outcome record as "
+        "JSON: status\nsucceeded, dead or cancelled, reason, result or "
+        "error, attempts, plugin,\ntimestamps; kept for the worker's "
+        "--result-ttl / --failure-ttl), queued (in the\nstream, not yet "
+        "delivered), delayed (with its due time), parked (pending "
+        "to\nparked:JOB:vN, since when), running (on which worker, host "
+        "and pid, since when,\nattempt, delivery count, and its progress "
+        "when its handler reports it), or\nunknown. An ID of the form of a "
+        "stream entry id (the default job id) is looked\nup directly; "
+        "another is searched for in the stream and the delayed set, a "
+        "page\nof 1000 at a time, up to --scan-limit entries (a note says "
+        "when the limit cut\nthe search). A job not found, or finished "
+        "without an outcome record, is looked\nfor among the newest 1000 "
+        "dead letters. --wait polls the record, looks at the\njob's known "
+        "place each second, and searches again only when a retry moved "
+        "it.\nPut -- before an ID that starts with '-'.\n"
         "Exit codes: 0 found (any state); with --wait, 0 succeeded, 3 dead "
         "or\ncancelled, 4 finished but no outcome record was kept and no "
         "dead letter\nfound (--result-ttl 0); 1 unknown, --timeout reached "

@@ -5,7 +5,8 @@
  *
  * Ownership: the loop thread fills a job and hands it to the executor; from
  * then until it comes back in a completion batch, only the worker thread
- * running it touches it (except the atomic cancel flag).
+ * running it touches it (except the atomic cancel flag and the progress
+ * slot, which has its own lock: exec/progress.h).
  */
 #ifndef JOBRT_JOB_H
 #define JOBRT_JOB_H
@@ -16,6 +17,7 @@
 #include "core/envelope.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "exec/progress.h"
 #include "plugin/plugin_set.h"
 #include "supervise/board.h"
 
@@ -56,6 +58,7 @@ struct jobrt_job {
     buf_t result;     /* JSON set by the handler, if has_result */
     int has_result;
     char error[1024];
+    progress_slot_t progress; /* job_progress (ABI 1.2), exec/progress.h */
 
     /* Its slot on the worker's board (supervise/board.h), where the
      * supervisor finds it if the process dies; NULL outside a worker. */

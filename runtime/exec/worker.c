@@ -420,8 +420,10 @@ static void finish(worker_t *w)
         LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu "
              "dead-lettered%s", w->n_ok, w->n_retry, w->n_dead,
              running ? "; exiting with handlers still running" : "");
-    for (size_t i = 0; i < w->n_queues; i++)
+    for (size_t i = 0; i < w->n_queues; i++) {
         queue_redis_destroy(w->queues[i].q);
+        w->queues[i].q = NULL;
+    }
     w->n_queues = 0;
     executor_destroy(w->ex, running > 0);
     w->ex = NULL;

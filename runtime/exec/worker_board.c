@@ -16,6 +16,9 @@
  * for a stop or a recycle too. Without a supervisor (--workers 0)
  * nothing can end the handler: the worker warns and stops renewing its
  * lease, so another worker takes the job over after --lease.
+ *
+ * The board tick also publishes the running jobs' progress reports
+ * (exec/progress.h), and a settled job's progress key is deleted here.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "core/reasons.h"
 #include "observe/health.h"
 #include "observe/ops.h"
+#include "exec/progress.h"
 #include "exec/worker_internal.h"
 #include "supervise/crash_guard.h"
 
@@ -197,6 +201,7 @@ void worker_board_stop(worker_t *w)
         uv_timer_stop(&w->board_timer);
         uv_close((uv_handle_t *)&w->board_timer, NULL);
     }
+    buf_free(&w->progress_json);
     stop_health_watch(w);
     ops_close(w->ops);
     w->ops = NULL;
@@ -269,6 +274,7 @@ void worker_board_settled(worker_t *w, struct jobrt_job *job)
 {
     if (job->board == NULL)
         return;
+    progress_job_settled(job, worker_job_queue(w, job));
     uint32_t was = atomic_exchange_explicit(
         &w->board->slots[job->board_index].state, BOARD_SLOT_FREE,
         memory_order_acq_rel);
@@ -421,6 +427,11 @@ static void on_board_tick(uv_timer_t *t)
     int64_t now = util_mono_ms();
     atomic_store_explicit(&b->heartbeat_ms, now, memory_order_relaxed);
     publish_metrics(w, now);
+    queue_redis_t *qs[WORKER_MAX_QUEUES];
+    for (size_t i = 0; i < w->n_queues; i++)
+        qs[i] = w->queues[i].q;
+    progress_flush(w->slots, (size_t)w->cfg->concurrency, qs, w->n_queues,
+                   &w->progress_json, now);
     if (w->board_done) {
         atomic_fetch_add_explicit(&b->jobs_done, w->board_done,
                                   memory_order_relaxed);

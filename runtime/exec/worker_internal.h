@@ -10,7 +10,8 @@
  *   worker_admit.c  before a handler may run a job: limits, cancel,
  *              expiry, parking, dead letters
  *   worker_board.c  the board shared with the supervisor: job slots,
- *              heartbeat, readiness, hard timeouts
+ *              heartbeat, readiness, hard timeouts; its tick publishes
+ *              the running jobs' progress (progress.c)
  *   worker_summary.c  the --log-summary line
  *
  * All of it runs on the loop thread.
@@ -111,6 +112,7 @@ typedef struct worker {
     board_t *board;      /* shared with the supervisor, or private */
     int supervised;      /* a supervisor reads the board (--workers K) */
     uv_timer_t board_timer;
+    buf_t progress_json; /* scratch of the progress writes (progress.h) */
     unsigned long long board_done; /* settled since the last tick */
     int overrun_drain;   /* a handler overran: take no more jobs */
     unsigned long long n_dispatched; /* handed to the executor */

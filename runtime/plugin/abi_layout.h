@@ -20,17 +20,17 @@
 
 #include "jobrt/plugin.h"
 
-#define ABI_LATEST_FROZEN_MINOR 1
+#define ABI_LATEST_FROZEN_MINOR 2
 
-/* tests/abi builds this code against a header with an unpublished minor 2
- * (JOBRT_ABI_TEST_UNPUBLISHED_MINOR) to show that 1.0 and 1.1 plugins load
- * into a runtime whose structs have grown. */
+/* tests/abi builds this code against a header with an unpublished minor 3
+ * (JOBRT_ABI_TEST_UNPUBLISHED_MINOR) to show that 1.0, 1.1 and 1.2 plugins
+ * load into a runtime whose structs have grown. */
 #if JOBRT_ABI_MINOR > ABI_LATEST_FROZEN_MINOR &&                            \
     !defined(JOBRT_ABI_TEST_UNPUBLISHED_MINOR)
 #error "freeze the layout of the new ABI minor in abi_layout.h"
 #endif
 
-/* ---- ABI 1.0 (also the 1.1 descriptor: 1.1 added no descriptor field) -- */
+/* ---- ABI 1.0 (also the 1.1 and 1.2 descriptor: neither added a field) - */
 
 typedef struct abi_desc_1_0 {
     uint32_t magic;
@@ -59,6 +59,7 @@ typedef struct abi_handler_1_0 {
     uint32_t flags;
 } abi_handler_1_0;
 
+/* (also the 1.2 entry: 1.2 added no handler field) */
 typedef struct abi_handler_1_1 {
     const char *job_name;
     uint32_t schema_min;
@@ -95,6 +96,29 @@ typedef struct abi_host_1_1 {
     const char *(*job_idempotency_key)(const jobrt_job *job);
 } abi_host_1_1;
 
+typedef struct abi_host_1_2 {
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    void (*log)(jobrt_plugin_ref *plugin, int level, const char *fmt, ...);
+    void (*job_log)(const jobrt_job *job, int level, const char *fmt, ...);
+    const char *(*job_id)(const jobrt_job *job);
+    const char *(*job_name)(const jobrt_job *job);
+    uint32_t (*job_version)(const jobrt_job *job);
+    uint32_t (*job_attempt)(const jobrt_job *job);
+    const char *(*job_correlation_id)(const jobrt_job *job);
+    const char *(*job_payload)(const jobrt_job *job, size_t *len);
+    int64_t (*job_deadline_ms)(const jobrt_job *job);
+    int (*job_cancel_requested)(const jobrt_job *job);
+    int (*job_set_result)(jobrt_job *job, const char *json, size_t len);
+    void (*job_set_error)(jobrt_job *job, const char *fmt, ...);
+    void (*job_retry_after)(jobrt_job *job, uint32_t ms);
+    uint32_t (*job_delivery_count)(const jobrt_job *job);
+    const char *(*job_idempotency_key)(const jobrt_job *job);
+    /* added in 1.2 */
+    int (*job_progress)(jobrt_job *job, int percent, const char *message);
+} abi_host_1_2;
+
 /* Where the fields of a frozen struct end (its padding excluded). */
 #define ABI_FIELDS_END(type, last)                                          \
     (offsetof(type, last) + sizeof(((type *)0)->last))
@@ -104,6 +128,7 @@ typedef struct abi_host_1_1 {
 #define ABI_HANDLER_1_1_END ABI_FIELDS_END(abi_handler_1_1, backoff_cap_ms)
 #define ABI_HOST_1_0_END ABI_FIELDS_END(abi_host_1_1, job_set_error)
 #define ABI_HOST_1_1_END ABI_FIELDS_END(abi_host_1_1, job_idempotency_key)
+#define ABI_HOST_1_2_END ABI_FIELDS_END(abi_host_1_2, job_progress)
 
 /* pub.f sits where frozen.f sat, with the same size. */
 #define ABI_SAME_FIELD(pub, frozen, f)                                      \
@@ -160,13 +185,16 @@ ABI_SAME_FIELD(jobrt_host_api, abi_host_1_1, job_set_error);
 ABI_SAME_FIELD(jobrt_host_api, abi_host_1_1, job_retry_after);
 ABI_SAME_FIELD(jobrt_host_api, abi_host_1_1, job_delivery_count);
 ABI_SAME_FIELD(jobrt_host_api, abi_host_1_1, job_idempotency_key);
+ABI_SAME_FIELD(jobrt_host_api, abi_host_1_2, job_progress);
+ABI_SAME_FIELD(abi_host_1_2, abi_host_1_1, job_set_error);
+ABI_SAME_FIELD(abi_host_1_2, abi_host_1_1, job_idempotency_key);
 
 _Static_assert(sizeof(jobrt_plugin_desc) >= ABI_DESC_1_0_END,
                "jobrt_plugin_desc shrank below its 1.0 layout");
 _Static_assert(sizeof(jobrt_handler_desc) >= ABI_HANDLER_1_1_END,
                "jobrt_handler_desc shrank below its 1.1 layout");
-_Static_assert(sizeof(jobrt_host_api) >= ABI_HOST_1_1_END,
-               "jobrt_host_api shrank below its 1.1 layout");
+_Static_assert(sizeof(jobrt_host_api) >= ABI_HOST_1_2_END,
+               "jobrt_host_api shrank below its 1.2 layout");
 
 /* Bytes of a descriptor built against 1.minor that hold fields. Only
  * minors up to this runtime's JOBRT_ABI_MINOR are ever asked about; one
@@ -176,6 +204,7 @@ static inline size_t abi_desc_span(unsigned minor)
     switch (minor) {
     case 0:
     case 1:
+    case 2:
         return ABI_DESC_1_0_END;
     default:
         return sizeof(jobrt_plugin_desc);
@@ -183,13 +212,15 @@ static inline size_t abi_desc_span(unsigned minor)
 }
 
 /* Bytes of one handler entry built against 1.minor that hold fields: a
- * 1.0 entry has 36, then 4 bytes of padding that are never read. */
+ * 1.0 entry has 36, then 4 bytes of padding that are never read; a 1.1
+ * or 1.2 one 44, then 4 more. */
 static inline size_t abi_handler_span(unsigned minor)
 {
     switch (minor) {
     case 0:
         return ABI_HANDLER_1_0_END;
     case 1:
+    case 2:
         return ABI_HANDLER_1_1_END;
     default:
         return sizeof(jobrt_handler_desc);

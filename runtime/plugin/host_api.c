@@ -110,6 +110,11 @@ static const char *h_job_idempotency_key(const jobrt_job *job)
     return job->env.idempotency_key.len ? job->env.idempotency_key.ptr : NULL;
 }
 
+static int h_job_progress(jobrt_job *job, int percent, const char *message)
+{
+    return progress_set(&job->progress, percent, message, util_now_ms());
+}
+
 static const jobrt_host_api host_table = {
     .struct_size = sizeof(jobrt_host_api),
     .abi_major = JOBRT_ABI_MAJOR,
@@ -129,6 +134,7 @@ static const jobrt_host_api host_table = {
     .job_retry_after = h_job_retry_after,
     .job_delivery_count = h_job_delivery_count,
     .job_idempotency_key = h_job_idempotency_key,
+    .job_progress = h_job_progress,
 };
 
 const jobrt_host_api *host_api_get(void) { return &host_table; }

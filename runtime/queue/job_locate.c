@@ -7,6 +7,8 @@
  */
 #include "queue/job_locate.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,9 +410,57 @@ static int server_time(ctx_t *x, job_locate_t *l)
     return ok ? 0 : -1;
 }
 
-int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
-               const char *id, unsigned long long scan_limit,
-               job_locate_t *out, char *err, size_t err_len)
+/* A running job's progress key into l (has_progress), when it holds the
+ * JSON a worker writes; anything else reads as no report. 0, or -1 on a
+ * Redis error. */
+static int read_progress(ctx_t *x, job_locate_t *l)
+{
+    char key[1024];
+    snprintf(key, sizeof key, "%s%s", x->k->progress_prefix, x->id);
+    const char *argv[] = {"GET", key};
+    redisReply *r = call(x, "GET of its progress", 2, argv);
+    if (r == NULL)
+        return -1;
+    l->has_progress = 0;
+    l->progress_message[0] = '\0';
+    cJSON *doc = NULL;
+    if (r->type == REDIS_REPLY_STRING && r->len <= JOB_PROGRESS_MAX_VALUE)
+        doc = cJSON_ParseWithLength(r->str, r->len);
+    freeReplyObject(r);
+    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(doc, "percent");
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "at");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
+    const cJSON *attempt = cJSON_GetObjectItemCaseSensitive(doc, "attempt");
+    const cJSON *delivery = cJSON_GetObjectItemCaseSensitive(doc,
+                                                             "delivery");
+    /* a report of an earlier run, left by a worker that died or was
+     * killed (the key expires): not this run's progress */
+    int earlier =
+        (cJSON_IsNumber(attempt) &&
+         attempt->valuedouble != strtod(l->attempt, NULL)) ||
+        (cJSON_IsNumber(delivery) &&
+         delivery->valuedouble != (double)l->deliveries);
+    if (!earlier && cJSON_IsObject(doc) && cJSON_IsNumber(pct) &&
+        pct->valuedouble >= 0 && pct->valuedouble <= 100 &&
+        cJSON_IsNumber(at) && at->valuedouble >= 0 &&
+        at->valuedouble < 9e15) {
+        l->has_progress = 1;
+        l->progress_percent = (int)pct->valuedouble;
+        l->progress_at_ms = (int64_t)at->valuedouble;
+        if (cJSON_IsString(msg)) {
+            util_copy_str(l->progress_message, sizeof l->progress_message,
+                          msg->valuestring);
+            utf8_truncate(l->progress_message, JOB_PROGRESS_MESSAGE_MAX);
+        }
+    }
+    cJSON_Delete(doc);
+    return 0;
+}
+
+static int locate(redisContext *c, const queue_keys_t *keys,
+                  const char *group, const char *id,
+                  unsigned long long scan_limit, job_locate_t *out,
+                  char *err, size_t err_len)
 {
     ctx_t x = {c, keys, group, id, err, err_len};
     memset(out, 0, sizeof *out);
@@ -453,10 +503,10 @@ int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
     return 0;
 }
 
-int job_relocate(redisContext *c, const queue_keys_t *keys,
-                 const char *group, const char *id,
-                 const job_locate_t *prev, job_locate_t *out, char *err,
-                 size_t err_len)
+static int relocate(redisContext *c, const queue_keys_t *keys,
+                    const char *group, const char *id,
+                    const job_locate_t *prev, job_locate_t *out, char *err,
+                    size_t err_len)
 {
     ctx_t x = {c, keys, group, id, err, err_len};
     memset(out, 0, sizeof *out);
@@ -498,4 +548,33 @@ int job_relocate(redisContext *c, const queue_keys_t *keys,
     if (found == 0)
         out->state = rc == 2 ? JOB_ACKED : JOB_NOT_FOUND;
     return 0;
+}
+
+static int with_progress(redisContext *c, const queue_keys_t *keys,
+                         const char *group, const char *id,
+                         job_locate_t *out, char *err, size_t err_len)
+{
+    if (out->state != JOB_RUNNING)
+        return 0;
+    ctx_t x = {c, keys, group, id, err, err_len};
+    return read_progress(&x, out);
+}
+
+int job_locate(redisContext *c, const queue_keys_t *keys, const char *group,
+               const char *id, unsigned long long scan_limit,
+               job_locate_t *out, char *err, size_t err_len)
+{
+    if (locate(c, keys, group, id, scan_limit, out, err, err_len) != 0)
+        return -1;
+    return with_progress(c, keys, group, id, out, err, err_len);
+}
+
+int job_relocate(redisContext *c, const queue_keys_t *keys,
+                 const char *group, const char *id,
+                 const job_locate_t *prev, job_locate_t *out, char *err,
+                 size_t err_len)
+{
+    if (relocate(c, keys, group, id, prev, out, err, err_len) != 0)
+        return -1;
+    return with_progress(c, keys, group, id, out, err, err_len);
 }

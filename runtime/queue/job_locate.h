@@ -14,6 +14,13 @@
  * moves between the stream and the delayed set during a scan can be
  * missed (then it is reported as not found; ask again). Every reply
  * element is checked for its type before it is read.
+ *
+ * A running job's latest progress report (the ABI 1.2 job_progress, which
+ * its worker writes to keys.progress_prefix + id: exec/progress.h) is read
+ * too; a value that is not the JSON the worker writes, or is longer than
+ * JOB_PROGRESS_MAX_VALUE bytes, counts as no report, and so does one
+ * whose "attempt" or "delivery" is not the running entry's (an earlier
+ * run's, which a worker that died or was killed left behind).
  */
 #ifndef JOBRT_QUEUE_JOB_LOCATE_H
 #define JOBRT_QUEUE_JOB_LOCATE_H
@@ -28,6 +35,8 @@
 
 #define JOB_LOCATE_PAGE 1000
 #define JOB_LOCATE_DEFAULT_LIMIT 1000000ULL
+#define JOB_PROGRESS_MAX_VALUE 4096
+#define JOB_PROGRESS_MESSAGE_MAX 200
 
 typedef enum {
     JOB_NOT_FOUND,
@@ -56,6 +65,11 @@ typedef struct {
     char version[16];        /* they are (cut to fit), "" if absent */
     char attempt[16];        /* the attempt field, "1" if absent */
     int no_group;            /* queued: no worker made the group yet */
+    /* running: its latest progress report, if it published one */
+    int has_progress;
+    int progress_percent;    /* 0..100 */
+    int64_t progress_at_ms;  /* when the handler reported it (wall clock) */
+    char progress_message[JOB_PROGRESS_MESSAGE_MAX + 1]; /* "" if none */
     unsigned long long scanned; /* entries the scans looked at */
     int scan_cut;            /* the scan stopped at scan_limit */
 } job_locate_t;

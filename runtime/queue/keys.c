@@ -54,6 +54,8 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
              ns, queue);
     snprintf(k->schedule_fired, sizeof k->schedule_fired,
              "%s:{%s}:schedule_fired", ns, queue);
+    snprintf(k->progress_prefix, sizeof k->progress_prefix,
+             "%s:{%s}:progress:", ns, queue);
     snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
     return 0;
 }

@@ -4,9 +4,11 @@
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
  * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
  * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
- * :paused (set while `jobrt pause` holds the queue) and :disabled (the job
- * types `jobrt disable` holds), and for recurring jobs (`jobrt schedule`)
- * :schedules, :schedule_due and :schedule_fired. The one key
+ * :paused (set while `jobrt pause` holds the queue), :disabled (the job
+ * types `jobrt disable` holds) and :progress:<job id> (a running job's
+ * latest progress report, exec/progress.h), and for recurring jobs
+ * (`jobrt schedule`) :schedules, :schedule_due and :schedule_fired. The
+ * one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
  * Parked jobs have no key of their own: an entry no worker here can serve
@@ -42,6 +44,9 @@ typedef struct {
                               time (ms); a paused schedule has none */
     char schedule_fired[512]; /* hash: schedule name -> "<count> <last
                                  tick ms>" of the jobs it enqueued */
+    char progress_prefix[512]; /* append a job id: its latest progress,
+                                  JSON {"percent","message","at"}, while
+                                  it runs */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
 } queue_keys_t;

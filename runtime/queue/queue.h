@@ -183,6 +183,14 @@ int queue_redis_set_served(queue_redis_t *q, const queue_served_t *s,
  * kept 10 minutes. An op: resent after a reconnect. */
 void queue_redis_reload_reply(queue_redis_t *q, const char *request_id,
                               const char *json, size_t len);
+/* A running job's progress (exec/progress.h): sets keys.progress_prefix +
+ * job_id to json[0..len), expiring after ttl_ms, or deletes it. Plain
+ * commands on the writer, fire and forget: not ops (never resent or
+ * waited for), an error reply is logged once. Return 0 when sent, -1 when
+ * not (the writer is not ready, or the key would be too long). */
+int queue_redis_progress_set(queue_redis_t *q, const char *job_id,
+                             const char *json, size_t len, int64_t ttl_ms);
+int queue_redis_progress_del(queue_redis_t *q, const char *job_id);
 /* The registry record changed (a reload): write it now, ahead of what is
  * sent after this call (a reload reply), rather than at the next
  * heartbeat. */

@@ -22,6 +22,7 @@
  *               reload` requests and replies
  *   schedule_tick.c  recurring jobs (`jobrt schedule`): polling the due
  *               schedules and firing each tick once for the whole fleet
+ *   progress_key.c  running jobs' progress keys (fire and forget)
  *
  * All of it runs on the loop thread.
  */
@@ -182,6 +183,9 @@ struct queue_redis {
                                   read */
     int disabled_known;        /* read once */
     int64_t next_pause_poll;
+    /* progress_key.c: the last error a progress write logged, "" while
+     * fine */
+    char progress_error[160];
 
     /* schedule_tick.c */
     struct sched_entry *sched;  /* parsed definitions, by name (a cache:

@@ -87,6 +87,11 @@ static int my_job_run(const jobrt_host_api *host, void *ctx, jobrt_job *job)
             return JOBRT_RETRY;
         }
         /* ... one bounded piece of real work ... */
+        /* ABI 1.2: how far it has come, shown by `jobrt status` while
+         * the job runs. Only the latest report counts, so it is cheap to
+         * call per step. */
+        if (JOBRT_HOST_HAS(host, job_progress))
+            host->job_progress(job, (step + 1) * 100 / 3, "working");
     }
 
     /*

@@ -1,10 +1,10 @@
 /*
- * test_abi_grown.c - plugins built against the frozen ABI 1.0 and 1.1
+ * test_abi_grown.c - plugins built against the frozen ABI 1.0, 1.1 and 1.2
  * headers load into a runtime whose structs have grown. This file and
  * runtime/plugin/descriptor.c are compiled against tests/abi/grown (ABI
- * 1.2: one field appended to the descriptor, the handler entry and the host
+ * 1.3: one field appended to the descriptor, the handler entry and the host
  * API); the fields a plugin's minor lacks must read 0 (never its padding),
- * while a 1.2 plugin's are read. The plugins are trusted build artifacts,
+ * while a 1.3 plugin's are read. The plugins are trusted build artifacts,
  * so they are dlopen()ed directly: the loader itself is built against the
  * real header and is not linked here.
  */
@@ -20,7 +20,7 @@
 #include "plugin/descriptor.h"
 #include "plugin/elf_image.h"
 
-_Static_assert(JOBRT_ABI_MINOR == 2,
+_Static_assert(JOBRT_ABI_MINOR == 3,
                "tests/abi/grown must come first on the include path");
 
 typedef struct {
@@ -109,7 +109,7 @@ Test(abi_grown, plugin_1_0_loads_with_later_fields_zero)
     jobrt_plugin_desc d;
     memset(&d, 0xa5, sizeof d);
     struct jobrt_plugin *p = check(&o, &d);
-    cr_assert_eq(d.added_in_1_2, 0u, "a 1.2 descriptor field must read 0");
+    cr_assert_eq(d.added_in_1_3, 0u, "a 1.3 descriptor field must read 0");
     cr_assert_eq(p->n_handlers, 2u);
     cr_assert_str_eq(p->handlers[1].job_name, "abi_1_0_b");
     cr_assert_eq(p->handlers[0].timeout_ms, 1234u);
@@ -120,7 +120,7 @@ Test(abi_grown, plugin_1_0_loads_with_later_fields_zero)
         jobrt_handler_desc h = entry(&d, &lay, i);
         cr_assert_eq(h.backoff_base_ms, 0u);
         cr_assert_eq(h.backoff_cap_ms, 0u);
-        cr_assert_eq(h.added_in_1_2, 0u);
+        cr_assert_eq(h.added_in_1_3, 0u);
     }
     close_plugin(&o, p);
 }
@@ -137,7 +137,7 @@ Test(abi_grown, plugin_1_0_padding_is_never_read)
                      "padding of entry %u read as backoff_base_ms", i);
         jobrt_handler_desc h = entry(&d, &o.file_layout, i);
         cr_assert_eq(h.backoff_base_ms, 0u);
-        cr_assert_eq(h.added_in_1_2, 0u);
+        cr_assert_eq(h.added_in_1_3, 0u);
     }
     close_plugin(&o, p);
 }
@@ -152,7 +152,7 @@ Test(abi_grown, plugin_1_1_loads_with_its_fields_and_not_its_padding)
     memset(&d, 0xa5, sizeof d);
     struct jobrt_plugin *p = check(&o, &d);
     cr_assert_eq(p->abi_minor, 1);
-    cr_assert_eq(d.added_in_1_2, 0u);
+    cr_assert_eq(d.added_in_1_3, 0u);
     cr_assert_eq(p->n_handlers, 2u);
     cr_assert_eq(p->handlers[0].backoff_base_ms, 111u);
     cr_assert_eq(p->handlers[0].backoff_cap_ms, 222u);
@@ -161,22 +161,46 @@ Test(abi_grown, plugin_1_1_loads_with_its_fields_and_not_its_padding)
     cr_assert_eq(p->handlers[0].timeout_ms, 1500u);
     for (uint32_t i = 0; i < 2; i++) {
         jobrt_handler_desc h = entry(&d, &o.file_layout, i);
-        cr_assert_eq(h.added_in_1_2, 0u,
-                     "entry %u: the 1.1 padding was read as a 1.2 field", i);
+        cr_assert_eq(h.added_in_1_3, 0u,
+                     "entry %u: the 1.1 padding was read as a 1.3 field", i);
     }
     close_plugin(&o, p);
 }
 
-Test(abi_grown, plugin_1_2_fields_are_read)
+Test(abi_grown, plugin_1_2_loads_with_its_fields_and_not_its_padding)
 {
     opened_t o;
     open_plugin("abi_1_2.so", &o);
+    cr_assert_eq(o.file_layout.abi_minor, 2);
+    cr_assert_eq(o.file_layout.handler_span, 44u,
+                 "1.2 added no handler field: a 1.2 entry has 44 bytes");
+    cr_assert_eq(o.file_layout.handler_size, 48u);
     jobrt_plugin_desc d;
+    memset(&d, 0xa5, sizeof d);
     struct jobrt_plugin *p = check(&o, &d);
     cr_assert_eq(p->abi_minor, 2);
-    cr_assert_eq(d.added_in_1_2, 0x1234u);
+    cr_assert_eq(d.added_in_1_3, 0u);
+    cr_assert_eq(p->n_handlers, 2u);
+    cr_assert_eq(p->handlers[0].backoff_base_ms, 121u);
+    cr_assert_eq(p->handlers[1].backoff_cap_ms, 454u);
+    for (uint32_t i = 0; i < 2; i++) {
+        jobrt_handler_desc h = entry(&d, &o.file_layout, i);
+        cr_assert_eq(h.added_in_1_3, 0u,
+                     "entry %u: the 1.2 padding was read as a 1.3 field", i);
+    }
+    close_plugin(&o, p);
+}
+
+Test(abi_grown, plugin_1_3_fields_are_read)
+{
+    opened_t o;
+    open_plugin("abi_1_3.so", &o);
+    jobrt_plugin_desc d;
+    struct jobrt_plugin *p = check(&o, &d);
+    cr_assert_eq(p->abi_minor, 3);
+    cr_assert_eq(d.added_in_1_3, 0x1234u);
     jobrt_handler_desc h = entry(&d, &o.file_layout, 0);
-    cr_assert_eq(h.added_in_1_2, 77u);
+    cr_assert_eq(h.added_in_1_3, 77u);
     cr_assert_eq(h.backoff_base_ms, 555u);
     cr_assert_eq(h.backoff_cap_ms, 666u);
     close_plugin(&o, p);
@@ -196,8 +220,9 @@ Test(abi_grown, frozen_minimum_sizes)
         uint32_t size, hsize;
         int ok;
     } cases[] = {{0, 104, 36, 1}, {0, 103, 36, 0}, {0, 104, 35, 0},
-                 {1, 104, 44, 1}, {1, 104, 43, 0}, {2, 112, 48, 1},
-                 {2, 104, 48, 0}, {2, 112, 47, 0}};
+                 {1, 104, 44, 1}, {1, 104, 43, 0}, {2, 104, 44, 1},
+                 {2, 104, 43, 0}, {2, 103, 44, 0}, {3, 112, 48, 1},
+                 {3, 104, 48, 0}, {3, 112, 47, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         d.abi_minor = cases[i].minor;
         d.struct_size = cases[i].size;

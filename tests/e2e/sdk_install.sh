@@ -133,7 +133,7 @@ for how in cmake make; do
     assert_eq 0 "$RC" "sdk/template with $how ($OUT $ERR)"
     run_cmd "$P/bin/jobrt" plugins --plugin-dir "$dir"
     assert_eq 0 "$RC" "jobrt plugins on the template ($how, $OUT $ERR)"
-    assert_contains "$OUT" "plugin my-job 0.1.0 (ABI 1.1, build src-" \
+    assert_contains "$OUT" "plugin my-job 0.1.0 (ABI 1.2, build src-" \
         "jobrt plugins on the template ($how)"
 done
 pass

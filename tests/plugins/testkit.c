@@ -16,6 +16,12 @@
  *              OK {"stopped":true}: a handler that stops cleanly
  *   fail_with  {"error":S}: logs S with job_log and host->log, then FAIL
  *              with S as its error: untrusted text in log lines (logs.sh)
+ *   progress   {"file":F,"ms":N,"message":S} (each optional): reports 10%
+ *              "starting", then 50% with S (default "half way"), then
+ *              waits until file F exists or N ms (default 30000) passed,
+ *              reports 100% "done" and is OK {"progress":true}; RETRY
+ *              "cancelled" when cancelled; FAIL when the host has no
+ *              job_progress (ABI 1.2) or it refused a valid report
  */
 #include <jobrt/plugin.h>
 
@@ -282,6 +288,50 @@ static int run_gather(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     return set_resultf(host, job, "{\"peak\":%u}", (unsigned)peak);
 }
 
+static int run_progress(const jobrt_host_api *host, void *ctx,
+                        jobrt_job *job)
+{
+    (void)ctx;
+    if (!JOBRT_HOST_HAS(host, job_progress)) {
+        host->job_set_error(job, "progress: the host has no job_progress");
+        return JOBRT_FAIL;
+    }
+    size_t len = 0;
+    const char *text = host->job_payload(job, &len);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(root, "file");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "ms");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+    long wait_ms = cJSON_IsNumber(ms) && ms->valuedouble >= 0 &&
+                           ms->valuedouble <= 600000
+                       ? (long)ms->valuedouble
+                       : 30000;
+    int rc = JOBRT_OK;
+    if (host->job_progress(job, 10, "starting") != 0 ||
+        host->job_progress(job, 50, cJSON_IsString(msg) ? msg->valuestring
+                                                         : "half way") != 0) {
+        host->job_set_error(job, "progress: a valid report was refused");
+        rc = JOBRT_FAIL;
+    }
+    for (long waited = 0; rc == JOBRT_OK && waited < wait_ms; waited += 10) {
+        struct timespec ts = {0, 10000000L};
+        if (cJSON_IsString(file) && access(file->valuestring, F_OK) == 0)
+            break;
+        if (host->job_cancel_requested(job)) {
+            host->job_set_error(job, "cancelled");
+            rc = JOBRT_RETRY;
+        }
+        nanosleep(&ts, NULL);
+    }
+    cJSON_Delete(root);
+    if (rc != JOBRT_OK)
+        return rc;
+    if (host->job_progress(job, 100, "done") != 0 ||
+        host->job_set_result(job, STR_LEN("{\"progress\":true}")) != 0)
+        return JOBRT_FAIL;
+    return JOBRT_OK;
+}
+
 static int run_stoppable(const jobrt_host_api *host, void *ctx,
                          jobrt_job *job)
 {
@@ -414,6 +464,12 @@ static const jobrt_handler_desc handlers[] = {
         .schema_min = 1,
         .schema_max = 1,
         .run = run_fail_with,
+    },
+    {
+        .job_name = "progress",
+        .schema_min = 1,
+        .schema_max = 1,
+        .run = run_progress,
     },
 };
 

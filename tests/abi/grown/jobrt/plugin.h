@@ -1,11 +1,11 @@
 /*
  * tests/abi/grown/jobrt/plugin.h - NOT a published header: include/jobrt/
- * plugin.h with one field appended to each struct and JOBRT_ABI_MINOR 2,
- * the shape a real ABI 1.2 would have. tests/abi builds the runtime's
- * descriptor checks against it to show that plugins built against 1.0 and
- * 1.1 still load into a runtime whose structs have grown, with the new
- * fields reading 0. Keep it the current header plus these "added in 1.2"
- * fields.
+ * plugin.h with one field appended to each struct and JOBRT_ABI_MINOR 3,
+ * the shape a real ABI 1.3 would have. tests/abi builds the runtime's
+ * descriptor checks against it to show that plugins built against 1.0,
+ * 1.1 and 1.2 still load into a runtime whose structs have grown, with the
+ * new fields reading 0. Keep it the current header plus these "added in
+ * 1.3" fields.
  *
  * jobrt/plugin.h - the whole binary contract between the jobrt runtime and a
  * job-handler plugin (.so). ABI 1.x.
@@ -63,9 +63,15 @@ extern "C" {
 #endif
 
 #define JOBRT_ABI_MAJOR 1
-#define JOBRT_ABI_MINOR 2
+#define JOBRT_ABI_MINOR 3
 #define JOBRT_PLUGIN_MAGIC 0x4a525450u /* "JRTP" */
 #define JOBRT_PLUGIN_SYMBOL "jobrt_plugin"
+
+/* The SDK's version, semantic: major.minor are the ABI this header
+ * declares, the patch grows with changes to the header that leave the ABI
+ * as it is (comments, the C++ form). `find_package(jobrt 1.2)` and
+ * `pkg-config --atleast-version=1.2 jobrt-plugin` check it. */
+#define JOBRT_SDK_VERSION "1.3.0"
 
 /* What a handler returns. */
 typedef enum jobrt_outcome {
@@ -138,8 +144,17 @@ typedef struct jobrt_host_api {
      * make side effects idempotent (at-least-once delivery). */
     const char *(*job_idempotency_key)(const jobrt_job *job);
 
-    /* ---- added in ABI 1.2 (tests only) ---- */
-    uint32_t (*added_in_1_2)(const jobrt_job *job);
+    /* ---- added in ABI 1.2 ---- */
+    /* How far the job has come, for `jobrt status`: percent in 0..100 and
+     * an optional one-line message (NULL: none; copied, cut at 200 bytes,
+     * never inside a UTF-8 character). Cheap enough to call often: only
+     * the latest report counts, and the runtime publishes it at most every
+     * 250 ms. Returns 0, or -1 for a percent outside 0..100 (nothing is
+     * recorded then). */
+    int (*job_progress)(jobrt_job *job, int percent, const char *message);
+
+    /* ---- added in ABI 1.3 (tests only) ---- */
+    uint32_t (*added_in_1_3)(const jobrt_job *job);
 
     /* APPEND ONLY below this line. */
 } jobrt_host_api;
@@ -170,9 +185,9 @@ typedef struct jobrt_handler_desc {
     uint32_t backoff_base_ms; /* first retry waits up to this long */
     uint32_t backoff_cap_ms;  /* no retry waits longer than this */
 
-    /* ---- added in ABI 1.2 (tests only): it sits where a 1.1 entry has
-     * padding ---- */
-    uint32_t added_in_1_2;
+    /* ---- added in ABI 1.3 (tests only): it sits where a 1.1 or 1.2 entry
+     * has padding ---- */
+    uint32_t added_in_1_3;
 } jobrt_handler_desc;
 
 /* The plugin descriptor, exported as `const jobrt_plugin_desc jobrt_plugin`.
@@ -197,7 +212,18 @@ typedef struct jobrt_plugin_desc {
                 void **ctx);
     /* Optional. Called once after a successful init(), when the plugin is
      * unloaded and no job of it is running; frees what init() made. After
-     * it only the plugin's ELF destructors run, at dlclose(). */
+     * it only the plugin's ELF destructors run, at dlclose().
+     *
+     * A worker unloads a plugin at every hot reload that replaces it, not
+     * only at exit, and then checks that its code left the address space.
+     * So: join every thread the plugin started and cancel its timers here
+     * (code still running after dlclose() crashes the worker); do not use
+     * pthread_key_create() destructors or atexit() (glibc runs them after
+     * the code is gone, or at dlclose()); and build C++ with
+     * -fno-gnu-unique and without thread_local objects that have
+     * destructors (they keep the library mapped: the runtime then serves
+     * it but refuses to reload it; docs/rollout.md). init() and fini()
+     * may run on a runtime thread other than the one that runs handlers. */
     void (*fini)(void *ctx);
 
     uint32_t n_handlers;
@@ -205,8 +231,8 @@ typedef struct jobrt_plugin_desc {
 
     void *reserved[4]; /* frozen 1.0 layout: must be NULL, never used */
 
-    /* ---- added in ABI 1.2 (tests only) ---- */
-    uint64_t added_in_1_2;
+    /* ---- added in ABI 1.3 (tests only) ---- */
+    uint64_t added_in_1_3;
 } jobrt_plugin_desc;
 
 #define JOBRT_PLUGIN_DESC_INIT                                              \
@@ -214,16 +240,157 @@ typedef struct jobrt_plugin_desc {
     .abi_major = JOBRT_ABI_MAJOR, .abi_minor = JOBRT_ABI_MINOR,             \
     .handler_size = sizeof(jobrt_handler_desc)
 
+/* For `.build_id = JOBRT_BUILD_ID`. jobrt_add_plugin() (sdk/
+ * jobrt-plugin.cmake) defines it for each plugin as "src-<12 hex>", a hash
+ * of the plugin's sources and compile definitions, so that logs, records
+ * and `jobrt workers` tell builds apart; a definition of your own (-D, e.g.
+ * a git sha) wins. Built any other way, a plugin says "unstamped". */
+#ifndef JOBRT_BUILD_ID
+#define JOBRT_BUILD_ID "unstamped"
+#endif
+
 #if defined(__GNUC__)
 #define JOBRT_EXPORT __attribute__((visibility("default")))
 #else
 #define JOBRT_EXPORT
 #endif
 
-/* Declare the descriptor:  JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT, ... };  */
+/* Declare the descriptor:  JOBRT_PLUGIN { JOBRT_PLUGIN_DESC_INIT, ... };
+ * In C++ it is `extern "C"` and constexpr (see below) and takes the C++
+ * form:  JOBRT_PLUGIN jobrt::plugin(...);  */
+#ifndef __cplusplus
 #define JOBRT_PLUGIN JOBRT_EXPORT const jobrt_plugin_desc jobrt_plugin =
+#else
+#define JOBRT_PLUGIN                                                        \
+    extern "C" JOBRT_EXPORT constexpr const jobrt_plugin_desc jobrt_plugin =
+#endif
 
 #ifdef __cplusplus
 }
 #endif
+
+#if defined(__cplusplus) && __cplusplus >= 201402L
+/*
+ * C++ plugins (C++17; the helpers need C++14). A namespace-scope const
+ * has internal linkage in C++, and designated initializers are C++20, so
+ * C++ declares its tables with these constexpr helpers, and JOBRT_PLUGIN
+ * gives the descriptor C language linkage, external linkage and default
+ * visibility:
+ *
+ *   static constexpr jobrt_handler_desc handlers[] = {
+ *       jobrt::handler("greet", 1, 1, greet).timeout_ms(10000),
+ *   };
+ *   JOBRT_PLUGIN jobrt::plugin("greeter", "1.0.0", JOBRT_BUILD_ID, handlers)
+ *                    .init(greeter_init).fini(greeter_fini);
+ *
+ * jobrt::plugin fills magic, struct_size, the ABI version and handler_size
+ * exactly as JOBRT_PLUGIN_DESC_INIT does, and counts n_handlers from the
+ * array. Every field not set reads 0 (runtime default), as in C. The
+ * descriptor is constexpr: the runtime reads its integers from the file
+ * before dlopen(), so it must be constant-initialized data, and a
+ * non-constant initializer is a compile error, never a dynamic
+ * initializer. Setters return a modified copy, so they chain.
+ *
+ * (C++20 compiles the C form too, in declaration order, but g++ -Wextra
+ * warns about each field it leaves out: use the helpers.) Handlers are
+ * called from C:
+ * no exception may leave one (nor init() or fini()); catch and return
+ * JOBRT_RETRY or JOBRT_FAIL. The reload rules in fini()'s comment hold
+ * for C++ too: no thread_local objects with destructors, and build with
+ * -fno-gnu-unique. libstdc++ gives the std:: templates a plugin
+ * instantiates default visibility, so link with a version script that
+ * exports jobrt_plugin alone ({ global: jobrt_plugin; local: *; };).
+ * jobrt_add_plugin() does both for C++ sources; with pkg-config, add
+ * `--variable=cxxlibs` (the SDK's jobrt-plugin.map) to the link and, with
+ * g++ (clang++ has no such flag), `--variable=cxxflags` to the compile. examples/cpp-report is a whole C++
+ * plugin.
+ */
+namespace jobrt {
+
+/* One handler entry; converts to jobrt_handler_desc. */
+class handler {
+public:
+    constexpr handler(const char *job_name, uint32_t schema_min,
+                      uint32_t schema_max, jobrt_handler_fn run) noexcept
+        : desc_()
+    {
+        desc_.job_name = job_name;
+        desc_.schema_min = schema_min;
+        desc_.schema_max = schema_max;
+        desc_.run = run;
+    }
+    /* 0 = runtime default (--job-timeout) */
+    constexpr handler timeout_ms(uint32_t ms) const noexcept
+    {
+        handler h = *this;
+        h.desc_.timeout_ms = ms;
+        return h;
+    }
+    /* 0 = runtime default (--max-attempts) */
+    constexpr handler max_attempts(uint32_t n) const noexcept
+    {
+        handler h = *this;
+        h.desc_.max_attempts = n;
+        return h;
+    }
+    /* ABI 1.1: retry backoff base and cap (0 = runtime default) */
+    constexpr handler backoff(uint32_t base_ms, uint32_t cap_ms) const noexcept
+    {
+        handler h = *this;
+        h.desc_.backoff_base_ms = base_ms;
+        h.desc_.backoff_cap_ms = cap_ms;
+        return h;
+    }
+    constexpr operator jobrt_handler_desc() const noexcept { return desc_; }
+
+private:
+    jobrt_handler_desc desc_;
+};
+
+/* The plugin descriptor; converts to jobrt_plugin_desc. */
+class plugin {
+public:
+    using init_fn = decltype(jobrt_plugin_desc::init);
+    using fini_fn = decltype(jobrt_plugin_desc::fini);
+
+    /* (handlers_: a template's parameter must not shadow the caller's
+     * `handlers` under -Wshadow) */
+    template <size_t N>
+    constexpr plugin(const char *name, const char *version,
+                     const char *build_id,
+                     const jobrt_handler_desc (&handlers_)[N]) noexcept
+        : desc_()
+    {
+        static_assert(N <= 0xffffffffu, "too many handlers");
+        desc_.magic = JOBRT_PLUGIN_MAGIC;
+        desc_.struct_size = sizeof(jobrt_plugin_desc);
+        desc_.abi_major = JOBRT_ABI_MAJOR;
+        desc_.abi_minor = JOBRT_ABI_MINOR;
+        desc_.handler_size = sizeof(jobrt_handler_desc);
+        desc_.name = name;
+        desc_.version = version;
+        desc_.build_id = build_id;
+        desc_.n_handlers = static_cast<uint32_t>(N);
+        desc_.handlers = handlers_;
+    }
+    constexpr plugin init(init_fn fn) const noexcept
+    {
+        plugin p = *this;
+        p.desc_.init = fn;
+        return p;
+    }
+    constexpr plugin fini(fini_fn fn) const noexcept
+    {
+        plugin p = *this;
+        p.desc_.fini = fn;
+        return p;
+    }
+    constexpr operator jobrt_plugin_desc() const noexcept { return desc_; }
+
+private:
+    jobrt_plugin_desc desc_;
+};
+
+} /* namespace jobrt */
+#endif /* C++14 or later */
 #endif /* JOBRT_PLUGIN_H */
