@@ -155,6 +155,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     /* pickup lag: from when the entry was added (its id, Redis's clock) */
     metrics_count_lag(&w->board->metrics,
                       job->dispatched_ms - strtoll(stream_id, NULL, 10));
+    /* lifecycle events (queue/events.h): batched, nothing when off */
+    queue_redis_started(wq->q, job->stream_id, job->id, job->env.job.ptr,
+                        job->env.job.len, job->env.version, job->env.attempt);
     executor_submit(w->ex, job);
     w->n_dispatched++;
 }
