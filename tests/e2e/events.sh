@@ -113,7 +113,7 @@ log "events stream length after ~900 events with --max-len 50: $n"
 [ "$n" -ge 50 ] && [ "$n" -le 160 ] || fail "events stream length $n"
 
 # ---- off ---------------------------------------------------------------------
-for ((i = 1; i <= 150; i++)); do
+for ((i = 1; i <= 300; i++)); do
     printf '{"job":"sleep","v":1,"payload":{"ms":20},"id":"s-%d"}\n' $i
 done | J enqueue $Q >/dev/null || fail "enqueue of the sleepers failed"
 busy() { [ "$(xpending_count $Q)" -gt 0 ]; }
