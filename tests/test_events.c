@@ -2,7 +2,8 @@
  * test_events.c - lifecycle events (queue/events.h): the parse of the
  * stored max len, the line `jobrt events tail` prints (text and JSON),
  * and, on a real redis-server, what the scripts write with events on
- * (COMPLETE's started and completed events, REQUEUE's retried with its
+ * (COMPLETE's started and completed events from what the worker passes,
+ * REQUEUE's retried with its
  * error cut to 200 bytes, DLQ's dead_lettered, PARK's parked, ENQUEUE's
  * enqueued, none for a duplicate) and that with events off they write
  * no events stream at all; each still before its ack.
@@ -139,11 +140,14 @@ TestSuite(event_scripts, .init = setup, .fini = teardown);
 
 Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
 {
-    /* 2 ids, no records, events: max len 100, worker w1, 1 started */
+    /* 2 ids, no records; events: max len 100, worker w1, 1 started, 2
+     * completed (job id, job, v, attempt each) */
     const char *args[] = {"s", "ev", "g", "3600", "2", "1-1", "2-1",
-                          "100", "w1", "1",
-                          "1-1", "j-1", "resize", "2", "2"};
-    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 15, args)->integer,
+                          "100", "w1",
+                          "1", "j-1", "resize", "2", "2",
+                          "2", "j-1", "resize", "2", "2", "2-1", "ok", "1",
+                          "1"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 23, args)->integer,
                  2);
     cr_assert_eq(count("XLEN", "ev"), 3);
     cr_assert_str_eq(ev_field(0, "type"), "started");
@@ -153,22 +157,30 @@ Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
     cr_assert_str_eq(ev_field(1, "type"), "completed");
     cr_assert_str_eq(ev_field(1, "job"), "resize");
     cr_assert_str_eq(ev_field(1, "v"), "2");
-    cr_assert_str_eq(ev_field(2, "id"), "2-1", "no id: the stream id");
+    cr_assert_str_eq(ev_field(2, "id"), "2-1");
+    cr_assert_str_eq(ev_field(2, "job"), "ok");
     cr_assert_str_eq(ev_field(2, "attempt"), "1");
+    cr_assert_str_eq(ev_field(2, "at"), ev_field(0, "at"), "one clock read");
     cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 0, "acked");
-    /* a resend: the entries are no longer pending, no completed again */
-    eval(queue_scripts[SCRIPT_COMPLETE], 2, 15, args);
-    cr_assert_eq(count("XLEN", "ev"), 4, "only the started event again");
+    /* started events alone (n = 0): nothing acked */
+    const char *only[] = {"s", "ev", "g", "3600", "0", "100", "w1", "1",
+                          "j-9", "ok", "1", "1", "0"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 13, only)->integer,
+                 0);
+    cr_assert_eq(count("XLEN", "ev"), 4);
+    cr_assert_str_eq(ev_field(3, "id"), "j-9");
 }
 
 Test(event_scripts, complete_with_records_and_events_writes_both)
 {
     const char *args[] = {"s", "rec", "ev", "g", "3600", "1", "1-1",
-                          "{\"ok\":1}", "100", "w1", "0"};
-    eval(queue_scripts[SCRIPT_COMPLETE], 3, 11, args);
+                          "{\"ok\":1}", "100", "w1", "0",
+                          "1", "j-1", "resize", "2", "2"};
+    eval(queue_scripts[SCRIPT_COMPLETE], 3, 16, args);
     cr_assert_str_eq(cmd("GET rec")->str, "{\"ok\":1}");
     cr_assert_eq(count("XLEN", "ev"), 1);
     cr_assert_str_eq(ev_field(0, "type"), "completed");
+    cr_assert_str_eq(ev_field(0, "id"), "j-1");
 }
 
 Test(event_scripts, scripts_with_events_off_write_no_stream)

@@ -2,10 +2,11 @@
  * events.c - job lifecycle events (events.h): the parse of the setting
  * and the line `jobrt events tail` prints, and a worker's side of it:
  * polling keys.events_config every EVENTS_POLL_MS and batching `started`
- * events, which go out with the next completion batch (ops.c), or at the
- * next tick when none comes, or before any other op of the queue (so a
- * job's started event is always written before its retried, dead_lettered
- * or completed one).
+ * and `completed` events with the job fields the worker has (so no script
+ * looks an entry up for them). Started events go out with the next
+ * completion batch (ops.c), or at the next tick when none comes, or
+ * before any other op of the queue, so a job's started event is always
+ * written before its retried, dead_lettered or completed one.
  */
 #include "queue/events.h"
 
@@ -165,8 +166,10 @@ static void set_max_len(queue_redis_t *q, long max_len)
     q->events_max_len = max_len;
     snprintf(q->events_max_len_s, sizeof q->events_max_len_s, "%ld",
              max_len);
-    if (max_len == 0)
-        strlist_reset(&q->ev_started); /* nobody wants them now */
+    if (max_len == 0) { /* nobody wants them now */
+        strlist_reset(&q->ev_started);
+        strlist_reset(&q->ev_completed);
+    }
 }
 
 static void on_events_polled(redisAsyncContext *ac, void *reply, void *priv)
@@ -195,7 +198,7 @@ static void on_events_polled(redisAsyncContext *ac, void *reply, void *priv)
 
 void queue_events_tick(queue_redis_t *q, int64_t now)
 {
-    if (q->ev_started.n > 0) { /* no completion batch took them */
+    if (q->ev_started.n > 0 || q->ev_completed.n > 0) { /* left over */
         ops_flush_started(q);
         outbox_pump(q);
     }
@@ -209,30 +212,44 @@ void queue_events_tick(queue_redis_t *q, int64_t now)
         q->events_outstanding = 1;
 }
 
-void queue_redis_started(queue_redis_t *q, const char *stream_id,
-                         const char *job_id, const char *job, size_t job_len,
-                         uint32_t version, uint32_t attempt)
+/* Appends one started or completed event to l: 4 strings (job id, job,
+ * v, attempt). Out of memory: the event is lost, the job goes on. */
+static void add_event(strlist_t *l, const char *job_id, const char *job,
+                      size_t job_len, uint32_t version, uint32_t attempt)
 {
-    if (!queue_events_on(q))
-        return;
     char v[16], a[16];
     snprintf(v, sizeof v, "%u", version);
     snprintf(a, sizeof a, "%u", attempt ? attempt : 1);
-    size_t before = q->ev_started.n;
-    int rc = strlist_adds(&q->ev_started, stream_id);
-    rc |= strlist_adds(&q->ev_started, job_id);
-    rc |= strlist_add(&q->ev_started, job ? job : "", job ? job_len : 0);
-    rc |= strlist_adds(&q->ev_started, v);
-    rc |= strlist_adds(&q->ev_started, a);
-    if (rc != 0) { /* out of memory: this event is lost, the job runs */
-        strlist_truncate(&q->ev_started, before);
+    size_t before = l->n;
+    int rc = strlist_adds(l, job_id);
+    rc |= strlist_add(l, job ? job : "", job ? job_len : 0);
+    rc |= strlist_adds(l, v);
+    rc |= strlist_adds(l, a);
+    if (rc != 0)
+        strlist_truncate(l, before);
+}
+
+void queue_redis_started(queue_redis_t *q, const char *job_id,
+                         const char *job, size_t job_len, uint32_t version,
+                         uint32_t attempt)
+{
+    if (!queue_events_on(q))
         return;
-    }
-    if (q->ev_started.n / 5 >= MAX_BATCH)
+    add_event(&q->ev_started, job_id, job, job_len, version, attempt);
+    if (q->ev_started.n / 4 >= MAX_BATCH)
         ops_flush_started(q);
+}
+
+void queue_redis_completed(queue_redis_t *q, const char *job_id,
+                           const char *job, size_t job_len, uint32_t version,
+                           uint32_t attempt)
+{
+    if (queue_events_on(q))
+        add_event(&q->ev_completed, job_id, job, job_len, version, attempt);
 }
 
 void queue_events_free(queue_redis_t *q)
 {
     strlist_free(&q->ev_started);
+    strlist_free(&q->ev_completed);
 }

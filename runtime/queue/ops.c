@@ -46,20 +46,27 @@ void queue_redis_complete(queue_redis_t *q, const char *stream_id,
 }
 
 /* The events block COMPLETE takes after the records (scripts.c): max
- * len, worker, how many started events, then theirs. */
-static void started_args(queue_redis_t *q)
+ * len, worker, the started events, the completed ones, each list led by
+ * its count. */
+static void event_list_args(queue_redis_t *q, strlist_t *l)
 {
     char num[24];
     size_t len;
-    outbox_arg(q, q->events_max_len_s);
-    outbox_arg(q, q->o.consumer);
-    snprintf(num, sizeof num, "%zu", q->ev_started.n / 5);
+    snprintf(num, sizeof num, "%zu", l->n / 4);
     outbox_arg(q, num);
-    for (size_t i = 0; i < q->ev_started.n; i++) {
-        const char *s = strlist_get(&q->ev_started, i, &len);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *s = strlist_get(l, i, &len);
         outbox_arg_len(q, s, len);
     }
-    strlist_reset(&q->ev_started);
+    strlist_reset(l);
+}
+
+static void started_args(queue_redis_t *q)
+{
+    outbox_arg(q, q->events_max_len_s);
+    outbox_arg(q, q->o.consumer);
+    event_list_args(q, &q->ev_started);
+    event_list_args(q, &q->ev_completed);
 }
 
 /* The completion batch as one op. With events on it is always a COMPLETE
@@ -70,9 +77,12 @@ static void flush_batch(queue_redis_t *q, int with_started)
 {
     size_t n = q->b_ids.n, len;
     int ev = queue_events_on(q);
-    if (!ev)
+    if (!ev) {
         strlist_reset(&q->ev_started);
-    int started = ev && q->ev_started.n > 0 && (with_started || n > 0);
+        strlist_reset(&q->ev_completed);
+    }
+    int started = ev && (q->ev_started.n > 0 || q->ev_completed.n > 0) &&
+                  (with_started || n > 0);
     if (n == 0 && !started)
         return;
     const char *first = n ? strlist_get(&q->b_ids, 0, &len) : "(events)";
@@ -129,7 +139,7 @@ static void flush_batch(queue_redis_t *q, int with_started)
 
 void ops_flush_started(queue_redis_t *q)
 {
-    if (q->ev_started.n > 0)
+    if (q->ev_started.n > 0 || q->ev_completed.n > 0)
         flush_batch(q, 1);
 }
 

@@ -214,9 +214,10 @@ struct queue_redis {
     int events_outstanding;     /* the poll's reply is to come */
     int events_bad_logged;      /* the setting is not a number: said */
     int64_t next_events_poll;
-    strlist_t ev_started;       /* started events not sent yet: 5 strings
-                                   each (stream id, job id, job, v,
-                                   attempt) */
+    strlist_t ev_started;       /* started events not sent yet: 4 strings
+                                   each (job id, job, v, attempt) */
+    strlist_t ev_completed;     /* completed events of the batch being
+                                   built, the same way */
 };
 
 /* Tells the worker to re-check its state (something was confirmed, or a

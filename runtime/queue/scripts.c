@@ -18,12 +18,12 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * plain XACK instead. A resend writes the same records again.
      * Events on (queue/events.h): the last KEY is the events stream and
      * ARGV goes on after the records with events max len, worker, s,
-     * then s started events of 5 values each (stream id, job id, job, v,
-     * attempt): so ARGV is longer than 3 + n + #KEYS - 1, which is how
-     * the script tells. It writes the started events, then a completed
-     * event for each id still pending with its entry in the stream, all
-     * before the ack. n may be 0 (started events only). */
-    [SCRIPT_COMPLETE] = LUA_EVENT_FN LUA_PENDING_FN LUA_FIELDS_FN
+     * then s started events, then c, then c completed events, 4 values
+     * each (job id, job, v, attempt): so ARGV is longer than
+     * 3 + n + #KEYS - 1, which is how the script tells. It writes the
+     * started events, then the completed ones, all before the ack; a
+     * resend writes them again. n may be 0 (started events only). */
+    [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
         "local ev = #ARGV > 3 + n + #KEYS - 1\n"
         "local nrec = #KEYS - 1\n"
@@ -34,18 +34,18 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "if ev then\n"
         "  local b = 3 + n + nrec\n"
         "  local ek, ml, wk = KEYS[#KEYS], ARGV[b + 1], ARGV[b + 2]\n"
-        "  for j = 0, tonumber(ARGV[b + 3]) - 1 do\n"
-        "    local o = b + 3 + j * 5\n"
-        "    ev_emit(ek, ml, 'started', ARGV[o + 1], {'id', ARGV[o + 2],\n"
-        "      'job', ARGV[o + 3], 'v', ARGV[o + 4]}, {'attempt',\n"
-        "      ARGV[o + 5], 'worker', wk})\n"
-        "  end\n"
-        "  for i = 1, n do\n"
-        "    local f = fields_of(KEYS[1], ARGV[3 + i])\n"
-        "    if f ~= nil and pending(KEYS[1], ARGV[1], ARGV[3 + i]) then\n"
-        "      ev_emit(ek, ml, 'completed', ARGV[3 + i], f, {'attempt',\n"
-        "        ev_meta(f).attempt or '1', 'worker', wk})\n"
+        "  local t = redis.call('TIME')\n"
+        "  local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+        "\n"
+        "  local o = b + 3\n"
+        "  for _, typ in ipairs({'started', 'completed'}) do\n"
+        "    for _ = 1, tonumber(ARGV[o]) do\n"
+        "      redis.call('XADD', ek, 'MAXLEN', '~', ml, '*', 'type', typ,\n"
+        "        'id', ARGV[o + 1], 'job', ARGV[o + 2], 'v', ARGV[o + 3],\n"
+        "        'at', at, 'attempt', ARGV[o + 4], 'worker', wk)\n"
+        "      o = o + 4\n"
         "    end\n"
+        "    o = o + 1\n"
         "  end\n"
         "end\n"
         "local ids = {}\n"
