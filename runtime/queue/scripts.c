@@ -21,8 +21,9 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * then s started events, then c, then c completed events, 4 values
      * each (job id, job, v, attempt): so ARGV is longer than
      * 3 + n + #KEYS - 1, which is how the script tells. It writes the
-     * started events, then the completed ones, all before the ack; a
-     * resend writes them again. n may be 0 (started events only). */
+     * started events, then the completed ones, all before the ack, then
+     * trims the events stream once (MAXLEN ~ max len); a resend writes
+     * them again. n may be 0 (started events only). */
     [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
         "local ev = #ARGV > 3 + n + #KEYS - 1\n"
@@ -35,18 +36,20 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  local b = 3 + n + nrec\n"
         "  local ek, ml, wk = KEYS[#KEYS], ARGV[b + 1], ARGV[b + 2]\n"
         "  local t = redis.call('TIME')\n"
-        "  local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
-        "\n"
-        "  local o = b + 3\n"
+        "  local at = t[1] .. string.sub(string.format('%06d', "
+        "tonumber(t[2])), 1, 3)\n"
+        "  local o, k = b + 3, 0\n"
         "  for _, typ in ipairs({'started', 'completed'}) do\n"
         "    for _ = 1, tonumber(ARGV[o]) do\n"
-        "      redis.call('XADD', ek, 'MAXLEN', '~', ml, '*', 'type', typ,\n"
+        "      redis.call('XADD', ek, '*', 'type', typ,\n"
         "        'id', ARGV[o + 1], 'job', ARGV[o + 2], 'v', ARGV[o + 3],\n"
         "        'at', at, 'attempt', ARGV[o + 4], 'worker', wk)\n"
-        "      o = o + 4\n"
+        "      o = o + 4; k = k + 1\n"
         "    end\n"
         "    o = o + 1\n"
         "  end\n"
+        "  -- one trim for the call, not one per XADD\n"
+        "  if k > 0 then redis.call('XTRIM', ek, 'MAXLEN', '~', ml) end\n"
         "end\n"
         "local ids = {}\n"
         "for i = 1, n do\n"
