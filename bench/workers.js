@@ -5,12 +5,19 @@
 // "Workers row". Usage (normally through ./scripts/bench --part workers):
 //   node bench/workers.js --port P --build DIR [--rounds 5] [--jobs 200000]
 //        [--concurrency 256] [--quick] [--out FILE] [--http-row]
+//        [--events-row]
 //
 // --http-row (./scripts/bench --part http) measures instead what the
 // operations endpoint costs: one process and the default supervisor
 // (--workers 0 and 2, results kept), each with and without --http,
 // /metrics scraped every second during the drain, alternating, ratio
 // against the same without --http.
+//
+// --events-row (./scripts/bench --part events) measures what job lifecycle
+// events cost (docs/events.md): one process, with `jobrt events` off and on
+// for the drained queue (set before the enqueue, so the producer writes its
+// enqueued events too, outside the clock; the drain writes started and
+// completed ones, max len 10000), alternating, ratio against events off.
 //
 // Three configurations, each with results kept (--result-ttl left at its
 // default) and with --result-ttl 0: one process at --concurrency C; a
@@ -36,7 +43,7 @@ function parseArgs(argv) {
   const o = {
     port: 0, build: 'build-bench', rounds: 5, jobs: 200000, concurrency: 256,
     quick: false, out: path.join(__dirname, '.peers', 'last-workers.json'),
-    httpRow: false,
+    httpRow: false, eventsRow: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -52,6 +59,7 @@ function parseArgs(argv) {
     else if (a === '--quick') o.quick = true;
     else if (a === '--out') o.out = v();
     else if (a === '--http-row') o.httpRow = true;
+    else if (a === '--events-row') o.eventsRow = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (o.quick) {
@@ -78,7 +86,11 @@ const QUIET_CORES = 0.15; // other processes' CPU during a drain, in cores
 
 const C = opt.concurrency;
 const CONFIGS = [];
-if (opt.httpRow) {
+if (opt.eventsRow) {
+  for (const events of [false, true]) {
+    CONFIGS.push({ key: `w0c${C}-ttldefault${events ? '-events' : ''}`, workers: 0, concurrency: C, ttl: 'default', events });
+  }
+} else if (opt.httpRow) {
   for (const workers of [0, 2]) {
     for (const http of [false, true]) {
       CONFIGS.push({ key: `w${workers}c${C}-ttldefault${http ? '-http' : ''}`, workers, concurrency: C, ttl: 'default', http });
@@ -91,7 +103,8 @@ if (opt.httpRow) {
     }
   }
 }
-const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}${c.http ? ' --http' : ''}`;
+const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}${c.http ? ' --http' : ''}`
+  + `${c.events === undefined ? '' : c.events ? ', events on' : ', events off'}`;
 const NAME_W = Math.max(32, ...CONFIGS.map((c) => cfgName(c).length + 2)); // table column
 const ttlName = (t) => (t === 'default' ? 'kept (default)' : '--result-ttl 0');
 
@@ -286,6 +299,7 @@ async function drain(cfg, n) {
   await redis.call('FLUSHALL');
   const queue = `w${++seq}`;
   const cpu0 = cpuSnap();
+  if (cfg.events) await redis.call('HSET', `jobrt:{${queue}}:events:config`, 'max_len', '10000');
   await enqueue(queue, n);
   const w = startJobrt(cfg, queue);
 
@@ -470,7 +484,7 @@ async function main() {
     };
   }
   // the row's own baseline: one process, or (--http-row) --http off
-  const base = (c) => med[opt.httpRow ? `w${c.workers}c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
+  const base = (c) => med[opt.httpRow || opt.eventsRow ? `w${c.workers}c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
   const allOk = rounds.every((R) => Object.values(R.drains).every((d) => d.ok));
   const others = rounds.flatMap((R) => Object.values(R.drains).map((d) => d.other_cores));
   const noisy = others.filter((x) => x > QUIET_CORES).length;
@@ -480,8 +494,10 @@ async function main() {
   const neverTaking = sumOf((d) => d.never_taking);
 
   const L = [];
-  L.push(`jobrt ${opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
-  L.push(opt.httpRow
+  L.push(`jobrt ${opt.eventsRow ? 'lifecycle events row' : opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
+  L.push(opt.eventsRow
+    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off, this run; events on: started + completed per job, MAXLEN ~ 10000'
+    : opt.httpRow
     ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run; /metrics scraped every 1 s with --http'
     : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
   L.push('RSS: VmRSS at the end of the drain, summed over the worker processes; the supervisor\'s own beside it');

@@ -428,7 +428,8 @@ int cmd_enqueue(int argc, char **argv)
                                           &t)) == NULL) {
         fprintf(stderr, "jobrt enqueue: out of memory\n");
         rc = 1;
-    } else if (!t.from_stdin) {
+    } else if (enqueue_sender_set_events(s, enqueue_events_setting(c, &keys)),
+               !t.from_stdin) {
         if (served_check(&sv, &e, 0) == 0 && enqueue_sender_add(s, &e, 0) == 0)
             enqueue_sender_flush(s);
         report_unknown(&t);

@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  disable    kill switch: the fleet parks a job type's jobs\n"
             "  enable     run a disabled job type again\n"
             "  schedule   recurring jobs: add, list, remove, pause, resume\n"
+            "  events     job lifecycle events of a queue: on, off, status, "
+            "tail\n"
             "  workers    list the live workers and what each serves\n"
             "  rollout    per schema version of a job: who serves it, jobs "
             "waiting\n"
@@ -93,7 +95,7 @@ static const struct {
     {"stats", cmd_stats},     {"top", cmd_top},
     {"pause", cmd_pause},     {"resume", cmd_resume},
     {"disable", cmd_disable}, {"enable", cmd_enable},
-    {"schedule", cmd_schedule},
+    {"schedule", cmd_schedule}, {"events", cmd_events},
     {"version", cmd_version}, {"help", cmd_help},
     /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
     {"__probe", cmd_probe},

@@ -155,6 +155,9 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     /* pickup lag: from when the entry was added (its id, Redis's clock) */
     metrics_count_lag(&w->board->metrics,
                       job->dispatched_ms - strtoll(stream_id, NULL, 10));
+    /* lifecycle events (queue/events.h): batched, nothing when off */
+    queue_redis_started(wq->q, job->id, job->env.job.ptr, job->env.job.len,
+                        job->env.version, job->env.attempt);
     executor_submit(w->ex, job);
     w->n_dispatched++;
 }
@@ -344,6 +347,10 @@ static void on_done(void *arg, struct jobrt_job *done)
         } else {
             switch (outcome_decide(job, &reason)) {
             case ACTION_ACK:
+                /* before the ack: it goes out in the same batch */
+                queue_redis_completed(q, job->id, job->env.job.ptr,
+                                      job->env.job.len, job->env.version,
+                                      job->env.attempt);
                 if (w->cfg->result_ttl_ms > 0) {
                     outcome_record(&w->record, job, job->queue, w->consumer,
                                    "succeeded", NULL, NULL);

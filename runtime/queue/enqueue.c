@@ -9,6 +9,7 @@
 
 #include <sys/random.h>
 
+#include "queue/events.h"
 #include "queue/scripts.h"
 
 typedef struct {
@@ -28,6 +29,7 @@ struct enqueue_sender {
     uint32_t id_base, id_seq; /* for generated ids */
     enqueue_report_fn report;
     void *arg;
+    long events_max_len;     /* 0: no enqueued events */
 };
 
 enqueue_sender_t *enqueue_sender_create(redisContext *c,
@@ -60,6 +62,26 @@ void enqueue_sender_destroy(enqueue_sender_t *s)
         return;
     free(s->slots);
     free(s);
+}
+
+void enqueue_sender_set_events(enqueue_sender_t *s, long max_len)
+{
+    s->events_max_len = max_len > 0 ? max_len : 0;
+}
+
+long enqueue_events_setting(redisContext *c, const queue_keys_t *keys)
+{
+    redisReply *r = redisCommand(c, "HGET %s %s", keys->events_config,
+                                 EVENTS_FIELD_MAX_LEN);
+    long max = 0;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "jobrt enqueue: warning: could not read %s (%s): "
+                "no enqueued events\n", keys->events_config,
+                r ? r->str : "connection lost");
+    else if (r->type == REDIS_REPLY_STRING)
+        max = events_parse_max_len(r->str, r->len);
+    freeReplyObject(r);
+    return max;
 }
 
 static void report(enqueue_sender_t *s, const slot_t *slot,
@@ -169,14 +191,15 @@ static int append_xadd(enqueue_sender_t *s, const enqueue_entry_t *e)
                : -1;
 }
 
-/* EVALSHA sha numkeys stream delayed seq [idem] delay at window id
- * fields... (see queue_script_enqueue) */
+/* EVALSHA sha numkeys stream delayed seq [idem] [events] delay at window
+ * id fields... [events max len] (see queue_script_enqueue) */
 static int append_script(enqueue_sender_t *s, const enqueue_entry_t *e)
 {
-    const char *argv[11 + ENQUEUE_MAX_FIELDS];
-    size_t lens[11 + ENQUEUE_MAX_FIELDS];
+    const char *argv[13 + ENQUEUE_MAX_FIELDS];
+    size_t lens[13 + ENQUEUE_MAX_FIELDS];
     char idem[sizeof s->keys->idem_prefix + ENVELOPE_MAX_ID];
-    char delay[24], at[24], window[24];
+    char delay[24], at[24], window[24], evmax[24];
+    int ev = s->events_max_len > 0;
     int n = 0;
 #define ARG(p)                                                              \
     do {                                                                    \
@@ -186,7 +209,7 @@ static int append_script(enqueue_sender_t *s, const enqueue_entry_t *e)
     } while (0)
     ARG("EVALSHA");
     ARG(s->sha);
-    ARG(e->idem_key[0] ? "4" : "3");
+    ARG(e->idem_key[0] ? (ev ? "5" : "4") : (ev ? "4" : "3"));
     ARG(s->keys->stream);
     ARG(s->keys->delayed);
     ARG(s->keys->seq);
@@ -195,10 +218,17 @@ static int append_script(enqueue_sender_t *s, const enqueue_entry_t *e)
                  e->idem_key);
         ARG(idem);
     }
+    if (ev)
+        ARG(s->keys->events);
     snprintf(delay, sizeof delay, "%lld",
              (long long)(e->delay_ms > 0 ? e->delay_ms : 0));
     snprintf(at, sizeof at, "%lld", (long long)(e->at_ms > 0 ? e->at_ms : 0));
-    snprintf(window, sizeof window, "%lld", (long long)e->dedupe_window_ms);
+    /* the script takes KEYS[4] as the idempotency key only with a window */
+    snprintf(window, sizeof window, "%lld",
+             (long long)(e->idem_key[0] ? (e->dedupe_window_ms > 0
+                                               ? e->dedupe_window_ms
+                                               : 1)
+                                        : 0));
     ARG(delay);
     ARG(at);
     ARG(window);
@@ -208,6 +238,11 @@ static int append_script(enqueue_sender_t *s, const enqueue_entry_t *e)
         argv[n] = e->fields[i].ptr;
         lens[n++] = e->fields[i].len;
     }
+    if (ev) {
+        snprintf(evmax, sizeof evmax, "%ld", s->events_max_len);
+        argv[n] = evmax;
+        lens[n++] = strlen(evmax);
+    }
     return redisAppendCommandArgv(s->c, n, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
@@ -216,7 +251,10 @@ int enqueue_sender_add(enqueue_sender_t *s, enqueue_entry_t *e,
 {
     if (s->broken)
         return -1;
-    slot_t slot = {.tag = tag, .scripted = enqueue_entry_scripted(e)};
+    /* With events on every job goes through the script, which writes its
+     * enqueued event in the same call (so it needs an id of its own). */
+    slot_t slot = {.tag = tag, .scripted = enqueue_entry_scripted(e) ||
+                                           s->events_max_len > 0};
     if (slot.scripted && e->id[0] == '\0') {
         char id[40];
         snprintf(id, sizeof id, "%lld-%08x", (long long)util_now_ms(),

@@ -52,6 +52,15 @@ enqueue_sender_t *enqueue_sender_create(redisContext *c,
 int enqueue_sender_add(enqueue_sender_t *s, enqueue_entry_t *e,
                        unsigned long long tag);
 
+/* Lifecycle events (queue/events.h): with max_len > 0 every job added
+ * after this call goes through the ENQUEUE script, which appends its
+ * `enqueued` event to keys->events (MAXLEN ~ max_len) in the same call;
+ * a job without an id gets one generated. 0: no events (the default). */
+void enqueue_sender_set_events(enqueue_sender_t *s, long max_len);
+/* Reads keys->events_config once (one HGET): the max len while events are
+ * on, else 0. A read that fails counts as off, with one line on stderr. */
+long enqueue_events_setting(redisContext *c, const queue_keys_t *keys);
+
 /* Sends what is queued and reports it. Returns 0, or -1 as above. */
 int enqueue_sender_flush(enqueue_sender_t *s);
 

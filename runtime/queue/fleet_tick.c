@@ -48,9 +48,13 @@ void queue_redis_park(queue_redis_t *q, const char *stream_id,
              version);
     snprintf(cap, sizeof cap, "%d", QUEUE_PARKED_PAIRS_MAX);
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
-    outbox_arg(q, "2");
+    ops_flush_started(q); /* before this op, as for every event */
+    int ev = queue_events_on(q);
+    outbox_arg(q, ev ? "3" : "2");
     outbox_arg(q, q->keys.stream);
     outbox_arg(q, q->keys.dlq); /* for a job over the pairs limit */
+    if (ev)
+        outbox_arg(q, q->keys.events);
     outbox_arg(q, q->o.group);
     outbox_arg(q, q->o.consumer);
     outbox_arg(q, stream_id);
@@ -60,6 +64,8 @@ void queue_redis_park(queue_redis_t *q, const char *stream_id,
     outbox_arg(q, error);
     outbox_arg(q, now);
     outbox_arg(q, q->dlq_max_len);
+    if (ev)
+        outbox_arg(q, q->events_max_len_s);
     if (outbox_submit(q, SCRIPT_PARK, job_id) == 0) {
         log_job_t lj = {.id = job_id, .stream_id = stream_id,
                         .queue = q->o.queue};

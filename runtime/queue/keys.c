@@ -57,5 +57,8 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
     snprintf(k->progress_prefix, sizeof k->progress_prefix,
              "%s:{%s}:progress:", ns, queue);
     snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
+    snprintf(k->events, sizeof k->events, "%s:{%s}:events", ns, queue);
+    snprintf(k->events_config, sizeof k->events_config,
+             "%s:{%s}:events:config", ns, queue);
     return 0;
 }

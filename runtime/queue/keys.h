@@ -7,7 +7,8 @@
  * :paused (set while `jobrt pause` holds the queue), :disabled (the job
  * types `jobrt disable` holds) and :progress:<job id> (a running job's
  * latest progress report, exec/progress.h), and for recurring jobs
- * (`jobrt schedule`) :schedules, :schedule_due and :schedule_fired. The
+ * (`jobrt schedule`) :schedules, :schedule_due and :schedule_fired, and
+ * for lifecycle events (`jobrt events`) :events and :events:config. The
  * one key
  * outside a queue's slot is <ns>:queues, the namespace's queue index.
  *
@@ -49,6 +50,10 @@ typedef struct {
                                   it runs */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
+    char events[512];      /* stream of lifecycle events (queue/events.h),
+                              written only while events are on */
+    char events_config[512]; /* hash: max_len, at, by while `jobrt events
+                                on` holds; absent: events off */
 } queue_keys_t;
 
 /* How often a worker refreshes its registry record, and how long a record

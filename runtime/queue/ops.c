@@ -45,12 +45,49 @@ void queue_redis_complete(queue_redis_t *q, const char *stream_id,
         queue_redis_flush(q);
 }
 
-static void flush_batch(queue_redis_t *q)
+/* The events block COMPLETE takes after the records (scripts.c): max
+ * len, worker, the started events, the completed ones, each list led by
+ * its count. */
+static void event_list_args(queue_redis_t *q, strlist_t *l)
+{
+    char num[24];
+    size_t len;
+    snprintf(num, sizeof num, "%zu", l->n / 4);
+    outbox_arg(q, num);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *s = strlist_get(l, i, &len);
+        outbox_arg_len(q, s, len);
+    }
+    strlist_reset(l);
+}
+
+static void started_args(queue_redis_t *q)
+{
+    outbox_arg(q, q->events_max_len_s);
+    outbox_arg(q, q->o.consumer);
+    event_list_args(q, &q->ev_started);
+    event_list_args(q, &q->ev_completed);
+}
+
+/* The completion batch as one op. With events on it is always a COMPLETE
+ * call (the script writes a completed event per job), and carries the
+ * started events batched so far: with_started sends those even when no
+ * job completed. */
+static void flush_batch(queue_redis_t *q, int with_started)
 {
     size_t n = q->b_ids.n, len;
-    if (n == 0)
+    int ev = queue_events_on(q);
+    if (!ev) {
+        strlist_reset(&q->ev_started);
+        strlist_reset(&q->ev_completed);
+    }
+    int started = ev && (q->ev_started.n > 0 || q->ev_completed.n > 0) &&
+                  (with_started || n > 0);
+    if (n == 0 && !started)
         return;
-    const char *first = strlist_get(&q->b_ids, 0, &len);
+    const char *first = n ? strlist_get(&q->b_ids, 0, &len) : "(events)";
+    if (n == 0)
+        len = strlen(first);
     char label[64];
     snprintf(label, sizeof label, "%.*s%s", (int)(len > 40 ? 40 : len), first,
              n > 1 ? " and others" : "");
@@ -59,7 +96,7 @@ static void flush_batch(queue_redis_t *q)
         const char *id = strlist_get(&q->b_ids, i, &len);
         stream_sweep_add(&q->sweep, id, len); /* on failure trims alone */
     }
-    if (q->b_keys.n == 0) { /* nothing to record: a plain XACK will do */
+    if (q->b_keys.n == 0 && !ev) { /* nothing to record: a plain XACK */
         outbox_arg(q, q->keys.stream);
         outbox_arg(q, q->o.group);
         for (size_t i = 0; i < n; i++) {
@@ -71,13 +108,15 @@ static void flush_batch(queue_redis_t *q)
         return;
     }
     char num[24];
-    snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n);
+    snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n + (ev ? 1 : 0));
     outbox_arg(q, num);
     outbox_arg(q, q->keys.stream);
     for (size_t i = 0; i < q->b_keys.n; i++) {
         const char *k = strlist_get(&q->b_keys, i, &len);
         outbox_arg_len(q, k, len);
     }
+    if (ev)
+        outbox_arg(q, q->keys.events);
     outbox_arg(q, q->o.group);
     outbox_arg(q, q->result_ttl);
     snprintf(num, sizeof num, "%zu", n);
@@ -90,15 +129,23 @@ static void flush_batch(queue_redis_t *q)
         const char *rec = strlist_get(&q->b_recs, i, &len);
         outbox_arg_len(q, rec, len);
     }
+    if (ev)
+        started_args(q); /* with none: the block says 0 */
     outbox_submit(q, SCRIPT_COMPLETE, label);
     strlist_reset(&q->b_ids);
     strlist_reset(&q->b_keys);
     strlist_reset(&q->b_recs);
 }
 
+void ops_flush_started(queue_redis_t *q)
+{
+    if (q->ev_started.n > 0 || q->ev_completed.n > 0)
+        flush_batch(q, 1);
+}
+
 void queue_redis_flush(queue_redis_t *q)
 {
-    flush_batch(q);
+    flush_batch(q, 0);
     outbox_pump(q);
 }
 
@@ -108,9 +155,13 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          uint32_t delay_ms, int64_t due_ms)
 {
     char num[24];
-    outbox_arg(q, "2");
+    ops_flush_started(q); /* its started event goes first */
+    int ev = queue_events_on(q) && attempt != 0; /* a retry */
+    outbox_arg(q, ev ? "3" : "2");
     outbox_arg(q, q->keys.stream);
     outbox_arg(q, q->keys.delayed);
+    if (ev)
+        outbox_arg(q, q->keys.events);
     outbox_arg(q, q->o.group);
     outbox_arg(q, stream_id);
     snprintf(num, sizeof num, "%u", delay_ms);
@@ -150,6 +201,10 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
         outbox_arg(q, "last_error");
         outbox_arg_len(q, old_error->ptr, old_error->len);
     }
+    if (ev) { /* the events block: after the fields */
+        outbox_arg(q, q->events_max_len_s);
+        outbox_arg(q, q->o.consumer);
+    }
     if (!q->writer_only) /* no trim of ours: other workers' cuts */
         stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
     outbox_submit(q, SCRIPT_REQUEUE, job_id);
@@ -162,14 +217,18 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
 {
     char now[24], key[700];
     int with_record = record && q->o.failure_ttl_s > 0;
+    ops_flush_started(q); /* its started event goes first */
+    int ev = queue_events_on(q);
     snprintf(now, sizeof now, "%lld", (long long)util_now_ms());
-    outbox_arg(q, with_record ? "3" : "2");
+    outbox_arg(q, with_record ? (ev ? "4" : "3") : (ev ? "3" : "2"));
     outbox_arg(q, q->keys.stream);
     outbox_arg(q, q->keys.dlq);
     if (with_record) {
         snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
         outbox_arg(q, key);
     }
+    if (ev)
+        outbox_arg(q, q->keys.events);
     outbox_arg(q, q->o.group);
     outbox_arg(q, stream_id);
     outbox_arg(q, reason);
@@ -180,7 +239,12 @@ void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,
     if (with_record) {
         outbox_arg_len(q, record, record_len);
         outbox_arg(q, q->failure_ttl);
+    } else if (ev) {
+        outbox_arg(q, "");
+        outbox_arg(q, "");
     }
+    if (ev)
+        outbox_arg(q, q->events_max_len_s);
     outbox_submit(q, SCRIPT_DLQ, job_id);
 }
 

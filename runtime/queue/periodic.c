@@ -343,6 +343,7 @@ static void on_tick(uv_timer_t *t)
         q->next_heartbeat = now + q->o.lease_ms / 3;
         heartbeat(q);
     }
+    queue_events_tick(q, now); /* before the pause poll: known first */
     queue_pause_tick(q, now);
     if (now >= q->next_reclaim && !q->reclaim_outstanding && q->fetching &&
         !queue_pause_holds(q)) {
@@ -368,5 +369,6 @@ void periodic_free(queue_redis_t *q)
     stream_sweep_free(&q->sweep);
     queue_fleet_free(q);
     queue_pause_free(q);
+    queue_events_free(q);
     queue_schedule_free(q);
 }

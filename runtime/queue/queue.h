@@ -136,11 +136,26 @@ void queue_redis_poke(queue_redis_t *q);
 void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           const char *job_id, const char *record,
                           size_t record_len);
+/* Lifecycle events (queue/events.h): a job started, or (called right
+ * before its queue_redis_complete) succeeded. With events on, the event is batched
+ * with the job's id, name, version and attempt as given (no script looks
+ * the entry up) and written with the next completion batch; a started
+ * event no batch takes goes out at the next tick (50 ms), and always
+ * before any later event of the same queue's jobs. Events off: nothing. */
+void queue_redis_started(queue_redis_t *q, const char *job_id,
+                         const char *job, size_t job_len, uint32_t version,
+                         uint32_t attempt);
+void queue_redis_completed(queue_redis_t *q, const char *job_id,
+                           const char *job, size_t job_len, uint32_t version,
+                           uint32_t attempt);
 /* Puts an entry back, atomically with its ack: at the tail of the stream,
  * or into the delayed set for delay_ms (from now, server clock) or until
  * due_ms (absolute). fv/n are the entry's fields as fetched; the new
  * entry has them with `attempt` set (0 keeps the entry's), `last_error`
- * set (NULL or "" keeps the entry's) and `id` added when missing. */
+ * set (NULL or "" keeps the entry's) and `id` added when missing. With
+ * lifecycle events on, a requeue with a new attempt (not 0) is a retry:
+ * it writes a `retried` event; one that keeps the attempt (a give-back,
+ * shutdown, not_before) writes none. */
 void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
                          const char *job_id, const strview_t *fv, size_t n,
                          uint32_t attempt, const char *error,

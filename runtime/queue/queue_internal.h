@@ -23,6 +23,8 @@
  *   schedule_tick.c  recurring jobs (`jobrt schedule`): polling the due
  *               schedules and firing each tick once for the whole fleet
  *   progress_key.c  running jobs' progress keys (fire and forget)
+ *   events.c    lifecycle events: polling the setting, batching started
+ *               events (the scripts write the others)
  *
  * All of it runs on the loop thread.
  */
@@ -47,6 +49,7 @@ enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
        PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
        PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
        PERIODIC_PAUSE, PERIODIC_DISABLED, PERIODIC_SCHEDULE,
+       PERIODIC_EVENTS,
        PERIODIC_KINDS };
 
 /* Whether the queue is paused (pause.c): unknown until the first read of
@@ -204,6 +207,17 @@ struct queue_redis {
 
     int closing;
     int handles_open;
+
+    /* events.c: lifecycle events, as keys.events_config last said */
+    long events_max_len;        /* 0: off */
+    char events_max_len_s[24];  /* the same, as the scripts take it */
+    int events_outstanding;     /* the poll's reply is to come */
+    int events_bad_logged;      /* the setting is not a number: said */
+    int64_t next_events_poll;
+    strlist_t ev_started;       /* started events not sent yet: 4 strings
+                                   each (job id, job, v, attempt) */
+    strlist_t ev_completed;     /* completed events of the batch being
+                                   built, the same way */
 };
 
 /* Tells the worker to re-check its state (something was confirmed, or a
@@ -288,6 +302,17 @@ int queue_pause_holds(const queue_redis_t *q);
 /* Whether job name[0..len) is disabled, as last read. */
 int queue_job_disabled(const queue_redis_t *q, const char *name, size_t len);
 void queue_pause_free(queue_redis_t *q);
+
+/* events.c */
+/* Every EVENTS_POLL_MS: reads keys.events_config; and sends started
+ * events no completion batch took (the writer is ready). */
+void queue_events_tick(queue_redis_t *q, int64_t now);
+int queue_events_on(const queue_redis_t *q);
+void queue_events_free(queue_redis_t *q);
+/* ops.c: sends the started events batched so far, with the completions
+ * batched so far, as one COMPLETE op (nothing when there are none). Every
+ * op that writes an event calls it before building its own arguments. */
+void ops_flush_started(queue_redis_t *q);
 
 /* schedule_tick.c */
 /* Every SCHEDULE_POLL_MS: the due schedules, and a fire for each. */

@@ -15,11 +15,41 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
      * Writes the records, then acks. Acked entries stay in the stream
      * until TRIM cuts below them. A batch with no records is sent as a
-     * plain XACK instead. A resend writes the same records again. */
+     * plain XACK instead. A resend writes the same records again.
+     * Events on (queue/events.h): the last KEY is the events stream and
+     * ARGV goes on after the records with events max len, worker, s,
+     * then s started events, then c, then c completed events, 4 values
+     * each (job id, job, v, attempt): so ARGV is longer than
+     * 3 + n + #KEYS - 1, which is how the script tells. It writes the
+     * started events, then the completed ones, all before the ack, then
+     * trims the events stream once (MAXLEN ~ max len); a resend writes
+     * them again. n may be 0 (started events only). */
     [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
-        "for i = 2, #KEYS do\n"
+        "local ev = #ARGV > 3 + n + #KEYS - 1\n"
+        "local nrec = #KEYS - 1\n"
+        "if ev then nrec = nrec - 1 end\n"
+        "for i = 2, 1 + nrec do\n"
         "  redis.call('SET', KEYS[i], ARGV[3 + n + i - 1], 'EX', ARGV[2])\n"
+        "end\n"
+        "if ev then\n"
+        "  local b = 3 + n + nrec\n"
+        "  local ek, ml, wk = KEYS[#KEYS], ARGV[b + 1], ARGV[b + 2]\n"
+        "  local t = redis.call('TIME')\n"
+        "  local at = t[1] .. string.sub(string.format('%06d', "
+        "tonumber(t[2])), 1, 3)\n"
+        "  local o, k = b + 3, 0\n"
+        "  for _, typ in ipairs({'started', 'completed'}) do\n"
+        "    for _ = 1, tonumber(ARGV[o]) do\n"
+        "      redis.call('XADD', ek, '*', 'type', typ,\n"
+        "        'id', ARGV[o + 1], 'job', ARGV[o + 2], 'v', ARGV[o + 3],\n"
+        "        'at', at, 'attempt', ARGV[o + 4], 'worker', wk)\n"
+        "      o = o + 4; k = k + 1\n"
+        "    end\n"
+        "    o = o + 1\n"
+        "  end\n"
+        "  -- one trim for the call, not one per XADD\n"
+        "  if k > 0 then redis.call('XTRIM', ek, 'MAXLEN', '~', ml) end\n"
         "end\n"
         "local ids = {}\n"
         "for i = 1, n do\n"
@@ -38,10 +68,14 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * then id is acked, and left to TRIM. Returns 1, or 0 when id was no
      * longer pending (a resend after a lost reply): nothing is added.
      * More than max_fields pairs of its own: an error, and nothing
-     * changes. */
-    [SCRIPT_REQUEUE] = LUA_NOW_MS LUA_MAX_FIELDS LUA_PENDING_FN
-        "local f = {}\n"
-        "for i = 5, #ARGV do f[#f + 1] = ARGV[i] end\n"
+     * changes. Events on: KEYS[3] is the events stream and ARGV ends
+     * with events max len and worker (after the fields): a retried event
+     * (attempt and last_error from the new fields, delay_ms, due_ms) is
+     * written after the new entry, before the ack. */
+    [SCRIPT_REQUEUE] = LUA_NOW_MS LUA_MAX_FIELDS LUA_PENDING_FN LUA_EVENT_FN
+        "local f, last = {}, #ARGV\n"
+        "if #KEYS >= 3 then last = #ARGV - 2 end\n"
+        "for i = 5, last do f[#f + 1] = ARGV[i] end\n"
         "if own_pairs(f) > max_fields then\n"
         "  return redis.error_reply('ERR requeue of entry ' .. ARGV[2] ..\n"
         "    ': ' .. own_pairs(f) .. ' field/value pairs of its own, over '\n"
@@ -57,6 +91,13 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "else\n"
         "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
         "end\n"
+        "if #KEYS >= 3 then\n"
+        "  local m = ev_meta(f)\n"
+        "  ev_emit(KEYS[3], ARGV[#ARGV - 1], 'retried', ARGV[2], f,\n"
+        "    {'attempt', m.attempt or '1', 'delay_ms', tostring(d),\n"
+        "     'due_ms', tostring(at), 'error', ev_cut(m.last_error),\n"
+        "     'worker', ARGV[#ARGV]})\n"
+        "end\n"
         "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
         "return 1\n",
 
@@ -64,13 +105,24 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * ARGV: group, id, reason, error, worker, now_ms, maxlen, record, ttl.
      * Writes the dead letter (dlq_fields when over the limit) and the
      * record, then acks and deletes id. Returns 1, or 0 when id was no
-     * longer pending (a resend): nothing is written. */
+     * longer pending (a resend): nothing is written. Events on: ARGV[10]
+     * is the events max len (ARGV[8] and [9] "" without a record) and
+     * the last KEY the events stream: a dead_lettered event (reason,
+     * error, worker) is written before the ack and delete. */
     [SCRIPT_DLQ] = LUA_BURY_FN LUA_PENDING_FN LUA_FIELDS_FN LUA_DROP_FN
+        LUA_EVENT_FN
         "if not pending(KEYS[1], ARGV[1], ARGV[2]) then return 0 end\n"
-        "bury(KEYS[2], fields_of(KEYS[1], ARGV[2]), ARGV[2], ARGV[3], "
+        "local ev = ARGV[10] ~= nil\n"
+        "local f = fields_of(KEYS[1], ARGV[2])\n"
+        "bury(KEYS[2], f, ARGV[2], ARGV[3], "
         "ARGV[4], ARGV[5], ARGV[6], ARGV[7])\n"
-        "if #KEYS >= 3 then\n"
+        "if (ev and #KEYS >= 4) or (not ev and #KEYS >= 3) then\n"
         "  redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[9])\n"
+        "end\n"
+        "if ev then\n"
+        "  ev_emit(KEYS[#KEYS], ARGV[10], 'dead_lettered', ARGV[2], f,\n"
+        "    {'attempt', ev_meta(f).attempt or '1', 'reason', ARGV[3],\n"
+        "     'error', ev_cut(ARGV[4]), 'worker', ARGV[5]})\n"
         "end\n"
         "drop(KEYS[1], ARGV[1], ARGV[2])\n"
         "return 1\n",
@@ -288,11 +340,21 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * A job that would open a new pair when the limit is reached (job
      * names and versions come from producers: random ones must not grow
      * the consumers every scan walks) is dead-lettered instead, written
-     * before its ack and delete: returns 2. */
+     * before its ack and delete: returns 2. Events on: KEYS[3] is the
+     * events stream and ARGV[10] its max len: a parked event (reason,
+     * error, worker), or a dead_lettered one for a job over the limit,
+     * is written before the claim, ack or delete. */
     [SCRIPT_PARK] = LUA_BURY_FN LUA_FIELDS_FN LUA_DROP_FN LUA_PARKED_FN
+        LUA_EVENT_FN
         "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], "
         "ARGV[3], 1)\n"
         "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+        "local function ev(typ, why, err)\n"
+        "  if #KEYS < 3 or ARGV[10] == nil then return end\n"
+        "  ev_emit(KEYS[3], ARGV[10], typ, ARGV[3], fields_of(KEYS[1], "
+        "ARGV[3]),\n"
+        "    {'reason', why, 'error', ev_cut(err), 'worker', ARGV[2]})\n"
+        "end\n"
         "if #KEYS >= 2 and ARGV[5] and #redis.call('XPENDING', KEYS[1], "
         "ARGV[1], '-', '+', 1, ARGV[4]) == 0 then\n"
         "  local pairs_now = 0\n"
@@ -307,10 +369,12 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "      .. 'pairs are parked on this queue already, the limit', "
         "ARGV[2],\n"
         "      ARGV[8], ARGV[9])\n"
+        "    ev('dead_lettered', ARGV[6], ARGV[7])\n"
         "    drop(KEYS[1], ARGV[1], ARGV[3])\n"
         "    return 2\n"
         "  end\n"
         "end\n"
+        "ev('parked', ARGV[6], ARGV[7])\n"
         "local n = math.max(0, tonumber(p[1][4]) - 1)\n"
         "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[4], 0, ARGV[3], "
         "'RETRYCOUNT', n, 'JUSTID')\n"

@@ -7,30 +7,44 @@
 #include "queue/scripts_lua.h"
 
 /* ENQUEUE: KEYS[1] stream, KEYS[2] delayed set, KEYS[3] sequence,
- * KEYS[4] idempotency key (optional).
+ * KEYS[4] idempotency key (optional: only when the dedupe window ARGV[3]
+ * is above 0), then the events stream (optional).
  * ARGV: delay_ms, at_ms (0 = none), dedupe window ms, job id, then
  * field/value pairs (the few fields `jobrt enqueue` sets; the job id is
- * among them). With KEYS[4] set and the key present, nothing is enqueued
- * and the first job's id comes back; the key is written after the job.
+ * among them), then with the events stream its max len. With the
+ * idempotency key set and present, nothing is enqueued and the first
+ * job's id comes back; the key is written after the job, and the
+ * enqueued event (with due_ms when delayed) after it.
  * Returns {1 created | 0 duplicate, job id}. */
-const char *const queue_script_enqueue = LUA_NOW_MS
-    "if #KEYS >= 4 then\n"
-    "  local first = redis.call('GET', KEYS[4])\n"
+const char *const queue_script_enqueue = LUA_NOW_MS LUA_EVENT_FN
+    "local idem = nil\n"
+    "if #KEYS >= 4 and (tonumber(ARGV[3]) or 0) > 0 then idem = KEYS[4] end\n"
+    "local evk = nil\n"
+    "if #KEYS >= (idem and 5 or 4) then evk = KEYS[#KEYS] end\n"
+    "if idem then\n"
+    "  local first = redis.call('GET', idem)\n"
     "  if first then return {0, first} end\n"
     "end\n"
-    "local f = {}\n"
-    "for i = 5, #ARGV do f[#f+1] = ARGV[i] end\n"
+    "local f, last = {}, #ARGV\n"
+    "if evk then last = #ARGV - 1 end\n"
+    "for i = 5, last do f[#f+1] = ARGV[i] end\n"
     "local at = tonumber(ARGV[2])\n"
     "local d = tonumber(ARGV[1])\n"
     "if at == 0 and d > 0 then at = now_ms() + d end\n"
-    "if at > now_ms() then\n"
+    "local delayed = at > now_ms()\n"
+    "if delayed then\n"
     "  local token = 'sched-' .. redis.call('INCR', KEYS[3])\n"
     "  redis.call('ZADD', KEYS[2], at, cmsgpack.pack({token, f}))\n"
     "else\n"
     "  redis.call('XADD', KEYS[1], '*', unpack(f))\n"
     "end\n"
-    "if #KEYS >= 4 then\n"
-    "  redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3])\n"
+    "if idem then\n"
+    "  redis.call('SET', idem, ARGV[4], 'PX', ARGV[3])\n"
+    "end\n"
+    "if evk then\n"
+    "  local extra = {}\n"
+    "  if delayed then extra = {'due_ms', tostring(at)} end\n"
+    "  ev_emit(evk, ARGV[#ARGV], 'enqueued', ARGV[4], f, extra)\n"
     "end\n"
     "return {1, ARGV[4]}\n";
 

@@ -9,6 +9,7 @@
 
 #include "core/envelope.h"
 #include "queue/keys.h"
+#include "queue/events.h"
 
 #define LUA_STR_(x) #x
 #define LUA_STR(x) LUA_STR_(x)
@@ -191,6 +192,43 @@
     "  end\n"                                                               \
     "  drop(s, g, id)\n"                                                    \
     "  return r\n"                                                          \
+    "end\n"
+
+/* Lifecycle events (queue/events.h). ev_meta(f): the id, job, v and
+ * attempt of field list f (nil: none; the first of each counts);
+ * ev_emit(key, maxlen, type, sid, f, extra): appends one event to stream
+ * key, bounded by MAXLEN ~ maxlen, with type, id (the job's id, else the
+ * stream id sid), job, v, at (server clock, ms; read once per call) and
+ * the pairs in extra. ev_cut(s): s cut to EVENTS_ERROR_MAX bytes. Events
+ * are extra writes: a script emits them before it acks or deletes. */
+#define LUA_EVENT_FN                                                        \
+    "local ev_at = nil\n"                                                   \
+    "local function ev_meta(f)\n"                                           \
+    "  local m = {}\n"                                                      \
+    "  if f == nil then return m end\n"                                     \
+    "  for i = 1, #f - 1, 2 do\n"                                           \
+    "    local k = f[i]\n"                                                  \
+    "    if (k == 'id' or k == 'job' or k == 'v' or k == 'attempt' or\n"    \
+    "        k == 'last_error') and m[k] == nil then m[k] = f[i + 1] end\n" \
+    "  end\n"                                                               \
+    "  return m\n"                                                          \
+    "end\n"                                                                 \
+    "local function ev_cut(s)\n"                                            \
+    "  s = tostring(s or '')\n"                                             \
+    "  if #s > " LUA_STR(EVENTS_ERROR_MAX) " then\n"                        \
+    "    return string.sub(s, 1, " LUA_STR(EVENTS_ERROR_MAX) ") end\n"      \
+    "  return s\n"                                                          \
+    "end\n"                                                                 \
+    "local function ev_emit(key, maxlen, typ, sid, f, extra)\n"             \
+    "  if ev_at == nil then\n"                                              \
+    "    local t = redis.call('TIME')\n"                                    \
+    "    ev_at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
+    "  end\n"                                                               \
+    "  local m = ev_meta(f)\n"                                              \
+    "  local out = {'type', typ, 'id', m.id or sid, 'job', m.job or '',\n"  \
+    "    'v', m.v or '', 'at', ev_at}\n"                                    \
+    "  for _, x in ipairs(extra) do out[#out + 1] = x end\n"                \
+    "  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(out))\n"  \
     "end\n"
 
 #endif

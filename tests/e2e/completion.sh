@@ -46,6 +46,8 @@ expect "--plugin-dir" "$J" run --plug
 expect "list show retry purge" "$J" dlq ""
 expect "add list remove pause resume" "$J" schedule ""
 expect "--cron" "$J" schedule add --cr
+expect "on off status tail" "$J" events ""
+expect "--follow" "$J" events tail --fol
 expect "reload resume rollout run" "$J" r
 expect "" "$J" __pr
 expect "--reason" "$J" dlq list --rea

@@ -1,0 +1,285 @@
+/*
+ * test_events.c - lifecycle events (queue/events.h): the parse of the
+ * stored max len, the line `jobrt events tail` prints (text and JSON),
+ * and, on a real redis-server, what the scripts write with events on
+ * (COMPLETE's started and completed events from what the worker passes,
+ * REQUEUE's retried with its
+ * error cut to 200 bytes, DLQ's dead_lettered, PARK's parked, ENQUEUE's
+ * enqueued, none for a duplicate) and that with events off they write
+ * no events stream at all; each still before its ack.
+ */
+#include <criterion/criterion.h>
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "queue/events.h"
+#include "queue/scripts.h"
+#include "support/test_redis.h"
+
+/* ---- pure parts ---------------------------------------------------------- */
+
+Test(events, max_len_parses_only_a_number_in_range)
+{
+    cr_assert_eq(events_parse_max_len("10000", 5), 10000);
+    cr_assert_eq(events_parse_max_len("1", 1), 1);
+    cr_assert_eq(events_parse_max_len("10000000", 8), EVENTS_MAX_LEN_LIMIT);
+    cr_assert_eq(events_parse_max_len("10000001", 8), 0);
+    cr_assert_eq(events_parse_max_len("0", 1), 0);
+    cr_assert_eq(events_parse_max_len("", 0), 0);
+    cr_assert_eq(events_parse_max_len("12a", 3), 0);
+    cr_assert_eq(events_parse_max_len("-5", 2), 0);
+    cr_assert_eq(events_parse_max_len("9999999999", 10), 0);
+    cr_assert_eq(events_parse_max_len(NULL, 3), 0);
+}
+
+#define SV(s) {s, sizeof s - 1}
+
+static const strview_t retried[] = {
+    SV("type"), SV("retried"), SV("id"), SV("j-1"), SV("job"), SV("resize"),
+    SV("v"), SV("2"), SV("at"), SV("1796223624299"), SV("attempt"), SV("3"),
+    SV("error"), SV("timed \"out\""), SV("worker"), SV("vm-1")};
+
+Test(events, text_line_leads_with_time_type_id_job_version)
+{
+    char out[512];
+    int n = events_format("1-0", retried, 16, 0, out, sizeof out);
+    cr_assert_str_eq(out, "2026-12-02T15:00:24.299Z retried j-1 resize v2 "
+                          "attempt=3 error=timed \"out\" worker=vm-1");
+    cr_assert_eq(n, (int)strlen(out));
+    /* too small: -1, never past the end */
+    char small[16];
+    cr_assert_eq(events_format("1-0", retried, 16, 0, small, sizeof small),
+                 -1);
+    cr_assert_lt(strlen(small), sizeof small);
+}
+
+Test(events, json_line_has_every_field_numbers_as_numbers)
+{
+    char out[512];
+    int n = events_format("1-0", retried, 16, 1, out, sizeof out);
+    cr_assert_gt(n, 0);
+    cr_assert_str_eq(out, "{\"stream_id\":\"1-0\",\"type\":\"retried\","
+                          "\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
+                          "\"at\":1796223624299,\"attempt\":3,"
+                          "\"error\":\"timed \\\"out\\\"\","
+                          "\"worker\":\"vm-1\"}");
+    /* a v that is not a number stays a string */
+    const strview_t odd[] = {SV("type"), SV("started"), SV("v"), SV("x1")};
+    events_format("2-0", odd, 4, 1, out, sizeof out);
+    cr_assert_str_eq(out, "{\"stream_id\":\"2-0\",\"type\":\"started\","
+                          "\"v\":\"x1\"}");
+}
+
+/* ---- the scripts, on a real redis-server --------------------------------- */
+
+static test_redis_t server;
+static redisContext *rc;
+static redisReply *last;
+#define cmd(...) test_redis_cmd(rc, &last, __VA_ARGS__)
+
+static redisReply *eval(const char *script, int nkeys, int nargs,
+                        const char *const *args)
+{
+    const char *argv[64];
+    char n[8];
+    cr_assert_lt(nargs, 60);
+    snprintf(n, sizeof n, "%d", nkeys);
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = n;
+    for (int i = 0; i < nargs; i++)
+        argv[3 + i] = args[i];
+    redisReply *r = test_redis_argv(rc, &last, nargs + 3, argv);
+    cr_assert_neq(r->type, REDIS_REPLY_ERROR, "script error: %s",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "");
+    return r;
+}
+
+/* Entries 1-1 (job resize v 2, id j-1, attempt 2) and 2-1 (no id),
+ * read by consumer c of group g. */
+static void setup(void)
+{
+    rc = test_redis_start(&server, "events");
+    cmd("XADD s 1-1 job resize v 2 payload {} id j-1 attempt 2");
+    cmd("XADD s 2-1 job ok v 1 payload {}");
+    cmd("XGROUP CREATE s g 0");
+    cmd("XREADGROUP GROUP g c COUNT 10 STREAMS s >");
+}
+
+static void teardown(void)
+{
+    if (rc)
+        redisFree(rc);
+    rc = NULL;
+    test_redis_stop(&server);
+}
+
+/* The value of field name of event i (0: the oldest) of stream "ev". */
+static char got[512];
+static const char *ev_field(size_t i, const char *name)
+{
+    redisReply *r = cmd("XRANGE ev - +");
+    cr_assert_lt(i, r->elements, "event %zu of %zu", i, r->elements);
+    const redisReply *f = r->element[i]->element[1];
+    for (size_t k = 0; k + 1 < f->elements; k += 2)
+        if (strcmp(f->element[k]->str, name) == 0) {
+            snprintf(got, sizeof got, "%s", f->element[k + 1]->str);
+            return got;
+        }
+    return "(none)";
+}
+
+static long long count(const char *c, const char *key)
+{
+    return cmd("%s %s", c, key)->integer;
+}
+
+TestSuite(event_scripts, .init = setup, .fini = teardown);
+
+Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
+{
+    /* 2 ids, no records; events: max len 100, worker w1, 1 started, 2
+     * completed (job id, job, v, attempt each) */
+    const char *args[] = {"s", "ev", "g", "3600", "2", "1-1", "2-1",
+                          "100", "w1",
+                          "1", "j-1", "resize", "2", "2",
+                          "2", "j-1", "resize", "2", "2", "2-1", "ok", "1",
+                          "1"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 23, args)->integer,
+                 2);
+    cr_assert_eq(count("XLEN", "ev"), 3);
+    cr_assert_str_eq(ev_field(0, "type"), "started");
+    cr_assert_str_eq(ev_field(0, "id"), "j-1");
+    cr_assert_str_eq(ev_field(0, "attempt"), "2");
+    cr_assert_str_eq(ev_field(0, "worker"), "w1");
+    cr_assert_str_eq(ev_field(1, "type"), "completed");
+    cr_assert_str_eq(ev_field(1, "job"), "resize");
+    cr_assert_str_eq(ev_field(1, "v"), "2");
+    cr_assert_str_eq(ev_field(2, "id"), "2-1");
+    cr_assert_str_eq(ev_field(2, "job"), "ok");
+    cr_assert_str_eq(ev_field(2, "attempt"), "1");
+    cr_assert_str_eq(ev_field(2, "at"), ev_field(0, "at"), "one clock read");
+    cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 0, "acked");
+    /* started events alone (n = 0): nothing acked */
+    const char *only[] = {"s", "ev", "g", "3600", "0", "100", "w1", "1",
+                          "j-9", "ok", "1", "1", "0"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 13, only)->integer,
+                 0);
+    cr_assert_eq(count("XLEN", "ev"), 4);
+    cr_assert_str_eq(ev_field(3, "id"), "j-9");
+}
+
+Test(event_scripts, complete_with_records_and_events_writes_both)
+{
+    const char *args[] = {"s", "rec", "ev", "g", "3600", "1", "1-1",
+                          "{\"ok\":1}", "100", "w1", "0",
+                          "1", "j-1", "resize", "2", "2"};
+    eval(queue_scripts[SCRIPT_COMPLETE], 3, 16, args);
+    cr_assert_str_eq(cmd("GET rec")->str, "{\"ok\":1}");
+    cr_assert_eq(count("XLEN", "ev"), 1);
+    cr_assert_str_eq(ev_field(0, "type"), "completed");
+    cr_assert_str_eq(ev_field(0, "id"), "j-1");
+}
+
+Test(event_scripts, scripts_with_events_off_write_no_stream)
+{
+    const char *c[] = {"s", "rec", "g", "3600", "1", "1-1", "{}"};
+    eval(queue_scripts[SCRIPT_COMPLETE], 2, 7, c);
+    const char *d[] = {"s", "d", "g", "2-1", "poison", "boom", "w1", "5",
+                       "100"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 2, 9, d)->integer, 1);
+    cr_assert_eq(count("EXISTS", "ev"), 0);
+    cr_assert_eq(count("XLEN", "d"), 1);
+}
+
+Test(event_scripts, requeue_writes_retried_with_the_error_cut)
+{
+    char err[400];
+    memset(err, 'e', sizeof err - 1);
+    err[sizeof err - 1] = '\0';
+    const char *args[] = {"s", "z", "ev", "g", "1-1", "500", "0",
+                          "job", "resize", "v", "2", "payload", "{}",
+                          "id", "j-1", "attempt", "3", "last_error", err,
+                          "100", "w1"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_REQUEUE], 3, 21, args)->integer,
+                 1);
+    cr_assert_eq(count("ZCARD", "z"), 1, "delayed");
+    cr_assert_eq(count("XLEN", "ev"), 1);
+    cr_assert_str_eq(ev_field(0, "type"), "retried");
+    cr_assert_str_eq(ev_field(0, "attempt"), "3");
+    cr_assert_str_eq(ev_field(0, "delay_ms"), "500");
+    cr_assert_eq(strlen(ev_field(0, "error")), EVENTS_ERROR_MAX);
+    /* the new entry has exactly the fields, not the events block */
+    redisReply *m = cmd("ZRANGE z 0 -1");
+    cr_assert_eq(m->elements, 1);
+    cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 1, "2-1 left");
+}
+
+Test(event_scripts, dlq_writes_dead_lettered_with_its_reason)
+{
+    const char *args[] = {"s", "d", "ev", "g", "1-1", "permanent_failure",
+                          "bad input", "w1", "5", "100", "", "", "100"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 3, 13, args)->integer, 1);
+    cr_assert_eq(count("XLEN", "d"), 1);
+    cr_assert_eq(count("EXISTS", "ev"), 1);
+    cr_assert_str_eq(ev_field(0, "type"), "dead_lettered");
+    cr_assert_str_eq(ev_field(0, "reason"), "permanent_failure");
+    cr_assert_str_eq(ev_field(0, "error"), "bad input");
+    cr_assert_str_eq(ev_field(0, "id"), "j-1");
+    cr_assert_eq(cmd("XRANGE s 1-1 1-1")->elements, 0, "deleted");
+    /* with a record too */
+    const char *rec[] = {"s", "d", "rec", "ev", "g", "2-1", "timeout", "",
+                         "w1", "5", "100", "{}", "60", "100"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 4, 14, rec)->integer, 1);
+    cr_assert_str_eq(cmd("GET rec")->str, "{}");
+    cr_assert_str_eq(ev_field(1, "reason"), "timeout");
+}
+
+Test(event_scripts, park_writes_parked)
+{
+    const char *args[] = {"s", "d", "ev", "g", "c", "1-1", "parked:resize:v2",
+                          "1024", "no_handler", "nobody serves it", "5",
+                          "100", "100"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_PARK], 3, 13, args)->integer, 1);
+    cr_assert_str_eq(ev_field(0, "type"), "parked");
+    cr_assert_str_eq(ev_field(0, "reason"), "no_handler");
+    cr_assert_str_eq(ev_field(0, "worker"), "c");
+    redisReply *p = cmd("XPENDING s g - + 10 parked:resize:v2");
+    cr_assert_eq(p->elements, 1, "held by the pseudo-consumer");
+}
+
+Test(event_scripts, enqueue_writes_enqueued_but_not_for_a_duplicate)
+{
+    /* no idempotency key (window 0), events stream as KEYS[4] */
+    const char *a[] = {"q", "qz", "seq", "ev", "0", "0", "0", "e-1",
+                       "job", "ok", "v", "1", "payload", "{}", "id", "e-1",
+                       "100"};
+    cr_assert_eq(eval(queue_script_enqueue, 4, 17, a)->element[0]->integer,
+                 1);
+    cr_assert_eq(count("XLEN", "q"), 1);
+    cr_assert_str_eq(ev_field(0, "type"), "enqueued");
+    cr_assert_str_eq(ev_field(0, "id"), "e-1");
+    cr_assert_str_eq(ev_field(0, "job"), "ok");
+    /* the job's entry has its fields only, not the max len */
+    cr_assert_eq(cmd("XRANGE q - +")->element[0]->element[1]->elements, 8);
+    /* with a key and a delay: due_ms; then a duplicate writes nothing */
+    const char *b[] = {"q", "qz", "seq", "idem", "ev", "60000", "0",
+                       "86400000", "e-2", "job", "ok", "v", "1", "payload",
+                       "{}", "id", "e-2", "100"};
+    cr_assert_eq(eval(queue_script_enqueue, 5, 18, b)->element[0]->integer,
+                 1);
+    cr_assert_eq(count("ZCARD", "qz"), 1);
+    cr_assert_str_neq(ev_field(1, "due_ms"), "(none)");
+    cr_assert_eq(eval(queue_script_enqueue, 5, 18, b)->element[0]->integer,
+                 0);
+    cr_assert_eq(count("XLEN", "ev"), 2);
+    /* the old form (key, window, no events) still works */
+    const char *c[] = {"q", "qz", "seq", "idem3", "0", "0", "1000", "e-3",
+                       "job", "ok", "v", "1", "payload", "{}", "id", "e-3"};
+    cr_assert_eq(eval(queue_script_enqueue, 4, 16, c)->element[0]->integer,
+                 1);
+    cr_assert_eq(count("EXISTS", "idem3"), 1);
+    cr_assert_eq(count("XLEN", "ev"), 2);
+}
