@@ -155,9 +155,11 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     /* pickup lag: from when the entry was added (its id, Redis's clock) */
     metrics_count_lag(&w->board->metrics,
                       job->dispatched_ms - strtoll(stream_id, NULL, 10));
-    /* lifecycle events (queue/events.h): batched, nothing when off */
-    queue_redis_started(wq->q, job->id, job->env.job.ptr, job->env.job.len,
-                        job->env.version, job->env.attempt);
+    /* lifecycle events (queue/events.h): its `started` event is written at
+     * the next board tick if it still runs then (worker_board.c); a job
+     * done sooner has its completed, retried or dead_lettered event only,
+     * which keeps a drain with events on at one event per job */
+    job->start_event_sent = 0;
     executor_submit(w->ex, job);
     w->n_dispatched++;
 }

@@ -433,6 +433,15 @@ static void on_board_tick(uv_timer_t *t)
         qs[i] = w->queues[i].q;
     progress_flush(w->slots, (size_t)w->cfg->concurrency, qs, w->n_queues,
                    &w->progress_json, now);
+    /* `started` events of the jobs still running (nothing when off) */
+    for (int i = 0; w->n_queues && i < w->cfg->concurrency; i++) {
+        struct jobrt_job *j = &w->slots[i];
+        if (j->handler == NULL || j->start_event_sent)
+            continue;
+        j->start_event_sent = 1;
+        queue_redis_started(worker_job_queue(w, j), j->id, j->env.job.ptr,
+                            j->env.job.len, j->env.version, j->env.attempt);
+    }
     if (w->board_done) {
         atomic_fetch_add_explicit(&b->jobs_done, w->board_done,
                                   memory_order_relaxed);
