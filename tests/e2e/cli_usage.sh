@@ -184,7 +184,7 @@ usage_error "plugins --plugin-dir A B" \
 # ---- help --------------------------------------------------------------------
 
 for c in run enqueue exec plugins status dlq cancel pause resume disable \
-    enable schedule workers rollout reload stats top version; do
+    enable limit schedule workers rollout reload stats top version; do
     assert_exit 0 "jobrt $c --help" "$J" "$c" --help
     assert_contains "$OUT" "Usage: jobrt $c" "jobrt $c --help"
     want=$OUT
@@ -196,7 +196,7 @@ assert_contains "$OUT" "Commands:" "jobrt help"
 # every command is in the list, and `jobrt help` lists nothing that is not
 listed=$(printf '%s\n' "$OUT" | sed -n 's/^  \([a-z]*\)  .*/\1/p' | tr '\n' ' ')
 assert_eq "run enqueue exec plugins status dlq cancel pause resume disable\
- enable schedule workers rollout reload stats top version help " "$listed" "the commands jobrt help lists"
+ enable limit schedule workers rollout reload stats top version help " "$listed" "the commands jobrt help lists"
 usage_error "help bogus" \
     "jobrt help: unknown command 'bogus' (see 'jobrt --help')" \
     "$J" help bogus
