@@ -142,7 +142,7 @@ static int check_usage(const cli_cmd_t *cmd, const worker_config_t *c,
     queue_keys_t keys;
     for (int i = 0; i < c->n_queues; i++)
         if (queue_keys_init(&keys, c->ns, c->queues[i], err, sizeof err))
-            return cli_usage_error(cmd, "--queue: %s", err);
+            return cli_usage_error(cmd, "%s", err);
     if (c->consumer &&
         strncmp(c->consumer, QUEUE_PARKED_PREFIX,
                 strlen(QUEUE_PARKED_PREFIX)) == 0)

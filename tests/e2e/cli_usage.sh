@@ -33,9 +33,23 @@ see() { echo "(see 'jobrt $1 --help')"; }
 
 # ---- repeated options --------------------------------------------------------
 
-usage_error "run -q a -q b" \
-    "jobrt run: -q given twice (first as -q); give it once $(see run)" \
-    "$J" run -q a -q b -p "$T" -r "$REDIS_URL"
+usage_error "run --rate x=1/s --rate x=2/s" \
+    "jobrt run: --rate x=2/s: job x is given twice $(see run)" \
+    "$J" run --rate x=1/s --rate x=2/s -p "$T" -r "$REDIS_URL"
+usage_error "run --rate x=5" \
+    "jobrt run: --rate x=5: '5' is not a rate: expected N/s, N/m or N/h\
+ (e.g. 100/s) $(see run)" \
+    "$J" run --rate x=5 -p "$T" -r "$REDIS_URL"
+usage_error "run --limit x=0" \
+    "jobrt run: --limit x=0: '0' is not a concurrency limit: a whole number\
+ from 1 to 1000000 $(see run)" \
+    "$J" run --limit x=0 -p "$T" -r "$REDIS_URL"
+usage_error "limit set q j" \
+    "jobrt limit: set needs --rate, --concurrency or --burst $(see limit)" \
+    "$J" limit set q j -r "$NOWHERE"
+usage_error "limit clear q j --rate 1/s" \
+    "jobrt limit: --rate is for set $(see limit)" \
+    "$J" limit clear q j --rate 1/s -r "$NOWHERE"
 usage_error "run -p A --plugin-dir B" \
     "jobrt run: --plugin-dir given twice (first as -p); give it once\
  $(see run)" \
