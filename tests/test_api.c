@@ -52,7 +52,7 @@ static void teardown(void)
 static api_ctx_t ctx(redisContext *conn, const char *local)
 {
     api_ctx_t a = {conn, &keys, "jobrt", "q", "jobrt", local,
-                   local ? strlen(local) : 0};
+                   local ? strlen(local) : 0, NULL, NULL, 0};
     return a;
 }
 
@@ -238,6 +238,70 @@ Test(api, overview_of_a_queue_never_used)
                   st, "oldest_waiting_ms")),
               "nothing waits: null, as `jobrt stats --json` says");
     cJSON_Delete(doc);
+    teardown();
+}
+
+/* A fleet serving several queues: queue=NAME picks the one a request acts
+ * on (taken off the query before the endpoint parses it), the overview
+ * lists every served queue's numbers, and a queue not served is a 404. */
+Test(api, queue_parameter_picks_a_served_queue)
+{
+    setup();
+    char err[128];
+    static const char *const names[] = {"q", "low/x"};
+    queue_keys_t all[2];
+    cr_assert_eq(queue_keys_init(&all[0], "jobrt", "q", err, sizeof err), 0);
+    cr_assert_eq(queue_keys_init(&all[1], "jobrt", "low/x", err, sizeof err),
+                 0);
+    test_redis_cmd(c, &last, "XADD jobrt:{low/x}:stream * job a v 1");
+    test_redis_cmd(c, &last, "XADD jobrt:{low/x}:stream * job a v 1");
+    test_redis_cmd(c, &last, "XADD jobrt:{low/x}:dlq * job a v 1 reason x");
+    api_ctx_t a = ctx(c, NULL);
+    a.queues = names;
+    a.queue_keys = all;
+    a.n_queues = 2;
+    cr_assert_eq(api_handle(&a, "GET", "/api/overview", "queue=low%2Fx",
+                            NULL, 0, &out),
+                 200, "%.*s", (int)out.len, out.data);
+    cJSON *doc = cJSON_ParseWithLength(out.data, out.len);
+    cr_assert_str_eq(str_of(doc, "queue"), "low/x");
+    cr_assert_eq(num_of(cJSON_GetObjectItemCaseSensitive(doc, "queue_stats"),
+                        "length"), 2);
+    const cJSON *qs = arr_of(doc, "queues");
+    cr_assert_eq(cJSON_GetArraySize(qs), 2);
+    cr_assert_str_eq(str_of(cJSON_GetArrayItem(qs, 0), "queue"), "q");
+    cr_assert_eq(num_of(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetArrayItem(qs, 0), "queue_stats"),
+                        "length"), 0);
+    cr_assert_eq(num_of(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetArrayItem(qs, 1), "queue_stats"),
+                        "length"), 2);
+    cJSON_Delete(doc);
+    /* the rest of the query still reaches the endpoint */
+    a = ctx(c, NULL);
+    a.queues = names;
+    a.queue_keys = all;
+    a.n_queues = 2;
+    buf_free(&out);
+    cr_assert_eq(api_handle(&a, "GET", "/api/dlq", "count=5&queue=low%2fx",
+                            NULL, 0, &out),
+                 200, "%.*s", (int)out.len, out.data);
+    doc = cJSON_ParseWithLength(out.data, out.len);
+    cr_assert_eq(cJSON_GetArraySize(arr_of(doc, "entries")), 1,
+                 "low/x's dead letter: %.*s", (int)out.len, out.data);
+    cJSON_Delete(doc);
+    const char *bad[] = {"queue=nope", "queue=q&queue=q", "queue=%zz"};
+    const int want[] = {404, 400, 400};
+    for (size_t i = 0; i < 3; i++) {
+        a = ctx(c, NULL);
+        a.queues = names;
+        a.queue_keys = all;
+        a.n_queues = 2;
+        buf_free(&out);
+        cr_assert_eq(api_handle(&a, "GET", "/api/overview", bad[i], NULL, 0,
+                                &out),
+                     want[i], "%s: %.*s", bad[i], (int)out.len, out.data);
+    }
     teardown();
 }
 

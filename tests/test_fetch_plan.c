@@ -209,3 +209,43 @@ Test(fetch_plan, a_queue_back_from_idle_gets_no_catch_up_burst)
     cr_assert(share > 0.4 && share < 0.6, "queue 1 took %.3f after its "
               "return (no burst)", share);
 }
+
+Test(fetch_plan, a_queue_that_cannot_read_holds_no_other_back)
+{
+    /* weighted: a busy queue that is paused must not pin the others */
+    const uint32_t w[] = {10, 1};
+    sim_t s;
+    sim_init(&s, 2, w, 0, 4, 1000000);
+    for (int r = 0; r < 200; r++)
+        sim_round(&s, 4);
+    cr_assert(s.p.q[1].busy);
+    fetch_plan_read_done(&s.p, 1, 0, 0, FETCH_PLAN_CANNOT_READ); /* paused */
+    unsigned long long before = s.ran[0];
+    for (int r = 0; r < 200; r++) {
+        /* queue 1 never asks while paused: its reader sees the pause */
+        size_t asked = 0;
+        int block;
+        if (!s.p.q[0].reading)
+            asked = fetch_plan_grant(&s.p, 0, s.slots - s.running, &block);
+        if (s.p.q[0].reading) {
+            fetch_plan_read_done(&s.p, 0, asked, asked, 1);
+            s.running += asked;
+            s.ran[0] += asked;
+        }
+        s.running -= s.running < 4 ? s.running : 4;
+    }
+    cr_assert_gt(s.ran[0] - before, 400, "queue 0 kept its slots busy while "
+                 "queue 1 was paused (%llu)", s.ran[0] - before);
+
+    /* strict: a higher queue that cannot read lets the lower one read */
+    fetch_plan_t p;
+    fetch_plan_init(&p, 2, NULL, 1, 4);
+    int block;
+    cr_assert_eq(fetch_plan_grant(&p, 1, 4, &block), 1); /* first look */
+    fetch_plan_read_done(&p, 1, 1, 1, 1);
+    cr_assert_eq(fetch_plan_grant(&p, 1, 3, &block), 0, "queue 0 unknown");
+    cr_assert(p.q[1].refused, "waiting for its share, not stalled");
+    fetch_plan_read_done(&p, 0, 0, 0, FETCH_PLAN_CANNOT_READ);
+    cr_assert_eq(fetch_plan_grant(&p, 1, 3, &block), 3);
+    cr_assert(!p.q[1].refused);
+}

@@ -402,3 +402,29 @@ Test(metrics, a_row_per_queue_and_merged_by_queue)
     free(s);
     free(m);
 }
+
+Test(metrics, rows_of_a_queue_not_served_merge_into_the_first)
+{
+    metrics_sum_t *s = calloc(1, sizeof *s);
+    cr_assert_not_null(s);
+    metrics_sum_init(s);
+    metrics_t *m = new_block();
+    metrics_writer_t w;
+    metrics_writer_init(&w, m);
+    metrics_count_in(&w, 0, "a", 1, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_count_in(&w, 1, "a", 1, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_count_in(&w, 5, "a", 1, 1, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_count_in(&w, 5, "b", 1, 2, OUTCOME_SUCCEEDED, NULL, -1);
+    metrics_merge(s, m, 1);
+    cr_assert_eq(s->n_pairs, 4);
+    metrics_sum_clamp_queues(s, 2); /* the fleet serves two queues */
+    cr_assert_eq(s->n_pairs, 3, "(5, a, 1) went into (0, a, 1)");
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        const metrics_pair_sum_t *p = &s->pairs[i];
+        cr_assert_lt(p->queue, 2);
+        if (p->queue == 0 && strcmp(p->job, "a") == 0)
+            cr_assert_eq(p->outcomes[OUTCOME_SUCCEEDED], 2);
+    }
+    free(m);
+    free(s);
+}

@@ -29,6 +29,16 @@ size_t fetch_plan_unreserved(const fetch_plan_t *p, size_t free_slots)
     return free_slots > held ? free_slots - held : 0;
 }
 
+size_t fetch_plan_room_for(const fetch_plan_t *p, size_t i,
+                           size_t free_slots)
+{
+    size_t held = 0;
+    for (size_t j = 0; j < p->n; j++)
+        if (j != i)
+            held += p->q[j].reserved;
+    return free_slots > held ? free_slots - held : 0;
+}
+
 /* The lowest virtual time (entries charged per unit of weight) among the
  * busy queues other than skip (SIZE_MAX: none skipped); -1 if none. */
 static double min_vtime(const fetch_plan_t *p, size_t skip)
@@ -81,6 +91,7 @@ size_t fetch_plan_grant(fetch_plan_t *p, size_t i, size_t free_slots,
     if (i >= p->n || p->q[i].reading)
         return 0;
     fetch_plan_queue_t *q = &p->q[i];
+    q->refused = 0;
     size_t avail = fetch_plan_unreserved(p, free_slots);
     *block = 1;
     if (p->n == 1)
@@ -91,6 +102,7 @@ size_t fetch_plan_grant(fetch_plan_t *p, size_t i, size_t free_slots,
     }
     if (!q->busy)
         return start_read(q, 1, 0, 0); /* the idle probe: holds no slot */
+    q->refused = 1; /* unless granted below */
     if (avail == 0)
         return 0;
     *block = 0;
@@ -98,6 +110,7 @@ size_t fetch_plan_grant(fetch_plan_t *p, size_t i, size_t free_slots,
         for (size_t j = 0; j < i; j++)
             if (p->q[j].busy || !p->q[j].known)
                 return 0;
+        q->refused = 0;
         return start_read(q, avail, 1, 1);
     }
     double v = min_vtime(p, (size_t)-1);
@@ -112,6 +125,7 @@ size_t fetch_plan_grant(fetch_plan_t *p, size_t i, size_t free_slots,
         g = 1;
     if (g > avail)
         g = avail;
+    q->refused = 0;
     return start_read(q, g, 1, 1);
 }
 
@@ -121,6 +135,17 @@ void fetch_plan_read_done(fetch_plan_t *p, size_t i, size_t asked,
     if (i >= p->n)
         return;
     fetch_plan_queue_t *q = &p->q[i];
+    if (sent == FETCH_PLAN_CANNOT_READ) {
+        if (q->reading && q->charged_read)
+            q->charged -= (double)q->asked;
+        q->reading = 0;
+        q->reserved = 0;
+        q->charged_read = 0;
+        q->refused = 0;
+        q->known = 1;
+        q->busy = 0;
+        return;
+    }
     if (!q->reading)
         return;
     if (asked != q->asked)

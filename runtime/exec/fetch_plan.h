@@ -47,6 +47,8 @@ typedef struct {
     size_t asked;        /* COUNT of the outstanding read */
     int charged_read;    /* the outstanding read was charged */
     int reading;         /* a read is outstanding */
+    int refused;         /* its last ask was refused: it waits for its
+                            share (not a stalled read) */
     unsigned long long taken; /* entries its reads brought */
 } fetch_plan_queue_t;
 
@@ -64,12 +66,20 @@ void fetch_plan_init(fetch_plan_t *p, size_t n, const uint32_t *weights,
  * it may ask for (0: no read now), and whether the read may block. */
 size_t fetch_plan_grant(fetch_plan_t *p, size_t i, size_t free_slots,
                         int *block);
-/* Queue i's read, granted `asked`, came back with got entries (sent: it
- * was answered; 0: it was never sent or the connection dropped, which
- * only returns the grant). */
+/* Queue i's read, granted `asked`, came back with got entries. sent 1:
+ * it was answered; 0: it was never sent, which only returns the grant;
+ * FETCH_PLAN_CANNOT_READ: the queue cannot read now (paused, stopping,
+ * disconnected, its reads fail): it counts as known and idle, so that it
+ * holds back no other queue (asked may be 0: no grant to return). */
+#define FETCH_PLAN_CANNOT_READ (-1)
 void fetch_plan_read_done(fetch_plan_t *p, size_t i, size_t asked,
                           size_t got, int sent);
 /* Free slots no outstanding read was promised. */
 size_t fetch_plan_unreserved(const fetch_plan_t *p, size_t free_slots);
+/* The same, but counting queue i's own outstanding read as free: its
+ * reclaims and unparks subtract what that read may bring themselves
+ * (runtime/queue/fleet_tick.c). */
+size_t fetch_plan_room_for(const fetch_plan_t *p, size_t i,
+                           size_t free_slots);
 
 #endif

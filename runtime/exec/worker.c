@@ -175,11 +175,12 @@ static size_t free_slots(const worker_t *w)
     return left < w->n_free ? left : w->n_free;
 }
 
-/* For reclaims and unparks: the free slots no read was promised. */
+/* For reclaims and unparks: the free slots no other queue's read was
+ * promised (the queue itself allows for its own read). */
 static size_t capacity(void *arg)
 {
     worker_queue_t *wq = arg;
-    return fetch_plan_unreserved(&wq->w->plan, free_slots(wq->w));
+    return fetch_plan_room_for(&wq->w->plan, wq->index, free_slots(wq->w));
 }
 
 static size_t read_grant(void *arg, int *block)
@@ -197,22 +198,37 @@ static void read_done(void *arg, size_t asked, size_t got, int sent)
 {
     worker_queue_t *wq = arg;
     worker_t *w = wq->w;
-    int was_busy = w->plan.q[wq->index].busy;
+    const fetch_plan_queue_t *pq = &w->plan.q[wq->index];
+    int was_busy = pq->busy, was_known = pq->known;
     fetch_plan_read_done(&w->plan, wq->index, asked, got, sent);
-    /* Slots it held are free for the others again; a queue that went
-     * idle lets the ones below it read (--strict-priority). The caller
+    /* Slots it held are free for the others again; entries it brought
+     * may have freed theirs at once (parked, delayed, cancelled); a queue
+     * that went idle or cannot read lets the others read. The caller
      * reads again for this queue itself. */
-    if (w->n_queues > 1 && (asked > got || was_busy !=
-                            w->plan.q[wq->index].busy))
-        for (size_t i = 0; i < w->n_queues; i++)
-            if (i != wq->index)
-                queue_redis_poke(w->queues[i].q);
+    if (w->n_queues > 1 && (asked > got || got > 0 || was_busy != pq->busy ||
+                            was_known != pq->known))
+        worker_poke_later(w);
 }
 
 void worker_poke_all(worker_t *w)
 {
     for (size_t i = 0; i < w->n_queues; i++)
         queue_redis_poke(w->queues[i].q);
+}
+
+static void on_poke_timer(uv_timer_t *t)
+{
+    worker_t *w = t->data;
+    w->poke_pending = 0;
+    worker_poke_all(w);
+}
+
+void worker_poke_later(worker_t *w)
+{
+    if (w->poke_pending || w->phase == PHASE_DONE)
+        return;
+    w->poke_pending = 1;
+    uv_timer_start(&w->poke_timer, on_poke_timer, 0, 0);
 }
 
 static int is_inflight(void *arg, const char *stream_id)
@@ -267,11 +283,12 @@ static void on_cancelled(void *arg, const char *job_id)
 {
     worker_queue_t *wq = arg;
     worker_t *w = wq->w;
-    if (idset_add(w->cancelled, job_id) != 1)
+    if (idset_add(wq->cancelled, job_id) != 1)
         return;
     for (int i = 0; i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
-        if (j->handler && strcmp(j->id, job_id) == 0) {
+        if (j->handler && j->queue_index == wq->index &&
+            strcmp(j->id, job_id) == 0) {
             atomic_store(&j->cancel, JOB_CANCEL_USER);
             log_job_t lj;
             job_log_fields(j, 0, &lj);
@@ -445,6 +462,10 @@ static void finish(worker_t *w)
     worker_limits_stop(w);
     uv_timer_stop(&w->stop_timer);
     close_handle((uv_handle_t *)&w->stop_timer);
+    if (w->poke_timer.data) {
+        uv_timer_stop(&w->poke_timer);
+        close_handle((uv_handle_t *)&w->poke_timer);
+    }
 }
 
 static void check_shutdown(worker_t *w)
@@ -502,6 +523,25 @@ void worker_stop_waiting(worker_t *w)
     check_shutdown(w);
 }
 
+/* Stop taking jobs; wait for the running ones (check_shutdown). */
+static void start_drain(worker_t *w, const char *why)
+{
+    int64_t now = util_mono_ms(), grace = w->cfg->shutdown_grace_ms;
+    if (grace > w->cfg->shutdown_timeout_ms)
+        grace = w->cfg->shutdown_timeout_ms;
+    LOGI("worker", "%s: stopping; waiting up to %lld ms for %zu running "
+         "job(s), cancelling those still running for the last %lld ms",
+         why, (long long)w->cfg->shutdown_timeout_ms,
+         executor_inflight(w->ex), (long long)grace);
+    w->phase = PHASE_DRAIN;
+    worker_board_draining(w);
+    w->stop_at = now + w->cfg->shutdown_timeout_ms;
+    w->cancel_at = w->stop_at - grace;
+    for (size_t i = 0; i < w->n_queues; i++)
+        queue_redis_stop_fetching(w->queues[i].q);
+    uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     worker_t *w = s->data;
@@ -514,20 +554,7 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     }
     if (w->phase == PHASE_RUN) {
-        int64_t now = util_mono_ms(), grace = w->cfg->shutdown_grace_ms;
-        if (grace > w->cfg->shutdown_timeout_ms)
-            grace = w->cfg->shutdown_timeout_ms;
-        LOGI("worker", "%s: stopping; waiting up to %lld ms for %zu running "
-             "job(s), cancelling those still running for the last %lld ms",
-             name, (long long)w->cfg->shutdown_timeout_ms,
-             executor_inflight(w->ex), (long long)grace);
-        w->phase = PHASE_DRAIN;
-        worker_board_draining(w);
-        w->stop_at = now + w->cfg->shutdown_timeout_ms;
-        w->cancel_at = w->stop_at - grace;
-        for (size_t i = 0; i < w->n_queues; i++)
-            queue_redis_stop_fetching(w->queues[i].q);
-        uv_timer_start(&w->stop_timer, on_stop_timer, 100, 100);
+        start_drain(w, name);
     } else if (w->phase == PHASE_DRAIN) {
         LOGW("worker", "second %s: not waiting for running jobs", name);
         w->second_signal = 1;
@@ -554,7 +581,15 @@ static void on_queue_fatal(void *arg, const char *line)
     LOGE("worker", "cannot start: %s", line);
     worker_board_fatal(w, line);
     w->exit_code = 1;
-    finish(w);
+    if (w->n_fetched > 0 && w->phase == PHASE_RUN) {
+        /* another queue of this worker already took jobs: hand them back
+         * as at a stop, do not drop them */
+        start_drain(w, "a queue cannot start");
+        check_shutdown(w);
+        return;
+    }
+    if (w->phase == PHASE_RUN)
+        finish(w);
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -644,12 +679,9 @@ static int setup(worker_t *w)
         .read_done = read_done,
         .held_limits = worker_limits_held,
     };
-    w->cancelled = idset_create(QUEUE_CANCELS_REMEMBERED);
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
-    if (w->cancelled == NULL) {
-        LOGE("worker", "out of memory");
-        return 1;
-    }
+    uv_timer_init(&w->loop, &w->poke_timer);
+    w->poke_timer.data = w;
     fetch_plan_init(&w->plan, (size_t)cfg->n_queues, cfg->weights,
                     cfg->strict_priority, (size_t)cfg->concurrency);
     for (int i = 0; i < cfg->n_queues; i++) {
@@ -657,6 +689,11 @@ static int setup(worker_t *w)
         wq->w = w;
         wq->index = (uint32_t)i;
         wq->name = cfg->queues[i];
+        wq->cancelled = idset_create(QUEUE_CANCELS_REMEMBERED);
+        if (wq->cancelled == NULL) {
+            LOGE("worker", "out of memory");
+            return 1;
+        }
         rate_window_add(&wq->settle_rate, (int64_t)uv_now(&w->loop), 0);
         qo.queue = wq->name;
         cb.arg = wq;
@@ -725,6 +762,8 @@ int worker_run(const worker_config_t *cfg)
         for (size_t i = 0; i < w.n_queues; i++)
             queue_redis_destroy(w.queues[i].q);
         w.n_queues = 0;
+        if (w.poke_timer.data)
+            close_handle((uv_handle_t *)&w.poke_timer);
         uv_run(&w.loop, UV_RUN_DEFAULT);
     }
     if (uv_loop_close(&w.loop) != 0)
@@ -747,7 +786,8 @@ int worker_run(const worker_config_t *cfg)
         _exit(rc ? rc : w.exit_code); /* finish() said so */
     }
     loader_destroy(w.loader);
-    idset_destroy(w.cancelled);
+    for (int i = 0; i < WORKER_MAX_QUEUES; i++)
+        idset_destroy(w.queues[i].cancelled);
     redis_target_free(&w.target);
     return rc ? rc : w.exit_code;
 }

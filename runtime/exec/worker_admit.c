@@ -119,7 +119,8 @@ int worker_dispatch_checks(worker_t *w, struct jobrt_job *job)
 {
     char why[256];
     int64_t now = util_now_ms();
-    if (idset_has(w->cancelled, job->id, strlen(job->id))) {
+    if (idset_has(w->queues[job->queue_index].cancelled, job->id,
+                  strlen(job->id))) {
         skip_job(w, job, REASON_CANCELLED, "cancelled with `jobrt cancel` "
                  "before it started");
         return 1;

@@ -340,7 +340,8 @@ static void publish_metrics(worker_t *w, int64_t now)
         int64_t f = h->fetch_ms;
         if (w->phase == PHASE_RUN &&
             (w->n_free == 0 ||
-             (w->n_queues > 1 && !w->plan.q[i].reading)))
+             (w->n_queues > 1 && !w->plan.q[i].reading &&
+              w->plan.q[i].refused)))
             f = now;
         if (f < fetch)
             fetch = f;

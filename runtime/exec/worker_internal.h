@@ -58,6 +58,8 @@ typedef struct {
     /* its jobs settled here, and their rate (the registry record) */
     unsigned long long n_ok, n_retry, n_dead;
     rate_window_t settle_rate;
+    idset_t *cancelled;  /* ids `jobrt cancel` named on this queue (ids
+                            are unique within a queue only) */
 } worker_queue_t;
 
 typedef struct worker {
@@ -70,6 +72,8 @@ typedef struct worker {
     worker_queue_t queues[WORKER_MAX_QUEUES];
     size_t n_queues;     /* 0 until they are created */
     fetch_plan_t plan;   /* how their reads share the free slots */
+    uv_timer_t poke_timer; /* pokes the queues after this turn */
+    int poke_pending;
 
     struct jobrt_job *slots;
     struct jobrt_job *free_list;
@@ -79,7 +83,6 @@ typedef struct worker {
     char consumer[256];
     char host[256];
     int64_t started_ms;
-    idset_t *cancelled;  /* ids named by `jobrt cancel` */
     uint64_t rng;        /* backoff jitter */
 
     uv_signal_t sigterm, sigint, sighup;
@@ -195,8 +198,11 @@ static inline queue_redis_t *worker_job_queue(const worker_t *w,
     return w->queues[job->queue_index].q;
 }
 /* worker.c: every queue may read again (slots were freed, a plan's state
- * changed). */
+ * changed). worker_poke_later does it from a timer, outside the reader's
+ * callbacks (a poke from one queue's read must not recurse into
+ * another's). */
 void worker_poke_all(worker_t *w);
+void worker_poke_later(worker_t *w);
 
 /* worker_admit.c: before a handler may run a job */
 /* Dead-letters job (its record, the queue op, the count, one line). */

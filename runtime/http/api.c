@@ -340,6 +340,30 @@ static int overview_read(api_ctx_t *a, cJSON **doc_out, buf_t *out)
     add_text(doc, "queue", a->queue);
     cJSON_AddNumberToObject(doc, "server_ms", (double)now);
     cJSON_AddItemToObject(doc, "queue_stats", stats_json(st));
+    /* every served queue's numbers, for the queue table */
+    cJSON *qs = cJSON_AddArrayToObject(doc, "queues");
+    for (size_t i = 0; i < (a->n_queues ? a->n_queues : 1); i++) {
+        const char *name = a->n_queues ? a->queues[i] : a->queue;
+        cJSON *q = cJSON_CreateObject();
+        add_text(q, "queue", name);
+        if (strcmp(name, a->queue) == 0) {
+            cJSON_AddItemToObject(q, "queue_stats", stats_json(st));
+        } else {
+            queue_stats_t *other = calloc(1, sizeof *other);
+            if (other == NULL ||
+                queue_stats_read(a->c, &a->queue_keys[i], a->group, other,
+                                 err, sizeof err) != 0) {
+                free(other);
+                cJSON_Delete(q);
+                status = other ? api_error(out, 502, "Redis: %s", err)
+                               : api_error(out, 500, "out of memory");
+                goto done;
+            }
+            cJSON_AddItemToObject(q, "queue_stats", stats_json(other));
+            free(other);
+        }
+        cJSON_AddItemToArray(qs, q);
+    }
     cJSON *ws = cJSON_AddArrayToObject(doc, "workers");
     for (size_t i = 0; i < f.n; i++)
         cJSON_AddItemToArray(ws, worker_json(&f.w[i]));
@@ -435,6 +459,69 @@ static int overview(api_ctx_t *a, buf_t *out)
 
 /* ---- routing ------------------------------------------------------------- */
 
+#define API_QUERY_MAX 512 /* bytes of a query string */
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Takes queue=NAME (percent-encoded) off query into rest and points a at
+ * that queue. Returns 0, or an error status with out filled. */
+static int select_queue(api_ctx_t *a, const char **query, char *rest,
+                        size_t rest_len, buf_t *out)
+{
+    size_t len = strlen(*query);
+    if (len >= rest_len)
+        return api_error(out, 400, "query string longer than %zu bytes",
+                         rest_len - 1);
+    char tmp[API_QUERY_MAX + 1], want[ENVELOPE_MAX_NAME + 1];
+    memcpy(tmp, *query, len + 1);
+    size_t at = 0;
+    int picked = 0;
+    rest[0] = '\0';
+    for (char *save = NULL, *kv = strtok_r(tmp, "&", &save); kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        if (strncmp(kv, "queue=", 6) != 0) {
+            at += (size_t)snprintf(rest + at, rest_len - at, "%s%s",
+                                   at ? "&" : "", kv);
+            continue;
+        }
+        if (picked++)
+            return api_error(out, 400, "query: queue given twice");
+        size_t n = 0;
+        for (const char *p = kv + 6; *p; p++) {
+            int c = (unsigned char)*p;
+            if (c == '%') {
+                int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+                if (lo < 0)
+                    return api_error(out, 400, "queue: bad %%-escape");
+                c = hi * 16 + lo;
+                p += 2;
+            }
+            if (n == ENVELOPE_MAX_NAME)
+                return api_error(out, 400, "queue: longer than %d bytes",
+                                 ENVELOPE_MAX_NAME);
+            want[n++] = (char)c;
+        }
+        want[n] = '\0';
+        size_t i = 0;
+        while (i < a->n_queues && strcmp(a->queues[i], want) != 0)
+            i++;
+        if (i == a->n_queues && strcmp(want, a->queue) != 0)
+            return api_error(out, 404, "queue %.128s is not served here",
+                             want);
+        if (i < a->n_queues) {
+            a->queue = a->queues[i];
+            a->keys = &a->queue_keys[i];
+        }
+    }
+    *query = rest;
+    return 0;
+}
+
 int api_handle(api_ctx_t *a, const char *method, const char *path,
                const char *query, const char *body, size_t body_len,
                buf_t *out)
@@ -443,6 +530,10 @@ int api_handle(api_ctx_t *a, const char *method, const char *path,
     int is_post = strcmp(method, "POST") == 0;
     if (query == NULL)
         query = "";
+    char rest[API_QUERY_MAX + 1];
+    int picked = select_queue(a, &query, rest, sizeof rest, out);
+    if (picked != 0)
+        return picked;
     if (strcmp(path, "/api/overview") == 0) {
         if (!is_get)
             return api_error(out, 405, "%s: only GET", path);

@@ -250,6 +250,19 @@ void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges)
     }
 }
 
+void metrics_sum_clamp_queues(metrics_sum_t *s, size_t n_queues)
+{
+    for (size_t i = 0; i < s->n_pairs;) {
+        if (s->pairs[i].queue < n_queues || s->pairs[i].queue == 0) {
+            i++;
+            continue;
+        }
+        metrics_pair_sum_t moved = s->pairs[i];
+        s->pairs[i] = s->pairs[--s->n_pairs]; /* order does not matter */
+        add_pair(sum_row(s, 0, moved.job, moved.version), &moved);
+    }
+}
+
 void metrics_sum_add(metrics_sum_t *s, const metrics_sum_t *add)
 {
     s->fetched += add->fetched;

@@ -172,6 +172,10 @@ void metrics_sum_init(metrics_sum_t *s);
 /* Adds m's counters; with_gauges: also its gauges (a live process, not
  * one that has died). */
 void metrics_merge(metrics_sum_t *s, const metrics_t *m, int with_gauges);
+/* Rows of a queue index >= n_queues (only plugin code writing the board
+ * makes one) are added to the queue 0 row of their (job, version), so no
+ * two rows render with the same labels. */
+void metrics_sum_clamp_queues(metrics_sum_t *s, size_t n_queues);
 /* Adds another sum's counters (not gauges): a dead worker's, kept. */
 void metrics_sum_add(metrics_sum_t *s, const metrics_sum_t *add);
 

@@ -53,7 +53,7 @@ typedef struct ops_work {
     char *method, *path, *query, *body; /* copies for the pool thread */
     size_t body_len;
     buf_t local;      /* this process's view (API) */
-    queue_stats_t stats[METRICS_MAX_QUEUES]; /* of each queue */
+    queue_stats_t *stats; /* WORK_METRICS: of each queue (n_queues) */
     int stats_ok[METRICS_MAX_QUEUES];
     int status;
     buf_t out;
@@ -255,7 +255,8 @@ static void pool_work(uv_work_t *req)
                                               sizeof err) == 0;
     } else {
         api_ctx_t a = {o->redis, &o->keys, o->cfg.ns, o->cfg.queue,
-                       o->cfg.group, w->local.data, w->local.len};
+                       o->cfg.group, w->local.data, w->local.len,
+                       o->qnames, o->qkeys, o->n_queues};
         w->status = o->cfg.api(&a, w->method, w->path, w->query, w->body,
                                w->body_len, &w->out);
     }
@@ -276,6 +277,7 @@ static void render_metrics(ops_t *o, ops_work_t *w)
         metrics_sum_add(o->sum, gone);
     for (size_t i = 0; i < vs.n; i++)
         metrics_merge(o->sum, &vs.boards[i]->metrics, 1);
+    metrics_sum_clamp_queues(o->sum, o->n_queues);
     const queue_stats_t *each[METRICS_MAX_QUEUES];
     for (size_t i = 0; i < o->n_queues; i++)
         each[i] = w->stats_ok[i] ? &w->stats[i] : NULL;
@@ -291,6 +293,7 @@ static void render_metrics(ops_t *o, ops_work_t *w)
 
 static void work_free(ops_work_t *w)
 {
+    free(w->stats);
     free(w->method);
     free(w->path);
     free(w->query);
@@ -462,6 +465,11 @@ static char *dup_str(const char *s, size_t len)
 static ops_work_t *new_work(ops_t *o, work_kind_t kind)
 {
     ops_work_t *w = calloc(1, sizeof *w);
+    if (w && kind == WORK_METRICS &&
+        (w->stats = calloc(o->n_queues, sizeof *w->stats)) == NULL) {
+        free(w);
+        return NULL;
+    }
     if (w) {
         w->o = o;
         w->kind = kind;

@@ -97,11 +97,14 @@ void reader_down(redis_conn_t *c, void *arg)
 
 void reader_fetch(queue_redis_t *q)
 {
+    if (q->read_outstanding)
+        return;
     /* A worker that cannot write (writer down, or its scripts not loaded)
      * must not take jobs it could not ack, renew or release. */
-    if (!q->fetching || q->read_outstanding || !redis_conn_up(&q->reader) ||
-        !outbox_ready(q))
+    if (!q->fetching || !redis_conn_up(&q->reader) || !outbox_ready(q)) {
+        read_done(q, 0, 0, -1); /* holds no other queue back */
         return;
+    }
     /* Re-reading our own pending entries after a reconnect must wait until
      * the acks queued meanwhile are confirmed: otherwise jobs that finished
      * during the outage would look unfinished and run again. */
@@ -111,21 +114,20 @@ void reader_fetch(queue_redis_t *q)
      * pending entries may run before we know which are disabled. A paused
      * queue (or one not yet known not to be) gives nothing new; our own
      * pending entries are still re-read. */
-    if (!q->disabled_known || !q->limits_known)
+    if (!q->disabled_known || !q->limits_known ||
+        (!q->history && queue_pause_holds(q))) {
+        read_done(q, 0, 0, -1);
         return;
-    if (!q->history && queue_pause_holds(q))
+    }
+    /* Parked jobs to take go first: a read now would count on the same
+     * free slots (fleet_tick.c). */
+    if (!q->history && queue_fleet_unpark_first(q))
         return;
     int block = 1;
     size_t cap = q->cb.read_grant ? q->cb.read_grant(q->cb.arg, &block)
                                   : q->cb.capacity(q->cb.arg);
     if (cap == 0)
         return;
-    /* Parked jobs to take go first: a read now would count on the same
-     * free slots (fleet_tick.c). */
-    if (!q->history && queue_fleet_unpark_first(q)) {
-        read_done(q, cap, 0, 0);
-        return;
-    }
     if (cap > MAX_FETCH)
         cap = MAX_FETCH;
     int rc;
@@ -208,7 +210,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
         queue_release_now(q);
     }
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        read_done(q, q->read_count, 0, 0);
+        read_done(q, q->read_count, 0, -1); /* down, or its reads fail */
     if (r == NULL)
         return; /* disconnected; reader_up starts over */
     if (r->type == REDIS_REPLY_ERROR) {

@@ -132,6 +132,20 @@ try {
                 async () => (await text(page, `${row} td.depth`)) ===
                   env('DASH_DEPTH'));
   log(`queue ${queue} shown with depth ${env('DASH_DEPTH')}`);
+  // ---- a worker serving two queues: both listed, either shown below --------
+  const row2 = '#queue-table tbody tr[data-queue="dash2"]';
+  await waitFor('the second queue listed', 10000,
+                async () => (await page.locator(row2).count()) === 1);
+  check(/chosen/.test(await page.getAttribute(row, 'class') || ''),
+        `${queue} is not marked as the one shown`);
+  await page.click(`${row2} button.queue-pick`);
+  await waitFor('dash2 shown below', 10000, async () =>
+    (await text(page, '#where')) === 'jobrt / dash2' &&
+    /chosen/.test(await page.getAttribute(row2, 'class') || ''));
+  await page.click(`${row} button.queue-pick`);
+  await waitFor(`${queue} shown again`, 10000, async () =>
+    (await text(page, '#where')) === `jobrt / ${queue}`);
+  log('two queues listed; switched to dash2 and back');
   const worker = `#workers-table tbody tr[data-consumer="${
     env('DASH_CONSUMER')}"]`;
   await waitFor('the live worker with its plugin', 10000, async () => {
@@ -244,14 +258,14 @@ try {
   check(/paused by the browser test/.test(redis('GET', pausedKey)),
         `${pausedKey} after Pause: ${redis('GET', pausedKey)}`);
   await waitFor('the page to show the pause', 10000, async () =>
-    /^Paused:/.test(await text(page, '#pause-state')) &&
+    /^(\S+: )?Paused:/.test(await text(page, '#pause-state')) &&
     await page.locator('#queue-resume').isVisible());
   await page.click('#queue-resume');
   await waitFor('the resume answered', 10000, async () =>
     /^Resumed/.test(await text(page, '#notice')));
   check(redis('EXISTS', pausedKey) === '0', 'the queue is still paused');
   await waitFor('the page to show the queue taking jobs', 10000, async () =>
-    (await text(page, '#pause-state')) === 'Taking jobs.');
+    /^(\S+: )?Taking jobs\.$/.test(await text(page, '#pause-state')));
   log('paused and resumed from the page');
 
   // ---- a busy moment for the screenshot -----------------------------------

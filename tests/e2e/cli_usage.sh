@@ -33,6 +33,12 @@ see() { echo "(see 'jobrt $1 --help')"; }
 
 # ---- repeated options --------------------------------------------------------
 
+usage_error "run -c 1 -c 2" \
+    "jobrt run: -c given twice (first as -c); give it once $(see run)" \
+    "$J" run -c 1 -c 2 -p "$T" -r "$REDIS_URL"
+usage_error "run -q a -q a:2" \
+    "jobrt run: --queue a:2: queue a is given twice $(see run)" \
+    "$J" run -q a -q a:2 -p "$T" -r "$REDIS_URL"
 usage_error "run --rate x=1/s --rate x=2/s" \
     "jobrt run: --rate x=2/s: job x is given twice $(see run)" \
     "$J" run --rate x=1/s --rate x=2/s -p "$T" -r "$REDIS_URL"

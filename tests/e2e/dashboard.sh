@@ -36,8 +36,9 @@ chmod 0600 "$TOKEN_FILE"
 RECORD=$E2E_WORK/records/record.log # its directory is made later
 export JOBRT_TESTKIT_RECORD=$RECORD
 
+# a second queue: the page lists both and can switch to it
 start_worker w1 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q $Q \
-    --consumer w1 --workers 1 --concurrency 1 --http "127.0.0.1:$PORT" \
+    -q dash2:1 --consumer w1 --workers 1 --concurrency 1 --http "127.0.0.1:$PORT" \
     --http-token-file "$TOKEN_FILE"
 wait_for "w1 to take jobs" 10 grep -q "taking jobs" "$(worker_log w1)"
 J() { "$JOBRT_BIN" "$@" -r "$REDIS_URL"; }

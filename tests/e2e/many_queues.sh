@@ -8,7 +8,9 @@
 # everything drains: every job has a succeeded record, nothing is dead,
 # and a job enqueued on any queue later is still picked up at once. Also:
 # a queue name ending in :digits is refused, and so are duplicates and
-# weights with --strict-priority. /metrics counts each queue's jobs.
+# weights with --strict-priority. /metrics counts each queue's jobs. A job
+# id on two queues is cancelled on the one named only, and a paused queue
+# holds the worker's other queues back in no way.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup
@@ -134,4 +136,31 @@ J enqueue lower ok -v 1 --payload '{}' --id late-1 >/dev/null
 wait_for "late-1 to run" 5 job_has_status lower late-1 succeeded
 log "late-1 on the idle queue ran $(($(now_ms) - t0)) ms after its enqueue"
 stop_worker strict
+
+# ---- each queue on its own: cancel and pause ---------------------------------
+start_worker pair --plugin-dir "$JOBRT_TESTKIT_DIR" --redis "$REDIS_URL" \
+    --concurrency 4 --queue qa:1 --queue qb:1
+# the same job id on two queues: cancelling it on qa leaves qb's alone
+for q in qa qb; do
+    J enqueue $q sleep -v 1 --payload '{"ms":1500}' --id same >/dev/null
+done
+running_both() { [ "$(xpending_count qa)" = 1 ] && [ "$(xpending_count qb)" = 1 ]; }
+wait_for "both 'same' jobs to run" 10 running_both
+assert_exit 0 "cancel on qa" J cancel same -q qa
+wait_for "qa's 'same' cancelled" 10 job_has_status qa same cancelled
+wait_for "qb's 'same' to succeed" 10 job_has_status qb same succeeded
+# a paused qa holds qb back in no way
+assert_exit 0 "pause qa" J pause qa
+wait_for "the worker to see the pause" 5 grep -q "queue qa is paused" \
+    "$(worker_log pair)"
+for i in $(seq 1 20); do
+    J enqueue qa ok -v 1 --payload '{}' --id "pa-$i" >/dev/null
+    J enqueue qb ok -v 1 --payload '{}' --id "pb-$i" >/dev/null
+done
+wait_for "qb's 20 jobs while qa is paused" 10 eval \
+    '[ "$(done_count qb)" -ge 21 ]'
+assert_eq 1 "$(done_count qa)" "qa records while paused (the cancelled one)"
+assert_exit 0 "resume qa" J resume qa
+wait_for "qa's jobs after the resume" 10 eval '[ "$(done_count qa)" -ge 21 ]'
+stop_worker pair
 pass

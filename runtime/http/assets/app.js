@@ -1,7 +1,9 @@
 /*
  * app.js - the jobrt dashboard: polls /api/overview every 2 s and draws
- * the queue, its live workers, the rollout table, recent failures and a
- * page of dead letters with Show, Retry and Purge. Everything the server
+ * every served queue's numbers and, for the one chosen (the first until
+ * another is picked: ?queue=NAME on every request), its live workers, the
+ * rollout table, recent failures and a page of dead letters with Show,
+ * Retry and Purge. Everything the server
  * sends goes into the page as text (textContent), never as HTML. The
  * token (the contents of --http-token-file) is kept in sessionStorage and
  * sent on every request as "Authorization: Bearer <token>".
@@ -17,6 +19,7 @@
   var dlqNext = null;      /* the "before" of the next older page */
   var dlqShown = [];       /* entry ids in the table, newest first */
   var pollTimer = null;
+  var currentQueue = null; /* the queue the panels show; null: the first */
 
   function $(id) { return document.getElementById(id); }
 
@@ -111,6 +114,10 @@
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
+    if (currentQueue) {
+      path += (path.indexOf('?') < 0 ? '?' : '&') + 'queue=' +
+        encodeURIComponent(currentQueue);
+    }
     return fetch(path, init).then(function (r) {
       return r.text().then(function (text) {
         var parsed = null;
@@ -142,13 +149,24 @@
 
   /* ---- drawing the overview --------------------------------------------- */
 
-  function drawQueue(o) {
-    var s = o.queue_stats || {};
-    var tbody = $('queue-table').tBodies[0];
-    clear(tbody);
-    var tr = el('tr');
-    tr.dataset.queue = String(o.queue);
-    tr.appendChild(td(o.queue, 'mono'));
+  function pickQueue(name) {
+    currentQueue = name;
+    dlqBefore = null;
+    refresh();
+  }
+
+  function queueRow(tbody, name, s, chosen, several) {
+    var tr = el('tr', null, chosen ? 'chosen' : '');
+    tr.dataset.queue = String(name);
+    var nc = td(several ? null : name, 'mono');
+    if (several) {
+      var b = el('button', name, 'queue-pick');
+      b.type = 'button';
+      b.title = chosen ? 'shown below' : 'show this queue below';
+      b.addEventListener('click', function () { pickQueue(name); });
+      nc.appendChild(b);
+    }
+    tr.appendChild(nc);
     var waiting = num(s.waiting);
     tr.appendChild(td(waiting === null || waiting < 0 ? '?' : waiting,
                       'num depth'));
@@ -162,10 +180,22 @@
     tr.appendChild(td(num(s.length), 'num'));
     tr.appendChild(td(num(s.live_workers), 'num'));
     tbody.appendChild(tr);
+  }
+
+  function drawQueue(o) {
+    var s = o.queue_stats || {};
+    var tbody = $('queue-table').tBodies[0];
+    clear(tbody);
+    var all = Array.isArray(o.queues) && o.queues.length
+      ? o.queues : [{queue: o.queue, queue_stats: s}];
+    all.forEach(function (q) {
+      queueRow(tbody, q.queue, q.queue === o.queue ? s : q.queue_stats || {},
+               q.queue === o.queue, all.length > 1);
+    });
     var ps = $('pause-state');
-    ps.textContent = s.paused
+    ps.textContent = (all.length > 1 ? o.queue + ': ' : '') + (s.paused
       ? 'Paused: no worker takes jobs from this queue until it is resumed.'
-      : 'Taking jobs.';
+      : 'Taking jobs.');
     ps.className = s.paused ? 'pause-state paused' : 'pause-state';
     $('queue-pause').hidden = !!s.paused;
     $('queue-resume').hidden = !s.paused;
