@@ -77,20 +77,22 @@ static void on_flag_set(redisAsyncContext *ac, void *reply, void *priv)
     (void)ac;
     if (q->limits_outstanding > 0)
         q->limits_outstanding--;
-    if (periodic_failed(q, r, PERIODIC_LIMIT_CALLS,
-                        "writing the --rate/--limit values")) {
-        q->limit_flags_sending = 0; /* sent again at the next poll */
-        return;
+    int failed = periodic_failed(q, r, PERIODIC_LIMIT_CALLS,
+                                 "writing the --rate/--limit values");
+    q->limit_flags_failed |= failed;
+    if (q->limit_flags_sending > 0 && --q->limit_flags_sending == 0) {
+        /* all answered: done, or (one failed) all sent again at the next
+         * poll (LIMIT_SET of the same values changes nothing) */
+        q->limit_flags_written = !q->limit_flags_failed;
+        q->limit_flags_failed = 0;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+    if (failed || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[1]->type != REDIS_REPLY_STRING)
         return;
     const redisReply *old = r->element[0], *now = r->element[1];
     int changed = r->element[2]->type == REDIS_REPLY_INTEGER &&
                   r->element[2]->integer == 1;
-    if (--q->limit_flags_sending == 0)
-        q->limit_flags_written = 1;
     if (!changed)
         return;
     limit_t was = {0}, is = {0};
@@ -222,8 +224,12 @@ void queue_limits_tick(queue_redis_t *q, int64_t now)
     if (q->limits_outstanding || now < q->next_limits_poll)
         return;
     q->next_limits_poll = now + LIMITS_POLL_MS;
-    if (!q->limit_flags_written && !q->limit_flags_sending)
-        write_flags(q);
+    if (!q->limit_flags_written && !q->limit_flags_sending) {
+        if (q->o.n_limit_flags == 0)
+            q->limit_flags_written = 1; /* nothing to write */
+        else
+            write_flags(q);
+    }
     const char *argv[] = {"HGETALL", q->keys.limits};
     if (redisAsyncCommandArgv(q->writer.ac, on_limits_polled, q, 2, argv,
                               NULL) == REDIS_OK)

@@ -211,7 +211,8 @@ struct queue_redis {
     int limits_known;          /* read once (or found unreadable) */
     int limits_outstanding;    /* replies to come: flag writes, the poll */
     int limit_flags_written;   /* --rate/--limit are in the hash */
-    int limit_flags_sending;
+    int limit_flags_sending;   /* LIMIT_SETs of them not yet answered */
+    int limit_flags_failed;    /* one of those failed */
     int64_t next_limits_poll;
     strlist_t rel_keys, rel_ids; /* concurrency slots to give back */
     strlist_t renew_args;      /* scratch of the renewal */
