@@ -136,7 +136,6 @@ typedef struct worker {
     struct jobrt_job *limit_head, *limit_tail;
     uv_timer_t limit_timer;
     int limit_timer_open;
-    unsigned long long n_rate_delayed, n_conc_delayed;
 } worker_t;
 
 /* reload.c */

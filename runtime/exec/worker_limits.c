@@ -171,7 +171,10 @@ static void batch_answered(void *ctx, int ok, int64_t now,
                 go_on(w, job, STAGE_RATE);
             } else {
                 job->rate_slot_ms = slot;
-                w->n_rate_delayed++;
+                log_job_t lj;
+                job_log_fields(job, 0, &lj);
+                LOGJD("worker", &lj, "job %s waits %lld ms for its rate slot",
+                      job->id, (long long)(slot - now));
                 hold_back(w, job, 0, slot, waits);
             }
         } else if (v[i] == 1) {
@@ -184,9 +187,12 @@ static void batch_answered(void *ctx, int ok, int64_t now,
                 worker_dispatch(w, job);
             }
         } else {
-            w->n_conc_delayed++;
-            hold_back(w, job, limit_deny_backoff_ms(waits, &w->rng), 0,
-                      waits + 1);
+            uint32_t d = limit_deny_backoff_ms(waits, &w->rng);
+            log_job_t lj;
+            job_log_fields(job, 0, &lj);
+            LOGJD("worker", &lj, "job %s: no concurrency slot free (denied "
+                  "%u time(s)); asks again in %u ms", job->id, waits + 1, d);
+            hold_back(w, job, d, 0, waits + 1);
         }
     }
     if (!gone) {

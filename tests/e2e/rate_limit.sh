@@ -5,7 +5,8 @@
 # the first 10 s after the first job started, 1000 +- 10% jobs started
 # across both workers (not 100/s each); every job succeeded on its first
 # attempt (a job over the rate waits, it is not retried), none was
-# dead-lettered. `jobrt limit list` shows the limit the flags wrote, each
+# dead-lettered, and none went back to the stream more than once (no
+# polling). `jobrt limit list` shows the limit the flags wrote, each
 # worker logs it, and `jobrt limit clear` lets the rest run at once.
 . "$(dirname "$0")/lib.sh"
 
@@ -75,6 +76,12 @@ bad=$(rcli EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS',
     return n" 0 $Q)
 assert_eq 0 "$bad" "records not succeeded on the first attempt"
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
+# no polling: a job held back by the rate goes back to the stream once, at
+# its slot, so the stream got at most two entries per job
+added=$(rcli XINFO STREAM "$(stream_key $Q)" | awk 'prev == "entries-added" { print; exit } { prev = $0 }')
+log "entries added to the stream: $added for $N jobs"
+[ "$added" -le $((2 * N)) ] || fail "$added entries added for $N jobs: jobs went round more than once"
+[ "$added" -gt $((N + 500)) ] || fail "only $added entries added: the rate did not delay jobs"
 for w in w1 w2; do
     assert_not_contains "$(cat "$(worker_log $w)")" "ERROR" "$w log"
     stop_worker $w
