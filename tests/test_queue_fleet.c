@@ -686,7 +686,8 @@ Test(queue_fleet, parked_jobs_reach_a_worker_that_serves_them)
     fixture_t f = {.free_slots = 3};
     queue_callbacks_t cb = {on_entry,     capacity,  is_inflight, on_progress,
                             on_cancelled, lease_ids, NULL,        &f,
-                            record,       on_reload,   NULL,        NULL};
+                            record,       on_reload,   NULL,        NULL,
+                            NULL};
     char err[256];
     f.q = queue_redis_create(&loop, &o, &cb, err, sizeof err);
     cr_assert_not_null(f.q, "%s", err);

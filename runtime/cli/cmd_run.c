@@ -17,6 +17,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "exec/fetch_plan.h"
+#include "core/envelope.h"
+#include "core/limit_spec.h"
 #include "exec/worker.h"
 #include "http/server.h"
 #include "queue/keys.h"
@@ -70,6 +72,52 @@ static int parse_queues(const cli_cmd_t *cmd, cli_list_t *l,
         return cli_usage_error(cmd, "--strict-priority takes the queues in "
                                "the order given: drop the :W weights, or "
                                "drop --strict-priority");
+    return 0;
+}
+
+/* --rate JOB=R and --limit JOB=N, repeated: one flag per job (a job
+ * given to both gets one with both). Returns 0, or 2 after one usage
+ * line. */
+static int parse_limits(const cli_cmd_t *cmd, const cli_list_t *rates,
+                        const cli_list_t *limits, queue_limit_flag_t *out,
+                        char (*jobs)[ENVELOPE_MAX_NAME + 1], size_t *n_out)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const cli_list_t *l = pass == 0 ? rates : limits;
+        for (int i = 0; i < l->n; i++) {
+            char job[ENVELOPE_MAX_NAME + 1], err[256];
+            const char *value;
+            double rate = 0;
+            long conc = 0;
+            if (limit_split_flag(l->v[i], job, sizeof job, &value, err,
+                                 sizeof err) != 0 ||
+                (pass == 0 ? limit_parse_rate(value, &rate, err, sizeof err)
+                           : limit_parse_concurrency(value, &conc, err,
+                                                     sizeof err)) != 0)
+                return cli_usage_error(cmd, "%s %s: %s",
+                                       pass == 0 ? "--rate" : "--limit",
+                                       l->v[i], err);
+            size_t k = 0;
+            while (k < n && strcmp(jobs[k], job) != 0)
+                k++;
+            if (k < n && (pass == 0 ? out[k].rate_per_s > 0
+                                    : out[k].concurrency > 0))
+                return cli_usage_error(cmd, "%s %s: job %s is given twice",
+                                       pass == 0 ? "--rate" : "--limit",
+                                       l->v[i], job);
+            if (k == n) {
+                snprintf(jobs[n], sizeof jobs[n], "%s", job);
+                out[n] = (queue_limit_flag_t){.job = jobs[n]};
+                n++;
+            }
+            if (pass == 0)
+                out[k].rate_per_s = rate;
+            else
+                out[k].concurrency = conc;
+        }
+    }
+    *n_out = n;
     return 0;
 }
 
@@ -175,7 +223,11 @@ int cmd_run(int argc, char **argv)
         .board_fd = -1,
     };
     long concurrency = 8;
-    cli_list_t queue_list = {.n = 0};
+    cli_list_t queue_list = {.n = 0}, rate_list = {.n = 0},
+               limit_list = {.n = 0};
+    queue_limit_flag_t limit_flags[2 * CLI_LIST_MAX];
+    char limit_jobs[2 * CLI_LIST_MAX][ENVELOPE_MAX_NAME + 1];
+    size_t n_limit_flags = 0;
     long workers = supervisor_default_workers();
     long max_memory = 0, max_jobs = 0;
     char workers_help[512];
@@ -205,6 +257,19 @@ int cmd_run(int argc, char **argv)
          &c.strict_priority, NULL, "With several --queue: take from a queue "
          "only while every queue given before it is empty, instead of by "
          "weight.", 0, 0},
+        {"rate", 0, "JOBRT_RATE", OPT_LIST, &rate_list, "JOB=N/U",
+         "A fleet-wide rate limit: jobs of JOB start at most N per second, "
+         "minute or hour (U: s, m or h; e.g. invoice_email=100/s) across "
+         "every worker of each queue served. Written at start to the "
+         "queue's limits (as `jobrt limit set`), which every worker reads "
+         "every 250 ms; jobs over the rate wait in the delayed set, "
+         "attempt not counted (docs/flow-control.md). Repeatable, up to "
+         "16.", 0, CLI_LIST_MAX},
+        {"limit", 0, "JOBRT_LIMIT", OPT_LIST, &limit_list, "JOB=N",
+         "A fleet-wide concurrency limit: at most N jobs of JOB run at "
+         "once across every worker of each queue served (a dead worker's "
+         "slots come back after --lease). Written at start like --rate. "
+         "Repeatable, up to 16.", 0, CLI_LIST_MAX},
         {"namespace", 0, "JOBRT_NAMESPACE", OPT_STRING, &c.ns, "NS",
          "Key prefix, so environments can share a Redis (default "
          DEFAULT_NAMESPACE ").", 0, 0},
@@ -388,6 +453,11 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error(&cmd, "--plugin-dir is required");
     if ((rc = parse_queues(&cmd, &queue_list, &c)) != 0)
         return rc;
+    if ((rc = parse_limits(&cmd, &rate_list, &limit_list, limit_flags,
+                           limit_jobs, &n_limit_flags)) != 0)
+        return rc;
+    c.limit_flags = limit_flags;
+    c.n_limit_flags = n_limit_flags;
     c.concurrency = (int)concurrency;
     c.max_jobs = max_jobs;
     supervisor_config_t sc = {

@@ -28,6 +28,7 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
 int cmd_enable(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 /* Hidden (not in `jobrt --help`): the probe's child (plugin/probe.h). */

@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  resume     let the fleet take jobs from a paused queue again\n"
             "  disable    kill switch: the fleet parks a job type's jobs\n"
             "  enable     run a disabled job type again\n"
+            "  limit      fleet-wide rate and concurrency limits per job\n"
             "  schedule   recurring jobs: add, list, remove, pause, resume\n"
             "  events     job lifecycle events of a queue: on, off, status, "
             "tail\n"
@@ -95,7 +96,8 @@ static const struct {
     {"stats", cmd_stats},     {"top", cmd_top},
     {"pause", cmd_pause},     {"resume", cmd_resume},
     {"disable", cmd_disable}, {"enable", cmd_enable},
-    {"schedule", cmd_schedule}, {"events", cmd_events},
+    {"limit", cmd_limit},     {"schedule", cmd_schedule},
+    {"events", cmd_events},
     {"version", cmd_version}, {"help", cmd_help},
     /* hidden: what the plugin probe runs in its child (plugin/probe.h) */
     {"__probe", cmd_probe},

@@ -69,6 +69,11 @@ struct jobrt_job {
     int board_index;
     const char *queue; /* its queue's name, for log lines; NULL outside */
     uint32_t queue_index; /* which of the worker's queues it came from */
+    /* the fleet's limits (exec/worker_limits.c), loop thread only */
+    int limit_stage;      /* waiting for a rate (1) or concurrency (2)
+                             answer; 0: not waiting */
+    int limit_held;       /* holds a concurrency slot of its job */
+    int64_t rate_slot_ms; /* the rate slot it was given, 0: none */
 
     struct jobrt_job *next; /* intrusive list link (pool, queues) */
 };

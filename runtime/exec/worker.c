@@ -144,6 +144,13 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     if (job->timeout_ms > w->cfg->max_timeout_ms)
         job->timeout_ms = (uint32_t)w->cfg->max_timeout_ms;
     job->max_payload = (size_t)w->cfg->max_payload;
+    if (worker_limits_gate(w, job))
+        return; /* a limit holds it: dispatched, or requeued, later */
+    worker_dispatch(w, job);
+}
+
+void worker_dispatch(worker_t *w, struct jobrt_job *job)
+{
     /* Set here, on the loop thread, which reads it for leases. */
     job->dispatched_ms = util_now_ms();
     job->deadline_ms = job->timeout_ms ? job->dispatched_ms + job->timeout_ms
@@ -154,7 +161,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     worker_board_dispatch(w, job);
     /* pickup lag: from when the entry was added (its id, Redis's clock) */
     metrics_count_lag(&w->board->metrics,
-                      job->dispatched_ms - strtoll(stream_id, NULL, 10));
+                      job->dispatched_ms - strtoll(job->stream_id, NULL, 10));
     /* lifecycle events (queue/events.h): its `started` event is written at
      * the next board tick if it still runs then (worker_board.c); a job
      * done sooner has its completed, retried or dead_lettered event only,
@@ -416,6 +423,7 @@ static void on_done(void *arg, struct jobrt_job *done)
                 break;
             }
         }
+        worker_limits_settled(w, job);
         router_release(job->handler);
         job->handler = NULL;
         worker_board_settled(w, job);
@@ -460,6 +468,7 @@ static void finish(worker_t *w)
     worker_reload_triggers_stop(w);
     worker_board_stop(w);
     worker_summary_stop(w);
+    worker_limits_stop(w);
     uv_timer_stop(&w->stop_timer);
     close_handle((uv_handle_t *)&w->stop_timer);
     if (w->poke_timer.data) {
@@ -662,6 +671,8 @@ static int setup(worker_t *w)
         .max_deliveries = cfg->max_deliveries,
         .slots = cfg->concurrency,
         .park_ttl_ms = cfg->park_ttl_ms,
+        .limit_flags = cfg->limit_flags,
+        .n_limit_flags = cfg->n_limit_flags,
     };
     queue_callbacks_t cb = {
         .on_entry = on_entry,
@@ -675,6 +686,7 @@ static int setup(worker_t *w)
         .on_reload_request = worker_on_reload_request,
         .read_grant = read_grant,
         .read_done = read_done,
+        .held_limits = worker_limits_held,
     };
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);
     uv_timer_init(&w->loop, &w->poke_timer);
@@ -729,6 +741,7 @@ int worker_run(const worker_config_t *cfg)
         uv_signal_start(&w.sigint, on_signal, SIGINT);
         uv_timer_init(&w.loop, &w.stop_timer);
         w.stop_timer.data = &w;
+        worker_limits_start(&w);
         char queues[WORKER_MAX_QUEUES * 140] = "";
         size_t at = 0;
         for (int i = 0; i < cfg->n_queues && at < sizeof queues; i++)

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "queue/queue.h"
 #include "queue/redis_target.h"
 
 /* The most queues one worker serves (--queue, repeated). */
@@ -57,6 +58,10 @@ typedef struct {
     const char *http, *http_token_file, *health_file;
     int http_public_read;
     int64_t log_summary_ms; /* an info summary line this often; 0 = none */
+    /* --rate JOB=R and --limit JOB=N: written to the :limits hash of
+     * every queue served, at start (docs/flow-control.md) */
+    const queue_limit_flag_t *limit_flags;
+    size_t n_limit_flags;
 } worker_config_t;
 
 /* Runs until SIGTERM/SIGINT; SIGHUP (and --watch, `jobrt reload`) reload

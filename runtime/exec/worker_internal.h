@@ -13,6 +13,8 @@
  *              heartbeat, readiness, hard timeouts; its tick publishes
  *              the running jobs' progress (progress.c)
  *   worker_summary.c  the --log-summary line
+ *   worker_limits.c  the fleet's rate and concurrency limits per (queue,
+ *              job): holding a routed job until a limit lets it start
  *
  * All of it runs on the loop thread.
  */
@@ -129,6 +131,11 @@ typedef struct worker {
     int64_t summary_at; /* monotonic ms */
     unsigned long long summary_ok, summary_retry, summary_dead,
         summary_parked;
+    /* worker_limits.c: routed jobs waiting to ask a limit (linked by
+     * next), asked in one batch per (queue, job) when the timer fires */
+    struct jobrt_job *limit_head, *limit_tail;
+    uv_timer_t limit_timer;
+    int limit_timer_open;
 } worker_t;
 
 /* reload.c */
@@ -214,6 +221,22 @@ int worker_dispatch_checks(worker_t *w, struct jobrt_job *job);
 void worker_unserved(worker_t *w, struct jobrt_job *job, route_status_t st);
 /* `jobrt disable` holds the job: parks it (worker_admit.c). */
 void worker_park_disabled(worker_t *w, struct jobrt_job *job);
+
+/* worker.c: hands a routed job that may start now to the executor. */
+void worker_dispatch(worker_t *w, struct jobrt_job *job);
+
+/* worker_limits.c */
+void worker_limits_start(worker_t *w);
+void worker_limits_stop(worker_t *w);
+/* After routing: 1 if a limit of the job's (queue, job) holds it (it
+ * is asked, and dispatched, requeued or dropped later), 0 if it may
+ * start now. */
+int worker_limits_gate(worker_t *w, struct jobrt_job *job);
+/* The job is settled: its concurrency slot, if any, goes back. */
+void worker_limits_settled(worker_t *w, struct jobrt_job *job);
+/* queue callback: the concurrency slots held on a queue */
+size_t worker_limits_held(void *arg, const char **jobs, const char **ids,
+                          size_t max);
 
 /* queue callbacks */
 const char *worker_heartbeat_record(void *arg, size_t *len);

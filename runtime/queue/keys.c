@@ -56,6 +56,11 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
              "%s:{%s}:schedule_fired", ns, queue);
     snprintf(k->progress_prefix, sizeof k->progress_prefix,
              "%s:{%s}:progress:", ns, queue);
+    snprintf(k->limits, sizeof k->limits, "%s:{%s}:limits", ns, queue);
+    snprintf(k->rate_prefix, sizeof k->rate_prefix, "%s:{%s}:rate:", ns,
+             queue);
+    snprintf(k->running_prefix, sizeof k->running_prefix, "%s:{%s}:running:",
+             ns, queue);
     snprintf(k->queues, sizeof k->queues, "%s:queues", ns);
     snprintf(k->events, sizeof k->events, "%s:{%s}:events", ns, queue);
     snprintf(k->events_config, sizeof k->events_config,

@@ -48,6 +48,14 @@ typedef struct {
     char progress_prefix[512]; /* append a job id: its latest progress,
                                   JSON {"percent","message","at"}, while
                                   it runs */
+    char limits[512];      /* hash: job name -> JSON {"rate_per_s",
+                              "burst", "concurrency"}: the fleet's limits
+                              (queue/limits.c) */
+    char rate_prefix[512]; /* append a job name: its rate limiter's
+                              theoretical arrival time (ms) */
+    char running_prefix[512]; /* append a job name: sorted set of the
+                                 stream ids holding its concurrency
+                                 slots, scored by lease expiry (ms) */
     char queues[512];      /* <ns>:queues, sorted set: queue -> last
                               heartbeat (ms); not in the queue's slot */
     char events[512];      /* stream of lifecycle events (queue/events.h),

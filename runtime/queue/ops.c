@@ -146,13 +146,18 @@ void ops_flush_started(queue_redis_t *q)
 void queue_redis_flush(queue_redis_t *q)
 {
     flush_batch(q, 0);
+    queue_limits_flush(q);
     outbox_pump(q);
 }
 
-void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
-                         const char *job_id, const strview_t *fv, size_t n,
-                         uint32_t attempt, const char *error,
-                         uint32_t delay_ms, int64_t due_ms)
+/* The requeue op; rate_slot / limit_waits: the limits' fields for the
+ * new entry (NULL: none). Those fields of the entry are never copied: a
+ * retry asks the limits again. */
+static void requeue_op(queue_redis_t *q, const char *stream_id,
+                       const char *job_id, const strview_t *fv, size_t n,
+                       uint32_t attempt, const char *error, uint32_t delay_ms,
+                       int64_t due_ms, const char *rate_slot,
+                       const char *limit_waits)
 {
     char num[24];
     ops_flush_started(q); /* its started event goes first */
@@ -176,6 +181,9 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
             old_attempt = &fv[i + 1];
         } else if (strview_is(&fv[i], "last_error")) {
             old_error = &fv[i + 1];
+        } else if (strview_is(&fv[i], QUEUE_FIELD_RATE_SLOT) ||
+                   strview_is(&fv[i], QUEUE_FIELD_LIMIT_WAITS)) {
+            continue;
         } else {
             has_id |= strview_is(&fv[i], "id");
             outbox_arg_len(q, fv[i].ptr, fv[i].len);
@@ -201,6 +209,14 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
         outbox_arg(q, "last_error");
         outbox_arg_len(q, old_error->ptr, old_error->len);
     }
+    if (rate_slot) {
+        outbox_arg(q, QUEUE_FIELD_RATE_SLOT);
+        outbox_arg(q, rate_slot);
+    }
+    if (limit_waits) {
+        outbox_arg(q, QUEUE_FIELD_LIMIT_WAITS);
+        outbox_arg(q, limit_waits);
+    }
     if (ev) { /* the events block: after the fields */
         outbox_arg(q, q->events_max_len_s);
         outbox_arg(q, q->o.consumer);
@@ -208,6 +224,27 @@ void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
     if (!q->writer_only) /* no trim of ours: other workers' cuts */
         stream_sweep_add(&q->sweep, stream_id, strlen(stream_id));
     outbox_submit(q, SCRIPT_REQUEUE, job_id);
+}
+
+void queue_redis_requeue(queue_redis_t *q, const char *stream_id,
+                         const char *job_id, const strview_t *fv, size_t n,
+                         uint32_t attempt, const char *error,
+                         uint32_t delay_ms, int64_t due_ms)
+{
+    requeue_op(q, stream_id, job_id, fv, n, attempt, error, delay_ms, due_ms,
+               NULL, NULL);
+}
+
+void queue_redis_requeue_limited(queue_redis_t *q, const char *stream_id,
+                                 const char *job_id, const strview_t *fv,
+                                 size_t n, uint32_t delay_ms, int64_t due_ms,
+                                 int64_t rate_slot_ms, uint32_t waits)
+{
+    char slot[24], w[16];
+    snprintf(slot, sizeof slot, "%lld", (long long)rate_slot_ms);
+    snprintf(w, sizeof w, "%u", waits);
+    requeue_op(q, stream_id, job_id, fv, n, 0, NULL, delay_ms, due_ms,
+               rate_slot_ms > 0 ? slot : NULL, waits > 0 ? w : NULL);
 }
 
 void queue_redis_dead_letter(queue_redis_t *q, const char *stream_id,

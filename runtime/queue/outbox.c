@@ -118,7 +118,12 @@ static const char *script_name(int s)
         [SCRIPT_WORKER_LOST] = "worker-lost",
         [SCRIPT_GIVE_BACK] = "give back",
         [SCRIPT_SCHEDULE_DUE] = "schedule due",
-        [SCRIPT_SCHEDULE_FIRE] = "schedule fire"};
+        [SCRIPT_SCHEDULE_FIRE] = "schedule fire",
+        [SCRIPT_LIMIT_SET] = "limit set",
+        [SCRIPT_LIMIT_RESERVE] = "rate reserve",
+        [SCRIPT_LIMIT_ACQUIRE] = "concurrency acquire",
+        [SCRIPT_LIMIT_RENEW] = "concurrency renew",
+        [SCRIPT_LIMIT_RELEASE] = "concurrency release"};
     if (s == OP_XACK)
         return "ack";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";

@@ -42,7 +42,8 @@ int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
     if (r->type != REDIS_REPLY_ERROR) {
         int script = kind != PERIODIC_CANCELS && kind != PERIODIC_QUEUES &&
                      kind != PERIODIC_RELOAD && kind != PERIODIC_PAUSE &&
-                     kind != PERIODIC_DISABLED;
+                     kind != PERIODIC_DISABLED &&
+                     kind != PERIODIC_LIMITS;
         if (!q->write_ok && script) {
             q->write_ok = 1;
             queue_check_started(q);
@@ -247,6 +248,7 @@ static void heartbeat(queue_redis_t *q)
     size_t n = q->cb.lease_ids(q->cb.arg, argv + 5, MAX_LEASE_IDS);
     if (n == 0) {
         q->health.lease_ms = util_mono_ms(); /* nothing to renew: on time */
+        queue_limits_renew(q);
         return;
     }
     argv[0] = "XCLAIM";
@@ -257,6 +259,7 @@ static void heartbeat(queue_redis_t *q)
     argv[5 + n] = "JUSTID";
     redisAsyncCommandArgv(q->writer.ac, on_leases_renewed, q, (int)(n + 6),
                           argv, NULL);
+    queue_limits_renew(q);
 }
 
 static void poll_cancels(queue_redis_t *q);
@@ -345,6 +348,7 @@ static void on_tick(uv_timer_t *t)
     }
     queue_events_tick(q, now); /* before the pause poll: known first */
     queue_pause_tick(q, now);
+    queue_limits_tick(q, now);
     if (now >= q->next_reclaim && !q->reclaim_outstanding && q->fetching &&
         !queue_pause_holds(q)) {
         int64_t every = q->o.lease_ms / 4;
@@ -370,5 +374,6 @@ void periodic_free(queue_redis_t *q)
     queue_fleet_free(q);
     queue_pause_free(q);
     queue_events_free(q);
+    queue_limits_free(q);
     queue_schedule_free(q);
 }

@@ -30,6 +30,7 @@
 #include <uv.h>
 
 #include "core/envelope.h"
+#include "core/limit_spec.h"
 #include "queue/keys.h"
 #include "queue/redis_conn.h"
 #include "queue/scripts.h"
@@ -77,7 +78,21 @@ typedef struct {
      * ask capacity() and block. */
     size_t (*read_grant)(void *arg, int *block);
     void (*read_done)(void *arg, size_t asked, size_t got, int sent);
+    /* The concurrency slots this worker holds on the queue (limits.c):
+     * fills jobs[i] (job name) and ids[i] (stream id) of each, returns
+     * how many; renewed with the leases. May be NULL: none. */
+    size_t (*held_limits)(void *arg, const char **jobs, const char **ids,
+                          size_t max);
 } queue_callbacks_t;
+
+/* A `jobrt run --rate JOB=R` or `--limit JOB=N` value, written to the
+ * queue's :limits hash before the first read (rate 0 / concurrency 0:
+ * that one not given). */
+typedef struct {
+    const char *job;
+    double rate_per_s;
+    long concurrency;
+} queue_limit_flag_t;
 
 typedef struct {
     const redis_target_t *target;
@@ -93,6 +108,8 @@ typedef struct {
     int64_t park_ttl_ms;    /* parked entries idle longer are
                                dead-lettered; 0 = this worker never parks
                                (and expires nothing) */
+    const queue_limit_flag_t *limit_flags; /* borrowed for q's life */
+    size_t n_limit_flags;
 } queue_redis_opts_t;
 
 /* The registry: every QUEUE_HEARTBEAT_MS a worker writes its record
@@ -299,6 +316,47 @@ int queue_redis_job_disabled(const queue_redis_t *q, const char *name,
 /* At most this many disabled jobs per queue are honoured (the rest of the
  * hash is ignored, with a warning). */
 #define QUEUE_DISABLED_MAX 1024
+
+/* ---- the fleet's limits per (queue, job), limits.c ---- */
+/* The limits of job name[0..len) on this queue as last read from its
+ * :limits hash (every 250 ms), or NULL when it has none. Valid until the
+ * next poll's answer: copy what you keep. */
+const limit_t *queue_redis_limit(const queue_redis_t *q, const char *name,
+                                 size_t len);
+/* The answer to a reserve or an acquire: ok 0 when it failed (the
+ * connection was lost or Redis answered an error, logged by the queue)
+ * and v is NULL; else now is the server's clock (ms) and v[0..n) the
+ * slot times (reserve) or 1/0 granted (acquire). Called once. */
+typedef void (*queue_limit_fn)(void *ctx, int ok, int64_t now,
+                               const long long *v, size_t n);
+/* Reserves k consecutive rate slots of job (LIMIT_RESERVE, one call on
+ * the writer, not an op: an answer lost means slots reserved and not
+ * used, never a job run twice). Returns 0 when sent (fn will be called),
+ * -1 when the writer is not ready (fn is not called). */
+int queue_redis_rate_reserve(queue_redis_t *q, const char *job, size_t k,
+                             double rate_per_s, queue_limit_fn fn,
+                             void *ctx);
+/* Asks for a concurrency slot of job for each of ids[0..n) (limit at
+ * most, leases of lease_ms). As queue_redis_rate_reserve. */
+int queue_redis_conc_acquire(queue_redis_t *q, const char *job, long limit,
+                             const char *const *ids, size_t n,
+                             queue_limit_fn fn, void *ctx);
+/* Gives back the slot stream_id holds of job: batched, sent at the next
+ * queue_redis_flush as one op (idempotent). */
+void queue_redis_conc_release(queue_redis_t *q, const char *job,
+                              const char *stream_id);
+/* queue_redis_requeue for a job a limit holds back: attempt and
+ * last_error kept, into the delayed set for delay_ms or until due_ms,
+ * with field rate_slot = rate_slot_ms (its reserved rate slot, so it runs
+ * without asking again; 0: none) and limit_waits = waits (concurrency
+ * denials so far, for the backoff; 0: none). */
+void queue_redis_requeue_limited(queue_redis_t *q, const char *stream_id,
+                                 const char *job_id, const strview_t *fv,
+                                 size_t n, uint32_t delay_ms, int64_t due_ms,
+                                 int64_t rate_slot_ms, uint32_t waits);
+/* The entry fields the limits keep (dropped by every other requeue). */
+#define QUEUE_FIELD_RATE_SLOT "rate_slot"
+#define QUEUE_FIELD_LIMIT_WAITS "limit_waits"
 
 /* Nothing waiting to be written or confirmed. */
 int queue_redis_idle(const queue_redis_t *q);

@@ -25,6 +25,9 @@
  *   progress_key.c  running jobs' progress keys (fire and forget)
  *   events.c    lifecycle events: polling the setting, batching started
  *               events (the scripts write the others)
+ *   limits.c    the fleet's limits per (queue, job): polling the :limits
+ *               hash, writing --rate/--limit, rate reservations,
+ *               concurrency slots (acquire, renew, release)
  *
  * All of it runs on the loop thread.
  */
@@ -49,7 +52,7 @@ enum { PERIODIC_PROMOTE, PERIODIC_RECLAIM, PERIODIC_TRIM, PERIODIC_CANCELS,
        PERIODIC_HEARTBEAT, PERIODIC_QUEUES, PERIODIC_UNPARK,
        PERIODIC_PARK_EXPIRE, PERIODIC_CLEANUP, PERIODIC_RELOAD,
        PERIODIC_PAUSE, PERIODIC_DISABLED, PERIODIC_SCHEDULE,
-       PERIODIC_EVENTS,
+       PERIODIC_EVENTS, PERIODIC_LIMITS, PERIODIC_LIMIT_CALLS,
        PERIODIC_KINDS };
 
 /* Whether the queue is paused (pause.c): unknown until the first read of
@@ -205,6 +208,18 @@ struct queue_redis {
                                    poll reads that many more */
     uint64_t sched_round;       /* polls so far: the cache's clock */
 
+    /* limits.c */
+    struct queue_limit_row *limit_rows; /* the :limits hash as last read */
+    size_t n_limit_rows;
+    int limits_known;          /* read once (or found unreadable) */
+    int limits_outstanding;    /* replies to come: flag writes, the poll */
+    int limit_flags_written;   /* --rate/--limit are in the hash */
+    int limit_flags_sending;   /* LIMIT_SETs of them not yet answered */
+    int limit_flags_failed;    /* one of those failed */
+    int64_t next_limits_poll;
+    strlist_t rel_keys, rel_ids; /* concurrency slots to give back */
+    strlist_t renew_args;      /* scratch of the renewal */
+
     int closing;
     int handles_open;
 
@@ -313,6 +328,15 @@ void queue_events_free(queue_redis_t *q);
  * batched so far, as one COMPLETE op (nothing when there are none). Every
  * op that writes an event calls it before building its own arguments. */
 void ops_flush_started(queue_redis_t *q);
+/* limits.c */
+/* Every LIMITS_POLL_MS: writes the --rate/--limit flags (until done),
+ * then reads keys.limits. */
+void queue_limits_tick(queue_redis_t *q, int64_t now);
+/* With the lease renewal: the held concurrency slots' leases. */
+void queue_limits_renew(queue_redis_t *q);
+/* From queue_redis_flush: the batched releases, as one op. */
+void queue_limits_flush(queue_redis_t *q);
+void queue_limits_free(queue_redis_t *q);
 
 /* schedule_tick.c */
 /* Every SCHEDULE_POLL_MS: the due schedules, and a fire for each. */

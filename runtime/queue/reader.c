@@ -114,7 +114,8 @@ void reader_fetch(queue_redis_t *q)
      * pending entries may run before we know which are disabled. A paused
      * queue (or one not yet known not to be) gives nothing new; our own
      * pending entries are still re-read. */
-    if (!q->disabled_known || (!q->history && queue_pause_holds(q))) {
+    if (!q->disabled_known || !q->limits_known ||
+        (!q->history && queue_pause_holds(q))) {
         read_done(q, 0, 0, -1);
         return;
     }

@@ -7,6 +7,7 @@
  * in scripts.h.
  */
 #include "queue/scripts.h"
+#include "queue/scripts_limits.h"
 #include "queue/scripts_lua.h"
 #include "schedule/schedule_def.h"
 
@@ -830,4 +831,11 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "ARGV[5 + n])\n"
         "end\n"
         "return {1, n}\n",
+    /* The limits' scripts: their keys and arguments are described in
+     * scripts_limits.h. */
+    [SCRIPT_LIMIT_SET] = LUA_LIMIT_SET,
+    [SCRIPT_LIMIT_RESERVE] = LUA_LIMIT_RESERVE,
+    [SCRIPT_LIMIT_ACQUIRE] = LUA_LIMIT_ACQUIRE,
+    [SCRIPT_LIMIT_RENEW] = LUA_LIMIT_RENEW,
+    [SCRIPT_LIMIT_RELEASE] = LUA_LIMIT_RELEASE,
 };

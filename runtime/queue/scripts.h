@@ -59,6 +59,12 @@ enum {
     SCRIPT_SCHEDULE_DUE,  /* read the schedules due now (server clock) */
     SCRIPT_SCHEDULE_FIRE, /* compare-and-set: enqueue a schedule's due
                              ticks, then move it to its next due time */
+    /* the fleet's limits per (queue, job): scripts_limits.h */
+    SCRIPT_LIMIT_SET,     /* merge a job's limits into the :limits hash */
+    SCRIPT_LIMIT_RESERVE, /* reserve k rate slots (GCRA) */
+    SCRIPT_LIMIT_ACQUIRE, /* take concurrency slots, if free */
+    SCRIPT_LIMIT_RENEW,   /* extend the leases of held slots */
+    SCRIPT_LIMIT_RELEASE, /* give held slots back */
     SCRIPT_COUNT
 };
 

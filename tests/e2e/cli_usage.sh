@@ -39,6 +39,23 @@ usage_error "run -c 1 -c 2" \
 usage_error "run -q a -q a:2" \
     "jobrt run: --queue a:2: queue a is given twice $(see run)" \
     "$J" run -q a -q a:2 -p "$T" -r "$REDIS_URL"
+usage_error "run --rate x=1/s --rate x=2/s" \
+    "jobrt run: --rate x=2/s: job x is given twice $(see run)" \
+    "$J" run --rate x=1/s --rate x=2/s -p "$T" -r "$REDIS_URL"
+usage_error "run --rate x=5" \
+    "jobrt run: --rate x=5: '5' is not a rate: expected N/s, N/m or N/h\
+ (e.g. 100/s) $(see run)" \
+    "$J" run --rate x=5 -p "$T" -r "$REDIS_URL"
+usage_error "run --limit x=0" \
+    "jobrt run: --limit x=0: '0' is not a concurrency limit: a whole number\
+ from 1 to 1000000 $(see run)" \
+    "$J" run --limit x=0 -p "$T" -r "$REDIS_URL"
+usage_error "limit set q j" \
+    "jobrt limit: set needs --rate, --concurrency or --burst $(see limit)" \
+    "$J" limit set q j -r "$NOWHERE"
+usage_error "limit clear q j --rate 1/s" \
+    "jobrt limit: --rate is for set $(see limit)" \
+    "$J" limit clear q j --rate 1/s -r "$NOWHERE"
 usage_error "run -p A --plugin-dir B" \
     "jobrt run: --plugin-dir given twice (first as -p); give it once\
  $(see run)" \
@@ -187,7 +204,7 @@ usage_error "plugins --plugin-dir A B" \
 # ---- help --------------------------------------------------------------------
 
 for c in run enqueue exec plugins status dlq cancel pause resume disable \
-    enable schedule events workers rollout reload stats top version; do
+    enable limit schedule events workers rollout reload stats top version; do
     assert_exit 0 "jobrt $c --help" "$J" "$c" --help
     assert_contains "$OUT" "Usage: jobrt $c" "jobrt $c --help"
     want=$OUT
@@ -199,7 +216,7 @@ assert_contains "$OUT" "Commands:" "jobrt help"
 # every command is in the list, and `jobrt help` lists nothing that is not
 listed=$(printf '%s\n' "$OUT" | sed -n 's/^  \([a-z]*\)  .*/\1/p' | tr '\n' ' ')
 assert_eq "run enqueue exec plugins status dlq cancel pause resume disable\
- enable schedule events workers rollout reload stats top version help " "$listed" "the commands jobrt help lists"
+ enable limit schedule events workers rollout reload stats top version help " "$listed" "the commands jobrt help lists"
 usage_error "help bogus" \
     "jobrt help: unknown command 'bogus' (see 'jobrt --help')" \
     "$J" help bogus

@@ -16,6 +16,11 @@
  *              OK {"stopped":true}: a handler that stops cleanly
  *   fail_with  {"error":S}: logs S with job_log and host->log, then FAIL
  *              with S as its error: untrusted text in log lines (logs.sh)
+ *   overlap    {"ms":N}: counts itself running in $JOBRT_TESTKIT_OVERLAP_DIR
+ *              (a file per running job, named by pid and job id, under
+ *              flock; jobs of processes that died are not counted),
+ *              keeps the most seen at once in its file "max", sleeps N
+ *              ms, then OK: how many run at once across processes
  *   progress   {"file":F,"ms":N,"message":S} (each optional): reports 10%
  *              "starting", then 50% with S (default "half way"), then
  *              waits until file F exists or N ms (default 30000) passed,
@@ -26,8 +31,11 @@
 #include <jobrt/plugin.h>
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,7 +401,79 @@ static int run_crash(const jobrt_host_api *host, void *ctx, jobrt_job *job)
     abort();
 }
 
+/* overlap: see the header. Under the directory's lock: drop the files
+ * of dead processes, count the rest, add ours, raise "max". */
+static int overlap_enter(const char *dir, const char *mine)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0)
+        return -1;
+    int running = 1;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "run-", 4) != 0)
+            continue;
+        long pid = strtol(e->d_name + 4, NULL, 10);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        } else {
+            running++;
+        }
+    }
+    if (d)
+        closedir(d);
+    int fd = open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof path, "%s/max", dir);
+    int max = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%d", &max) != 1)
+            max = 0;
+        fclose(f);
+    }
+    if (running > max && (f = fopen(path, "w")) != NULL) {
+        fprintf(f, "%d\n", running);
+        fclose(f);
+    }
+    flock(lock, LOCK_UN);
+    close(lock);
+    return fd >= 0 ? 0 : -1;
+}
+
+static int run_overlap(const jobrt_host_api *host, void *ctx, jobrt_job *job)
+{
+    (void)ctx;
+    unsigned long ms;
+    const char *dir = getenv("JOBRT_TESTKIT_OVERLAP_DIR");
+    if (dir == NULL || dir[0] == '\0') {
+        host->job_set_error(job, "JOBRT_TESTKIT_OVERLAP_DIR is not set");
+        return JOBRT_FAIL;
+    }
+    if (payload_uint(host, job, "ms", &ms) != 0)
+        return JOBRT_FAIL;
+    char mine[4096];
+    snprintf(mine, sizeof mine, "%s/run-%ld-%s", dir, (long)getpid(),
+             host->job_id(job));
+    if (overlap_enter(dir, mine) != 0) {
+        host->job_set_error(job, "overlap: cannot use %s", dir);
+        return JOBRT_FAIL;
+    }
+    struct timespec step = {0, 10 * 1000000L};
+    for (unsigned long t = 0; t < ms; t += 10)
+        nanosleep(&step, NULL);
+    unlink(mine);
+    return JOBRT_OK;
+}
+
 static const jobrt_handler_desc handlers[] = {
+    { .job_name = "overlap", .schema_min = 1, .schema_max = 1,
+      .run = run_overlap },
     {
         .job_name = "retry_log",
         .schema_min = 1,
