@@ -101,8 +101,11 @@ void reader_fetch(queue_redis_t *q)
         return;
     /* A worker that cannot write (writer down, or its scripts not loaded)
      * must not take jobs it could not ack, renew or release. */
+    /* A queue that cannot read holds no other queue of the worker back
+     * (-1); one still starting (0) is not known yet, and under
+     * --strict-priority the queues below it wait for its first read. */
     if (!q->fetching || !redis_conn_up(&q->reader) || !outbox_ready(q)) {
-        read_done(q, 0, 0, -1); /* holds no other queue back */
+        read_done(q, 0, 0, q->started || !q->fetching ? -1 : 0);
         return;
     }
     /* Re-reading our own pending entries after a reconnect must wait until
@@ -114,9 +117,10 @@ void reader_fetch(queue_redis_t *q)
      * pending entries may run before we know which are disabled. A paused
      * queue (or one not yet known not to be) gives nothing new; our own
      * pending entries are still re-read. */
-    if (!q->disabled_known || !q->limits_known ||
-        (!q->history && queue_pause_holds(q))) {
-        read_done(q, 0, 0, -1);
+    if (!q->disabled_known || !q->limits_known)
+        return;
+    if (!q->history && queue_pause_holds(q)) {
+        read_done(q, 0, 0, q->pause_state == PAUSE_PAUSED ? -1 : 0);
         return;
     }
     /* Parked jobs to take go first: a read now would count on the same
