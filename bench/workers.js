@@ -90,6 +90,9 @@ if (opt.eventsRow) {
   for (const events of [false, true]) {
     CONFIGS.push({ key: `w0c${C}-ttldefault${events ? '-events' : ''}`, workers: 0, concurrency: C, ttl: 'default', events });
   }
+  // a fleet rate limit on the drained job, set far above the drain's rate:
+  // what the limiter's reservations cost when they never hold a job back
+  CONFIGS.push({ key: `w0c${C}-ttldefault-rate`, workers: 0, concurrency: C, ttl: 'default', events: false, rate: true });
 } else if (opt.httpRow) {
   for (const workers of [0, 2]) {
     for (const http of [false, true]) {
@@ -104,7 +107,8 @@ if (opt.eventsRow) {
   }
 }
 const cfgName = (c) => `--workers ${c.workers} --concurrency ${c.concurrency}${c.http ? ' --http' : ''}`
-  + `${c.events === undefined ? '' : c.events ? ', events on' : ', events off'}`;
+  + `${c.events === undefined ? '' : c.events ? ', events on' : ', events off'}`
+  + `${c.rate ? ', rate limit' : ''}`;
 const NAME_W = Math.max(32, ...CONFIGS.map((c) => cfgName(c).length + 2)); // table column
 const ttlName = (t) => (t === 'default' ? 'kept (default)' : '--result-ttl 0');
 
@@ -300,6 +304,7 @@ async function drain(cfg, n) {
   const queue = `w${++seq}`;
   const cpu0 = cpuSnap();
   if (cfg.events) await redis.call('HSET', `jobrt:{${queue}}:events:config`, 'max_len', '10000');
+  if (cfg.rate) await redis.call('HSET', `jobrt:{${queue}}:limits`, 'noop', '{"rate_per_s":100000,"burst":10000}');
   await enqueue(queue, n);
   const w = startJobrt(cfg, queue);
 
@@ -494,9 +499,9 @@ async function main() {
   const neverTaking = sumOf((d) => d.never_taking);
 
   const L = [];
-  L.push(`jobrt ${opt.eventsRow ? 'lifecycle events row' : opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
+  L.push(`jobrt ${opt.eventsRow ? 'lifecycle events and rate limit row' : opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
   L.push(opt.eventsRow
-    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off, this run; events on: started + completed per job, MAXLEN ~ 10000'
+    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off and no limit, this run; events on: one event per job (a started one only for a job still running at the 100 ms tick), MAXLEN ~ 10000; rate limit: noop at 100 000/s, burst 10 000 (the most jobrt limit takes; above this drain, so it holds back few jobs if any: the cost of the reservations)'
     : opt.httpRow
     ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run; /metrics scraped every 1 s with --http'
     : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');

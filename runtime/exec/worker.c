@@ -64,16 +64,6 @@ static struct jobrt_job *slot_get(worker_t *w)
 
 /* ---- queue callbacks ---------------------------------------------------- */
 
-/* Jobs this process may still take: --max-jobs-per-worker under a
- * supervisor, which recycles it once they are done. */
-static size_t jobs_left(const worker_t *w)
-{
-    if (!w->supervised || w->cfg->max_jobs <= 0)
-        return (size_t)-1;
-    unsigned long long max = (unsigned long long)w->cfg->max_jobs;
-    return w->n_dispatched >= max ? 0 : (size_t)(max - w->n_dispatched);
-}
-
 static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
                      size_t n, uint32_t deliveries)
 {
@@ -83,7 +73,7 @@ static void on_entry(void *arg, const char *stream_id, const strview_t *fv,
     if (w->phase != PHASE_RUN)
         return; /* stays pending; released before exit */
     struct jobrt_job *job =
-        w->overrun_drain || jobs_left(w) == 0 ? NULL : slot_get(w);
+        w->overrun_drain || worker_jobs_left(w) == 0 ? NULL : slot_get(w);
     if (job == NULL) {
         /* More entries than slots (a reclaim and an unpark answered for
          * the same free slots), or a read that was out when a handler
@@ -169,71 +159,6 @@ void worker_dispatch(worker_t *w, struct jobrt_job *job)
     job->start_event_sent = 0;
     executor_submit(w->ex, job);
     w->n_dispatched++;
-}
-
-/* Free slots this worker may fill now. */
-static size_t free_slots(const worker_t *w)
-{
-    if (w->phase != PHASE_RUN || w->overrun_drain)
-        return 0;
-    size_t left = jobs_left(w);
-    return left < w->n_free ? left : w->n_free;
-}
-
-/* For reclaims and unparks: the free slots no other queue's read was
- * promised (the queue itself allows for its own read). */
-static size_t capacity(void *arg)
-{
-    worker_queue_t *wq = arg;
-    return fetch_plan_room_for(&wq->w->plan, wq->index, free_slots(wq->w));
-}
-
-static size_t read_grant(void *arg, int *block)
-{
-    worker_queue_t *wq = arg;
-    worker_t *w = wq->w;
-    size_t avail = free_slots(w);
-    if (avail == 0 && (w->phase != PHASE_RUN || w->overrun_drain ||
-                       jobs_left(w) == 0))
-        return 0; /* stopping: not even an idle queue's probe */
-    return fetch_plan_grant(&w->plan, wq->index, avail, block);
-}
-
-static void read_done(void *arg, size_t asked, size_t got, int sent)
-{
-    worker_queue_t *wq = arg;
-    worker_t *w = wq->w;
-    const fetch_plan_queue_t *pq = &w->plan.q[wq->index];
-    int was_busy = pq->busy, was_known = pq->known;
-    fetch_plan_read_done(&w->plan, wq->index, asked, got, sent);
-    /* Slots it held are free for the others again; entries it brought
-     * may have freed theirs at once (parked, delayed, cancelled); a queue
-     * that went idle or cannot read lets the others read. The caller
-     * reads again for this queue itself. */
-    if (w->n_queues > 1 && (asked > got || got > 0 || was_busy != pq->busy ||
-                            was_known != pq->known))
-        worker_poke_later(w);
-}
-
-void worker_poke_all(worker_t *w)
-{
-    for (size_t i = 0; i < w->n_queues; i++)
-        queue_redis_poke(w->queues[i].q);
-}
-
-static void on_poke_timer(uv_timer_t *t)
-{
-    worker_t *w = t->data;
-    w->poke_pending = 0;
-    worker_poke_all(w);
-}
-
-void worker_poke_later(worker_t *w)
-{
-    if (w->poke_pending || w->phase == PHASE_DONE)
-        return;
-    w->poke_pending = 1;
-    uv_timer_start(&w->poke_timer, on_poke_timer, 0, 0);
 }
 
 static int is_inflight(void *arg, const char *stream_id)
@@ -676,7 +601,7 @@ static int setup(worker_t *w)
     };
     queue_callbacks_t cb = {
         .on_entry = on_entry,
-        .capacity = capacity,
+        .capacity = worker_fetch_capacity,
         .is_inflight = is_inflight,
         .on_progress = on_progress,
         .on_cancelled = on_cancelled,
@@ -684,8 +609,8 @@ static int setup(worker_t *w)
         .on_fatal = on_queue_fatal,
         .heartbeat_record = worker_heartbeat_record,
         .on_reload_request = worker_on_reload_request,
-        .read_grant = read_grant,
-        .read_done = read_done,
+        .read_grant = worker_fetch_grant,
+        .read_done = worker_fetch_done,
         .held_limits = worker_limits_held,
     };
     w->rng = (uint64_t)util_now_ms() ^ ((uint64_t)getpid() << 32);

@@ -13,6 +13,7 @@
  *              heartbeat, readiness, hard timeouts; its tick publishes
  *              the running jobs' progress (progress.c)
  *   worker_summary.c  the --log-summary line
+ *   worker_fetch.c  sharing the free slots among the queues' reads
  *   worker_limits.c  the fleet's rate and concurrency limits per (queue,
  *              job): holding a routed job until a limit lets it start
  *
@@ -188,6 +189,12 @@ void worker_summary_stop(worker_t *w);
 /* worker.c: the supervisor's second signal (the board's hurry flag): stop
  * waiting for running jobs, as a second SIGTERM does without one. */
 void worker_stop_waiting(worker_t *w);
+/* worker_fetch.c: jobs this process may still take (--max-jobs-per-worker
+ * under a supervisor); the queue callbacks of the fetch plan. */
+size_t worker_jobs_left(const worker_t *w);
+size_t worker_fetch_capacity(void *arg);
+size_t worker_fetch_grant(void *arg, int *block);
+void worker_fetch_done(void *arg, size_t asked, size_t got, int sent);
 /* worker.c: a job slot goes back to the free list. */
 void worker_slot_put(worker_t *w, struct jobrt_job *job);
 /* The queue backend a job came from. */
@@ -196,8 +203,8 @@ static inline queue_redis_t *worker_job_queue(const worker_t *w,
 {
     return w->queues[job->queue_index].q;
 }
-/* worker.c: every queue may read again (slots were freed, a plan's state
- * changed). worker_poke_later does it from a timer, outside the reader's
+/* worker_fetch.c: every queue may read again (slots were freed, a plan's
+ * state changed). worker_poke_later does it from a timer, outside the reader's
  * callbacks (a poke from one queue's read must not recurse into
  * another's). */
 void worker_poke_all(worker_t *w);
