@@ -428,11 +428,6 @@ static void on_board_tick(uv_timer_t *t)
     int64_t now = util_mono_ms();
     atomic_store_explicit(&b->heartbeat_ms, now, memory_order_relaxed);
     publish_metrics(w, now);
-    queue_redis_t *qs[WORKER_MAX_QUEUES];
-    for (size_t i = 0; i < w->n_queues; i++)
-        qs[i] = w->queues[i].q;
-    progress_flush(w->slots, (size_t)w->cfg->concurrency, qs, w->n_queues,
-                   &w->progress_json, now);
     /* `started` events of the jobs still running (nothing when off) */
     for (int i = 0; w->n_queues && i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
@@ -442,6 +437,11 @@ static void on_board_tick(uv_timer_t *t)
         queue_redis_started(worker_job_queue(w, j), j->id, j->env.job.ptr,
                             j->env.job.len, j->env.version, j->env.attempt);
     }
+    queue_redis_t *qs[WORKER_MAX_QUEUES];
+    for (size_t i = 0; i < w->n_queues; i++)
+        qs[i] = w->queues[i].q;
+    progress_flush(w->slots, (size_t)w->cfg->concurrency, qs, w->n_queues,
+                   &w->progress_json, now);
     if (w->board_done) {
         atomic_fetch_add_explicit(&b->jobs_done, w->board_done,
                                   memory_order_relaxed);

@@ -58,10 +58,28 @@ int queue_redis_progress_set(queue_redis_t *q, const char *job_id,
     snprintf(px, sizeof px, "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 1));
     const char *argv[] = {"SET", key, json, "PX", px};
     size_t lens[] = {3, strlen(key), len, 2, strlen(px)};
-    return redisAsyncCommandArgv(q->writer.ac, on_progress_written, q, 5,
-                                 argv, lens) == REDIS_OK
-               ? 0
-               : -1;
+    if (redisAsyncCommandArgv(q->writer.ac, on_progress_written, q, 5, argv,
+                              lens) != REDIS_OK)
+        return -1;
+    if (queue_events_on(q)) {
+        /* a progress event too (docs/events.md): as advisory as the key,
+         * fire and forget, at most one per job per 250 ms; the job's
+         * batched started event goes out first, on the same connection */
+        ops_flush_started(q);
+        outbox_pump(q);
+        char at[24];
+        snprintf(at, sizeof at, "%lld", (long long)util_now_ms());
+        const char *ev[] = {"XADD", q->keys.events, "MAXLEN", "~",
+                            q->events_max_len_s, "*", "type", "progress",
+                            "id", job_id, "at", at, "progress", json,
+                            "worker", q->o.consumer};
+        size_t evl[16];
+        for (size_t i = 0; i < 16; i++)
+            evl[i] = i == 13 ? len : strlen(ev[i]);
+        redisAsyncCommandArgv(q->writer.ac, on_progress_written, q, 16, ev,
+                              evl);
+    }
+    return 0;
 }
 
 int queue_redis_progress_del(queue_redis_t *q, const char *job_id)

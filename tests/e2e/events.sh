@@ -51,6 +51,11 @@ types_are() { [ "$(types_of "$1")" = "$2" ]; }
 assert_exit 0 "enqueue sl-1" J enqueue $Q sleep -v 1 --payload '{"ms":400}' \
     --id sl-1
 wait_for "sl-1's events" 10 types_are sl-1 "enqueued started completed "
+# a handler's progress report (ABI 1.2) is an event too
+assert_exit 0 "enqueue pr-1" J enqueue $Q progress -v 1 \
+    --payload '{"ms":600,"message":"half way"}' --id pr-1
+wait_for "pr-1's events" 10 types_are pr-1 \
+    "enqueued started progress completed "
 assert_exit 0 "enqueue ok-1" J enqueue $Q ok -v 1 --payload '{}' --id ok-1
 wait_for "ok-1's events" 10 types_are ok-1 "enqueued completed "
 
