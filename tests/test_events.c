@@ -136,10 +136,9 @@ static long long count(const char *c, const char *key)
     return cmd("%s %s", c, key)->integer;
 }
 
-TestSuite(event_scripts, .init = setup, .fini = teardown);
-
 Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
 {
+    setup();
     /* 2 ids, no records; events: max len 100, worker w1, 1 started, 2
      * completed (job id, job, v, attempt each) */
     const char *args[] = {"s", "ev", "g", "3600", "2", "1-1", "2-1",
@@ -169,10 +168,12 @@ Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
                  0);
     cr_assert_eq(count("XLEN", "ev"), 4);
     cr_assert_str_eq(ev_field(3, "id"), "j-9");
+    teardown();
 }
 
 Test(event_scripts, complete_with_records_and_events_writes_both)
 {
+    setup();
     const char *args[] = {"s", "rec", "ev", "g", "3600", "1", "1-1",
                           "{\"ok\":1}", "100", "w1", "0",
                           "1", "j-1", "resize", "2", "2"};
@@ -181,10 +182,12 @@ Test(event_scripts, complete_with_records_and_events_writes_both)
     cr_assert_eq(count("XLEN", "ev"), 1);
     cr_assert_str_eq(ev_field(0, "type"), "completed");
     cr_assert_str_eq(ev_field(0, "id"), "j-1");
+    teardown();
 }
 
 Test(event_scripts, scripts_with_events_off_write_no_stream)
 {
+    setup();
     const char *c[] = {"s", "rec", "g", "3600", "1", "1-1", "{}"};
     eval(queue_scripts[SCRIPT_COMPLETE], 2, 7, c);
     const char *d[] = {"s", "d", "g", "2-1", "poison", "boom", "w1", "5",
@@ -192,10 +195,12 @@ Test(event_scripts, scripts_with_events_off_write_no_stream)
     cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 2, 9, d)->integer, 1);
     cr_assert_eq(count("EXISTS", "ev"), 0);
     cr_assert_eq(count("XLEN", "d"), 1);
+    teardown();
 }
 
 Test(event_scripts, requeue_writes_retried_with_the_error_cut)
 {
+    setup();
     char err[400];
     memset(err, 'e', sizeof err - 1);
     err[sizeof err - 1] = '\0';
@@ -215,10 +220,12 @@ Test(event_scripts, requeue_writes_retried_with_the_error_cut)
     redisReply *m = cmd("ZRANGE z 0 -1");
     cr_assert_eq(m->elements, 1);
     cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 1, "2-1 left");
+    teardown();
 }
 
 Test(event_scripts, dlq_writes_dead_lettered_with_its_reason)
 {
+    setup();
     const char *args[] = {"s", "d", "ev", "g", "1-1", "permanent_failure",
                           "bad input", "w1", "5", "100", "", "", "100"};
     cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 3, 13, args)->integer, 1);
@@ -235,10 +242,12 @@ Test(event_scripts, dlq_writes_dead_lettered_with_its_reason)
     cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 4, 14, rec)->integer, 1);
     cr_assert_str_eq(cmd("GET rec")->str, "{}");
     cr_assert_str_eq(ev_field(1, "reason"), "timeout");
+    teardown();
 }
 
 Test(event_scripts, park_writes_parked)
 {
+    setup();
     const char *args[] = {"s", "d", "ev", "g", "c", "1-1", "parked:resize:v2",
                           "1024", "no_handler", "nobody serves it", "5",
                           "100", "100"};
@@ -248,10 +257,12 @@ Test(event_scripts, park_writes_parked)
     cr_assert_str_eq(ev_field(0, "worker"), "c");
     redisReply *p = cmd("XPENDING s g - + 10 parked:resize:v2");
     cr_assert_eq(p->elements, 1, "held by the pseudo-consumer");
+    teardown();
 }
 
 Test(event_scripts, enqueue_writes_enqueued_but_not_for_a_duplicate)
 {
+    setup();
     /* no idempotency key (window 0), events stream as KEYS[4] */
     const char *a[] = {"q", "qz", "seq", "ev", "0", "0", "0", "e-1",
                        "job", "ok", "v", "1", "payload", "{}", "id", "e-1",
@@ -282,4 +293,5 @@ Test(event_scripts, enqueue_writes_enqueued_but_not_for_a_duplicate)
                  1);
     cr_assert_eq(count("EXISTS", "idem3"), 1);
     cr_assert_eq(count("XLEN", "ev"), 2);
+    teardown();
 }

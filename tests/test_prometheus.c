@@ -272,9 +272,9 @@ Test(prometheus, every_sample_follows_its_one_type_line)
     teardown();
 }
 
-Test(prometheus, several_queues_each_have_their_lines_under_one_header,
-     .init = setup, .fini = teardown)
+Test(prometheus, several_queues_each_have_their_lines_under_one_header)
 {
+    setup();
     static const char *const names[] = {"critical", "low"};
     queue_stats_t low;
     memset(&low, 0, sizeof low);
@@ -307,4 +307,5 @@ Test(prometheus, several_queues_each_have_their_lines_under_one_header,
                 "version=\"1\",outcome=\"succeeded\"} 2");
     has_line(t, "jobrt_jobs_total{queue=\"critical\",job=\"report\","
                 "version=\"2\",outcome=\"succeeded\"} 0");
+    teardown();
 }

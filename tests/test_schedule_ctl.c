@@ -37,8 +37,6 @@ static void teardown(void)
     test_redis_stop(&srv);
 }
 
-TestSuite(schedule_ctl, .init = setup, .fini = teardown);
-
 #define DEF1 "{\"name\":\"t\",\"queue\":\"q\",\"cron\":\"* * * * * *\"," \
              "\"job\":\"ok\",\"v\":1,\"payload\":\"{}\"}"
 #define DEF2 "{\"name\":\"t\",\"queue\":\"q\",\"cron\":\"*/2 * * * * *\"," \
@@ -73,6 +71,7 @@ static redisReply *fire(const char *due, const char *def, const char *next,
 
 Test(schedule_ctl, put_get_list_remove)
 {
+    setup();
     char err[512];
     cr_assert_eq(schedule_ctl_put(rc, &K, "t", NULL, DEF1, 5000, err,
                                   sizeof err), 1, "%s", err);
@@ -107,10 +106,12 @@ Test(schedule_ctl, put_get_list_remove)
     cr_assert_eq(schedule_ctl_get(rc, &K, "t", &r, err, sizeof err), 0);
     cr_assert_eq(test_redis_cmd(rc, &last, "ZCARD %s", K.schedule_due)
                      ->integer, 1);
+    teardown();
 }
 
 Test(schedule_ctl, fire_is_a_compare_and_set)
 {
+    setup();
     char err[512];
     cr_assert_eq(schedule_ctl_put(rc, &K, "t", NULL, DEF1, 1000, err,
                                   sizeof err), 1);
@@ -169,4 +170,5 @@ Test(schedule_ctl, fire_is_a_compare_and_set)
     cr_assert_eq(test_redis_cmd(rc, &last, "XLEN %s", K.stream)->integer, 4);
     cr_assert_str_eq(test_redis_cmd(rc, &last, "HGET %s t",
                                     K.schedule_fired)->str, "4 90000");
+    teardown();
 }

@@ -44,8 +44,6 @@ static void teardown(void)
     test_redis_stop(&srv);
 }
 
-TestSuite(scripts_limits, .init = setup, .fini = teardown);
-
 static redisReply *eval(int script, int nkeys, const char *const *args,
                         int n)
 {
@@ -63,6 +61,7 @@ static redisReply *eval(int script, int nkeys, const char *const *args,
 
 Test(scripts_limits, set_merges_and_clears)
 {
+    setup();
     char old[600], now[600], err[600];
     const char *rate[] = {"rate_per_s", "100"};
     cr_assert_eq(limits_ctl_set(rc, &K, "job", rate, 1, old, sizeof old, now,
@@ -94,6 +93,7 @@ Test(scripts_limits, set_merges_and_clears)
     cr_assert_eq(r->integer, 0);
     cr_assert_eq(limits_ctl_set(rc, &K, "job", NULL, 0, old, sizeof old, now,
                                 sizeof now, err, sizeof err), 0);
+    teardown();
 }
 
 static long long reserve(const char *k, const char *rate, long long *slots)
@@ -108,6 +108,7 @@ static long long reserve(const char *k, const char *rate, long long *slots)
 
 Test(scripts_limits, reserve_hands_out_consecutive_slots)
 {
+    setup();
     long long s[8], t[8];
     long long now = reserve("5", "100", s);
     cr_assert(s[0] >= now && s[0] <= now + 1, "first slot %lld, now %lld",
@@ -127,6 +128,7 @@ Test(scripts_limits, reserve_hands_out_consecutive_slots)
     redisReply *e = redisCommandArgv(rc, 6, argv, NULL);
     cr_assert_eq(e->type, REDIS_REPLY_ERROR);
     freeReplyObject(e);
+    teardown();
 }
 
 static void acquire(const char *limit, const char *lease, const char *ids,
@@ -147,6 +149,7 @@ static void acquire(const char *limit, const char *lease, const char *ids,
 
 Test(scripts_limits, acquire_renew_release)
 {
+    setup();
     acquire("2", "60000", "1-1 1-2 1-3", "110");
     acquire("2", "60000", "1-2", "1"); /* a holder asking again */
     acquire("2", "60000", "1-4", "0");
@@ -168,10 +171,12 @@ Test(scripts_limits, acquire_renew_release)
     cr_assert_eq(r->integer, 1);
     usleep(250 * 1000); /* past the old 150 ms lease: still held */
     acquire("1", "150", "2-3", "0");
+    teardown();
 }
 
 Test(scripts_limits, list)
 {
+    setup();
     test_redis_cmd(rc, &last, "HSET %s job {\"concurrency\":2} "
                    "a_rate {\"rate_per_s\":0.5} bad {\"concurrency\":0}",
                    K.limits);
@@ -189,4 +194,5 @@ Test(scripts_limits, list)
     cr_assert_eq(rows[2].l.concurrency, 2);
     cr_assert_eq(rows[2].running, 1);
     free(rows);
+    teardown();
 }
