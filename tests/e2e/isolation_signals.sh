@@ -85,7 +85,7 @@ L3=$(worker_log sup3)
 taking3() { [ "$(grep -c 'taking jobs from queue' "$L3")" -ge 2 ]; }
 wait_for "both workers of sup3 to take jobs" 15 taking3
 for i in 1 2 3 4 5 6; do
-    "$JOBRT_BIN" enqueue $Q work -v 1 --payload '{"ms":1500}' --id long-$i \
+    "$JOBRT_BIN" enqueue $Q work -v 1 --payload '{"ms":4000}' --id long-$i \
         -r "$REDIS_URL" >/dev/null
 done
 six_pending() { [ "$(xpending_count $Q)" = 6 ]; }

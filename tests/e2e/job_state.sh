@@ -89,7 +89,7 @@ parked:work:v2 (no live worker serves this job name at this version) since" \
     "status p-1"
 
 # ---- running: on w1, with its host and pid, since when
-enq -v 1 --payload '{"ms":3000}' --id r-1 >/dev/null 2>&1
+enq -v 1 --payload '{"ms":8000}' --id r-1 >/dev/null 2>&1
 wait_for "r-1 running" 10 state_is r-1 running
 # the heartbeat after dispatch lists the job with its start
 has_since() { st r-1 --json | grep -q '"since_ms":[0-9]'; }
