@@ -47,11 +47,12 @@ struct jobrt_job {
     int64_t started_ms, finished_ms, deadline_ms; /* wall clock */
     int64_t dispatched_ms; /* wall clock: routed and handed to the executor */
     int64_t deadline_mono_ms; /* the deadline on the monotonic clock */
+    int64_t dispatched_mono_ms; /* dispatched_ms on the monotonic clock */
     int64_t run_us; /* the handler's run time (monotonic); -1: did not run */
     int overdue_logged; /* loop thread: "past its deadline" line is out */
     int start_event_sent; /* loop thread: its `started` event is out (one
-                             is written only for a job still running at
-                             the next board tick: queue/events.h) */
+                             is written only for a job that has run for
+                             a board tick, 100 ms: queue/events.h) */
     atomic_int cancel; /* 0, or why the handler should stop: */
 #define JOB_CANCEL_SHUTDOWN 1 /* the worker is stopping */
 #define JOB_CANCEL_USER 2     /* `jobrt cancel` named this job */

@@ -82,6 +82,14 @@ int progress_take(progress_slot_t *s, int64_t now_mono, progress_report_t *out)
     return 1;
 }
 
+int progress_reported(progress_slot_t *s)
+{
+    lock(s);
+    int any = s->seq != 0;
+    unlock(s);
+    return any;
+}
+
 int progress_settle(progress_slot_t *s)
 {
     lock(s);

@@ -71,6 +71,9 @@ int progress_set(progress_slot_t *s, int percent, const char *message,
  * now_mono + PROGRESS_WRITE_EVERY_MS. 0 when nothing is due. */
 int progress_take(progress_slot_t *s, int64_t now_mono, progress_report_t *out);
 
+/* Loop thread: 1 when the handler has reported progress this attempt. */
+int progress_reported(progress_slot_t *s);
+
 /* Loop thread, when the job settles: 1 when a key may have been written
  * (the caller deletes it), 0 when none was; either way the slot reports
  * nothing more until progress_reset. */

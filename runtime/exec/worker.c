@@ -146,15 +146,17 @@ void worker_dispatch(worker_t *w, struct jobrt_job *job)
     job->deadline_ms = job->timeout_ms ? job->dispatched_ms + job->timeout_ms
                                        : 0;
     /* hard timeouts go by the monotonic clock: a clock step stops nobody */
-    job->deadline_mono_ms = job->timeout_ms ? util_mono_ms() + job->timeout_ms
-                                            : 0;
+    job->dispatched_mono_ms = util_mono_ms();
+    job->deadline_mono_ms = job->timeout_ms
+                                ? job->dispatched_mono_ms + job->timeout_ms
+                                : 0;
     worker_board_dispatch(w, job);
     /* pickup lag: from when the entry was added (its id, Redis's clock) */
     metrics_count_lag(&w->board->metrics,
                       job->dispatched_ms - strtoll(job->stream_id, NULL, 10));
     /* lifecycle events (queue/events.h): its `started` event is written at
-     * the next board tick if it still runs then (worker_board.c); a job
-     * done sooner has its completed, retried or dead_lettered event only,
+     * the first board tick after it has run for 100 ms (worker_board.c); a
+     * job done sooner has its completed, retried or dead_lettered event only,
      * which keeps a drain with events on at one event per job */
     job->start_event_sent = 0;
     executor_submit(w->ex, job);
