@@ -1,7 +1,8 @@
 /*
  * test_api.c - the dashboard's JSON API (http/api.c, http/api_dlq.c)
  * against a real redis-server: the overview of a filled queue (numbers,
- * the live worker and what it serves, the rollout rows, the newest dead
+ * the live worker and what it serves, the running jobs with their
+ * progress, the rollout rows, the newest dead
  * letters, the local view verbatim); DLQ pages, one entry, and retry and
  * purge moving or deleting exactly the entries named; bad bodies and
  * queries give 400, wrong methods 405, unknown paths 404, and no Redis
@@ -220,6 +221,83 @@ Test(api, overview_of_a_filled_queue)
     const cJSON *lw = cJSON_GetArrayItem(arr_of(local, "workers"), 0);
     cr_assert_eq(num_of(lw, "pid"), 7);
     cr_assert_str_eq(str_of(lw, "state"), "up");
+    cJSON_Delete(doc);
+    teardown();
+}
+
+/* A worker's registry record with the given jobs list (JSON entries) and
+ * in-flight count, live now. */
+static void live_worker(const char *consumer, const char *jobs,
+                        int inflight)
+{
+    char rec[2048], key[128];
+    snprintf(rec, sizeof rec,
+             "{\"v\":1,\"consumer\":\"%s\",\"host\":\"box\",\"pid\":42,"
+             "\"ns\":\"jobrt\",\"queue\":\"q\",\"state\":\"running\","
+             "\"started_ms\":1,\"concurrency\":8,\"inflight\":%d,"
+             "\"plugins\":[],\"draining\":[],\"running\":[],\"done\":0,"
+             "\"retried\":0,\"dead\":0,\"rate\":0,\"jobs\":[%s],"
+             "\"jobs_omitted\":0}",
+             consumer, inflight, jobs);
+    snprintf(key, sizeof key, "jobrt:{q}:worker:%s", consumer);
+    const char *set[] = {"SET", key, rec, "PX", "5000"};
+    test_redis_argv(c, &last, 5, set);
+    test_redis_cmd(c, &last, "ZADD jobrt:{q}:workers %lld %s", server_now(),
+                   consumer);
+}
+
+/* The running jobs of every live worker, oldest first, each with its
+ * progress when its key holds this run's report: an earlier run's report
+ * (another attempt or delivery) and a value that is not the worker's JSON
+ * show as none; jobs a worker counts but did not list are omitted. */
+Test(api, overview_lists_running_jobs_oldest_first_with_their_progress)
+{
+    setup();
+    live_worker("w1",
+                "{\"id\":\"late\",\"job\":\"a\",\"v\":2,\"attempt\":1,"
+                "\"deliveries\":1,\"started_ms\":3000},"
+                "{\"id\":\"stale\",\"job\":\"a\",\"v\":1,\"attempt\":2,"
+                "\"deliveries\":1,\"started_ms\":2000}",
+                5);
+    live_worker("w2",
+                "{\"id\":\"first\",\"job\":\"b\",\"v\":1,\"attempt\":1,"
+                "\"deliveries\":1,\"started_ms\":1000},"
+                "{\"id\":\"junk\",\"job\":\"b\",\"v\":1,\"attempt\":1,"
+                "\"deliveries\":1,\"started_ms\":4000}",
+                2);
+    test_redis_cmd(c, &last, "SET jobrt:{q}:progress:first %s",
+                   "{\"percent\":40,\"message\":\"page 4\",\"at\":1500,"
+                   "\"attempt\":1,\"delivery\":1}");
+    test_redis_cmd(c, &last, "SET jobrt:{q}:progress:stale "
+                   "{\"percent\":90,\"message\":null,\"at\":1500,"
+                   "\"attempt\":1,\"delivery\":1}");
+    test_redis_cmd(c, &last, "SET jobrt:{q}:progress:junk "
+                   "{\"percent\":140,\"at\":1}");
+    cJSON *doc;
+    cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
+    const cJSON *rs = arr_of(doc, "running");
+    cr_assert_eq(cJSON_GetArraySize(rs), 4);
+    const char *order[] = {"first", "stale", "late", "junk"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_str_eq(str_of(cJSON_GetArrayItem(rs, i), "id"), order[i],
+                         "not oldest first at %d", i);
+    const cJSON *first = cJSON_GetArrayItem(rs, 0);
+    cr_assert_str_eq(str_of(first, "job"), "b");
+    cr_assert_str_eq(str_of(first, "worker"), "w2");
+    cr_assert_eq(num_of(first, "started_ms"), 1000);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(first, "progress");
+    cr_assert_eq(num_of(p, "percent"), 40);
+    cr_assert_str_eq(str_of(p, "message"), "page 4");
+    cr_assert_eq(num_of(p, "at_ms"), 1500);
+    for (int i = 1; i < 4; i++) {
+        const cJSON *o = cJSON_GetArrayItem(rs, i);
+        cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o,
+                                                                "progress")),
+                  "%s has progress", str_of(o, "id"));
+    }
+    cr_assert_eq(num_of(cJSON_GetArrayItem(rs, 2), "version"), 2);
+    cr_assert_eq(num_of(doc, "running_omitted"), 3,
+                 "w1 runs 5 and lists 2");
     cJSON_Delete(doc);
     teardown();
 }

@@ -2,7 +2,8 @@
  * api.c - the dashboard's JSON API (api.h): routing, the JSON helpers its
  * endpoints share, and GET /api/overview, the one document the page polls:
  * the queue's numbers (queue/stats.h), its live workers and what they
- * serve (fleet/fleet_view.h), the rollout table per (job, version)
+ * serve (fleet/fleet_view.h), their jobs in flight with their progress
+ * (api_running.c), the rollout table per (job, version)
  * (fleet/rollout.h, what `jobrt rollout` prints), the newest dead letters
  * and this process's own view. The Redis part of the overview is read at
  * most once per API_OVERVIEW_CACHE_MS and shared by every request in that
@@ -368,6 +369,10 @@ static int overview_read(api_ctx_t *a, cJSON **doc_out, buf_t *out)
     for (size_t i = 0; i < f.n; i++)
         cJSON_AddItemToArray(ws, worker_json(&f.w[i]));
     cJSON_AddBoolToObject(doc, "workers_truncated", f.truncated);
+    if (api_running_add(a, &f, doc, err, sizeof err) != 0) {
+        status = api_error(out, 502, "Redis: %s", err);
+        goto done;
+    }
     rollout_json(t, &f, doc);
 
     dlq_t d;

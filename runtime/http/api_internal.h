@@ -1,6 +1,7 @@
 /*
  * api_internal.h - what the dashboard API's files (api.c: routing, JSON
- * helpers and /api/overview; api_dlq.c: the /api/dlq endpoints) share.
+ * helpers and /api/overview; api_running.c: the overview's jobs in
+ * flight; api_dlq.c: the /api/dlq endpoints) share.
  * Not for other modules: they use api.h.
  */
 #ifndef JOBRT_HTTP_API_INTERNAL_H
@@ -11,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
+#include "fleet/fleet_view.h"
 #include "http/api.h"
 
 #define API_ERROR_CUT 200   /* characters of a handler error in a summary */
@@ -21,6 +23,7 @@
 #define API_DLQ_PAGE_DEFAULT 50
 #define API_FAILURES 20     /* newest dead letters in the overview */
 #define API_OVERVIEW_CACHE_MS 5000 /* an overview's Redis part is reused */
+#define API_RUNNING_MAX 100 /* jobs in flight listed in the overview */
 
 /* {"error": "<one line>"} into out (reset first); returns status. */
 int api_error(buf_t *out, int status, const char *fmt, ...)
@@ -47,6 +50,14 @@ cJSON *api_add_reply(cJSON *obj, const char *name, const redisReply *v,
  * `jobrt dlq list` shows), error (cut), worker, at (dlq_at in ms, or
  * null). */
 cJSON *api_dlq_summary(const redisReply *e);
+
+/* Adds "running" (the jobs in flight on f's workers as their records list
+ * them, oldest first, at most API_RUNNING_MAX, each {"id","job",
+ * "version","attempt","worker","started_ms","progress"}, progress null or
+ * {"percent","message","at_ms"}) and "running_omitted" to doc
+ * (api_running.c). Returns 0, or -1 with a line in err (a Redis error). */
+int api_running_add(api_ctx_t *a, const fleet_t *f, cJSON *doc, char *err,
+                    size_t err_len);
 
 /* Forgets the cached overview (a DLQ write, tests). */
 void api_overview_cache_clear(void);

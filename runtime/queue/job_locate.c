@@ -410,9 +410,42 @@ static int server_time(ctx_t *x, job_locate_t *l)
     return ok ? 0 : -1;
 }
 
-/* A running job's progress key into l (has_progress), when it holds the
- * JSON a worker writes; anything else reads as no report. 0, or -1 on a
- * Redis error. */
+int job_progress_parse(const char *s, size_t len, unsigned long attempt,
+                       unsigned long long deliveries, job_progress_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL || len > JOB_PROGRESS_MAX_VALUE)
+        return 0;
+    cJSON *doc = cJSON_ParseWithLength(s, len);
+    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(doc, "percent");
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "at");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(doc, "attempt");
+    const cJSON *del = cJSON_GetObjectItemCaseSensitive(doc, "delivery");
+    /* a report of an earlier run, left by a worker that died or was
+     * killed (the key expires): not this run's progress */
+    int earlier = (cJSON_IsNumber(att) && att->valuedouble != (double)attempt) ||
+                  (cJSON_IsNumber(del) &&
+                   del->valuedouble != (double)deliveries);
+    int ok = !earlier && cJSON_IsObject(doc) && cJSON_IsNumber(pct) &&
+             pct->valuedouble >= 0 && pct->valuedouble <= 100 &&
+             cJSON_IsNumber(at) && at->valuedouble >= 0 &&
+             at->valuedouble < 9e15;
+    if (ok) {
+        out->percent = (int)pct->valuedouble;
+        out->at_ms = (int64_t)at->valuedouble;
+        if (cJSON_IsString(msg)) {
+            util_copy_str(out->message, sizeof out->message,
+                          msg->valuestring);
+            utf8_truncate(out->message, JOB_PROGRESS_MESSAGE_MAX);
+        }
+    }
+    cJSON_Delete(doc);
+    return ok;
+}
+
+/* A running job's progress key into l (has_progress): see
+ * job_progress_parse. 0, or -1 on a Redis error. */
 static int read_progress(ctx_t *x, job_locate_t *l)
 {
     char key[1024];
@@ -421,39 +454,15 @@ static int read_progress(ctx_t *x, job_locate_t *l)
     redisReply *r = call(x, "GET of its progress", 2, argv);
     if (r == NULL)
         return -1;
-    l->has_progress = 0;
-    l->progress_message[0] = '\0';
-    cJSON *doc = NULL;
-    if (r->type == REDIS_REPLY_STRING && r->len <= JOB_PROGRESS_MAX_VALUE)
-        doc = cJSON_ParseWithLength(r->str, r->len);
+    job_progress_t p;
+    l->has_progress = job_progress_parse(
+        r->type == REDIS_REPLY_STRING ? r->str : NULL, (size_t)r->len,
+        strtoul(l->attempt, NULL, 10),
+        l->deliveries > 0 ? (unsigned long long)l->deliveries : 0, &p);
     freeReplyObject(r);
-    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(doc, "percent");
-    const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "at");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
-    const cJSON *attempt = cJSON_GetObjectItemCaseSensitive(doc, "attempt");
-    const cJSON *delivery = cJSON_GetObjectItemCaseSensitive(doc,
-                                                             "delivery");
-    /* a report of an earlier run, left by a worker that died or was
-     * killed (the key expires): not this run's progress */
-    int earlier =
-        (cJSON_IsNumber(attempt) &&
-         attempt->valuedouble != strtod(l->attempt, NULL)) ||
-        (cJSON_IsNumber(delivery) &&
-         delivery->valuedouble != (double)l->deliveries);
-    if (!earlier && cJSON_IsObject(doc) && cJSON_IsNumber(pct) &&
-        pct->valuedouble >= 0 && pct->valuedouble <= 100 &&
-        cJSON_IsNumber(at) && at->valuedouble >= 0 &&
-        at->valuedouble < 9e15) {
-        l->has_progress = 1;
-        l->progress_percent = (int)pct->valuedouble;
-        l->progress_at_ms = (int64_t)at->valuedouble;
-        if (cJSON_IsString(msg)) {
-            util_copy_str(l->progress_message, sizeof l->progress_message,
-                          msg->valuestring);
-            utf8_truncate(l->progress_message, JOB_PROGRESS_MESSAGE_MAX);
-        }
-    }
-    cJSON_Delete(doc);
+    l->progress_percent = p.percent;
+    l->progress_at_ms = p.at_ms;
+    memcpy(l->progress_message, p.message, sizeof l->progress_message);
     return 0;
 }
 

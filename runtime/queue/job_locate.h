@@ -74,6 +74,21 @@ typedef struct {
     int scan_cut;            /* the scan stopped at scan_limit */
 } job_locate_t;
 
+/* A running job's latest progress report, as its progress key holds it. */
+typedef struct {
+    int percent;    /* 0..100 */
+    int64_t at_ms;  /* when the handler reported it (wall clock) */
+    char message[JOB_PROGRESS_MESSAGE_MAX + 1]; /* "" if none */
+} job_progress_t;
+
+/* Reads a progress key's value (s[0..len), NULL: no key) into out: 1 when
+ * it is the JSON a worker writes, at most JOB_PROGRESS_MAX_VALUE bytes,
+ * of the run with this attempt and delivery count (a report of an earlier
+ * run, which a worker that died or was killed left behind, is not), and 0
+ * otherwise (out is then cleared). */
+int job_progress_parse(const char *s, size_t len, unsigned long attempt,
+                       unsigned long long deliveries, job_progress_t *out);
+
 /* Finds job id in the queue of keys, read through consumer group group.
  * Returns 0 (free out with job_locate_free), or -1 with one line naming
  * the job and Redis's error in err. */

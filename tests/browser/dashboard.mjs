@@ -8,7 +8,9 @@
 //   DASH_CONSUMER    the worker's consumer name
 //   DASH_DEPTH       the queue's depth (undelivered jobs) when this starts
 //   DASH_OK_QUEUED   how many of those are `ok` v1 jobs
-//   DASH_HOLD        id of the `stoppable` job holding the only slot
+//   DASH_HOLD        id of the `progress` job holding the only slot
+//   DASH_HOLD_RELEASE   the file whose creation ends that job
+//   DASH_HOLD_MESSAGE   the message of its 50 % progress report
 //   DASH_RECORD      JOBRT_TESTKIT_RECORD of the worker (its dir missing)
 //   DASH_REC_ID      id of the `record` job (max 1 attempt) queued last
 //   DASH_WORK        where the screenshot goes
@@ -166,10 +168,18 @@ try {
     (await text(page, `${okRow} td.queued`)) === env('DASH_OK_QUEUED') &&
     (await text(page, `${okRow} td.workers`)) === '1');
   log('rollout row shown');
+  const holdRow = `#running-table tbody tr[data-job-id="${env('DASH_HOLD')}"]`;
+  await waitFor(`${env('DASH_HOLD')} running at 50 %`, 15000, async () => {
+    const t = await text(page, holdRow);
+    return t !== null && t.includes('50%') &&
+      t.includes(env('DASH_HOLD_MESSAGE')) &&
+      t.includes(env('DASH_CONSUMER'));
+  });
+  log(`running job: ${(await text(page, holdRow)).replace(/\s+/g, ' ')}`);
 
   // ---- a job dead-lettered, shown in the DLQ table ----------------------
   const rec = env('DASH_REC_ID');
-  run(jobrt, ['cancel', env('DASH_HOLD'), '-q', queue, '-r', redisUrl]);
+  fs.writeFileSync(env('DASH_HOLD_RELEASE'), '');
   await waitFor(`${rec} dead-lettered`, 30000, () => dlqLen() === 1);
   const recRow = `#dlq-table tbody tr[data-job-id="${rec}"]`;
   await waitFor(`${rec} in the DLQ table`, 10000,
@@ -271,14 +281,17 @@ try {
   // ---- a busy moment for the screenshot -----------------------------------
   enqueue('fail', 'invoice-77', '{"invoice":77}');
   await waitFor('invoice-77 dead-lettered', 20000, () => dlqLen() === 1);
-  enqueue('stoppable', 'hold-2', '{}');
-  await waitFor('hold-2 running', 10000, () => pending() === 1);
+  const release2 = path.join(env('DASH_WORK'), 'release-hold-2');
+  enqueue('progress', 'monthly-report-7', JSON.stringify({
+    ms: 120000, message: 'rendering page 31 of 62', file: release2 }));
+  await waitFor('monthly-report-7 running', 10000, () => pending() === 1);
   for (let i = 1; i <= 12; i++) enqueue('ok', `report-${i}`, '{}');
   enqueue('ok', 'later-1', '{}', '--delay', '1h');
   await waitFor('the busy queue drawn', 15000, async () =>
     (await text(page, `${row} td.depth`)) === '12' &&
     (await page.locator('#dlq-table tbody tr[data-job-id="invoice-77"]')
-      .count()) === 1);
+      .count()) === 1 &&
+    /rendering page/.test(await text(page, '#running-table tbody') || ''));
   const shot = path.join(env('DASH_WORK'), 'dashboard.png');
   await page.screenshot({ path: shot, fullPage: true });
   log(`screenshot ${shot}`);
@@ -288,7 +301,7 @@ try {
                                     'dashboard.png'));
     log(`copied to ${process.env.JOBRT_SCREENSHOT_DIR}/dashboard.png`);
   }
-  run(jobrt, ['cancel', 'hold-2', '-q', queue, '-r', redisUrl]);
+  fs.writeFileSync(release2, '');
   check(problems.length === 0, problems.join('; '));
   log('all checks passed');
 } catch (e) {

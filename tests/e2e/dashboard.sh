@@ -2,10 +2,11 @@
 # dashboard.sh - the dashboard end to end in a real browser: `jobrt run`
 # (a supervisor over one worker process, which serves the endpoint) with
 # --http on loopback and --http-token-file, one slot (--concurrency 1) held
-# by a `stoppable` job so the queue keeps its depth; headless Chromium
+# by a `progress` job (50 %, a message) so the queue keeps its depth; headless Chromium
 # (Debian's, driven by playwright-core: tests/browser/dashboard.mjs) loads
 # `/` and must show the queue with its depth, the live worker, the
-# supervisor's own view of its worker process and the rollout row; a `record` job with one attempt then fails (its file's
+# supervisor's own view of its worker process, the running job with its
+# progress and the rollout row; a `record` job with one attempt then fails (its file's
 # directory is missing) and is dead-lettered; Retry without the token is
 # refused (401) with a message and changes nothing; markup in a dead letter
 # is shown as text; with the token, Purge deletes one entry and Retry moves
@@ -51,7 +52,12 @@ http_up() { "$E2E_PY" -c 'import sys, urllib.request
 urllib.request.urlopen(sys.argv[1], timeout=2).read()' "http://127.0.0.1:$PORT/"; }
 wait_for "the HTTP endpoint on port $PORT" 10 http_up
 
-J enqueue $Q stoppable -v 1 --id hold-1 --payload '{}' >/dev/null
+# hold-1 reports 50 % "rendering invoices" and holds the slot until the
+# browser test creates its release file
+HOLD_RELEASE=$E2E_WORK/release-hold-1
+J enqueue $Q progress -v 1 --id hold-1 --payload \
+    "{\"ms\":120000,\"message\":\"rendering invoices\",\"file\":\"$HOLD_RELEASE\"}" \
+    >/dev/null
 wait_for "hold-1 to hold the only slot" 10 eval '[ "$(xpending_count $Q)" = 1 ]'
 for i in $(seq 1 25); do
     J enqueue $Q ok -v 1 --id "ok-$i" --payload '{}' >/dev/null
@@ -63,6 +69,7 @@ assert_eq 26 "$lag" "jobs waiting behind hold-1"
 log "driving chromium: tests/browser/dashboard.mjs"
 DASH_URL="http://127.0.0.1:$PORT" DASH_TOKEN_FILE=$TOKEN_FILE DASH_QUEUE=$Q \
     DASH_CONSUMER=$CONSUMER DASH_DEPTH=26 DASH_OK_QUEUED=25 DASH_HOLD=hold-1 \
+    DASH_HOLD_RELEASE=$HOLD_RELEASE DASH_HOLD_MESSAGE="rendering invoices" \
     DASH_RECORD=$RECORD DASH_REC_ID=rec-1 DASH_WORK=$E2E_WORK \
     CHROMIUM=$(command -v chromium) JOBRT_SCREENSHOT_DIR=$SHOT_DIR \
     node "$JOBRT_SOURCE_DIR/tests/browser/dashboard.mjs" ||
@@ -70,6 +77,7 @@ DASH_URL="http://127.0.0.1:$PORT" DASH_TOKEN_FILE=$TOKEN_FILE DASH_QUEUE=$Q \
 
 # What the page did, checked from outside it.
 wait_for "rec-1 to succeed" 10 job_has_status $Q rec-1 succeeded
+wait_for "hold-1 to succeed" 10 job_has_status $Q hold-1 succeeded
 assert_eq 1 "$(grep -cx rec-1 "$RECORD")" "rec-1 runs in the record file"
 for i in $(seq 1 25); do job_has_status $Q "ok-$i" succeeded ||
     fail "ok-$i did not succeed"; done

@@ -369,6 +369,46 @@
     $('rollout-note').textContent = notes.join(' ');
   }
 
+  /* The jobs in flight, oldest first, with what their handlers last
+   * reported through job_progress (ABI 1.2). */
+  function drawRunning(o) {
+    var rs = Array.isArray(o.running) ? o.running : [];
+    var omitted = num(o.running_omitted) || 0;
+    var tbody = $('running-table').tBodies[0];
+    clear(tbody);
+    $('running-count').textContent = '(' + (rs.length + omitted) + ')';
+    if (rs.length === 0) emptyRow(tbody, 7, 'no job running');
+    rs.forEach(function (r) {
+      var tr = el('tr');
+      tr.dataset.jobId = String(r.id);
+      tr.appendChild(td(r.id, 'mono'));
+      tr.appendChild(td(r.job, 'mono'));
+      tr.appendChild(td(r.version));
+      tr.appendChild(td(r.attempt, 'num'));
+      tr.appendChild(td(r.worker, 'mono'));
+      tr.appendChild(td(age(num(o.server_ms) - num(r.started_ms)), 'num'));
+      var pc = td(null, 'progress');
+      if (r.progress && num(r.progress.percent) !== null) {
+        var bar = el('progress', null, 'bar');
+        bar.max = 100;
+        bar.value = r.progress.percent;
+        pc.appendChild(bar);
+        pc.appendChild(el('span', r.progress.percent + '%', 'percent'));
+        if (r.progress.message) {
+          pc.appendChild(el('span', r.progress.message, 'message'));
+        }
+        pc.title = 'reported ' + when(r.progress.at_ms);
+      } else {
+        pc.textContent = '-';
+      }
+      tr.appendChild(pc);
+      tbody.appendChild(tr);
+    });
+    if (omitted > 0) {
+      emptyRow(tbody, 7, omitted + ' more not listed');
+    }
+  }
+
   function drawFailures(o) {
     var fs = Array.isArray(o.failures) ? o.failures : [];
     var tbody = $('failures-table').tBodies[0];
@@ -576,6 +616,7 @@
       setPollState(true, 'updated ' + new Date().toLocaleTimeString());
       drawQueue(o);
       drawWorkers(o);
+      drawRunning(o);
       drawLocal(o);
       drawRollout(o);
       drawFailures(o);
