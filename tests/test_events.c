@@ -1,8 +1,10 @@
 /*
  * test_events.c - lifecycle events (queue/events.h): the parse of the
- * stored max len, the line `jobrt events tail` prints (text and JSON),
+ * stored max len, the lines `jobrt events tail` prints (text and JSON,
+ * one per job of a worker's batch entry),
  * and, on a real redis-server, what the scripts write with events on
- * (COMPLETE's started and completed events from what the worker passes,
+ * (COMPLETE's started and completed entries, one per JSON array the
+ * worker passes,
  * REQUEUE's retried with its
  * error cut to 200 bytes, DLQ's dead_lettered, PARK's parked, ENQUEUE's
  * enqueued, none for a duplicate) and that with events off they write
@@ -72,6 +74,64 @@ Test(events, json_line_has_every_field_numbers_as_numbers)
                           "\"v\":\"x1\"}");
 }
 
+/* events_format_each's lines, collected */
+static char lines[8][512];
+static size_t n_lines;
+static void collect(void *arg, const char *line)
+{
+    (void)arg;
+    if (n_lines < 8)
+        snprintf(lines[n_lines++], sizeof lines[0], "%s", line);
+}
+
+Test(events, a_batch_entry_is_one_line_per_job)
+{
+    const strview_t batch[] = {
+        SV("type"), SV("completed"),
+        SV("jobs"), SV("[{\"id\":\"a-1\",\"job\":\"mail\",\"v\":2,"
+                       "\"attempt\":1},{\"id\":\"a-2\",\"job\":\"mail\","
+                       "\"v\":2,\"attempt\":3}]"),
+        SV("at"), SV("1796223624299"), SV("worker"), SV("vm-1")};
+    char out[512];
+    n_lines = 0;
+    cr_assert_eq(events_format_each("5-0", batch, 8, 0, out, sizeof out,
+                                    collect, NULL), 2);
+    cr_assert_str_eq(lines[0], "2026-12-02T15:00:24.299Z completed a-1 mail "
+                               "v2 attempt=1 worker=vm-1");
+    cr_assert_str_eq(lines[1], "2026-12-02T15:00:24.299Z completed a-2 mail "
+                               "v2 attempt=3 worker=vm-1");
+    n_lines = 0;
+    cr_assert_eq(events_format_each("5-0", batch, 8, 1, out, sizeof out,
+                                    collect, NULL), 2);
+    cr_assert_str_eq(lines[1], "{\"stream_id\":\"5-0\",\"type\":\"completed\","
+                               "\"id\":\"a-2\",\"job\":\"mail\",\"v\":2,"
+                               "\"attempt\":3,\"at\":1796223624299,"
+                               "\"worker\":\"vm-1\"}");
+    /* a one-job entry: once, as it is */
+    n_lines = 0;
+    cr_assert_eq(events_format_each("1-0", retried, 16, 0, out, sizeof out,
+                                    collect, NULL), 1);
+    cr_assert_str_eq(lines[0], "2026-12-02T15:00:24.299Z retried j-1 resize "
+                               "v2 attempt=3 error=timed \"out\" "
+                               "worker=vm-1");
+}
+
+Test(events, a_jobs_field_that_is_not_a_list_of_jobs_is_shown_as_it_is)
+{
+    const char *bad[] = {"not json", "{\"id\":\"x\"}", "[1,2]", "[]",
+                         "[{\"job\":\"no id\"}]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const strview_t e[] = {SV("type"), SV("completed"), SV("jobs"),
+                               {bad[i], strlen(bad[i])}};
+        char out[512];
+        n_lines = 0;
+        cr_assert_eq(events_format_each("1-0", e, 4, 1, out, sizeof out,
+                                        collect, NULL), 1, "%s", bad[i]);
+        cr_assert(strstr(lines[0], "\"jobs\":") != NULL, "%s: %s", bad[i],
+                  lines[0]);
+    }
+}
+
 /* ---- the scripts, on a real redis-server --------------------------------- */
 
 static test_redis_t server;
@@ -139,35 +199,35 @@ static long long count(const char *c, const char *key)
 Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
 {
     setup();
-    /* 2 ids, no records; events: max len 100, worker w1, 1 started, 2
-     * completed (job id, job, v, attempt each) */
+    /* 2 ids, no records; events: max len 100, worker w1, 1 started
+     * entry, 2 completed entries (the second "[]": skipped), each a JSON
+     * array of jobs */
+    const char *started = "[{\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
+                          "\"attempt\":2}]";
+    const char *completed = "[{\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
+                            "\"attempt\":2},{\"id\":\"2-1\",\"job\":\"ok\","
+                            "\"v\":1,\"attempt\":1}]";
     const char *args[] = {"s", "ev", "g", "3600", "2", "1-1", "2-1",
-                          "100", "w1",
-                          "1", "j-1", "resize", "2", "2",
-                          "2", "j-1", "resize", "2", "2", "2-1", "ok", "1",
-                          "1"};
-    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 23, args)->integer,
+                          "100", "w1", "1", started, "2", completed, "[]"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 14, args)->integer,
                  2);
-    cr_assert_eq(count("XLEN", "ev"), 3);
+    cr_assert_eq(count("XLEN", "ev"), 2, "one entry per array");
     cr_assert_str_eq(ev_field(0, "type"), "started");
-    cr_assert_str_eq(ev_field(0, "id"), "j-1");
-    cr_assert_str_eq(ev_field(0, "attempt"), "2");
+    cr_assert_str_eq(ev_field(0, "jobs"), started);
     cr_assert_str_eq(ev_field(0, "worker"), "w1");
     cr_assert_str_eq(ev_field(1, "type"), "completed");
-    cr_assert_str_eq(ev_field(1, "job"), "resize");
-    cr_assert_str_eq(ev_field(1, "v"), "2");
-    cr_assert_str_eq(ev_field(2, "id"), "2-1");
-    cr_assert_str_eq(ev_field(2, "job"), "ok");
-    cr_assert_str_eq(ev_field(2, "attempt"), "1");
-    cr_assert_str_eq(ev_field(2, "at"), ev_field(0, "at"), "one clock read");
+    cr_assert_str_eq(ev_field(1, "jobs"), completed);
+    cr_assert_str_eq(ev_field(1, "at"), ev_field(0, "at"), "one clock read");
+    cr_assert_str_eq(ev_field(1, "id"), "(none)");
     cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 0, "acked");
     /* started events alone (n = 0): nothing acked */
     const char *only[] = {"s", "ev", "g", "3600", "0", "100", "w1", "1",
-                          "j-9", "ok", "1", "1", "0"};
-    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 13, only)->integer,
+                          "[{\"id\":\"j-9\",\"job\":\"ok\",\"v\":1,"
+                          "\"attempt\":1}]", "0"};
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 10, only)->integer,
                  0);
-    cr_assert_eq(count("XLEN", "ev"), 4);
-    cr_assert_str_eq(ev_field(3, "id"), "j-9");
+    cr_assert_eq(count("XLEN", "ev"), 3);
+    cr_assert(strstr(ev_field(2, "jobs"), "\"j-9\"") != NULL);
     teardown();
 }
 
@@ -175,13 +235,14 @@ Test(event_scripts, complete_with_records_and_events_writes_both)
 {
     setup();
     const char *args[] = {"s", "rec", "ev", "g", "3600", "1", "1-1",
-                          "{\"ok\":1}", "100", "w1", "0",
-                          "1", "j-1", "resize", "2", "2"};
-    eval(queue_scripts[SCRIPT_COMPLETE], 3, 16, args);
+                          "{\"ok\":1}", "100", "w1", "0", "1",
+                          "[{\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
+                          "\"attempt\":2}]"};
+    eval(queue_scripts[SCRIPT_COMPLETE], 3, 13, args);
     cr_assert_str_eq(cmd("GET rec")->str, "{\"ok\":1}");
     cr_assert_eq(count("XLEN", "ev"), 1);
     cr_assert_str_eq(ev_field(0, "type"), "completed");
-    cr_assert_str_eq(ev_field(0, "id"), "j-1");
+    cr_assert(strstr(ev_field(0, "jobs"), "\"j-1\"") != NULL);
     teardown();
 }
 

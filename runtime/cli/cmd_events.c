@@ -112,16 +112,23 @@ static int do_status(redisContext *c, const queue_keys_t *k,
     freeReplyObject(r);
     if (max > 0)
         printf("queue %s: lifecycle events on, max len ~%ld; %s holds %lld "
-               "event(s)\n", o->ro.queue, max, k->events, len);
+               "entries\n", o->ro.queue, max, k->events, len);
     else
-        printf("queue %s: lifecycle events off%s; %s holds %lld event(s)\n",
+        printf("queue %s: lifecycle events off%s; %s holds %lld entries\n",
                o->ro.queue, set ? " (the stored max_len is not a number "
                                   "from 1 to 10000000)" : "",
                k->events, len);
     return 0;
 }
 
-/* Prints one entry of an XRANGE/XREAD reply; keeps its id in last. */
+static void print_line(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+}
+
+/* Prints one entry of an XRANGE/XREAD reply, a line per job (a worker's
+ * batch entry holds several); keeps its id in last. */
 static void print_entry(const redisReply *e, int json, char *last,
                         size_t last_len)
 {
@@ -139,9 +146,8 @@ static void print_entry(const redisReply *e, int json, char *last,
         fv[n++].len = f->element[i]->len;
     }
     static char line[TAIL_LINE_MAX];
-    events_format(e->element[0]->str, fv, n, json, line, sizeof line);
-    if (line[0])
-        printf("%s\n", line);
+    events_format_each(e->element[0]->str, fv, n, json, line, sizeof line,
+                       print_line, NULL);
     util_copy_str(last, last_len, e->element[0]->str);
 }
 
@@ -193,13 +199,13 @@ int cmd_events(int argc, char **argv)
                        .count = -1};
     const cli_opt_t opts[] = {
         {"max-len", 0, NULL, OPT_INT, &o.max_len, "N",
-         "on: keep about N events, older ones are trimmed as new ones come "
-         "(XADD MAXLEN ~ N; default 10000).", 1, EVENTS_MAX_LEN_LIMIT},
+         "on: keep about N entries, older ones are trimmed as new ones "
+         "come (XADD MAXLEN ~ N; default 10000).", 1, EVENTS_MAX_LEN_LIMIT},
         {"follow", 'f', NULL, OPT_FLAG, &o.follow, NULL,
          "tail: after the newest events, print new ones as they come until "
          "interrupted.", 0, 0},
         {"count", 'n', NULL, OPT_INT, &o.count, "N",
-         "tail: how many of the newest events to print first (default 20; "
+         "tail: how many of the newest entries to print first (default 20; "
          "0 with --follow: only new ones).", 0, TAIL_COUNT_MAX},
         {"json", 0, NULL, OPT_FLAG, &o.json, NULL,
          "tail: one JSON object a line (every field, and stream_id).", 0, 0},
@@ -210,11 +216,13 @@ int cmd_events(int argc, char **argv)
         "Job lifecycle events (docs/events.md): while on for a queue, every "
         "state change\nof its jobs is appended to the stream "
         "NS:{QUEUE}:events, which any Redis client\ncan follow with XREAD "
-        "BLOCK. Event types: enqueued, started, completed,\nretried (a "
-        "failed attempt that will run again), dead_lettered and parked;\n"
-        "fields type, id, job, v, at (ms) and, by type, attempt, delay_ms, "
-        "due_ms,\nreason, error (at most 200 bytes) and worker. Off by "
-        "default.\n\n"
+        "BLOCK. Event types: enqueued, started, progress, completed,\n"
+        "retried (a failed attempt that will run again), dead_lettered and "
+        "parked;\nfields type, id, job, v, at (ms) and, by type, attempt, "
+        "delay_ms, due_ms,\nreason, error (at most 200 bytes), progress and "
+        "worker. A worker writes its\nstarted and completed events as one "
+        "entry per batch, the jobs in a JSON array\n\"jobs\" of {id, job, "
+        "v, attempt}. Off by default.\n\n"
         "  jobrt events on QUEUE [--max-len N]\n"
         "      Switches them on for the whole fleet: workers read the "
         "setting every 0.25 s,\n"
@@ -226,10 +234,10 @@ int cmd_events(int argc, char **argv)
         "      Whether they are on, the max length, how many the stream "
         "holds.\n"
         "  jobrt events tail QUEUE [--follow] [--count N] [--json]\n"
-        "      Prints the newest events, oldest first, and with --follow "
+        "      Prints the newest entries, oldest first, and with --follow "
         "new ones as\n"
-        "      they come: '<time UTC> <type> <id> <job> v<v> key=value...'."
-        "\n\n"
+        "      they come, a line per job: '<time UTC> <type> <id> <job> v<v> "
+        "key=value...'.\n\n"
         "Exit codes: 0 done, 1 Redis error, 2 bad usage.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[3];

@@ -147,6 +147,89 @@ int events_format(const char *stream_id, const strview_t *fv, size_t n,
     return (int)len;
 }
 
+/* One job of a "jobs" array as the fields of a one-job entry: its id,
+ * job, v and attempt (strings as they are, numbers as integers) into
+ * fv[0..8), backed by num. Returns the count of views, 0 when o is not an
+ * object with a string id. */
+static size_t job_fields(const cJSON *o, strview_t *fv, char num[2][24])
+{
+    static const char *const names[] = {"id", "job", "v", "attempt"};
+    size_t k = 0, nums = 0;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(id))
+        return 0;
+    for (size_t i = 0; i < 4; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, names[i]);
+        const char *val = NULL;
+        if (cJSON_IsString(x)) {
+            val = x->valuestring;
+        } else if (cJSON_IsNumber(x) && nums < 2 && x->valuedouble >= 0 &&
+                   x->valuedouble < 1e15) {
+            snprintf(num[nums], sizeof num[nums], "%.0f", x->valuedouble);
+            val = num[nums++];
+        }
+        if (val == NULL)
+            continue;
+        fv[k].ptr = names[i];
+        fv[k++].len = strlen(names[i]);
+        fv[k].ptr = val;
+        fv[k++].len = strlen(val);
+    }
+    return k;
+}
+
+size_t events_format_each(const char *stream_id, const strview_t *fv,
+                          size_t n, int json, char *out, size_t cap,
+                          void (*emit)(void *arg, const char *line),
+                          void *arg)
+{
+    const strview_t *jobs = field(fv, n, "jobs");
+    cJSON *list = jobs && jobs->len <= EVENTS_JOBS_MAX_BYTES
+                      ? cJSON_ParseWithLength(jobs->ptr, jobs->len)
+                      : NULL;
+    strview_t *one = cJSON_IsArray(list) && n <= 64
+                         ? malloc((n + 8) * sizeof *one)
+                         : NULL;
+    size_t lines = 0;
+    const cJSON *o, *each = one ? list : NULL;
+    cJSON_ArrayForEach(o, each)
+    {
+        /* type first, then the job's four fields, then the rest */
+        char num[2][24];
+        size_t k = 0;
+        const strview_t *type = field(fv, n, "type");
+        if (type) {
+            one[k].ptr = "type";
+            one[k++].len = 4;
+            one[k++] = *type;
+        }
+        size_t got = job_fields(o, one + k, num);
+        if (got == 0)
+            continue;
+        k += got;
+        for (size_t i = 0; i + 1 < n; i += 2)
+            if (!strview_is(&fv[i], "type") && !strview_is(&fv[i], "jobs")) {
+                one[k++] = fv[i];
+                one[k++] = fv[i + 1];
+            }
+        events_format(stream_id, one, k, json, out, cap);
+        if (out[0]) {
+            emit(arg, out);
+            lines++;
+        }
+    }
+    if (lines == 0) { /* no batch (or no job in it): the entry as it is */
+        events_format(stream_id, fv, n, json, out, cap);
+        if (out[0]) {
+            emit(arg, out);
+            lines++;
+        }
+    }
+    free(one);
+    cJSON_Delete(list);
+    return lines;
+}
+
 /* ---- a worker's side ----------------------------------------------------- */
 
 int queue_events_on(const queue_redis_t *q)
@@ -252,4 +335,5 @@ void queue_events_free(queue_redis_t *q)
 {
     strlist_free(&q->ev_started);
     strlist_free(&q->ev_completed);
+    buf_free(&q->ev_json);
 }

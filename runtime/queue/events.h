@@ -8,7 +8,7 @@
  * events cost no round trip of their own; `started` events are batched
  * (queue_redis_started, queue.h). Workers read the setting every
  * EVENTS_POLL_MS, so the fleet switches together. Here: the limits, the
- * parse of the setting, and the line `jobrt events tail` prints.
+ * parse of the setting, and the lines `jobrt events tail` prints.
  */
 #ifndef JOBRT_QUEUE_EVENTS_H
 #define JOBRT_QUEUE_EVENTS_H
@@ -21,6 +21,10 @@
 #define EVENTS_MAX_LEN_DEFAULT 10000  /* entries kept (about) */
 #define EVENTS_MAX_LEN_LIMIT 10000000 /* the most --max-len takes */
 #define EVENTS_POLL_MS 250
+/* A worker writes its started and completed events as one stream entry
+ * per batch, with the jobs in a JSON array "jobs" of at most this many
+ * {"id","job","v","attempt"} objects (docs/events.md). */
+#define EVENTS_JOBS_PER_ENTRY 128
 /* The field of keys.events_config that holds the max length. */
 #define EVENTS_FIELD_MAX_LEN "max_len"
 
@@ -37,5 +41,19 @@ long events_parse_max_len(const char *s, size_t len);
  * out (out then holds a truncated line or ""). */
 int events_format(const char *stream_id, const strview_t *fv, size_t n,
                   int json, char *out, size_t cap);
+
+/* Formats each job event of one entry (events_format) and calls
+ * emit(arg, line) with it: an entry with a "jobs" field (a worker's batch
+ * of started or completed events: a JSON array of {"id","job","v",
+ * "attempt"} objects, at most EVENTS_JOBS_MAX_BYTES) once per object,
+ * formatted as a one-job entry with those four fields in place of
+ * "jobs"; any other entry, or one whose "jobs" is not such an array,
+ * once, as it is. out[0..cap) is the line's buffer. Returns the number of
+ * lines emitted. */
+#define EVENTS_JOBS_MAX_BYTES (1024 * 1024)
+size_t events_format_each(const char *stream_id, const strview_t *fv,
+                          size_t n, int json, char *out, size_t cap,
+                          void (*emit)(void *arg, const char *line),
+                          void *arg);
 
 #endif

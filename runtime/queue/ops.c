@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "queue/events.h"
 
 void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           const char *job_id, const char *record,
@@ -47,16 +48,45 @@ void queue_redis_complete(queue_redis_t *q, const char *stream_id,
 
 /* The events block COMPLETE takes after the records (scripts.c): max
  * len, worker, the started events, the completed ones, each list led by
- * its count. */
+ * its count of entries, each entry a JSON array of at most
+ * EVENTS_JOBS_PER_ENTRY jobs {"id","job","v","attempt"}: the script
+ * writes one stream entry per array, not one per job. */
 static void event_list_args(queue_redis_t *q, strlist_t *l)
 {
     char num[24];
-    size_t len;
-    snprintf(num, sizeof num, "%zu", l->n / 4);
+    size_t len, events = l->n / 4;
+    size_t entries = (events + EVENTS_JOBS_PER_ENTRY - 1) /
+                     EVENTS_JOBS_PER_ENTRY;
+    snprintf(num, sizeof num, "%zu", entries);
     outbox_arg(q, num);
-    for (size_t i = 0; i < l->n; i++) {
-        const char *s = strlist_get(l, i, &len);
-        outbox_arg_len(q, s, len);
+    buf_t *b = &q->ev_json;
+    for (size_t e = 0; e < entries; e++) {
+        size_t first = e * EVENTS_JOBS_PER_ENTRY;
+        size_t last = first + EVENTS_JOBS_PER_ENTRY < events
+                          ? first + EVENTS_JOBS_PER_ENTRY
+                          : events;
+        buf_reset(b);
+        int rc = buf_append(b, "[", 1);
+        for (size_t i = first; rc == 0 && i < last; i++) {
+            const char *id = strlist_get(l, 4 * i, &len);
+            rc = buf_append(b, i > first ? ",{\"id\":" : "{\"id\":",
+                            i > first ? 7 : 6) ||
+                 buf_append_json_str(b, id, len);
+            const char *job = strlist_get(l, 4 * i + 1, &len);
+            rc = rc || buf_append(b, ",\"job\":", 7) ||
+                 buf_append_json_str(b, job, len);
+            /* v and attempt: decimal numbers (events.c) */
+            const char *v = strlist_get(l, 4 * i + 2, &len);
+            rc = rc || buf_append(b, ",\"v\":", 5) || buf_append(b, v, len);
+            const char *a = strlist_get(l, 4 * i + 3, &len);
+            rc = rc || buf_append(b, ",\"attempt\":", 11) ||
+                 buf_append(b, a, len) || buf_append(b, "}", 1);
+        }
+        rc = rc || buf_append(b, "]", 1);
+        if (rc == 0)
+            outbox_arg_len(q, b->data, b->len);
+        else /* out of memory: these events are lost, the jobs go on */
+            outbox_arg(q, "[]");
     }
     strlist_reset(l);
 }
@@ -70,7 +100,7 @@ static void started_args(queue_redis_t *q)
 }
 
 /* The completion batch as one op. With events on it is always a COMPLETE
- * call (the script writes a completed event per job), and carries the
+ * call (the script writes the completed events), and carries the
  * started events batched so far: with_started sends those even when no
  * job completed. */
 static void flush_batch(queue_redis_t *q, int with_started)

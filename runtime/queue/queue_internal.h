@@ -233,6 +233,7 @@ struct queue_redis {
                                    each (job id, job, v, attempt) */
     strlist_t ev_completed;     /* completed events of the batch being
                                    built, the same way */
+    buf_t ev_json;              /* one entry's "jobs" array, reused */
 };
 
 /* Tells the worker to re-check its state (something was confirmed, or a

@@ -19,12 +19,13 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
      * plain XACK instead. A resend writes the same records again.
      * Events on (queue/events.h): the last KEY is the events stream and
      * ARGV goes on after the records with events max len, worker, s,
-     * then s started events, then c, then c completed events, 4 values
-     * each (job id, job, v, attempt): so ARGV is longer than
-     * 3 + n + #KEYS - 1, which is how the script tells. It writes the
-     * started events, then the completed ones, all before the ack, then
-     * trims the events stream once (MAXLEN ~ max len); a resend writes
-     * them again. n may be 0 (started events only). */
+     * then s started entries, then c, then c completed entries, each a
+     * JSON array of jobs {"id","job","v","attempt"} ("[]": skipped): so
+     * ARGV is longer than 3 + n + #KEYS - 1, which is how the script
+     * tells. It writes one stream entry per array (type, jobs, at,
+     * worker), the started ones first, all before the ack, then trims the
+     * events stream once (MAXLEN ~ max len); a resend writes them again.
+     * n may be 0 (started events only). */
     [SCRIPT_COMPLETE] =
         "local n = tonumber(ARGV[3])\n"
         "local ev = #ARGV > 3 + n + #KEYS - 1\n"
@@ -42,10 +43,12 @@ const char *const queue_scripts[SCRIPT_COUNT] = {
         "  local o, k = b + 3, 0\n"
         "  for _, typ in ipairs({'started', 'completed'}) do\n"
         "    for _ = 1, tonumber(ARGV[o]) do\n"
-        "      redis.call('XADD', ek, '*', 'type', typ,\n"
-        "        'id', ARGV[o + 1], 'job', ARGV[o + 2], 'v', ARGV[o + 3],\n"
-        "        'at', at, 'attempt', ARGV[o + 4], 'worker', wk)\n"
-        "      o = o + 4; k = k + 1\n"
+        "      o = o + 1\n"
+        "      if ARGV[o] ~= '[]' then\n"
+        "        redis.call('XADD', ek, '*', 'type', typ, 'jobs', ARGV[o],\n"
+        "          'at', at, 'worker', wk)\n"
+        "        k = k + 1\n"
+        "      end\n"
         "    end\n"
         "    o = o + 1\n"
         "  end\n"

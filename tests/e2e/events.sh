@@ -36,13 +36,15 @@ wait_for "w1 to switch events on" 5 grep -q \
 assert_exit 0 "events status (on)" J events status $Q
 assert_contains "$OUT" "lifecycle events on, max len ~50" "status while on"
 
-# types_of ID: the event types of job ID, oldest first, one line.
+# types_of ID: the event types of job ID, oldest first, one line, as
+# `jobrt events tail --json` prints them (a line per job, also of a
+# worker's batch entry).
 types_of()
 {
-    rcli --raw XRANGE "$EV" - + | awk -v id="$1" '
-        $0 == "type" { getline t; next }
-        $0 == "id" { getline i; if (i == id) out = out t " "; next }
-        END { print out }'
+    J events tail $Q --json -n 10000 | "$E2E_PY" -c '
+import json, sys
+print("".join(e["type"] + " " for e in map(json.loads, sys.stdin)
+              if e.get("id") == sys.argv[1]))' "$1"
 }
 types_are() { [ "$(types_of "$1")" = "$2" ]; }
 
@@ -117,9 +119,9 @@ for ((i = 1; i <= 300; i++)); do
 done | J enqueue $Q >/dev/null || fail "enqueue of the batch failed"
 wait_for "the batch to run" 30 job_has_status $Q b-300 succeeded
 wait_for "b-300's completed event" 5 eval \
-    "rcli --raw XREVRANGE '$EV' + - COUNT 20 | grep -qx b-300"
+    "rcli --raw XREVRANGE '$EV' + - COUNT 20 | grep -q '\"id\":\"b-300\"'"
 n=$(rcli XLEN "$EV")
-log "events stream length after ~900 events with --max-len 50: $n"
+log "events stream length after 300 enqueued and 300 completed events with --max-len 50: $n"
 # MAXLEN ~ trims whole stream nodes (stream-node-max-entries 100)
 [ "$n" -ge 50 ] && [ "$n" -le 160 ] || fail "events stream length $n"
 

@@ -719,9 +719,16 @@ def check_metrics_with_redis_paused(n=300, pause_ms=4000):
     wait) or closed for a newer connection, within the pause and a little;
     and /metrics is answered 200 after."""
     args = shlex.split(os.environ["HTTP_ABUSE_REDIS_CLI"])
+    paused_at = int(time.time() * 1000)
     out = subprocess.run(["redis-cli"] + args + ["CLIENT", "PAUSE",
                                                  str(pause_ms), "ALL"],
                          capture_output=True, text=True, timeout=10)
+    # when no job could finish because of this test: the caller's stall
+    # check leaves it out (wall clock ms, as its progress file has them)
+    if os.environ.get("HTTP_ABUSE_PAUSE_FILE"):
+        with open(os.environ["HTTP_ABUSE_PAUSE_FILE"], "w") as f:
+            f.write("%d %d\n" % (paused_at,
+                                 int(time.time() * 1000) + pause_ms))
     check(out.stdout.strip() == "OK", "CLIENT PAUSE: %r %r" % (out.stdout,
                                                              out.stderr))
     t0 = time.monotonic()
