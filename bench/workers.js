@@ -501,7 +501,7 @@ async function main() {
   const L = [];
   L.push(`jobrt ${opt.eventsRow ? 'lifecycle events and rate limit row' : opt.httpRow ? 'operations endpoint (--http) row' : 'workers row'}: medians of ${opt.rounds} round(s); drain ${opt.jobs} no-op jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
   L.push(opt.eventsRow
-    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off and no limit, this run; events on: one event per job (a started one only for a job still running at the 100 ms tick), MAXLEN ~ 10000; rate limit: noop at 100 000/s, burst 10 000 (the most jobrt limit takes; above this drain, so it holds back few jobs if any: the cost of the reservations)'
+    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off and no limit, this run; events on: an enqueued event per job (outside the clock), then one completed entry per completion batch (no started ones: a no-op job ends within 100 ms), MAXLEN ~ 10000; rate limit: noop at 100 000/s, burst 10 000 (the most jobrt limit takes; above this drain, so it holds back few jobs if any: the cost of the reservations)'
     : opt.httpRow
     ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run; /metrics scraped every 1 s with --http'
     : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
