@@ -249,7 +249,8 @@ static void live_worker(const char *consumer, const char *jobs,
 /* The running jobs of every live worker, oldest first, each with its
  * progress when its key holds this run's report: an earlier run's report
  * (another attempt or delivery) and a value that is not the worker's JSON
- * show as none; jobs a worker counts but did not list are omitted. */
+ * show as none; a job that waits for a limit (not started) comes last;
+ * jobs a worker counts but did not list are omitted. */
 Test(api, overview_lists_running_jobs_oldest_first_with_their_progress)
 {
     setup();
@@ -257,7 +258,9 @@ Test(api, overview_lists_running_jobs_oldest_first_with_their_progress)
                 "{\"id\":\"late\",\"job\":\"a\",\"v\":2,\"attempt\":1,"
                 "\"deliveries\":1,\"started_ms\":3000},"
                 "{\"id\":\"stale\",\"job\":\"a\",\"v\":1,\"attempt\":2,"
-                "\"deliveries\":1,\"started_ms\":2000}",
+                "\"deliveries\":1,\"started_ms\":2000},"
+                "{\"id\":\"held\",\"job\":\"a\",\"v\":1,\"attempt\":1,"
+                "\"deliveries\":1,\"started_ms\":0}",
                 5);
     live_worker("w2",
                 "{\"id\":\"first\",\"job\":\"b\",\"v\":1,\"attempt\":1,"
@@ -276,9 +279,9 @@ Test(api, overview_lists_running_jobs_oldest_first_with_their_progress)
     cJSON *doc;
     cr_assert_eq(call(c, "GET", "/api/overview", "", NULL, &doc), 200);
     const cJSON *rs = arr_of(doc, "running");
-    cr_assert_eq(cJSON_GetArraySize(rs), 4);
-    const char *order[] = {"first", "stale", "late", "junk"};
-    for (int i = 0; i < 4; i++)
+    cr_assert_eq(cJSON_GetArraySize(rs), 5);
+    const char *order[] = {"first", "stale", "late", "junk", "held"};
+    for (int i = 0; i < 5; i++)
         cr_assert_str_eq(str_of(cJSON_GetArrayItem(rs, i), "id"), order[i],
                          "not oldest first at %d", i);
     const cJSON *first = cJSON_GetArrayItem(rs, 0);
@@ -289,15 +292,20 @@ Test(api, overview_lists_running_jobs_oldest_first_with_their_progress)
     cr_assert_eq(num_of(p, "percent"), 40);
     cr_assert_str_eq(str_of(p, "message"), "page 4");
     cr_assert_eq(num_of(p, "at_ms"), 1500);
-    for (int i = 1; i < 4; i++) {
+    for (int i = 1; i < 5; i++) {
         const cJSON *o = cJSON_GetArrayItem(rs, i);
         cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o,
                                                                 "progress")),
                   "%s has progress", str_of(o, "id"));
     }
     cr_assert_eq(num_of(cJSON_GetArrayItem(rs, 2), "version"), 2);
-    cr_assert_eq(num_of(doc, "running_omitted"), 3,
-                 "w1 runs 5 and lists 2");
+    cr_assert_str_eq(str_of(first, "state"), "running");
+    cr_assert_str_eq(str_of(cJSON_GetArrayItem(rs, 4), "state"), "waiting",
+                     "held waits for a limit: not started");
+    cr_assert_eq(num_of(doc, "running_omitted"), 2,
+                 "w1 holds 5 and lists 3");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(doc,
+                                                    "running_progress_error"));
     cJSON_Delete(doc);
     teardown();
 }

@@ -74,14 +74,18 @@ Test(events, json_line_has_every_field_numbers_as_numbers)
                           "\"v\":\"x1\"}");
 }
 
-/* events_format_each's lines, collected */
-static char lines[8][512];
+/* events_format_each's lines: the first 8 and the last 2 kept, all
+ * counted */
+static char lines[8][512], tail[2][512];
 static size_t n_lines;
 static void collect(void *arg, const char *line)
 {
     (void)arg;
     if (n_lines < 8)
-        snprintf(lines[n_lines++], sizeof lines[0], "%s", line);
+        snprintf(lines[n_lines], sizeof lines[0], "%s", line);
+    memcpy(tail[0], tail[1], sizeof tail[0]);
+    snprintf(tail[1], sizeof tail[1], "%s", line);
+    n_lines++;
 }
 
 Test(events, a_batch_entry_is_one_line_per_job)
@@ -114,6 +118,33 @@ Test(events, a_batch_entry_is_one_line_per_job)
     cr_assert_str_eq(lines[0], "2026-12-02T15:00:24.299Z retried j-1 resize "
                                "v2 attempt=3 error=timed \"out\" "
                                "worker=vm-1");
+}
+
+/* An entry no worker writes (it holds at most 128 jobs): at most 256
+ * lines of jobs, then a count of what was not a job and of the rest. */
+Test(events, a_batch_entry_expands_to_a_bounded_number_of_lines)
+{
+    static char big[64 * 1024];
+    size_t len = 0;
+    len += (size_t)snprintf(big + len, sizeof big - len, "[1,\"x\"");
+    for (int i = 0; i < 300; i++)
+        len += (size_t)snprintf(big + len, sizeof big - len,
+                                ",{\"id\":\"j%d\",\"job\":\"m\",\"v\":1,"
+                                "\"attempt\":1}", i);
+    len += (size_t)snprintf(big + len, sizeof big - len, "]");
+    cr_assert_lt(len, sizeof big - 1);
+    const strview_t e[] = {SV("type"), SV("completed"), SV("jobs"),
+                           {big, len}, SV("worker"), SV("vm-1")};
+    char out[512];
+    n_lines = 0;
+    cr_assert_eq(events_format_each("7-0", e, 6, 1, out, sizeof out, collect,
+                                    NULL), 258);
+    cr_assert_eq(n_lines, 258);
+    cr_assert(strstr(lines[0], "\"id\":\"j0\"") != NULL, "%s", lines[0]);
+    cr_assert_str_eq(tail[0], "{\"stream_id\":\"7-0\",\"type\":\"completed\","
+                              "\"not_jobs\":2,\"worker\":\"vm-1\"}");
+    cr_assert_str_eq(tail[1], "{\"stream_id\":\"7-0\",\"type\":\"completed\","
+                              "\"more_jobs\":44,\"worker\":\"vm-1\"}");
 }
 
 Test(events, a_jobs_field_that_is_not_a_list_of_jobs_is_shown_as_it_is)

@@ -36,21 +36,6 @@ Test(progress, nothing_to_take_before_a_report)
     cr_assert_eq(progress_settle(&s), 0, "no key was written");
 }
 
-Test(progress, reported_says_whether_this_attempt_has_a_report)
-{
-    progress_slot_t s = fresh();
-    progress_report_t r;
-    cr_assert_eq(progress_reported(&s), 0, "a fresh slot has no report");
-    cr_assert_eq(progress_set(&s, 101, "x", 5), -1);
-    cr_assert_eq(progress_reported(&s), 0, "a refused report counted");
-    cr_assert_eq(progress_set(&s, 40, "x", 5), 0);
-    cr_assert_eq(progress_reported(&s), 1);
-    cr_assert_eq(progress_take(&s, 1000, &r), 1);
-    cr_assert_eq(progress_reported(&s), 1, "taking it forgot the report");
-    progress_reset(&s);
-    cr_assert_eq(progress_reported(&s), 0, "the next attempt inherited it");
-}
-
 Test(progress, a_percent_outside_0_to_100_is_refused_and_not_recorded)
 {
     progress_slot_t s = fresh();

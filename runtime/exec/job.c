@@ -57,7 +57,8 @@ int job_load_entry(struct jobrt_job *job, const char *stream_id,
     job->outcome = JOBRT_OK;
     job->started_ms = job->finished_ms = job->deadline_ms = 0;
     job->run_us = -1;
-    job->dispatched_ms = 0;
+    job->dispatched_ms = job->dispatched_mono_ms = 0;
+    job->start_event_sent = 0;
     progress_reset(&job->progress);
     job->overdue_logged = 0;
     atomic_store(&job->cancel, 0);

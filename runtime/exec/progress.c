@@ -82,14 +82,6 @@ int progress_take(progress_slot_t *s, int64_t now_mono, progress_report_t *out)
     return 1;
 }
 
-int progress_reported(progress_slot_t *s)
-{
-    lock(s);
-    int any = s->seq != 0;
-    unlock(s);
-    return any;
-}
-
 int progress_settle(progress_slot_t *s)
 {
     lock(s);
@@ -135,6 +127,14 @@ void progress_flush(struct jobrt_job *slots, size_t n,
         if (progress_json(&r, job->env.attempt, job->deliveries, scratch) !=
             0)
             continue;
+        /* a job's started event goes before its first progress event
+         * (docs/events.md); queue_redis_started does nothing when events
+         * are off */
+        if (!job->start_event_sent) {
+            job->start_event_sent = 1;
+            queue_redis_started(q, job->id, job->env.job.ptr, job->env.job.len,
+                                job->env.version, job->env.attempt);
+        }
         if (queue_redis_progress_set(q, job->id, scratch->data, scratch->len,
                                      PROGRESS_TTL_MS) == 0)
             job->progress.written = 1;

@@ -71,9 +71,6 @@ int progress_set(progress_slot_t *s, int percent, const char *message,
  * now_mono + PROGRESS_WRITE_EVERY_MS. 0 when nothing is due. */
 int progress_take(progress_slot_t *s, int64_t now_mono, progress_report_t *out);
 
-/* Loop thread: 1 when the handler has reported progress this attempt. */
-int progress_reported(progress_slot_t *s);
-
 /* Loop thread, when the job settles: 1 when a key may have been written
  * (the caller deletes it), 0 when none was; either way the slot reports
  * nothing more until progress_reset. */
@@ -91,8 +88,9 @@ struct queue_redis;
 
 /* Loop thread, from the worker's periodic tick: writes what is due of the
  * n job slots, one SET each, through q's writer (fire and forget; a slot
- * whose write could not be sent is tried again at its next turn). scratch
- * is reused for the JSON. */
+ * whose write could not be sent is tried again at its next turn), each
+ * after the job's started event when that is not out yet (with events
+ * on; the job's start_event_sent). scratch is reused for the JSON. */
 void progress_flush(struct jobrt_job *slots, size_t n,
                     struct queue_redis *const *queues, size_t n_queues,
                     buf_t *scratch, int64_t now_mono);

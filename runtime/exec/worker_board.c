@@ -428,15 +428,17 @@ static void on_board_tick(uv_timer_t *t)
     int64_t now = util_mono_ms();
     atomic_store_explicit(&b->heartbeat_ms, now, memory_order_relaxed);
     publish_metrics(w, now);
-    /* `started` events of the jobs that have run for a tick or reported
-     * progress (nothing when events are off): a job dispatched just before
-     * this tick waits for the next one, so a quick job never has one,
-     * however the ticks fall; one with progress to write has it first */
+    /* `started` events of the jobs that have run for a tick (nothing when
+     * events are off): a job dispatched just before this tick waits for
+     * the next one, so a quick job never has one, however the ticks fall;
+     * a job still waiting for a limit's answer has not started at all. A
+     * job with progress to write has its started event written first, by
+     * progress_flush. */
     for (int i = 0; w->n_queues && i < w->cfg->concurrency; i++) {
         struct jobrt_job *j = &w->slots[i];
         if (j->handler == NULL || j->start_event_sent ||
-            (now - j->dispatched_mono_ms < BOARD_TICK_MS &&
-             !progress_reported(&j->progress)))
+            j->dispatched_mono_ms == 0 ||
+            now - j->dispatched_mono_ms < BOARD_TICK_MS)
             continue;
         j->start_event_sent = 1;
         queue_redis_started(worker_job_queue(w, j), j->id, j->env.job.ptr,

@@ -53,9 +53,11 @@ cJSON *api_dlq_summary(const redisReply *e);
 
 /* Adds "running" (the jobs in flight on f's workers as their records list
  * them, oldest first, at most API_RUNNING_MAX, each {"id","job",
- * "version","attempt","worker","started_ms","progress"}, progress null or
- * {"percent","message","at_ms"}) and "running_omitted" to doc
- * (api_running.c). Returns 0, or -1 with a line in err (a Redis error). */
+ * "version","attempt","worker","state" ("running", or "waiting" for a
+ * limit: started_ms 0),"started_ms","progress"}, progress null or
+ * {"percent","message","at_ms"}), "running_omitted" and, when the
+ * progress could not be read, "running_progress_error" to doc
+ * (api_running.c). Returns 0, or -1 with a line in err (out of memory). */
 int api_running_add(api_ctx_t *a, const fleet_t *f, cJSON *doc, char *err,
                     size_t err_len);
 

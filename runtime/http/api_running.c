@@ -5,7 +5,10 @@
  * (the ABI 1.2 job_progress, read from the progress keys with one MGET
  * for the whole list: queue/job_locate.h). At most API_RUNNING_MAX are
  * listed; "running_omitted" counts the rest, including the jobs a worker
- * did not list in its record.
+ * did not list in its record. A job a worker holds that waits for a rate
+ * or concurrency limit's answer (it has not started) is "waiting", listed
+ * after the running ones. The progress is advisory: when its MGET fails
+ * the jobs are listed without it and "running_progress_error" says why.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +24,14 @@ typedef struct {
     const char *consumer;
 } running_ref_t;
 
+/* Oldest first; a job not started yet (0: it waits for a rate or
+ * concurrency limit's answer) after every running one. */
 static int by_start(const void *a, const void *b)
 {
     const registry_job_t *x = ((const running_ref_t *)a)->job;
     const registry_job_t *y = ((const running_ref_t *)b)->job;
+    if ((x->started_ms <= 0) != (y->started_ms <= 0))
+        return x->started_ms <= 0 ? 1 : -1;
     if (x->started_ms != y->started_ms)
         return x->started_ms < y->started_ms ? -1 : 1;
     return strcmp(x->id, y->id);
@@ -42,6 +49,8 @@ static cJSON *running_json(const running_ref_t *r, const job_progress_t *p)
     cJSON_AddNumberToObject(o, "version", j->version);
     cJSON_AddNumberToObject(o, "attempt", j->attempt);
     api_add_str(o, "worker", r->consumer, strlen(r->consumer), 0);
+    const char *state = j->started_ms > 0 ? "running" : "waiting";
+    api_add_str(o, "state", state, strlen(state), 0);
     cJSON_AddNumberToObject(o, "started_ms", (double)j->started_ms);
     if (p == NULL) {
         cJSON_AddNullToObject(o, "progress");
@@ -119,24 +128,28 @@ int api_running_add(api_ctx_t *a, const fleet_t *f, cJSON *doc, char *err,
     qsort(refs, n, sizeof *refs, by_start);
     if (n > API_RUNNING_MAX)
         n = API_RUNNING_MAX;
-    redisReply *pr = NULL;
-    if (n > 0 && (pr = read_progress(a, refs, n, err, err_len)) == NULL) {
-        free(refs);
-        return -1;
-    }
+    /* progress is advisory: when it cannot be read the jobs are listed
+     * without it, and the page says why */
+    char perr[256] = "";
+    redisReply *pr = n > 0 ? read_progress(a, refs, n, perr, sizeof perr)
+                           : NULL;
+    if (perr[0])
+        api_add_str(doc, "running_progress_error", perr, strlen(perr), 0);
     cJSON *list = cJSON_AddArrayToObject(doc, "running");
     for (size_t i = 0; list && i < n; i++) {
-        const redisReply *v = pr->element[i];
+        const redisReply *v = pr ? pr->element[i] : NULL;
         job_progress_t p;
-        int has = job_progress_parse(
-            v->type == REDIS_REPLY_STRING ? v->str : NULL, (size_t)v->len,
-            refs[i].job->attempt, refs[i].job->deliveries, &p);
+        int has = v && job_progress_parse(
+                           v->type == REDIS_REPLY_STRING ? v->str : NULL,
+                           (size_t)v->len, refs[i].job->attempt,
+                           refs[i].job->deliveries, &p);
         cJSON *o = running_json(&refs[i], has ? &p : NULL);
         if (o)
             cJSON_AddItemToArray(list, o);
     }
     cJSON_AddNumberToObject(doc, "running_omitted", (double)(total - n));
-    freeReplyObject(pr);
+    if (pr)
+        freeReplyObject(pr);
     free(refs);
     return 0;
 }

@@ -38,8 +38,9 @@ long events_parse_max_len(const char *s, size_t len)
 
 static int numeric_field(const strview_t *k)
 {
-    static const char *const names[] = {"at", "v", "attempt", "delay_ms",
-                                        "due_ms"};
+    static const char *const names[] = {"at",     "v",        "attempt",
+                                        "delay_ms", "due_ms", "not_jobs",
+                                        "more_jobs"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strview_is(k, names[i]))
             return 1;
@@ -151,7 +152,7 @@ int events_format(const char *stream_id, const strview_t *fv, size_t n,
  * job, v and attempt (strings as they are, numbers as integers) into
  * fv[0..8), backed by num. Returns the count of views, 0 when o is not an
  * object with a string id. */
-static size_t job_fields(const cJSON *o, strview_t *fv, char num[2][24])
+static size_t job_fields(const cJSON *o, strview_t *fv, char num[4][24])
 {
     static const char *const names[] = {"id", "job", "v", "attempt"};
     size_t k = 0, nums = 0;
@@ -163,7 +164,7 @@ static size_t job_fields(const cJSON *o, strview_t *fv, char num[2][24])
         const char *val = NULL;
         if (cJSON_IsString(x)) {
             val = x->valuestring;
-        } else if (cJSON_IsNumber(x) && nums < 2 && x->valuedouble >= 0 &&
+        } else if (cJSON_IsNumber(x) && nums < 4 && x->valuedouble >= 0 &&
                    x->valuedouble < 1e15) {
             snprintf(num[nums], sizeof num[nums], "%.0f", x->valuedouble);
             val = num[nums++];
@@ -178,6 +179,40 @@ static size_t job_fields(const cJSON *o, strview_t *fv, char num[2][24])
     return k;
 }
 
+/* Emits the line of an entry made of type (may be NULL), one more field
+ * name=count, and the entry's at and worker: what a batch entry had that
+ * is not shown one job a line. */
+static size_t emit_count(const char *stream_id, const strview_t *fv,
+                         size_t n, const char *name, size_t count, int json,
+                         char *out, size_t cap,
+                         void (*emit)(void *arg, const char *line), void *arg)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%zu", count);
+    strview_t e[8];
+    size_t k = 0;
+    static const char *const keep[] = {"type", "at", "worker"};
+    for (size_t h = 0; h < 3; h++) {
+        const strview_t *v = field(fv, n, keep[h]);
+        if (v == NULL)
+            continue;
+        e[k].ptr = keep[h];
+        e[k++].len = strlen(keep[h]);
+        e[k++] = *v;
+        if (h == 0) {
+            e[k].ptr = name;
+            e[k++].len = strlen(name);
+            e[k].ptr = num;
+            e[k++].len = strlen(num);
+        }
+    }
+    events_format(stream_id, e, k, json, out, cap);
+    if (!out[0])
+        return 0;
+    emit(arg, out);
+    return 1;
+}
+
 size_t events_format_each(const char *stream_id, const strview_t *fv,
                           size_t n, int json, char *out, size_t cap,
                           void (*emit)(void *arg, const char *line),
@@ -190,12 +225,16 @@ size_t events_format_each(const char *stream_id, const strview_t *fv,
     strview_t *one = cJSON_IsArray(list) && n <= 64
                          ? malloc((n + 8) * sizeof *one)
                          : NULL;
-    size_t lines = 0;
+    size_t lines = 0, shown = 0, not_jobs = 0, more = 0;
     const cJSON *o, *each = one ? list : NULL;
     cJSON_ArrayForEach(o, each)
     {
+        if (shown == EVENTS_EXPAND_MAX) { /* an entry no worker wrote */
+            more++;
+            continue;
+        }
         /* type first, then the job's four fields, then the rest */
-        char num[2][24];
+        char num[4][24];
         size_t k = 0;
         const strview_t *type = field(fv, n, "type");
         if (type) {
@@ -204,26 +243,36 @@ size_t events_format_each(const char *stream_id, const strview_t *fv,
             one[k++] = *type;
         }
         size_t got = job_fields(o, one + k, num);
-        if (got == 0)
+        if (got == 0) {
+            not_jobs++;
             continue;
+        }
         k += got;
         for (size_t i = 0; i + 1 < n; i += 2)
             if (!strview_is(&fv[i], "type") && !strview_is(&fv[i], "jobs")) {
                 one[k++] = fv[i];
                 one[k++] = fv[i + 1];
             }
+        shown++;
         events_format(stream_id, one, k, json, out, cap);
         if (out[0]) {
             emit(arg, out);
             lines++;
         }
     }
-    if (lines == 0) { /* no batch (or no job in it): the entry as it is */
+    if (shown == 0) { /* no batch (or no job in it): the entry as it is */
         events_format(stream_id, fv, n, json, out, cap);
         if (out[0]) {
             emit(arg, out);
             lines++;
         }
+    } else {
+        if (not_jobs)
+            lines += emit_count(stream_id, fv, n, "not_jobs", not_jobs,
+                                json, out, cap, emit, arg);
+        if (more)
+            lines += emit_count(stream_id, fv, n, "more_jobs", more, json,
+                                out, cap, emit, arg);
     }
     free(one);
     cJSON_Delete(list);

@@ -34,8 +34,8 @@ long events_parse_max_len(const char *s, size_t len);
 
 /* Formats the event entry stream_id with fields fv[0..n) as one line
  * (no newline) into out: with json, a JSON object of every field (at,
- * v, attempt, delay_ms, due_ms as numbers when they are, the rest as
- * strings) plus "stream_id"; else "<at as UTC time> <type> <id> <job>
+ * v, attempt, delay_ms, due_ms, not_jobs, more_jobs as numbers when they
+ * are, the rest as strings) plus "stream_id"; else "<at as UTC time> <type> <id> <job>
  * v<v>" then the other fields as key=value. Field values are cut to 512
  * bytes. Returns the length, or -1 when out is too small or memory ran
  * out (out then holds a truncated line or ""). */
@@ -47,10 +47,14 @@ int events_format(const char *stream_id, const strview_t *fv, size_t n,
  * of started or completed events: a JSON array of {"id","job","v",
  * "attempt"} objects, at most EVENTS_JOBS_MAX_BYTES) once per object,
  * formatted as a one-job entry with those four fields in place of
- * "jobs"; any other entry, or one whose "jobs" is not such an array,
- * once, as it is. out[0..cap) is the line's buffer. Returns the number of
- * lines emitted. */
+ * "jobs", at most EVENTS_EXPAND_MAX of them; then, when the array held
+ * elements that are not jobs (no string "id"), one line with type,
+ * not_jobs=N, at and worker, and when it held more than
+ * EVENTS_EXPAND_MAX jobs, one with more_jobs=N. Any other entry, or one
+ * whose "jobs" holds no job, once, as it is. out[0..cap) is the line's
+ * buffer. Returns the number of lines emitted. */
 #define EVENTS_JOBS_MAX_BYTES (1024 * 1024)
+#define EVENTS_EXPAND_MAX (2 * EVENTS_JOBS_PER_ENTRY)
 size_t events_format_each(const char *stream_id, const strview_t *fv,
                           size_t n, int json, char *out, size_t cap,
                           void (*emit)(void *arg, const char *line),

@@ -60,6 +60,13 @@ wait_for "pr-1's events" 10 types_are pr-1 \
     "enqueued started progress completed "
 assert_exit 0 "enqueue ok-1" J enqueue $Q ok -v 1 --payload '{}' --id ok-1
 wait_for "ok-1's events" 10 types_are ok-1 "enqueued completed "
+# six 60 ms jobs: a tick falls inside most of them, and none has a
+# started event (one would have for most under "running at a tick")
+for i in 1 2 3 4 5 6; do
+    J enqueue $Q sleep -v 1 --payload '{"ms":60}' --id q6-$i >/dev/null ||
+        fail "enqueue q6-$i"
+    wait_for "q6-$i's events" 10 types_are q6-$i "enqueued completed "
+done
 
 assert_exit 0 "enqueue fl-1" J enqueue $Q flaky -v 1 \
     --payload '{"succeed_on":2}' --id fl-1

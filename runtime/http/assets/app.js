@@ -386,7 +386,9 @@
       tr.appendChild(td(r.version));
       tr.appendChild(td(r.attempt, 'num'));
       tr.appendChild(td(r.worker, 'mono'));
-      tr.appendChild(td(age(num(o.server_ms) - num(r.started_ms)), 'num'));
+      tr.appendChild(r.state === 'waiting'
+        ? td('waiting for a limit', 'num')
+        : td(age(num(o.server_ms) - num(r.started_ms)), 'num'));
       var pc = td(null, 'progress');
       if (r.progress && num(r.progress.percent) !== null) {
         var bar = el('progress', null, 'bar');
@@ -406,6 +408,9 @@
     });
     if (omitted > 0) {
       emptyRow(tbody, 7, omitted + ' more not listed');
+    }
+    if (o.running_progress_error) {
+      emptyRow(tbody, 7, 'progress not shown: ' + o.running_progress_error);
     }
   }
 
