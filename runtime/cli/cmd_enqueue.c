@@ -31,6 +31,10 @@ typedef struct {
     unsigned long long ok, duplicate, failed, rejected;
     unsigned long long unknown, unknown_first, unknown_last;
     char unknown_why[256];
+    /* --wait-replicas: jobs on the primary only, and the fewest replicas
+     * a batch reached (-1: WAIT's answer was lost) */
+    unsigned long long under_replicated;
+    long long fewest_replicas;
 } tally_t;
 
 static void on_result(void *arg, const enqueue_result_t *r)
@@ -45,6 +49,11 @@ static void on_result(void *arg, const enqueue_result_t *r)
     case ENQUEUE_ADDED:
         puts(r->job_id);
         t->ok++;
+        if (r->under_replicated) {
+            if (t->under_replicated++ == 0 ||
+                r->replicas < t->fewest_replicas)
+                t->fewest_replicas = r->replicas;
+        }
         break;
     case ENQUEUE_DUPLICATE:
         puts(r->job_id);
@@ -79,6 +88,24 @@ static void report_unknown(const tally_t *t)
         fprintf(stderr, "jobrt enqueue: %s; %llu job(s) of lines %llu-%llu "
                 "may or may not have been enqueued\n", t->unknown_why,
                 t->unknown, t->unknown_first, t->unknown_last);
+}
+
+/* One line for the jobs that reached fewer replicas than --wait-replicas. */
+static void report_under_replicated(const tally_t *t, int want,
+                                    long timeout_ms)
+{
+    if (t->under_replicated == 0)
+        return;
+    char got[64];
+    if (t->fewest_replicas < 0)
+        snprintf(got, sizeof got, "an unknown number (WAIT's answer was "
+                 "lost)");
+    else
+        snprintf(got, sizeof got, "%lld", t->fewest_replicas);
+    fprintf(stderr, "jobrt enqueue: %llu job(s) enqueued on the primary "
+            "reached %s of %d replica(s) within %ld ms (--wait-replicas): "
+            "they are queued, but a failover before they replicate would "
+            "lose them\n", t->under_replicated, got, want, timeout_ms);
 }
 
 /* ---- is (job, version) served? ------------------------------------------ */
@@ -265,6 +292,8 @@ int cmd_enqueue(int argc, char **argv)
     long version = -1, max_attempts = 0;
     int64_t delay_ms = -1, expires_in_ms = -1, window_ms = -1, timeout = 0;
     int require_served = 0;
+    long wait_replicas = 0;
+    int64_t wait_timeout_ms = 1000;
     const cli_opt_t opts[] = {
         {"schema", 'v', NULL, OPT_INT, &version, "N",
          "Payload schema version (required with JOB).", 0, 2147483647},
@@ -303,6 +332,13 @@ int cmd_enqueue(int argc, char **argv)
          "Send no job of a (job, version) that no live worker of QUEUE "
          "serves: it is reported and not enqueued (exit 1), instead of a "
          "warning.", 0, 0},
+        {"wait-replicas", 0, "JOBRT_WAIT_REPLICAS", OPT_INT, &wait_replicas,
+         "N", "After each batch, WAIT until N replicas have its jobs (at "
+         "most --wait-timeout); jobs they do not reach in time are reported "
+         "(exit 3). Default 0: no WAIT.", 0, 64},
+        {"wait-timeout", 0, "JOBRT_WAIT_TIMEOUT", OPT_DURATION,
+         &wait_timeout_ms, "DUR", "How long --wait-replicas waits per batch "
+         "(default 1s).", 1, 3600000},
         REDIS_CLI_CONN_ROWS(ro),
     };
     const cli_cmd_t cmd = {
@@ -335,8 +371,12 @@ int cmd_enqueue(int argc, char **argv)
         "bad one). When the\nregistry cannot be read (say, an ACL user "
         "without ZRANGEBYSCORE or GETRANGE),\na warning says so and the "
         "jobs are sent; with --require-served, none is.\n\n"
+        "With --wait-replicas N each batch is followed by WAIT N: a job is "
+        "reported once\nN replicas have it (docs/delivery.md, \"Replicas "
+        "and failover\").\n\n"
         "Exit codes: 0 all enqueued (or duplicates), 1 some line rejected "
-        "(also by\n--require-served) or Redis failed, 2 bad usage.",
+        "(also by\n--require-served) or Redis failed, 2 bad usage, 3 all "
+        "enqueued but some not on\n--wait-replicas replicas in time.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     char *pos[2];
     int n_pos;
@@ -429,11 +469,14 @@ int cmd_enqueue(int argc, char **argv)
         fprintf(stderr, "jobrt enqueue: out of memory\n");
         rc = 1;
     } else if (enqueue_sender_set_events(s, enqueue_events_setting(c, &keys)),
+               enqueue_sender_set_wait(s, (int)wait_replicas,
+                                       (long)wait_timeout_ms),
                !t.from_stdin) {
         if (served_check(&sv, &e, 0) == 0 && enqueue_sender_add(s, &e, 0) == 0)
             enqueue_sender_flush(s);
         report_unknown(&t);
-        rc = t.ok + t.duplicate == 1 ? 0 : 1;
+        report_under_replicated(&t, (int)wait_replicas, (long)wait_timeout_ms);
+        rc = t.ok + t.duplicate == 1 ? (t.under_replicated ? 3 : 0) : 1;
     } else {
         enqueue_stdin(s, &sv, &t);
         report_unknown(&t);
@@ -448,7 +491,10 @@ int cmd_enqueue(int argc, char **argv)
         if (t.unknown)
             fprintf(stderr, ", %llu unknown", t.unknown);
         fprintf(stderr, "\n");
-        rc = t.failed + t.rejected + t.unknown ? 1 : 0;
+        report_under_replicated(&t, (int)wait_replicas, (long)wait_timeout_ms);
+        rc = t.failed + t.rejected + t.unknown ? 1
+             : t.under_replicated              ? 3
+                                               : 0;
     }
     enqueue_sender_destroy(s);
     served_close(&sv);

@@ -217,6 +217,7 @@ int cmd_run(int argc, char **argv)
         .retry_base_ms = 1000,
         .retry_cap_ms = 3600 * 1000,
         .park_ttl_ms = 7 * 86400 * 1000LL,
+        .wait_timeout_ms = 1000,
         .max_timeout_ms = 3600 * 1000LL,
         .timeout_grace_ms = 10000,
         .probe_timeout_ms = PROBE_DEFAULT_TIMEOUT_MS,
@@ -367,6 +368,14 @@ int cmd_run(int argc, char **argv)
          &c.failure_ttl_ms, "DUR",
          "Keep failure records this long; 0 keeps none (default 7d).", 0,
          365 * 86400000LL},
+        {"wait-replicas", 0, "JOBRT_WAIT_REPLICAS", OPT_INT,
+         &c.wait_replicas, "N", "After each round of writes (completions, "
+         "retries, dead letters), WAIT until N replicas have them, at most "
+         "--wait-timeout; fewer is logged. Default 0: no WAIT "
+         "(docs/delivery.md).", 0, 64},
+        {"wait-timeout", 0, "JOBRT_WAIT_TIMEOUT", OPT_DURATION,
+         &c.wait_timeout_ms, "DUR", "How long one --wait-replicas WAIT "
+         "waits (default 1s).", 1, 3600000},
         {"dlq-max-len", 0, "JOBRT_DLQ_MAX_LEN", OPT_INT, &c.dlq_max_len, "N",
          "Approximate cap on dead-letter stream length (default 100000).", 1,
          100000000},

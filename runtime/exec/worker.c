@@ -598,6 +598,8 @@ static int setup(worker_t *w)
         .max_deliveries = cfg->max_deliveries,
         .slots = cfg->concurrency,
         .park_ttl_ms = cfg->park_ttl_ms,
+        .wait_replicas = (int)cfg->wait_replicas,
+        .wait_timeout_ms = cfg->wait_timeout_ms,
         .limit_flags = cfg->limit_flags,
         .n_limit_flags = cfg->n_limit_flags,
     };

@@ -45,6 +45,8 @@ typedef struct {
     int64_t retry_base_ms;  /* backoff for handlers that set none */
     int64_t retry_cap_ms;
     int64_t park_ttl_ms;    /* unserved jobs park this long; 0 = DLQ now */
+    long wait_replicas;     /* --wait-replicas: WAIT after writes; 0 none */
+    int64_t wait_timeout_ms;
     int watch;              /* reload on inotify changes of plugin_dir */
     int64_t max_timeout_ms; /* no job's deadline is longer */
     int64_t timeout_grace_ms; /* after a deadline, before the hard stop */

@@ -30,6 +30,9 @@ struct enqueue_sender {
     enqueue_report_fn report;
     void *arg;
     long events_max_len;     /* 0: no enqueued events */
+    int wait_replicas;       /* 0: no WAIT */
+    long wait_timeout_ms;
+    redisReply **replies;    /* a batch's replies, held for WAIT's */
 };
 
 enqueue_sender_t *enqueue_sender_create(redisContext *c,
@@ -41,7 +44,10 @@ enqueue_sender_t *enqueue_sender_create(redisContext *c,
     if (s == NULL)
         return NULL;
     s->slots = calloc(batch ? batch : 1, sizeof *s->slots);
-    if (s->slots == NULL) {
+    s->replies = calloc(batch ? batch : 1, sizeof *s->replies);
+    if (s->slots == NULL || s->replies == NULL) {
+        free(s->slots);
+        free(s->replies);
         free(s);
         return NULL;
     }
@@ -61,7 +67,15 @@ void enqueue_sender_destroy(enqueue_sender_t *s)
     if (s == NULL)
         return;
     free(s->slots);
+    free(s->replies);
     free(s);
+}
+
+void enqueue_sender_set_wait(enqueue_sender_t *s, int replicas,
+                             long timeout_ms)
+{
+    s->wait_replicas = replicas > 0 ? replicas : 0;
+    s->wait_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
 void enqueue_sender_set_events(enqueue_sender_t *s, long max_len)
@@ -85,9 +99,12 @@ long enqueue_events_setting(redisContext *c, const queue_keys_t *keys)
 }
 
 static void report(enqueue_sender_t *s, const slot_t *slot,
-                   enqueue_status_t st, const char *job_id, const char *error)
+                   enqueue_status_t st, const char *job_id, const char *error,
+                   long long replicas)
 {
-    enqueue_result_t r = {slot->tag, st, job_id, slot->key, error};
+    enqueue_result_t r = {slot->tag, st, job_id, slot->key, error, replicas,
+                          s->wait_replicas > 0 && st == ENQUEUE_ADDED &&
+                              replicas < s->wait_replicas};
     s->report(s->arg, &r);
 }
 
@@ -98,45 +115,76 @@ static int broke(enqueue_sender_t *s, size_t from)
     snprintf(why, sizeof why, "lost the connection to redis: %s",
              s->c->errstr[0] ? s->c->errstr : "connection closed");
     for (size_t i = from; i < s->pending; i++)
-        report(s, &s->slots[i], ENQUEUE_UNKNOWN, NULL, why);
+        report(s, &s->slots[i], ENQUEUE_UNKNOWN, NULL, why, -1);
     s->pending = 0;
     s->broken = 1;
     return -1;
+}
+
+/* Reports the job of slot by its reply r (not freed). */
+static void report_reply(enqueue_sender_t *s, const slot_t *slot,
+                         const redisReply *r, long long replicas)
+{
+    char why[600];
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+            s->sha[0] = '\0'; /* reloaded for the next scripted job */
+        snprintf(why, sizeof why, "%s failed: %s",
+                 slot->scripted ? "the ENQUEUE script" : "XADD", r->str);
+        report(s, slot, ENQUEUE_FAILED, NULL, why, replicas);
+    } else if (!slot->scripted && r->type == REDIS_REPLY_STRING) {
+        report(s, slot, ENQUEUE_ADDED, slot->id[0] ? slot->id : r->str, NULL,
+               replicas);
+    } else if (slot->scripted && r->type == REDIS_REPLY_ARRAY &&
+               r->elements == 2 &&
+               r->element[0]->type == REDIS_REPLY_INTEGER &&
+               r->element[1]->type == REDIS_REPLY_STRING) {
+        report(s, slot,
+               r->element[0]->integer ? ENQUEUE_ADDED : ENQUEUE_DUPLICATE,
+               r->element[1]->str, NULL, replicas);
+    } else {
+        snprintf(why, sizeof why, "unexpected reply of type %d from %s",
+                 r->type, slot->scripted ? "the ENQUEUE script" : "XADD");
+        report(s, slot, ENQUEUE_UNKNOWN, NULL, why, replicas);
+    }
 }
 
 int enqueue_sender_flush(enqueue_sender_t *s)
 {
     if (s->broken)
         return -1;
-    for (size_t i = 0; i < s->pending; i++) {
-        const slot_t *slot = &s->slots[i];
+    int wait = s->wait_replicas > 0 && s->pending > 0 &&
+               redisAppendCommand(s->c, "WAIT %d %ld", s->wait_replicas,
+                                  s->wait_timeout_ms) == REDIS_OK;
+    size_t got = 0;
+    int lost = 0;
+    while (got < s->pending) {
         redisReply *r = NULL;
-        if (redisGetReply(s->c, (void **)&r) != REDIS_OK || r == NULL)
-            return broke(s, i);
-        char why[600];
-        if (r->type == REDIS_REPLY_ERROR) {
-            if (strncmp(r->str, "NOSCRIPT", 8) == 0)
-                s->sha[0] = '\0'; /* reloaded for the next scripted job */
-            snprintf(why, sizeof why, "%s failed: %s",
-                     slot->scripted ? "the ENQUEUE script" : "XADD", r->str);
-            report(s, slot, ENQUEUE_FAILED, NULL, why);
-        } else if (!slot->scripted && r->type == REDIS_REPLY_STRING) {
-            report(s, slot, ENQUEUE_ADDED, slot->id[0] ? slot->id : r->str,
-                   NULL);
-        } else if (slot->scripted && r->type == REDIS_REPLY_ARRAY &&
-                   r->elements == 2 &&
-                   r->element[0]->type == REDIS_REPLY_INTEGER &&
-                   r->element[1]->type == REDIS_REPLY_STRING) {
-            report(s, slot,
-                   r->element[0]->integer ? ENQUEUE_ADDED : ENQUEUE_DUPLICATE,
-                   r->element[1]->str, NULL);
-        } else {
-            snprintf(why, sizeof why, "unexpected reply of type %d from %s",
-                     r->type, slot->scripted ? "the ENQUEUE script" : "XADD");
-            report(s, slot, ENQUEUE_UNKNOWN, NULL, why);
+        if (redisGetReply(s->c, (void **)&r) != REDIS_OK || r == NULL) {
+            lost = 1;
+            break;
         }
-        freeReplyObject(r);
+        s->replies[got++] = r;
     }
+    long long replicas = -1;
+    if (wait && !lost) {
+        redisReply *w = NULL;
+        if (redisGetReply(s->c, (void **)&w) != REDIS_OK || w == NULL)
+            lost = 1;
+        else if (w->type == REDIS_REPLY_INTEGER)
+            replicas = w->integer;
+        if (w)
+            freeReplyObject(w);
+    }
+    /* the jobs answered are reported (with no count of replicas when
+     * WAIT's answer was lost: under-replicated, then), the rest unknown */
+    for (size_t i = 0; i < got; i++) {
+        report_reply(s, &s->slots[i], s->replies[i], replicas);
+        freeReplyObject(s->replies[i]);
+        s->replies[i] = NULL;
+    }
+    if (lost)
+        return broke(s, got);
     s->pending = 0;
     return 0;
 }
@@ -153,7 +201,7 @@ static int load_script(enqueue_sender_t *s, const slot_t *slot)
     if (r == NULL) {
         snprintf(why, sizeof why, "not sent: lost the connection to redis: "
                  "%s", s->c->errstr[0] ? s->c->errstr : "connection closed");
-        report(s, slot, ENQUEUE_FAILED, NULL, why);
+        report(s, slot, ENQUEUE_FAILED, NULL, why, -1);
         s->broken = 1;
         return -1;
     }
@@ -164,7 +212,7 @@ static int load_script(enqueue_sender_t *s, const slot_t *slot)
         snprintf(why, sizeof why, "SCRIPT LOAD of the ENQUEUE script failed: "
                  "%s", r->type == REDIS_REPLY_ERROR ? r->str
                                                     : "unexpected reply");
-        report(s, slot, ENQUEUE_FAILED, NULL, why);
+        report(s, slot, ENQUEUE_FAILED, NULL, why, -1);
         rc = 1;
     }
     freeReplyObject(r);
@@ -261,7 +309,7 @@ int enqueue_sender_add(enqueue_sender_t *s, enqueue_entry_t *e,
                  (unsigned)(s->id_base + s->id_seq++));
         if (enqueue_entry_add(e, "id", id) != 0) {
             report(s, &slot, ENQUEUE_FAILED, NULL,
-                   "no room for a generated id (out of memory)");
+                   "no room for a generated id (out of memory)", -1);
             return 0;
         }
     }
@@ -275,7 +323,7 @@ int enqueue_sender_add(enqueue_sender_t *s, enqueue_entry_t *e,
     }
     if ((slot.scripted ? append_script(s, e) : append_xadd(s, e)) != 0) {
         /* hiredis could not format it: out of memory */
-        report(s, &slot, ENQUEUE_FAILED, NULL, "out of memory");
+        report(s, &slot, ENQUEUE_FAILED, NULL, "out of memory", -1);
         return 0;
     }
     s->slots[s->pending++] = slot;

@@ -31,6 +31,12 @@ typedef struct {
     const char *job_id; /* ADDED and DUPLICATE */
     const char *key;    /* DUPLICATE: the idempotency key */
     const char *error;  /* FAILED and UNKNOWN: one line */
+    /* With enqueue_sender_set_wait: how many replicas acknowledged the
+     * batch's writes (WAIT's answer; -1 when it was not asked or its
+     * answer was lost), and whether that is fewer than asked: an ADDED job
+     * is then on the primary only, and a failover could still lose it. */
+    long long replicas;
+    int under_replicated;
 } enqueue_result_t;
 
 typedef void (*enqueue_report_fn)(void *arg, const enqueue_result_t *r);
@@ -60,6 +66,12 @@ void enqueue_sender_set_events(enqueue_sender_t *s, long max_len);
 /* Reads keys->events_config once (one HGET): the max len while events are
  * on, else 0. A read that fails counts as off, with one line on stderr. */
 long enqueue_events_setting(redisContext *c, const queue_keys_t *keys);
+
+/* --wait-replicas: after each batch, WAIT for replicas replicas (at most
+ * timeout_ms ms; 0 waits for ever) before the batch's jobs are reported,
+ * each with WAIT's answer. replicas 0: no WAIT (the default). */
+void enqueue_sender_set_wait(enqueue_sender_t *s, int replicas,
+                             long timeout_ms);
 
 /* Sends what is queued and reports it. Returns 0, or -1 as above. */
 int enqueue_sender_flush(enqueue_sender_t *s);

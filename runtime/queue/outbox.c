@@ -244,14 +244,57 @@ static int send_op(queue_redis_t *q, op_t *op)
     return 0;
 }
 
+/* WAIT's answer: one line when the replicas fall short, one when they
+ * catch up again (not one per WAIT). */
+static void on_wait_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    queue_redis_t *q = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r == NULL) /* the connection went: the ops are sent again */
+        return;
+    int want = q->o.wait_replicas;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= want) {
+        if (q->wait_short)
+            LOGI("queue", "writes to queue %s reach %d replica(s) again "
+                 "(--wait-replicas)", q->o.queue, want);
+        q->wait_short = 0;
+        return;
+    }
+    q->waits_short++;
+    if (q->wait_short)
+        return;
+    q->wait_short = 1;
+    if (r->type == REDIS_REPLY_INTEGER)
+        LOGW("queue", "writes to queue %s reached %lld of %d replica(s) "
+             "within %lld ms (--wait-replicas): they are done on the "
+             "primary, but a failover before they replicate would lose "
+             "them (completions: the job runs again); said once until they "
+             "catch up", q->o.queue, r->integer, want,
+             (long long)q->o.wait_timeout_ms);
+    else
+        LOGW("queue", "WAIT on queue %s failed: %s (--wait-replicas); said "
+             "once until a WAIT succeeds", q->o.queue,
+             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+}
+
 void outbox_pump(queue_redis_t *q)
 {
+    int sent = 0;
     while (!q->op_hold && q->scripts_ready && redis_conn_up(&q->writer)) {
         op_fifo_t *f = outbox_next(q);
         if (f->head == NULL || send_op(q, f->head) != 0)
             break;
         fifo_pop(f);
+        sent++;
     }
+    /* --wait-replicas: one WAIT behind what this round sent; the writer's
+     * next commands queue behind it in Redis, which holds this worker's
+     * writes to what its replicas keep up with */
+    if (sent && q->o.wait_replicas > 0)
+        redisAsyncCommand(q->writer.ac, on_wait_reply, q, "WAIT %d %lld",
+                          q->o.wait_replicas,
+                          (long long)q->o.wait_timeout_ms);
 }
 
 static void start_script_round(queue_redis_t *q);

@@ -110,6 +110,11 @@ typedef struct {
                                (and expires nothing) */
     const queue_limit_flag_t *limit_flags; /* borrowed for q's life */
     size_t n_limit_flags;
+    /* --wait-replicas: after each round of writes the writer sends WAIT
+     * wait_replicas wait_timeout_ms, and logs (once per change) when the
+     * replicas fall short; 0: no WAIT */
+    int wait_replicas;
+    int64_t wait_timeout_ms;
 } queue_redis_opts_t;
 
 /* The registry: every QUEUE_HEARTBEAT_MS a worker writes its record

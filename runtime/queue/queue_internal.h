@@ -234,6 +234,9 @@ struct queue_redis {
     strlist_t ev_completed;     /* completed events of the batch being
                                    built, the same way */
     buf_t ev_json;              /* one entry's "jobs" array, reused */
+    /* --wait-replicas (outbox.c) */
+    int wait_short;             /* the last WAIT fell short: said so */
+    unsigned long long waits_short; /* WAITs that fell short, all told */
 };
 
 /* Tells the worker to re-check its state (something was confirmed, or a

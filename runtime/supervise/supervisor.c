@@ -70,6 +70,8 @@ static queue_redis_t *supervisor_queue(supervisor_t *s, int i)
         .max_deliveries = w->max_deliveries,
         .slots = 1,
         .park_ttl_ms = w->park_ttl_ms,
+        .wait_replicas = (int)w->wait_replicas,
+        .wait_timeout_ms = w->wait_timeout_ms,
     };
     queue_callbacks_t cb = {
         .on_entry = no_entry,

@@ -84,9 +84,12 @@ assert_exit 0 "enqueue progress (producer)" PR enqueue $Q progress -v 1 \
     --payload '{"ms":800}' --id pr-1
 assert_exit 0 "enqueue stoppable (producer)" PR enqueue $Q stoppable -v 1 \
     --payload '{}' --id stop-1
+# WAIT is allowed (this server has no replica: exit 3, "0 of 1")
+assert_exit 3 "enqueue --wait-replicas 1 (producer)" PR enqueue $Q ok -v 1 \
+    --payload '{}' --id ok-w --wait-replicas 1 --wait-timeout 100ms
 
 done_ok() { job_has_status $Q "$1" succeeded; }
-for id in ok-1 ok-2 ok-3 ok-4 ok-5 fl-1 later-1 pr-1; do
+for id in ok-1 ok-2 ok-3 ok-4 ok-5 ok-w fl-1 later-1 pr-1; do
     wait_for "$id to succeed" 15 done_ok $id
 done
 wait_for "dead-1 dead-lettered" 15 eval '[ "$(dlq_len $Q)" -ge 1 ]'
