@@ -57,6 +57,8 @@ static struct {
     unsigned long long tag;
     enqueue_status_t status;
     char id[160], key[160], error[600];
+    long long replicas;
+    int under_replicated;
 } got[MAX_RESULTS];
 static size_t n_got;
 
@@ -71,6 +73,8 @@ static void on_result(void *arg, const enqueue_result_t *r)
     snprintf(got[n_got].key, sizeof got[0].key, "%s", r->key ? r->key : "");
     snprintf(got[n_got].error, sizeof got[0].error, "%s",
              r->error ? r->error : "");
+    got[n_got].replicas = r->replicas;
+    got[n_got].under_replicated = r->under_replicated;
     n_got++;
 }
 
@@ -151,6 +155,29 @@ Test(enqueue_sender, mixed_batches_keep_order_and_ids)
     /* p-1, tag 3, the keyed job, p-6 and p-7 in the stream; d-2 delayed */
     cr_assert_eq(integer("XLEN %s", keys.stream), 5);
     cr_assert_eq(integer("ZCARD %s", keys.delayed), 1);
+    teardown(s);
+}
+
+/* --wait-replicas: without it no WAIT is asked (replicas -1); with 1, a
+ * WAIT follows each batch, and as this server has no replica it falls
+ * short after its timeout, which every added job of the batch carries. */
+Test(enqueue_sender, wait_replicas_reports_the_replicas_each_batch_reached)
+{
+    enqueue_sender_t *s = setup(2);
+    cr_assert_eq(add_line(s, LINE(",\"id\":\"w-1\""), 1), 0);
+    cr_assert_eq(enqueue_sender_flush(s), 0);
+    cr_assert_eq(got[0].replicas, -1, "no WAIT asked");
+    cr_assert_eq(got[0].under_replicated, 0);
+    enqueue_sender_set_wait(s, 1, 50);
+    cr_assert_eq(add_line(s, LINE(",\"id\":\"w-2\""), 2), 0);
+    cr_assert_eq(add_line(s, LINE(",\"id\":\"w-3\""), 3), 0);
+    cr_assert_eq(n_got, 3u, "the full batch is reported after its WAIT");
+    for (size_t i = 1; i < 3; i++) {
+        expect(i, i + 1, ENQUEUE_ADDED, NULL);
+        cr_assert_eq(got[i].replicas, 0, "result %zu", i);
+        cr_assert_eq(got[i].under_replicated, 1, "result %zu", i);
+    }
+    cr_assert_eq(integer("XLEN %s", keys.stream), 3, "queued all the same");
     teardown(s);
 }
 
