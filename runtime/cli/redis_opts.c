@@ -3,6 +3,8 @@
  */
 #include "cli/redis_opts.h"
 
+#include "queue/sentinel.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,23 @@ int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
     };
     if (redis_target_resolve(&spec, t, err, sizeof err) != 0)
         return cli_usage_error(cmd, "%s", err);
+    if ((o->sentinels != NULL) != (o->master_name != NULL)) {
+        redis_target_free(t);
+        return cli_usage_error(cmd, "--sentinel and --master-name go "
+                               "together");
+    }
+    if (o->sentinels) {
+        if (t->path) {
+            redis_target_free(t);
+            return cli_usage_error(cmd, "--sentinel: the --redis URL must "
+                                   "be redis:// (it gives the login and db)");
+        }
+        if (sentinel_set(t, o->sentinels, o->master_name, err,
+                         sizeof err) != 0) {
+            redis_target_free(t);
+            return cli_usage_error(cmd, "%s", err);
+        }
+    }
     /* t holds its own copies now. Take secrets out of the environment,
      * so that nothing this process starts (a plugin's child) inherits
      * them. The strings stay valid: unsetenv does not free them. */

@@ -16,10 +16,11 @@
 typedef struct {
     const char *queue, *url, *ns;
     const char *password_file; /* --redis-password-file, or NULL */
+    const char *sentinels, *master_name; /* --sentinel, --master-name */
 } redis_cli_opts_t;
 
 #define REDIS_CLI_OPTS_INIT                                                  \
-    {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE, NULL}
+    {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE, NULL, NULL, NULL}
 
 /* The environment variable that holds the password itself; it has no
  * command-line form, so the password never shows in argv or `ps`. */
@@ -41,7 +42,14 @@ typedef struct {
      &(o).password_file, "FILE",                                             \
      "Log in to Redis with the password on the first line of FILE (so it "   \
      "is not in argv); the password may instead be in the environment as "   \
-     REDIS_PASSWORD_ENV ". Never printed.", 0, 0}
+     REDIS_PASSWORD_ENV ". Never printed.", 0, 0},                          \
+    {"sentinel", 0, "JOBRT_SENTINEL", OPT_STRING, &(o).sentinels,            \
+     "HOST:PORT,...",                                                        \
+     "Find the primary through these Redis Sentinels (with --master-name), " \
+     "and follow a failover; --redis then gives only the login and db.",    \
+     0, 0},                                                                  \
+    {"master-name", 0, "JOBRT_MASTER_NAME", OPT_STRING, &(o).master_name,    \
+     "NAME", "The name the Sentinels monitor the primary by.", 0, 0}
 
 /* The option rows for where Redis is, how to log in and which keys to
  * use, for a cli_opt_t table (commands that name the queue otherwise, like

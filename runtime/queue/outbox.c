@@ -159,6 +159,17 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
                 return;
             }
         }
+        if (strncmp(r->str, "READONLY", 8) == 0) {
+            /* a replica now (a failover demoted it): reconnect, which with
+             * --sentinel asks where the primary is; sent again there */
+            LOGW("queue", "redis at %s: writer connection: %s refused "
+                 "(READONLY: the server is a replica now); reconnecting",
+                 q->o.target->display, script_name(op->script));
+            outbox_resend(q, op);
+            if (q->writer.ac)
+                redisAsyncDisconnect(q->writer.ac);
+            return;
+        }
         if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
             q->scripts_ready = 0;
             outbox_resend(q, op);

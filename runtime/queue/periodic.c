@@ -325,9 +325,12 @@ static void poll_cancels(queue_redis_t *q)
 static void on_tick(uv_timer_t *t)
 {
     queue_redis_t *q = t->data;
+    int64_t now = util_mono_ms();
+    /* --sentinel: is the primary still where both connections are? */
+    redis_conn_sentinel_check(&q->reader, now);
+    redis_conn_sentinel_check(&q->writer, now);
     if (!outbox_ready(q))
         return;
-    int64_t now = util_mono_ms();
     if (now >= q->next_promote && !q->promote_outstanding) {
         q->next_promote = now + PROMOTE_EVERY_MS;
         promote(q);

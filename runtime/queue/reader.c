@@ -226,6 +226,15 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
             if (queue_fatal(q, line))
                 return;
         }
+        if (strncmp(r->str, "READONLY", 8) == 0 && q->reader.ac) {
+            /* a replica now (demoted by a failover): reconnect, which with
+             * --sentinel asks where the primary is */
+            LOGW("queue", "redis at %s: reader connection: XREADGROUP "
+                 "refused (READONLY: the server is a replica now); "
+                 "reconnecting", q->o.target->display);
+            redisAsyncDisconnect(q->reader.ac);
+            return;
+        }
         if (strncmp(r->str, "NOGROUP", 7) == 0) {
             LOGW("queue", "consumer group %s on %s is gone (stream deleted?); "
                  "recreating it", q->o.group, q->keys.stream);

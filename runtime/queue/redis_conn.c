@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "queue/redis_uv.h"
+#include "queue/sentinel.h"
 
 #include "core/log.h"
 #include "core/util.h"
@@ -20,7 +21,7 @@
 
 /* Set-up steps, in the order they run; AUTH and SELECT are skipped when
  * the target has no password / uses db 0. */
-enum { STEP_AUTH, STEP_SELECT, STEP_PING, STEP_DONE };
+enum { STEP_AUTH, STEP_SELECT, STEP_PING, STEP_ROLE, STEP_DONE };
 
 int redis_error_is_config(const char *err)
 {
@@ -62,6 +63,8 @@ static void step_name(const redis_target_t *t, int step, char *out,
         snprintf(out, out_len, "AUTH");
     else if (step == STEP_SELECT)
         snprintf(out, out_len, "SELECT %d", t->db);
+    else if (step == STEP_ROLE)
+        snprintf(out, out_len, "ROLE");
     else
         snprintf(out, out_len, "PING");
 }
@@ -73,7 +76,22 @@ static int next_step(const redis_target_t *t, int step)
         step = STEP_SELECT;
     if (step == STEP_SELECT && t->db == 0)
         step = STEP_PING;
+    /* ROLE: only a primary named by the Sentinels is checked (a Sentinel
+     * may still name one that was demoted a moment ago) */
+    if (step == STEP_ROLE && t->n_sentinels == 0)
+        step = STEP_DONE;
     return step;
+}
+
+/* ROLE's reply: NULL when it says "master", else why not. */
+static const char *not_primary(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+        r->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[0]->str, "master") == 0)
+        return NULL;
+    return "it is not the primary (ROLE says it is a replica): the "
+           "Sentinels are asked again";
 }
 
 static redisReply *sync_step(redisContext *c, const redis_target_t *t,
@@ -85,6 +103,8 @@ static redisReply *sync_step(redisContext *c, const redis_target_t *t,
         return redisCommand(c, "AUTH %s", t->password);
     if (step == STEP_SELECT)
         return redisCommand(c, "SELECT %d", t->db);
+    if (step == STEP_ROLE)
+        return redisCommand(c, "ROLE");
     return redisCommand(c, "PING");
 }
 
@@ -92,8 +112,22 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
                                  char *err, size_t err_len)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    char host[256];
+    int port = t->port;
+    if (t->n_sentinels) {
+        int config;
+        char why[768];
+        if (sentinel_lookup(t, host, sizeof host, &port, &config, why,
+                            sizeof why) != 0) {
+            snprintf(err, err_len, "redis at %s: no Sentinel named the "
+                     "primary: %s", t->display, why);
+            return NULL;
+        }
+    } else if (t->host) {
+        snprintf(host, sizeof host, "%s", t->host);
+    }
     redisContext *c = t->path ? redisConnectUnixWithTimeout(t->path, tv)
-                              : redisConnectWithTimeout(t->host, t->port, tv);
+                              : redisConnectWithTimeout(host, port, tv);
     if (c == NULL || c->err) {
         snprintf(err, err_len, "cannot connect to redis at %s: %s", t->display,
                  c ? c->errstr : "out of memory");
@@ -105,6 +139,14 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
     for (int step = next_step(t, STEP_AUTH); step != STEP_DONE;
          step = next_step(t, step + 1)) {
         redisReply *r = sync_step(c, t, step);
+        if (r && step == STEP_ROLE && not_primary(r)) {
+            snprintf(err, err_len, "redis at %s: %s:%d, which the Sentinels "
+                     "named, is not the primary (ROLE: replica); try again",
+                     t->display, host, port);
+            freeReplyObject(r);
+            redisFree(c);
+            return NULL;
+        }
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             char name[96];
             step_name(t, step, name, sizeof name);
@@ -257,6 +299,8 @@ static void send_step(redis_conn_t *c, redisAsyncContext *ac, int step)
         rc = redisAsyncCommand(ac, on_setup_reply, c, "AUTH %s", t->password);
     else if (step == STEP_SELECT)
         rc = redisAsyncCommand(ac, on_setup_reply, c, "SELECT %d", t->db);
+    else if (step == STEP_ROLE)
+        rc = redisAsyncCommand(ac, on_setup_reply, c, "ROLE");
     else
         rc = redisAsyncCommand(ac, on_setup_reply, c, "PING");
     if (rc != REDIS_OK) {
@@ -294,17 +338,132 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
         redisAsyncDisconnect(ac); /* on_disconnect runs mark_down */
         return;
     }
+    const char *why = c->setup_step == STEP_ROLE ? not_primary(r) : NULL;
+    if (why) {
+        snprintf(c->why, sizeof c->why, "%.200s:%d: %s", c->cur_host, c->cur_port,
+                 why);
+        c->why_config = 0;
+        redisAsyncDisconnect(ac);
+        return;
+    }
     send_step(c, ac, c->setup_step + 1);
+}
+
+/* ---- Sentinel lookups, in the thread pool ------------------------------ */
+
+/* One lookup; c is NULL once the connection was closed meanwhile (the
+ * request then only frees itself). */
+struct sentinel_req {
+    uv_work_t work;
+    redis_conn_t *c;
+    redis_target_t t; /* a copy: the lookup reads it on another thread */
+    int check;        /* asked while up: reconnect if the answer moved */
+    int rc, config, port;
+    char host[256], err[768];
+};
+
+static void lookup_work(uv_work_t *w)
+{
+    struct sentinel_req *r = w->data;
+    r->rc = sentinel_lookup(&r->t, r->host, sizeof r->host, &r->port,
+                            &r->config, r->err, sizeof r->err);
+}
+
+static void connect_addr(redis_conn_t *c);
+
+static void lookup_done(uv_work_t *w, int status)
+{
+    struct sentinel_req *r = w->data;
+    redis_conn_t *c = r->c;
+    if (c) {
+        c->lookup = NULL;
+        c->next_check_ms = util_mono_ms() + SENTINEL_CHECK_MS;
+    }
+    if (c == NULL || c->closing || c->stopped) {
+        /* nothing */
+    } else if (r->check) {
+        /* asked while up: a moved primary means reconnecting there (the
+         * old one may be demoted, or cut off and about to be) */
+        if (r->rc == 0 && redis_conn_up(c) &&
+            (strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port)) {
+            LOGW("redis", "%s connection to %s: the Sentinels name %s:%d as "
+                 "the primary now (was %s:%d): reconnecting there",
+                 c->label, c->target->display, r->host, r->port, c->cur_host,
+                 c->cur_port);
+            redisAsyncDisconnect(c->ac);
+        }
+    } else if (status != 0 || r->rc != 0) {
+        c->why_config = status == 0 && r->config;
+        char why[sizeof c->why];
+        snprintf(why, sizeof why, "no Sentinel named the primary: %.250s",
+                 status ? "lookup cancelled" : r->err);
+        mark_down(c, why);
+    } else {
+        if (strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port)
+            LOGI("redis", "%s connection to %s: the Sentinels name %s:%d as "
+                 "the primary", c->label, c->target->display, r->host,
+                 r->port);
+        snprintf(c->cur_host, sizeof c->cur_host, "%s", r->host);
+        c->cur_port = r->port;
+        connect_addr(c);
+    }
+    redis_target_free(&r->t);
+    free(r);
+}
+
+/* Starts a lookup of c's primary. Returns 0, or -1 (out of memory). */
+static int start_lookup(redis_conn_t *c, int check)
+{
+    struct sentinel_req *r = calloc(1, sizeof *r);
+    if (r == NULL || redis_target_copy(&r->t, c->target) != 0) {
+        free(r);
+        return -1;
+    }
+    r->c = c;
+    r->check = check;
+    r->work.data = r;
+    if (uv_queue_work(c->loop, &r->work, lookup_work, lookup_done) != 0) {
+        redis_target_free(&r->t);
+        free(r);
+        return -1;
+    }
+    c->lookup = r;
+    return 0;
+}
+
+void redis_conn_sentinel_check(redis_conn_t *c, int64_t now_ms)
+{
+    if (c->target->n_sentinels == 0 || !redis_conn_up(c) || c->lookup ||
+        c->closing || now_ms < c->next_check_ms)
+        return;
+    c->next_check_ms = now_ms + SENTINEL_CHECK_MS;
+    start_lookup(c, 1);
 }
 
 static void connect_now(redis_conn_t *c)
 {
     c->why[0] = '\0';
     c->why_config = 0;
+    if (c->target->n_sentinels == 0) {
+        connect_addr(c);
+        return;
+    }
+    if (c->lookup)
+        return; /* one is on its way */
+    c->state = CONN_CONNECTING;
+    if (start_lookup(c, 0) != 0)
+        mark_down(c, "out of memory asking the Sentinels");
+}
+
+/* Connects to the target, or to the primary the Sentinels named. */
+static void connect_addr(redis_conn_t *c)
+{
     c->setup_step = STEP_AUTH;
+    const char *host = c->target->n_sentinels ? c->cur_host : c->target->host;
+    int port = c->target->n_sentinels ? c->cur_port : c->target->port;
     redisAsyncContext *ac =
         c->target->path ? redisAsyncConnectUnix(c->target->path)
-                        : redisAsyncConnect(c->target->host, c->target->port);
+                        : redisAsyncConnect(host, port);
     if (ac == NULL || ac->err) {
         char copy[128];
         snprintf(copy, sizeof copy, "%s", ac ? ac->errstr : "out of memory");
@@ -377,6 +536,10 @@ void redis_conn_start(redis_conn_t *c) { connect_now(c); }
 void redis_conn_close(redis_conn_t *c, uv_close_cb on_closed)
 {
     c->closing = 1;
+    if (c->lookup) { /* it finishes on its own and frees itself */
+        c->lookup->c = NULL;
+        c->lookup = NULL;
+    }
     uv_timer_stop(&c->retry_timer);
     uv_close((uv_handle_t *)&c->retry_timer, on_closed);
     if (c->ac) {

@@ -77,6 +77,12 @@ struct redis_conn {
     int config_fatal;
     int stopped;            /* after a fatal error: no more retries */
     int closing;
+    /* --sentinel (queue/sentinel.h): the primary they named last, the
+     * lookup in the thread pool, and when to ask again while up */
+    char cur_host[256];
+    int cur_port;
+    struct sentinel_req *lookup;
+    int64_t next_check_ms;
     redis_conn_fn on_up;    /* connected, authenticated, db selected */
     redis_conn_fn on_down;  /* connection lost; pending callbacks got NULL */
     redis_conn_fatal_fn on_fatal;
@@ -92,6 +98,11 @@ void redis_conn_start(redis_conn_t *c);
  * on_down) and stops retrying. on_closed runs when the timer handle inside
  * c is closed; c must stay allocated until then. */
 void redis_conn_close(redis_conn_t *c, uv_close_cb on_closed);
+/* With --sentinel, while up: every SENTINEL_CHECK_MS asks the Sentinels
+ * where the primary is (in the thread pool) and reconnects when they name
+ * another one. Call it from a periodic tick; nothing without Sentinels. */
+void redis_conn_sentinel_check(redis_conn_t *c, int64_t now_ms);
+
 static inline int redis_conn_up(const redis_conn_t *c)
 {
     return c->state == CONN_UP && c->ac != NULL;

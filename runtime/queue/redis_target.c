@@ -27,6 +27,9 @@ void redis_target_free(redis_target_t *t)
     free(t->path);
     free(t->user);
     free_secret(t->password);
+    free(t->master_name);
+    for (int i = 0; i < t->n_sentinels; i++)
+        free(t->sentinel_host[i]);
     memset(t, 0, sizeof *t);
 }
 
@@ -404,9 +407,18 @@ int redis_target_copy(redis_target_t *dst, const redis_target_t *src)
     if (dup_field(&dst->host, src->host) != 0 ||
         dup_field(&dst->path, src->path) != 0 ||
         dup_field(&dst->user, src->user) != 0 ||
-        dup_field(&dst->password, src->password) != 0) {
+        dup_field(&dst->password, src->password) != 0 ||
+        dup_field(&dst->master_name, src->master_name) != 0) {
         redis_target_free(dst);
         return -1;
+    }
+    for (int i = 0; i < src->n_sentinels; i++) {
+        if (dup_field(&dst->sentinel_host[i], src->sentinel_host[i]) != 0) {
+            redis_target_free(dst);
+            return -1;
+        }
+        dst->sentinel_port[i] = src->sentinel_port[i];
+        dst->n_sentinels = i + 1;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #define REDIS_PASSWORD_MAX 4096 /* bytes of a password file's first line */
+#define REDIS_SENTINEL_MAX 16   /* Sentinels of one --sentinel list */
 
 typedef struct {
     char *host;     /* NULL when path is set */
@@ -19,6 +20,12 @@ typedef struct {
     char *user;     /* NULL: AUTH password (the default user) */
     char *password; /* NULL: no AUTH */
     char display[320]; /* for log lines: [user@]host:port[/db], no password */
+    /* --sentinel (queue/sentinel.h): the primary is asked of these; host
+     * and port are then the URL's, unused. n_sentinels 0: none. */
+    char *master_name;
+    char *sentinel_host[REDIS_SENTINEL_MAX];
+    int sentinel_port[REDIS_SENTINEL_MAX];
+    int n_sentinels;
 } redis_target_t;
 
 /* Where the password may come from besides the URL; every field may be
