@@ -448,9 +448,13 @@ static void connect_now(redis_conn_t *c)
         connect_addr(c);
         return;
     }
-    if (c->lookup)
-        return; /* one is on its way */
     c->state = CONN_CONNECTING;
+    if (c->lookup) {
+        /* one is on its way (maybe a check, asked while up): its answer
+         * is where this connect goes */
+        c->lookup->check = 0;
+        return;
+    }
     if (start_lookup(c, 0) != 0)
         mark_down(c, "out of memory asking the Sentinels");
 }
