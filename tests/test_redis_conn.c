@@ -55,6 +55,51 @@ Test(redis_conn, config_errors)
     cr_assert_eq(redis_error_is_config(NULL), 0);
 }
 
+/* What an error reply asks of a connection: MOVED drops it and names
+ * where to go, ASK / TRYAGAIN / CLUSTERDOWN retry it, READONLY reconnects
+ * with --sentinel or --cluster and retries (said once) without; nothing
+ * else is routed. A connection that is not up is only pointed. */
+Test(redis_conn, route_error)
+{
+    uv_loop_t *loop = uv_default_loop();
+    redis_target_t plain = {.host = "127.0.0.1", .port = 6379,
+                            .display = "127.0.0.1:6379"};
+    redis_target_t cl = plain;
+    cl.cluster = 1;
+    redis_target_t sen = plain;
+    sen.n_sentinels = 1;
+    static redis_conn_t conns[16];
+    int n = 0;
+#define ROUTE(t, e) (redis_conn_init(&conns[n], loop, &(t), "writer", NULL, \
+                                     NULL, NULL, NULL),                      \
+                     redis_conn_route_error(&conns[n++], (e), strlen(e)))
+    const char *moved = "MOVED 3999 127.0.0.1:7002";
+    cr_assert_eq(ROUTE(cl, moved), REDIS_ROUTE_RECONNECT);
+    cr_assert_eq(conns[n - 1].moved_hint, 1);
+    cr_assert_str_eq(conns[n - 1].cur_host, "127.0.0.1");
+    cr_assert_eq(conns[n - 1].cur_port, 7002);
+    cr_assert_eq(ROUTE(plain, moved), REDIS_ROUTE_NONE,
+                 "no --cluster: an error like any other");
+    const char *retry[] = {"ASK 3999 127.0.0.1:7002",
+                           "TRYAGAIN Multiple keys request during rehashing "
+                           "of slot",
+                           "CLUSTERDOWN The cluster is down"};
+    for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
+        cr_assert_eq(ROUTE(cl, retry[i]), REDIS_ROUTE_RETRY, "%s", retry[i]);
+    const char *ro = "READONLY You can't write against a read only replica.";
+    cr_assert_eq(ROUTE(sen, ro), REDIS_ROUTE_RECONNECT);
+    cr_assert_eq(ROUTE(cl, ro), REDIS_ROUTE_RECONNECT);
+    cr_assert_eq(ROUTE(plain, ro), REDIS_ROUTE_RETRY);
+    cr_assert_eq(conns[n - 1].readonly_logged, 1);
+    cr_assert_eq(redis_conn_route_error(&conns[n - 1], ro, strlen(ro)),
+                 REDIS_ROUTE_RETRY);
+    cr_assert_eq(ROUTE(cl, "ERR something else"), REDIS_ROUTE_NONE);
+#undef ROUTE
+    for (int i = 0; i < n; i++)
+        uv_close((uv_handle_t *)&conns[i].retry_timer, NULL);
+    uv_run(loop, UV_RUN_DEFAULT); /* the closes */
+}
+
 Test(redis_conn, format_duration)
 {
     char out[32];

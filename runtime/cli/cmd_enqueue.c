@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE /* getline */
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -459,6 +460,13 @@ int cmd_enqueue(int argc, char **argv)
     if (c == NULL) {
         enqueue_entry_free(&e);
         return rc;
+    }
+    if (wait_replicas > 0) {
+        /* a WAIT may take --wait-timeout to answer: read that long more */
+        int64_t ms = wait_timeout_ms + 5000;
+        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+                                                     1000};
+        redisSetTimeout(c, tv);
     }
     served_t sv = {.queue = pos[0], .require = require_served};
     enqueue_sender_t *s = NULL;

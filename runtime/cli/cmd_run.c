@@ -375,7 +375,8 @@ int cmd_run(int argc, char **argv)
          "(docs/delivery.md).", 0, 64},
         {"wait-timeout", 0, "JOBRT_WAIT_TIMEOUT", OPT_DURATION,
          &c.wait_timeout_ms, "DUR", "How long one --wait-replicas WAIT "
-         "waits (default 1s).", 1, 3600000},
+         "waits (default 1s, at most 2s: a WAIT holds the worker's other "
+         "writes, its heartbeat included).", 1, 2000},
         {"dlq-max-len", 0, "JOBRT_DLQ_MAX_LEN", OPT_INT, &c.dlq_max_len, "N",
          "Approximate cap on dead-letter stream length (default 100000).", 1,
          100000000},

@@ -27,6 +27,24 @@ int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
     };
     if (redis_target_resolve(&spec, t, err, sizeof err) != 0)
         return cli_usage_error(cmd, "%s", err);
+    if (o->cluster) {
+        const char *why = o->sentinels ? "--sentinel (a Cluster has no "
+                                         "Sentinels; give one of its nodes)"
+                          : t->path  ? "a unix:// URL (give a node's "
+                                       "redis://host:port)"
+                          : t->db    ? "a db other than 0 (a Cluster has "
+                                       "db 0 only)"
+                                     : NULL;
+        if (why) {
+            redis_target_free(t);
+            return cli_usage_error(cmd, "--cluster does not go with %s",
+                                   why);
+        }
+        t->cluster = 1;
+        size_t n = strlen(t->display);
+        snprintf(t->display + n, sizeof t->display - n, " (cluster)");
+        return 0;
+    }
     if ((o->sentinels != NULL) != (o->master_name != NULL)) {
         redis_target_free(t);
         return cli_usage_error(cmd, "--sentinel and --master-name go "

@@ -17,10 +17,11 @@ typedef struct {
     const char *queue, *url, *ns;
     const char *password_file; /* --redis-password-file, or NULL */
     const char *sentinels, *master_name; /* --sentinel, --master-name */
+    int cluster;                         /* --cluster */
 } redis_cli_opts_t;
 
 #define REDIS_CLI_OPTS_INIT                                                  \
-    {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE, NULL, NULL, NULL}
+    {DEFAULT_QUEUE, DEFAULT_REDIS_URL, DEFAULT_NAMESPACE, NULL, NULL, NULL, 0}
 
 /* The environment variable that holds the password itself; it has no
  * command-line form, so the password never shows in argv or `ps`. */
@@ -49,7 +50,11 @@ typedef struct {
      "and follow a failover; --redis then gives only the login and db.",    \
      0, 0},                                                                  \
     {"master-name", 0, "JOBRT_MASTER_NAME", OPT_STRING, &(o).master_name,    \
-     "NAME", "The name the Sentinels monitor the primary by.", 0, 0}
+     "NAME", "The name the Sentinels monitor the primary by.", 0, 0},       \
+    {"cluster", 0, "JOBRT_CLUSTER", OPT_FLAG, &(o).cluster, NULL,            \
+     "--redis is a node of a Redis Cluster: each queue's keys are on the "   \
+     "primary serving its slot, found and followed through MOVED, ASK "      \
+     "and failovers (db must be 0).", 0, 0}
 
 /* The option rows for where Redis is, how to log in and which keys to
  * use, for a cli_opt_t table (commands that name the queue otherwise, like

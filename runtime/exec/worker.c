@@ -381,7 +381,9 @@ static void finish(worker_t *w)
         LOGI("worker", "stopped: %llu succeeded, %llu retried, %llu "
              "dead-lettered%s", w->n_ok, w->n_retry, w->n_dead,
              running ? "; exiting with handlers still running" : "");
-    for (size_t i = 0; i < w->n_queues; i++) {
+    /* the last first: queue 0 holds the queue index's connection the
+     * others share (opts.index_of) */
+    for (size_t i = w->n_queues; i-- > 0;) {
         queue_redis_destroy(w->queues[i].q);
         w->queues[i].q = NULL;
     }
@@ -634,6 +636,7 @@ static int setup(worker_t *w)
         }
         rate_window_add(&wq->settle_rate, (int64_t)uv_now(&w->loop), 0);
         qo.queue = wq->name;
+        qo.index_of = i > 0 ? w->queues[0].q : NULL;
         cb.arg = wq;
         wq->q = queue_redis_create(&w->loop, &qo, &cb, err, sizeof err);
         if (wq->q == NULL) {
@@ -697,7 +700,7 @@ int worker_run(const worker_config_t *cfg)
         if (w.ex)
             executor_destroy(w.ex, 0);
         w.ex = NULL;
-        for (size_t i = 0; i < w.n_queues; i++)
+        for (size_t i = w.n_queues; i-- > 0;)
             queue_redis_destroy(w.queues[i].q);
         w.n_queues = 0;
         if (w.poke_timer.data)

@@ -308,10 +308,20 @@ static void park_expire(queue_redis_t *q)
 
 /* ---- registry heartbeat ------------------------------------------------- */
 
+/* priv is the queue owning the connection the ZADD went on (with
+ * --cluster maybe an earlier queue of the process: opts.index_of) */
 static void on_indexed(redisAsyncContext *ac, void *reply, void *priv)
 {
+    queue_redis_t *q = priv;
+    const redisReply *r = reply;
     (void)ac;
-    periodic_failed(priv, reply, PERIODIC_QUEUES, "indexing the queue in "
+    /* with --cluster the index has a connection of its own: a MOVED
+     * there moves that one (the next heartbeat indexes again) */
+    if (r && r->type == REDIS_REPLY_ERROR && q->o.target->cluster &&
+        redis_conn_route_error(&q->index, r->str, r->len) !=
+            REDIS_ROUTE_NONE)
+        return;
+    periodic_failed(q, reply, PERIODIC_QUEUES, "indexing the queue in "
                     "the namespace's queue list");
 }
 
@@ -342,7 +352,12 @@ static void on_heartbeat(redisAsyncContext *ac, void *reply, void *priv)
     char now[24];
     snprintf(now, sizeof now, "%lld", r->element[0]->integer);
     const char *argv[] = {"ZADD", q->keys.queues, now, q->o.queue};
-    redisAsyncCommandArgv(q->writer.ac, on_indexed, q, 4, argv, NULL);
+    queue_redis_t *owner = q;
+    if (q->o.target->cluster && q->o.index_of != NULL)
+        owner = q->o.index_of;
+    redis_conn_t *ic = q->o.target->cluster ? &owner->index : &q->writer;
+    if (!owner->closing && redis_conn_up(ic))
+        redisAsyncCommandArgv(ic->ac, on_indexed, owner, 4, argv, NULL);
 }
 
 static void heartbeat(queue_redis_t *q)

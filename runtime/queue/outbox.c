@@ -159,16 +159,26 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
                 return;
             }
         }
-        if (strncmp(r->str, "READONLY", 8) == 0) {
-            /* a replica now (a failover demoted it): reconnect, which with
-             * --sentinel asks where the primary is; sent again there */
-            LOGW("queue", "redis at %s: writer connection: %s refused "
-                 "(READONLY: the server is a replica now); reconnecting",
-                 q->o.target->display, script_name(op->script));
+        switch (redis_conn_route_error(&q->writer, r->str, r->len)) {
+        case REDIS_ROUTE_RECONNECT:
+            /* MOVED, or demoted by a failover: the writer reconnects where
+             * the slot's primary is now, and this is sent again there */
             outbox_resend(q, op);
-            if (q->writer.ac)
-                redisAsyncDisconnect(q->writer.ac);
             return;
+        case REDIS_ROUTE_RETRY:
+            /* TRYAGAIN, CLUSTERDOWN, a slot mid-migration (ASK), or a
+             * plain --redis that is a replica: hold everything and send
+             * again, not counted as a try */
+            outbox_resend(q, op);
+            q->op_hold = 1;
+            uv_timer_start(&q->op_retry_timer, on_op_retry_timer,
+                           strncmp(r->str, "READONLY", 8) == 0
+                               ? REDIS_ROUTE_READONLY_RETRY_MS
+                               : REDIS_ROUTE_RETRY_MS,
+                           0);
+            return;
+        case REDIS_ROUTE_NONE:
+            break;
         }
         if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
             q->scripts_ready = 0;
@@ -262,8 +272,19 @@ static void on_wait_reply(redisAsyncContext *ac, void *reply, void *priv)
     queue_redis_t *q = priv;
     redisReply *r = reply;
     (void)ac;
-    if (r == NULL) /* the connection went: the ops are sent again */
+    q->wait_outstanding = 0;
+    if (r == NULL) { /* the connection went: the ops are sent again */
+        q->wait_again = 0;
         return;
+    }
+    if (q->wait_again && redis_conn_up(&q->writer)) {
+        /* what was sent while this one blocked: a WAIT behind it */
+        q->wait_again = 0;
+        q->wait_outstanding =
+            redisAsyncCommand(q->writer.ac, on_wait_reply, q, "WAIT %d %lld",
+                              q->o.wait_replicas,
+                              (long long)q->o.wait_timeout_ms) == REDIS_OK;
+    }
     int want = q->o.wait_replicas;
     if (r->type == REDIS_REPLY_INTEGER && r->integer >= want) {
         if (q->wait_short)
@@ -302,10 +323,13 @@ void outbox_pump(queue_redis_t *q)
     /* --wait-replicas: one WAIT behind what this round sent; the writer's
      * next commands queue behind it in Redis, which holds this worker's
      * writes to what its replicas keep up with */
-    if (sent && q->o.wait_replicas > 0)
-        redisAsyncCommand(q->writer.ac, on_wait_reply, q, "WAIT %d %lld",
-                          q->o.wait_replicas,
-                          (long long)q->o.wait_timeout_ms);
+    if (sent && q->o.wait_replicas > 0 && q->wait_outstanding)
+        q->wait_again = 1;
+    else if (sent && q->o.wait_replicas > 0)
+        q->wait_outstanding =
+            redisAsyncCommand(q->writer.ac, on_wait_reply, q, "WAIT %d %lld",
+                              q->o.wait_replicas,
+                              (long long)q->o.wait_timeout_ms) == REDIS_OK;
 }
 
 static void start_script_round(queue_redis_t *q);

@@ -63,7 +63,12 @@ int periodic_failed(queue_redis_t *q, const redisReply *r, int kind,
         if (queue_fatal(q, line))
             return 1;
     }
-    if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (kind != PERIODIC_QUEUES &&
+        redis_conn_route_error(&q->writer, r->str, r->len) !=
+            REDIS_ROUTE_NONE) {
+        /* MOVED, mid-migration or demoted: the next tick tries again
+         * (on the reconnected writer) */
+    } else if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
         q->scripts_ready = 0;
         if (q->writer.ac)
             redisAsyncDisconnect(q->writer.ac);

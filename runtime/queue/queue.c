@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "queue/cluster.h"
 
 #include "core/log.h"
 
@@ -112,6 +113,17 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
                     reader_down, on_conn_fatal, q);
     redis_conn_init(&q->writer, loop, opts->target, "writer",
                     outbox_writer_up, outbox_writer_down, on_conn_fatal, q);
+    redis_conn_init(&q->index, loop, opts->target, "queue index", NULL,
+                    NULL, NULL, q);
+    if (opts->target->cluster) {
+        unsigned slot = cluster_key_slot(q->keys.stream,
+                                         strlen(q->keys.stream));
+        redis_conn_set_slot(&q->reader, slot);
+        redis_conn_set_slot(&q->writer, slot);
+        redis_conn_set_slot(&q->index, cluster_key_slot(
+                                           q->keys.queues,
+                                           strlen(q->keys.queues)));
+    }
     /* Until fully up, an error retrying cannot fix ends the worker. */
     q->reader.config_fatal = q->writer.config_fatal =
         q->cb.on_fatal != NULL;
@@ -123,6 +135,8 @@ void queue_redis_start(queue_redis_t *q)
 {
     redis_conn_start(&q->writer);
     redis_conn_start(&q->reader);
+    if (q->o.target->cluster && q->o.index_of == NULL)
+        redis_conn_start(&q->index);
     periodic_start(q);
 }
 
@@ -218,7 +232,7 @@ void queue_redis_destroy(queue_redis_t *q)
         return;
     q->closing = 1;
     q->fetching = 0;
-    q->handles_open = 7;
+    q->handles_open = 8;
     close_timer(&q->op_retry_timer);
     close_timer(&q->fetch_retry_timer);
     close_timer(&q->script_retry_timer);
@@ -226,4 +240,5 @@ void queue_redis_destroy(queue_redis_t *q)
     close_timer(&q->fatal_timer);
     redis_conn_close(&q->reader, on_conn_closed);
     redis_conn_close(&q->writer, on_conn_closed);
+    redis_conn_close(&q->index, on_conn_closed);
 }

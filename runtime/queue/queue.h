@@ -115,6 +115,10 @@ typedef struct {
      * replicas fall short; 0: no WAIT */
     int wait_replicas;
     int64_t wait_timeout_ms;
+    /* --cluster: an earlier queue of the same process whose connection to
+     * the namespace's queue index this one shares (one per process, not
+     * one per queue); it must outlive this one. NULL: its own. */
+    queue_redis_t *index_of;
 } queue_redis_opts_t;
 
 /* The registry: every QUEUE_HEARTBEAT_MS a worker writes its record

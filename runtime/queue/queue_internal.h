@@ -83,6 +83,9 @@ struct queue_redis {
     queue_keys_t keys;
     char result_ttl[24], failure_ttl[24], dlq_max_len[24];
     redis_conn_t reader, writer;
+    /* --cluster: the namespace's queue index (keys.queues) is in a slot
+     * of its own, maybe on another primary: its ZADD goes here */
+    redis_conn_t index;
 
     /* Fully up once: both connections up, the consumer group checked,
      * every script loaded, and a read and a script call answered. Until then an error retrying cannot fix is
@@ -236,6 +239,9 @@ struct queue_redis {
     buf_t ev_json;              /* one entry's "jobs" array, reused */
     /* --wait-replicas (outbox.c) */
     int wait_short;             /* the last WAIT fell short: said so */
+    /* one WAIT at a time: while it blocks the writer, rounds sent after
+     * it only mark wait_again, and one WAIT follows its reply */
+    int wait_outstanding, wait_again;
     unsigned long long waits_short; /* WAITs that fell short, all told */
 };
 

@@ -226,13 +226,20 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
             if (queue_fatal(q, line))
                 return;
         }
-        if (strncmp(r->str, "READONLY", 8) == 0 && q->reader.ac) {
-            /* a replica now (demoted by a failover): reconnect, which with
-             * --sentinel asks where the primary is */
-            LOGW("queue", "redis at %s: reader connection: XREADGROUP "
-                 "refused (READONLY: the server is a replica now); "
-                 "reconnecting", q->o.target->display);
-            redisAsyncDisconnect(q->reader.ac);
+        redis_route_t route =
+            redis_conn_route_error(&q->reader, r->str, r->len);
+        if (route == REDIS_ROUTE_RECONNECT)
+            return; /* MOVED or demoted: reader_up reads there */
+        if (route == REDIS_ROUTE_RETRY) {
+            /* TRYAGAIN, CLUSTERDOWN, mid-migration, a replica: quietly */
+            LOGD("queue", "XREADGROUP on %s: %s; again in %d ms",
+                 q->keys.stream, r->str, REDIS_ROUTE_RETRY_MS);
+            q->read_outstanding = 1; /* until the timer fires */
+            uv_timer_start(&q->fetch_retry_timer, on_fetch_retry,
+                           strncmp(r->str, "READONLY", 8) == 0
+                               ? REDIS_ROUTE_READONLY_RETRY_MS
+                               : REDIS_ROUTE_RETRY_MS,
+                           0);
             return;
         }
         if (strncmp(r->str, "NOGROUP", 7) == 0) {

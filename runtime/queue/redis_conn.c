@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "queue/redis_uv.h"
+#include "queue/cluster.h"
 #include "queue/sentinel.h"
 
 #include "core/log.h"
@@ -108,29 +109,23 @@ static redisReply *sync_step(redisContext *c, const redis_target_t *t,
     return redisCommand(c, "PING");
 }
 
-redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
-                                 char *err, size_t err_len)
+/* Connects to host:port (or t's unix socket) and runs the set-up steps;
+ * `sentinel_named` adds the ROLE check for a primary the Sentinels named. */
+static redisContext *connect_login(const redis_target_t *t, const char *host,
+                                   int port, int sentinel_named,
+                                   int timeout_ms, char *err, size_t err_len)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    char host[256];
-    int port = t->port;
-    if (t->n_sentinels) {
-        int config;
-        char why[768];
-        if (sentinel_lookup(t, host, sizeof host, &port, &config, why,
-                            sizeof why) != 0) {
-            snprintf(err, err_len, "redis at %s: no Sentinel named the "
-                     "primary: %s", t->display, why);
-            return NULL;
-        }
-    } else if (t->host) {
-        snprintf(host, sizeof host, "%s", t->host);
-    }
     redisContext *c = t->path ? redisConnectUnixWithTimeout(t->path, tv)
                               : redisConnectWithTimeout(host, port, tv);
     if (c == NULL || c->err) {
-        snprintf(err, err_len, "cannot connect to redis at %s: %s", t->display,
-                 c ? c->errstr : "out of memory");
+        if (t->path || !t->n_sentinels)
+            snprintf(err, err_len, "cannot connect to redis at %s: %s",
+                     t->display, c ? c->errstr : "out of memory");
+        else
+            snprintf(err, err_len, "cannot connect to redis at %s: %s:%d: "
+                     "%s", t->display, host, port,
+                     c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
         return NULL;
@@ -138,6 +133,8 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
     redisSetTimeout(c, tv);
     for (int step = next_step(t, STEP_AUTH); step != STEP_DONE;
          step = next_step(t, step + 1)) {
+        if (step == STEP_ROLE && !sentinel_named)
+            continue;
         redisReply *r = sync_step(c, t, step);
         if (r && step == STEP_ROLE && not_primary(r)) {
             snprintf(err, err_len, "redis at %s: %s:%d, which the Sentinels "
@@ -159,6 +156,37 @@ redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
         freeReplyObject(r);
     }
     return c;
+}
+
+redisContext *redis_connect_node_sync(const redis_target_t *t,
+                                      const char *host, int port,
+                                      int timeout_ms, char *err,
+                                      size_t err_len)
+{
+    return connect_login(t, host, port, 0, timeout_ms, err, err_len);
+}
+
+redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
+                                 char *err, size_t err_len)
+{
+    char host[256];
+    int port = t->port;
+    if (t->cluster)
+        return cluster_router_connect(t, timeout_ms, err, err_len);
+    if (t->n_sentinels) {
+        int config;
+        char why[768];
+        if (sentinel_lookup(t, host, sizeof host, &port, &config, why,
+                            sizeof why) != 0) {
+            snprintf(err, err_len, "redis at %s: no Sentinel named the "
+                     "primary: %s", t->display, why);
+            return NULL;
+        }
+        return connect_login(t, host, port, 1, timeout_ms, err, err_len);
+    }
+    if (t->host)
+        snprintf(host, sizeof host, "%s", t->host);
+    return connect_login(t, host, port, 0, timeout_ms, err, err_len);
 }
 
 static void schedule_retry(redis_conn_t *c);
@@ -215,10 +243,17 @@ static void mark_down(redis_conn_t *c, const char *why)
          * must not happen inside a hiredis callback. */
         c->stopped = 1;
         uv_timer_start(&c->retry_timer, on_fatal_timer, 0, 0);
+    } else if (c->dropping) {
+        /* redis_conn_drop: not trouble, a move; reconnect at once */
+        c->logged = CONN_TROUBLE_MOVED;
+        LOGI("redis", "%s connection to %s: %s; reconnecting", c->label,
+             c->target->display, c->why);
+        uv_timer_start(&c->retry_timer, on_retry_timer, 0, 0);
     } else {
         schedule_retry(c);
         log_trouble(c, was_up);
     }
+    c->dropping = 0;
     if (was_up && c->on_down)
         c->on_down(c, c->arg);
 }
@@ -242,7 +277,15 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     redis_conn_t *c = ac->data;
     if (c == NULL)
         return;
-    if (c->setup_step == STEP_DONE || c->why[0] == '\0') {
+    if (c->drop_why[0]) {
+        /* redis_conn_drop: say why it was dropped */
+        char why[sizeof c->drop_why];
+        snprintf(why, sizeof why, "%s", c->drop_why);
+        c->drop_why[0] = '\0';
+        c->why_config = 0;
+        c->dropping = 1;
+        mark_down(c, why);
+    } else if (c->setup_step == STEP_DONE || c->why[0] == '\0') {
         /* not a set-up step's error (that one is in c->why already) */
         c->why_config = 0;
         mark_down(c, status == REDIS_OK ? "closed"
@@ -253,13 +296,72 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     }
 }
 
+void redis_conn_drop(redis_conn_t *c, const char *why)
+{
+    if (c->ac == NULL)
+        return;
+    snprintf(c->drop_why, sizeof c->drop_why, "%s", why);
+    /* pending callbacks get NULL, then on_disconnect runs mark_down
+     * (inside a reply callback hiredis does this once it returns) */
+    redisAsyncFree(c->ac);
+}
+
+void redis_conn_set_slot(redis_conn_t *c, unsigned slot)
+{
+    c->slot = (int)(slot % CLUSTER_SLOTS);
+}
+
+redis_route_t redis_conn_route_error(redis_conn_t *c, const char *err,
+                                     size_t len)
+{
+    unsigned slot;
+    cluster_node_t node;
+    if (err == NULL)
+        return REDIS_ROUTE_NONE;
+    int kind = c->target->cluster
+                   ? cluster_redirect_parse(err, len, &slot, &node)
+                   : 0;
+    if (kind == 1) {
+        char why[sizeof c->drop_why];
+        snprintf(why, sizeof why, "slot %u moved to %.100s:%d (MOVED)", slot,
+                 node.host, node.port);
+        snprintf(c->cur_host, sizeof c->cur_host, "%s", node.host);
+        c->cur_port = node.port;
+        c->moved_hint = 1;
+        redis_conn_drop(c, why);
+        return REDIS_ROUTE_RECONNECT;
+    }
+    if (kind == 2 || (c->target->cluster &&
+                      cluster_error_is_transient(err, len)))
+        return REDIS_ROUTE_RETRY;
+    if (len >= 8 && strncmp(err, "READONLY", 8) == 0) {
+        if (c->target->n_sentinels || c->target->cluster) {
+            redis_conn_drop(c, "the server is a replica now (READONLY)");
+            return REDIS_ROUTE_RECONNECT;
+        }
+        if (!c->readonly_logged)
+            LOGE("redis", "%s connection to %s: the server is a replica "
+                 "(READONLY): jobrt writes to the primary; point --redis "
+                 "at it, or use --sentinel; retrying every %d ms", c->label,
+                 c->target->display, REDIS_ROUTE_READONLY_RETRY_MS);
+        c->readonly_logged = 1;
+        return REDIS_ROUTE_RETRY;
+    }
+    return REDIS_ROUTE_NONE;
+}
+
 /* Every set-up step succeeded: the connection is up. */
 static void on_ready(redis_conn_t *c)
 {
     char took[32];
     redis_format_duration(util_mono_ms() - c->down_since_ms, took,
                           sizeof took);
-    if (c->logged != CONN_TROUBLE_NONE)
+    int routed = c->target->n_sentinels || c->target->cluster;
+    if (c->logged != CONN_TROUBLE_NONE && routed)
+        LOGI("redis", "%s connection to %s %s on %s:%d after %s", c->label,
+             c->target->display, c->ever_up ? "restored" : "established",
+             c->cur_host, c->cur_port, took);
+    else if (c->logged != CONN_TROUBLE_NONE)
         LOGI("redis", "%s connection to %s %s after %s", c->label,
              c->target->display, c->ever_up ? "restored" : "established",
              took);
@@ -360,13 +462,64 @@ struct sentinel_req {
     int check;        /* asked while up: reconnect if the answer moved */
     int rc, config, port;
     char host[256], err[768];
+    /* --cluster: the slot asked for; the seeds asked after the target's
+     * node (a copy), and the primaries of the answer (new seeds) */
+    unsigned slot;
+    cluster_node_t *seeds, *answer_seeds;
+    int n_seeds, n_answer_seeds;
 };
+
+/* The primaries of m, each once, at most CLUSTER_MAX_NODES, in a new
+ * array (NULL when out of memory: then no seeds). */
+static cluster_node_t *map_primaries(const cluster_map_t *m, int *n)
+{
+    *n = 0;
+    cluster_node_t *out = calloc(CLUSTER_MAX_NODES, sizeof *out);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < m->n && *n < CLUSTER_MAX_NODES; i++) {
+        const cluster_node_t *p = &m->range[i].primary;
+        int seen = 0;
+        for (int j = 0; j < *n && !seen; j++)
+            seen = out[j].port == p->port && strcmp(out[j].host, p->host) == 0;
+        if (!seen)
+            out[(*n)++] = *p;
+    }
+    return out;
+}
 
 static void lookup_work(uv_work_t *w)
 {
     struct sentinel_req *r = w->data;
-    r->rc = sentinel_lookup(&r->t, r->host, sizeof r->host, &r->port,
-                            &r->config, r->err, sizeof r->err);
+    if (!r->t.cluster) {
+        r->rc = sentinel_lookup(&r->t, r->host, sizeof r->host, &r->port,
+                                &r->config, r->err, sizeof r->err);
+        return;
+    }
+    cluster_map_t m;
+    cluster_node_t node;
+    r->rc = cluster_discover(&r->t, r->seeds, r->n_seeds, &m, &r->config,
+                             r->err, sizeof r->err);
+    if (r->rc != 0)
+        return;
+    if (cluster_map_find(&m, r->slot, &node) != 0) {
+        snprintf(r->err, sizeof r->err, "no node serves slot %u (the "
+                 "cluster's slots are not all assigned)", r->slot);
+        r->rc = -1;
+    } else {
+        snprintf(r->host, sizeof r->host, "%s", node.host);
+        r->port = node.port;
+    }
+    r->answer_seeds = map_primaries(&m, &r->n_answer_seeds);
+    cluster_map_free(&m);
+}
+
+static void lookup_req_free(struct sentinel_req *r)
+{
+    redis_target_free(&r->t);
+    free(r->seeds);
+    free(r->answer_seeds);
+    free(r);
 }
 
 static void connect_addr(redis_conn_t *c);
@@ -379,6 +532,12 @@ static void lookup_done(uv_work_t *w, int status)
         c->lookup = NULL;
         c->next_check_ms = util_mono_ms() + SENTINEL_CHECK_MS;
     }
+    if (c && !c->closing && r->answer_seeds) { /* --cluster: remember them */
+        free(c->seeds);
+        c->seeds = r->answer_seeds;
+        c->n_seeds = r->n_answer_seeds;
+        r->answer_seeds = NULL;
+    }
     if (c == NULL || c->closing || c->stopped) {
         /* nothing */
     } else if (r->check) {
@@ -390,16 +549,25 @@ static void lookup_done(uv_work_t *w, int status)
                  "the primary now (was %s:%d): reconnecting there",
                  c->label, c->target->display, r->host, r->port, c->cur_host,
                  c->cur_port);
-            redisAsyncDisconnect(c->ac);
+            /* not a graceful disconnect: a primary cut off from the
+             * network would never answer what is pending */
+            redis_conn_drop(c, "the Sentinels name another primary");
         }
     } else if (status != 0 || r->rc != 0) {
         c->why_config = status == 0 && r->config;
         char why[sizeof c->why];
-        snprintf(why, sizeof why, "no Sentinel named the primary: %.250s",
+        snprintf(why, sizeof why, "%s: %.250s",
+                 c->target->cluster ? "no cluster node said where the "
+                                      "queue's slot is"
+                                    : "no Sentinel named the primary",
                  status ? "lookup cancelled" : r->err);
         mark_down(c, why);
     } else {
-        if (strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port)
+        if ((strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port) &&
+            c->target->cluster)
+            LOGI("redis", "%s connection to %s: slot %d is served by %s:%d",
+                 c->label, c->target->display, c->slot, r->host, r->port);
+        else if (strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port)
             LOGI("redis", "%s connection to %s: the Sentinels name %s:%d as "
                  "the primary", c->label, c->target->display, r->host,
                  r->port);
@@ -407,8 +575,7 @@ static void lookup_done(uv_work_t *w, int status)
         c->cur_port = r->port;
         connect_addr(c);
     }
-    redis_target_free(&r->t);
-    free(r);
+    lookup_req_free(r);
 }
 
 /* Starts a lookup of c's primary. Returns 0, or -1 (out of memory). */
@@ -421,10 +588,19 @@ static int start_lookup(redis_conn_t *c, int check)
     }
     r->c = c;
     r->check = check;
+    r->slot = c->slot < 0 ? 0u : (unsigned)c->slot;
+    if (c->n_seeds) {
+        r->seeds = malloc((size_t)c->n_seeds * sizeof *r->seeds);
+        if (r->seeds == NULL) {
+            lookup_req_free(r);
+            return -1;
+        }
+        memcpy(r->seeds, c->seeds, (size_t)c->n_seeds * sizeof *r->seeds);
+        r->n_seeds = c->n_seeds;
+    }
     r->work.data = r;
     if (uv_queue_work(c->loop, &r->work, lookup_work, lookup_done) != 0) {
-        redis_target_free(&r->t);
-        free(r);
+        lookup_req_free(r);
         return -1;
     }
     c->lookup = r;
@@ -444,7 +620,14 @@ static void connect_now(redis_conn_t *c)
 {
     c->why[0] = '\0';
     c->why_config = 0;
-    if (c->target->n_sentinels == 0) {
+    if (c->target->cluster && c->moved_hint) {
+        /* a MOVED named the slot's primary: straight there (a failed
+         * connect asks the cluster next time) */
+        c->moved_hint = 0;
+        connect_addr(c);
+        return;
+    }
+    if (c->target->n_sentinels == 0 && !c->target->cluster) {
         connect_addr(c);
         return;
     }
@@ -463,8 +646,9 @@ static void connect_now(redis_conn_t *c)
 static void connect_addr(redis_conn_t *c)
 {
     c->setup_step = STEP_AUTH;
-    const char *host = c->target->n_sentinels ? c->cur_host : c->target->host;
-    int port = c->target->n_sentinels ? c->cur_port : c->target->port;
+    int routed = c->target->n_sentinels || c->target->cluster;
+    const char *host = routed ? c->cur_host : c->target->host;
+    int port = routed ? c->cur_port : c->target->port;
     redisAsyncContext *ac =
         c->target->path ? redisAsyncConnectUnix(c->target->path)
                         : redisAsyncConnect(host, port);
@@ -531,6 +715,7 @@ void redis_conn_init(redis_conn_t *c, uv_loop_t *loop,
     c->on_fatal = on_fatal;
     c->arg = arg;
     c->down_since_ms = util_mono_ms(); /* not yet connected */
+    c->slot = -1;
     uv_timer_init(loop, &c->retry_timer);
     c->retry_timer.data = c;
 }
@@ -546,6 +731,9 @@ void redis_conn_close(redis_conn_t *c, uv_close_cb on_closed)
     }
     uv_timer_stop(&c->retry_timer);
     uv_close((uv_handle_t *)&c->retry_timer, on_closed);
+    free(c->seeds);
+    c->seeds = NULL;
+    c->n_seeds = 0;
     if (c->ac) {
         /* Frees now: pending callbacks run with NULL replies, then the
          * disconnect callback; nothing of this context runs later. */

@@ -40,13 +40,22 @@ int redis_error_is_config(const char *err);
 redisContext *redis_connect_sync(const redis_target_t *t, int timeout_ms,
                                  char *err, size_t err_len);
 
+/* One node at host:port, logged in as t says (AUTH; no Sentinel, no
+ * Cluster routing): what cluster.c asks CLUSTER SLOTS of and routes to.
+ * NULL with err set (naming t's display, not the password). */
+redisContext *redis_connect_node_sync(const redis_target_t *t,
+                                      const char *host, int port,
+                                      int timeout_ms, char *err,
+                                      size_t err_len);
+
 typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_UP } conn_state_t;
 
 /* The trouble the last log line reported, so each change is one line. */
 typedef enum {
     CONN_TROUBLE_NONE,
     CONN_TROUBLE_TRANSIENT,
-    CONN_TROUBLE_CONFIG
+    CONN_TROUBLE_CONFIG,
+    CONN_TROUBLE_MOVED /* dropped on purpose to go elsewhere (MOVED, ...) */
 } conn_trouble_t;
 
 typedef struct redis_conn redis_conn_t;
@@ -83,6 +92,17 @@ struct redis_conn {
     int cur_port;
     struct sentinel_req *lookup;
     int64_t next_check_ms;
+    /* --cluster (queue/cluster.h): the slot this connection serves (-1:
+     * none), where a MOVED said it is (connected to directly next), the
+     * primaries the last map named (asked when the target's node is
+     * down), and what redis_conn_drop said */
+    int slot;
+    int moved_hint;
+    struct cluster_node *seeds;
+    int n_seeds;
+    char drop_why[200];
+    int dropping;           /* on_disconnect of a redis_conn_drop */
+    int readonly_logged;    /* READONLY without Sentinels: said once */
     redis_conn_fn on_up;    /* connected, authenticated, db selected */
     redis_conn_fn on_down;  /* connection lost; pending callbacks got NULL */
     redis_conn_fatal_fn on_fatal;
@@ -102,6 +122,35 @@ void redis_conn_close(redis_conn_t *c, uv_close_cb on_closed);
  * where the primary is (in the thread pool) and reconnects when they name
  * another one. Call it from a periodic tick; nothing without Sentinels. */
 void redis_conn_sentinel_check(redis_conn_t *c, int64_t now_ms);
+
+/* With --cluster: the slot whose primary c connects to (call before
+ * redis_conn_start; without it, the primary of slot 0's range). */
+void redis_conn_set_slot(redis_conn_t *c, unsigned slot);
+
+/* Closes c's connection at once, without waiting for replies (a cut-off
+ * server may never send them): pending callbacks get NULL, on_down runs,
+ * and c reconnects as after a lost connection; `why` is its log line's
+ * reason. Safe inside one of c's reply callbacks. */
+void redis_conn_drop(redis_conn_t *c, const char *why);
+
+/* What an error reply to a command on c asks for. */
+typedef enum {
+    REDIS_ROUTE_NONE,      /* an ordinary error: the caller's to handle */
+    REDIS_ROUTE_RECONNECT, /* c was dropped and reconnects where it must
+                              (MOVED: to the slot's new primary; READONLY
+                              with --sentinel or --cluster: demoted, ask
+                              again); send the command again once up */
+    REDIS_ROUTE_RETRY      /* send it again on c in REDIS_ROUTE_RETRY_MS:
+                              TRYAGAIN, CLUSTERDOWN, ASK (a slot being
+                              migrated; ends in MOVED), READONLY with a
+                              plain --redis (said once: it needs the
+                              primary) */
+} redis_route_t;
+#define REDIS_ROUTE_RETRY_MS 50
+#define REDIS_ROUTE_READONLY_RETRY_MS 1000
+
+redis_route_t redis_conn_route_error(redis_conn_t *c, const char *err,
+                                     size_t len);
 
 static inline int redis_conn_up(const redis_conn_t *c)
 {

@@ -403,6 +403,7 @@ int redis_target_copy(redis_target_t *dst, const redis_target_t *src)
     memset(dst, 0, sizeof *dst);
     dst->port = src->port;
     dst->db = src->db;
+    dst->cluster = src->cluster;
     memcpy(dst->display, src->display, sizeof dst->display);
     if (dup_field(&dst->host, src->host) != 0 ||
         dup_field(&dst->path, src->path) != 0 ||

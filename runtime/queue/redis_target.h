@@ -26,6 +26,9 @@ typedef struct {
     char *sentinel_host[REDIS_SENTINEL_MAX];
     int sentinel_port[REDIS_SENTINEL_MAX];
     int n_sentinels;
+    /* --cluster (queue/cluster.h): host:port is one node of a Redis
+     * Cluster, asked where each slot is served; db is 0. */
+    int cluster;
 } redis_target_t;
 
 /* Where the password may come from besides the URL; every field may be

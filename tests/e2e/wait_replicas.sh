@@ -97,4 +97,36 @@ wait_for "the replica to have every record" 10 eval \
     "[ \"\$(replica --scan --pattern 'jobrt:{$Q}:job:r-*' | wc -l)\" = 61 ]"
 stop_worker w1
 assert_eq 0 "$WORKER_RC" "w1 exit code"
+
+# ---- a worker's WAIT is bounded: it holds the heartbeat ---------------------------
+run_cmd "$JOBRT_BIN" run --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" \
+    -q $Q --wait-replicas 1 --wait-timeout 3s
+assert_eq 2 "$RC" "run --wait-timeout 3s"
+assert_contains "$ERR" "--wait-timeout" "the refusal names the option"
+
+# ---- a worker pointed at the replica: one line, no reconnect loop -----------------
+J enqueue $Q ok -v 1 --payload '{}' --id r-62 >/dev/null
+start_worker w2 --plugin-dir "$JOBRT_TESTKIT_DIR" -q $Q \
+    -r "unix://$REPL_SOCK"
+# one line per connection (the reader's and the writer's), then quiet
+wait_for "w2's reader and writer to say the server is a replica" 10 eval \
+    '[ "$(grep -c "the server is a replica (READONLY)" "$(worker_log w2)")" \
+        -ge 2 ]'
+n_ro=$(grep -c "READONLY" "$(worker_log w2)")
+# two more seconds of its retries (every 1 s) must add no line
+deadline=$(($(now_ms) + 2000))
+while [ "$(now_ms)" -lt "$deadline" ]; do
+    worker_alive w2 || fail "w2 exited"
+    sleep 0.2
+done
+assert_eq "$n_ro" "$(grep -c "READONLY" "$(worker_log w2)")" \
+    "READONLY is said once per connection, not per retry"
+grep -qE "connection to .* (lost|restored)" "$(worker_log w2)" &&
+    fail "w2 reconnected in a loop: $(grep -E 'lost|restored' \
+        "$(worker_log w2)" | head -3)"
+stop_worker w2
+all_done 61 || fail "r-1..r-61 changed"
+# the replica's worker ran nothing: r-62 still waits on the primary
+assert_exit 0 "jobrt status r-62" J status r-62 -q $Q
+assert_contains "$OUT" "is queued in queue $Q" "r-62 after w2 stopped"
 pass
