@@ -47,14 +47,13 @@ Test(cluster, key_slot_is_crc16_xmodem_with_hash_tags)
                  slot_of("{user1000}.followers"));
     cr_assert_eq(slot_of("{user1000}.following"), slot_of("user1000"));
     /* an empty tag: the whole key */
-    cr_assert_eq(slot_of("foo{}{bar}"),
-                 cluster_key_slot("foo{}{bar}", 10));
+    cr_assert_eq(slot_of("foo{}{bar}"), 8363); /* CRC16 of all 10 bytes */
     cr_assert_neq(slot_of("foo{}{bar}"), slot_of("bar"));
     /* the first '{' and the next '}' after it */
     cr_assert_eq(slot_of("foo{{bar}}zap"), slot_of("{bar"));
     cr_assert_eq(slot_of("foo{bar}{zap}"), slot_of("bar"));
     /* no '}' after the '{': the whole key */
-    cr_assert_eq(slot_of("a{b"), cluster_key_slot("a{b", 3));
+    cr_assert_eq(slot_of("a{b"), 13340); /* CRC16 of "a{b" */
     /* bytes past len do not count, NULs inside do */
     cr_assert_eq(cluster_key_slot("{q}xyz", 3), slot_of("q"));
     cr_assert_neq(cluster_key_slot("a\0b", 3), slot_of("a"));

@@ -565,22 +565,32 @@ Test(cluster_router, a_lost_node_is_named_and_writes_are_not_repeated)
     freeReplyObject(r);
     redisFree(c);
     /* A write whose connection is cut after it was sent: node 1 holds
-     * writes for 400 ms, and 100 ms in, a child kills its clients. Redis
+     * writes for 1 s, and once the INCR waits there (CLIENT LIST says
+     * cmd=incr), a child kills its clients. Redis
      * drops a paused client's pending command when the client goes, so
      * the INCR never runs; one sent again on a new connection (there is
      * time left: 2 s) would run when the pause ends. */
     c = router(2000);
     r = must(c, REDIS_REPLY_STATUS, "SET %s 0", paused);
     freeReplyObject(r);
-    r = node_cmd(1, "CLIENT PAUSE 400 WRITE");
+    r = node_cmd(1, "CLIENT PAUSE 1000 WRITE");
     cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
     freeReplyObject(r);
     pid_t killer = fork();
     cr_assert_geq(killer, 0);
     if (killer == 0) {
-        sleep_ms(100);
         redisContext *k = redisConnect("127.0.0.1", cl.port[1]);
-        redisReply *kr = k && !k->err
+        int seen = 0;
+        for (int i = 0; i < 180 && k && !k->err && !seen; i++) {
+            redisReply *l = redisCommand(k, "CLIENT LIST TYPE normal");
+            seen = l && l->type == REDIS_REPLY_STRING &&
+                   strstr(l->str, "cmd=incr") != NULL;
+            if (l)
+                freeReplyObject(l);
+            if (!seen)
+                sleep_ms(5);
+        }
+        redisReply *kr = seen && k && !k->err
                              ? redisCommand(k, "CLIENT KILL TYPE normal "
                                             "SKIPME yes")
                              : NULL;
@@ -599,7 +609,6 @@ Test(cluster_router, a_lost_node_is_named_and_writes_are_not_repeated)
     r = node_cmd(1, "SET %s x", probe);
     cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
     freeReplyObject(r);
-    sleep_ms(200);
     r = node_cmd(1, "GET %s", paused);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert_str_eq(r->str, "0", "the lost INCR was sent again");

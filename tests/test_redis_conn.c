@@ -55,8 +55,8 @@ Test(redis_conn, config_errors)
     cr_assert_eq(redis_error_is_config(NULL), 0);
 }
 
-/* What an error reply asks of a connection: MOVED drops it and names
- * where to go, ASK / TRYAGAIN / CLUSTERDOWN retry it, READONLY reconnects
+/* What an error reply asks of a connection: MOVED (of its own slot)
+ * drops it and names where to go, ASK / TRYAGAIN / CLUSTERDOWN retry it, READONLY reconnects
  * with --sentinel or --cluster and retries (said once) without; nothing
  * else is routed. A connection that is not up is only pointed. */
 Test(redis_conn, route_error)
@@ -80,6 +80,22 @@ Test(redis_conn, route_error)
     cr_assert_eq(conns[n - 1].cur_port, 7002);
     cr_assert_eq(ROUTE(plain, moved), REDIS_ROUTE_NONE,
                  "no --cluster: an error like any other");
+    /* a MOVED for another slot than the connection's is not followed */
+    redis_conn_init(&conns[n], loop, &cl, "writer", NULL, NULL, NULL, NULL);
+    redis_conn_set_slot(&conns[n], 12);
+    cr_assert_eq(redis_conn_route_error(&conns[n], moved, strlen(moved)),
+                 REDIS_ROUTE_NONE);
+    cr_assert_eq(conns[n].moved_hint, 0);
+    n++;
+    redis_conn_init(&conns[n], loop, &cl, "writer", NULL, NULL, NULL, NULL);
+    redis_conn_set_slot(&conns[n], 3999);
+    cr_assert_eq(redis_conn_route_error(&conns[n], moved, strlen(moved)),
+                 REDIS_ROUTE_RECONNECT, "its own slot's is");
+    n++;
+    /* CLUSTERDOWN marks since when (the periodic check asks the map) */
+    const char *down = "CLUSTERDOWN The cluster is down";
+    cr_assert_eq(ROUTE(cl, down), REDIS_ROUTE_RETRY);
+    cr_assert_gt(conns[n - 1].busy_since_ms, 0);
     const char *retry[] = {"ASK 3999 127.0.0.1:7002",
                            "TRYAGAIN Multiple keys request during rehashing "
                            "of slot",

@@ -462,8 +462,10 @@ int cmd_enqueue(int argc, char **argv)
         return rc;
     }
     if (wait_replicas > 0) {
-        /* a WAIT may take --wait-timeout to answer: read that long more */
-        int64_t ms = wait_timeout_ms + 5000;
+        /* a WAIT may take --wait-timeout to answer: read that long more
+         * (with --cluster, past the router's own budget for it, so that
+         * its error, naming the node, is the one shown) */
+        int64_t ms = wait_timeout_ms + (ro.cluster ? 12000 : 5000);
         struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
                                                      1000};
         redisSetTimeout(c, tv);

@@ -43,7 +43,6 @@ int redis_cli_target(const cli_cmd_t *cmd, const redis_cli_opts_t *o,
         t->cluster = 1;
         size_t n = strlen(t->display);
         snprintf(t->display + n, sizeof t->display - n, " (cluster)");
-        return 0;
     }
     if ((o->sentinels != NULL) != (o->master_name != NULL)) {
         redis_target_free(t);

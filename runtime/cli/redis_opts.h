@@ -53,8 +53,8 @@ typedef struct {
      "NAME", "The name the Sentinels monitor the primary by.", 0, 0},       \
     {"cluster", 0, "JOBRT_CLUSTER", OPT_FLAG, &(o).cluster, NULL,            \
      "--redis is a node of a Redis Cluster: each queue's keys are on the "   \
-     "primary serving its slot, found and followed through MOVED, ASK "      \
-     "and failovers (db must be 0).", 0, 0}
+     "primary serving its slot, found and followed through MOVED and "       \
+     "failovers, with ASK and TRYAGAIN retried (db must be 0).", 0, 0}
 
 /* The option rows for where Redis is, how to log in and which keys to
  * use, for a cli_opt_t table (commands that name the queue otherwise, like

@@ -4,7 +4,9 @@
  * discovery (blocking: the CLI calls it directly, a worker's connections
  * from the libuv thread pool, as for Sentinel). Every answer is untrusted:
  * a host is at most 255 printable bytes, a port 1 to 65535, a slot below
- * CLUSTER_SLOTS, and a map at most CLUSTER_MAX_RANGES ranges.
+ * CLUSTER_SLOTS, and a map at most CLUSTER_MAX_RANGES ranges, checked
+ * once parsed (hiredis 0.14 reads a whole reply first, with no limit on
+ * its size: the nodes asked are the operator's own).
  *
  * A queue's keys carry the queue name as their hash tag, so each queue
  * lives in one slot; a worker's connections for a queue go to the

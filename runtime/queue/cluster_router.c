@@ -376,6 +376,18 @@ static int attempt(router_t *rt, const cluster_node_t *n, const request_t *q,
     if (asking) {
         if (redisGetReply(c->c, &r) != REDIS_OK)
             goto lost;
+        redisReply *ar = r;
+        if (ar && ar->type == REDIS_REPLY_ERROR) {
+            /* ASKING refused (an ACL without +asking): that is the
+             * answer, not the MOVED the command then gets */
+            if (redisGetReply(c->c, &r) != REDIS_OK) {
+                freeReplyObject(ar);
+                goto lost;
+            }
+            freeReplyObject(r);
+            *reply = ar;
+            return SENT_REPLY;
+        }
         freeReplyObject(r);
     }
     if (redisGetReply(c->c, &r) != REDIS_OK)
@@ -424,9 +436,12 @@ static long long read_budget(const router_t *rt, const cluster_cmd_t *ro)
 /* A reply that asks to wait and send the same again. */
 static int busy(const redisReply *r)
 {
+    /* READONLY: a node demoted since the map was read refused it, so it
+     * did not run; asked again after the map is */
     return r->type == REDIS_REPLY_ERROR &&
            (cluster_error_is_transient(r->str, r->len) ||
-            strncmp(r->str, "LOADING", 7) == 0);
+            strncmp(r->str, "LOADING", 7) == 0 ||
+            strncmp(r->str, "READONLY", 8) == 0);
 }
 
 static void send_routed(router_t *rt, const request_t *q,

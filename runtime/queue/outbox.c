@@ -450,6 +450,7 @@ void outbox_writer_down(redis_conn_t *c, void *arg)
     (void)c;
     q->scripts_ready = 0;
     uv_timer_stop(&q->script_retry_timer); /* writer_up starts a round */
+    redis_conn_recheck(&q->reader); /* --cluster: has the slot moved? */
     queue_progress(q);
 }
 

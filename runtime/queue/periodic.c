@@ -334,6 +334,7 @@ static void on_tick(uv_timer_t *t)
     /* --sentinel: is the primary still where both connections are? */
     redis_conn_sentinel_check(&q->reader, now);
     redis_conn_sentinel_check(&q->writer, now);
+    redis_conn_sentinel_check(&q->index, now); /* --cluster; else not up */
     if (!outbox_ready(q))
         return;
     if (now >= q->next_promote && !q->promote_outstanding) {

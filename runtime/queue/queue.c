@@ -123,6 +123,10 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
         redis_conn_set_slot(&q->index, cluster_key_slot(
                                            q->keys.queues,
                                            strlen(q->keys.queues)));
+        /* a reply awaited longer than its command may block is stuck */
+        q->reader.stuck_after_ms += opts->block_ms;
+        if (opts->wait_replicas > 0)
+            q->writer.stuck_after_ms += opts->wait_timeout_ms;
     }
     /* Until fully up, an error retrying cannot fix ends the worker. */
     q->reader.config_fatal = q->writer.config_fatal =

@@ -46,6 +46,10 @@ static void on_group_created(redisAsyncContext *ac, void *reply, void *priv)
         queue_check_started(q);
         return;
     }
+    /* --cluster: a MOVED moves the reader, which creates it there */
+    if (redis_conn_route_error(&q->reader, r->str, r->len) ==
+        REDIS_ROUTE_RECONNECT)
+        return;
     if (redis_error_is_config(r->str)) {
         char line[1536];
         snprintf(line, sizeof line, "redis at %s: reader connection: XGROUP "
@@ -92,6 +96,7 @@ void reader_down(redis_conn_t *c, void *arg)
     queue_redis_t *q = arg;
     (void)c;
     q->read_outstanding = 0;
+    redis_conn_recheck(&q->writer); /* --cluster: has the slot moved? */
     queue_progress(q);
 }
 

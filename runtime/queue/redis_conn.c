@@ -244,11 +244,23 @@ static void mark_down(redis_conn_t *c, const char *why)
         c->stopped = 1;
         uv_timer_start(&c->retry_timer, on_fatal_timer, 0, 0);
     } else if (c->dropping) {
-        /* redis_conn_drop: not trouble, a move; reconnect at once */
+        /* redis_conn_drop: not trouble, a move; reconnect at once, unless
+         * it moved within the last second (two nodes each naming the
+         * other must not make a busy loop) */
+        int64_t now = util_mono_ms();
+        int again = c->last_drop_ms && now - c->last_drop_ms < 1000;
+        c->last_drop_ms = now;
         c->logged = CONN_TROUBLE_MOVED;
-        LOGI("redis", "%s connection to %s: %s; reconnecting", c->label,
-             c->target->display, c->why);
-        uv_timer_start(&c->retry_timer, on_retry_timer, 0, 0);
+        if (again) {
+            schedule_retry(c);
+            LOGI("redis", "%s connection to %s: %s; reconnecting in %lld "
+                 "ms", c->label, c->target->display, c->why,
+                 (long long)c->backoff_ms);
+        } else {
+            LOGI("redis", "%s connection to %s: %s; reconnecting", c->label,
+                 c->target->display, c->why);
+            uv_timer_start(&c->retry_timer, on_retry_timer, 0, 0);
+        }
     } else {
         schedule_retry(c);
         log_trouble(c, was_up);
@@ -300,6 +312,18 @@ void redis_conn_drop(redis_conn_t *c, const char *why)
 {
     if (c->ac == NULL)
         return;
+    if (!(c->ac->c.flags & REDIS_CONNECTED)) {
+        /* hiredis runs no disconnect callback for a context that never
+         * connected: give it up here, as the connect timeout does */
+        redisAsyncContext *ac = c->ac;
+        ac->data = NULL;
+        c->ac = NULL;
+        redisAsyncFree(ac);
+        c->why_config = 0;
+        c->dropping = 1;
+        mark_down(c, why);
+        return;
+    }
     snprintf(c->drop_why, sizeof c->drop_why, "%s", why);
     /* pending callbacks get NULL, then on_disconnect runs mark_down
      * (inside a reply callback hiredis does this once it returns) */
@@ -321,6 +345,11 @@ redis_route_t redis_conn_route_error(redis_conn_t *c, const char *err,
     int kind = c->target->cluster
                    ? cluster_redirect_parse(err, len, &slot, &node)
                    : 0;
+    if (kind == 1 && c->slot >= 0 && slot != (unsigned)c->slot) {
+        /* a key of another slot: not this connection's to follow (its
+         * command fails as it is) */
+        return REDIS_ROUTE_NONE;
+    }
     if (kind == 1) {
         char why[sizeof c->drop_why];
         snprintf(why, sizeof why, "slot %u moved to %.100s:%d (MOVED)", slot,
@@ -332,8 +361,11 @@ redis_route_t redis_conn_route_error(redis_conn_t *c, const char *err,
         return REDIS_ROUTE_RECONNECT;
     }
     if (kind == 2 || (c->target->cluster &&
-                      cluster_error_is_transient(err, len)))
+                      cluster_error_is_transient(err, len))) {
+        if (kind != 2 && c->busy_since_ms == 0)
+            c->busy_since_ms = util_mono_ms();
         return REDIS_ROUTE_RETRY;
+    }
     if (len >= 8 && strncmp(err, "READONLY", 8) == 0) {
         if (c->target->n_sentinels || c->target->cluster) {
             redis_conn_drop(c, "the server is a replica now (READONLY)");
@@ -368,6 +400,9 @@ static void on_ready(redis_conn_t *c)
     else if (!c->ever_up)
         LOGD("redis", "%s connected to %s", c->label, c->target->display);
     c->logged = CONN_TROUBLE_NONE;
+    c->readonly_logged = 0;
+    c->stuck_head = NULL;
+    c->busy_since_ms = 0;
     uv_timer_stop(&c->retry_timer); /* the connect watchdog */
     c->down_since_ms = 0;
     c->backoff_ms = 0;
@@ -545,13 +580,26 @@ static void lookup_done(uv_work_t *w, int status)
          * old one may be demoted, or cut off and about to be) */
         if (r->rc == 0 && redis_conn_up(c) &&
             (strcmp(r->host, c->cur_host) != 0 || r->port != c->cur_port)) {
-            LOGW("redis", "%s connection to %s: the Sentinels name %s:%d as "
-                 "the primary now (was %s:%d): reconnecting there",
-                 c->label, c->target->display, r->host, r->port, c->cur_host,
-                 c->cur_port);
+            char why[sizeof c->drop_why];
+            if (c->target->cluster) {
+                snprintf(why, sizeof why, "slot %d is served by %.50s:%d "
+                         "now (the cluster map; was %.50s:%d, which does "
+                         "not answer)", c->slot, r->host, r->port,
+                         c->cur_host, c->cur_port);
+            } else {
+                LOGW("redis", "%s connection to %s: the Sentinels name "
+                     "%s:%d as the primary now (was %s:%d): reconnecting "
+                     "there", c->label, c->target->display, r->host,
+                     r->port, c->cur_host, c->cur_port);
+                snprintf(why, sizeof why, "the Sentinels name another "
+                         "primary");
+            }
             /* not a graceful disconnect: a primary cut off from the
              * network would never answer what is pending */
-            redis_conn_drop(c, "the Sentinels name another primary");
+            snprintf(c->cur_host, sizeof c->cur_host, "%s", r->host);
+            c->cur_port = r->port;
+            c->moved_hint = c->target->cluster;
+            redis_conn_drop(c, why);
         }
     } else if (status != 0 || r->rc != 0) {
         c->why_config = status == 0 && r->config;
@@ -607,12 +655,39 @@ static int start_lookup(redis_conn_t *c, int check)
     return 0;
 }
 
+/* --cluster: whether the slot's node looks stuck (see the header) */
+static int cluster_stuck(redis_conn_t *c, int64_t now_ms)
+{
+    const void *head = c->ac ? (const void *)c->ac->replies.head : NULL;
+    if (head == NULL || head != c->stuck_head) {
+        c->stuck_head = head;
+        c->stuck_since_ms = now_ms;
+    }
+    return (head && now_ms - c->stuck_since_ms >= c->stuck_after_ms) ||
+           (c->busy_since_ms && now_ms - c->busy_since_ms >= 1000);
+}
+
+void redis_conn_recheck(redis_conn_t *c)
+{
+    if (!c->target->cluster || !redis_conn_up(c) || c->lookup || c->closing)
+        return;
+    c->stuck_head = NULL;
+    c->busy_since_ms = 0;
+    c->next_check_ms = util_mono_ms() + SENTINEL_CHECK_MS;
+    start_lookup(c, 1);
+}
+
 void redis_conn_sentinel_check(redis_conn_t *c, int64_t now_ms)
 {
-    if (c->target->n_sentinels == 0 || !redis_conn_up(c) || c->lookup ||
-        c->closing || now_ms < c->next_check_ms)
+    if ((c->target->n_sentinels == 0 && !c->target->cluster) ||
+        !redis_conn_up(c) || c->lookup || c->closing ||
+        now_ms < c->next_check_ms)
         return;
     c->next_check_ms = now_ms + SENTINEL_CHECK_MS;
+    if (c->target->cluster && !cluster_stuck(c, now_ms))
+        return;
+    c->stuck_head = NULL;
+    c->busy_since_ms = 0;
     start_lookup(c, 1);
 }
 
@@ -716,6 +791,7 @@ void redis_conn_init(redis_conn_t *c, uv_loop_t *loop,
     c->arg = arg;
     c->down_since_ms = util_mono_ms(); /* not yet connected */
     c->slot = -1;
+    c->stuck_after_ms = REDIS_STUCK_AFTER_MS;
     uv_timer_init(loop, &c->retry_timer);
     c->retry_timer.data = c;
 }

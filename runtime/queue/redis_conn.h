@@ -102,6 +102,14 @@ struct redis_conn {
     int n_seeds;
     char drop_why[200];
     int dropping;           /* on_disconnect of a redis_conn_drop */
+    int64_t last_drop_ms;   /* a drop within a second backs off */
+    /* --cluster, while up: the oldest reply awaited at the last check and
+     * for how many checks it was, and since when the slot's node answers
+     * CLUSTERDOWN / TRYAGAIN (0: it does not); either asks the cluster */
+    const void *stuck_head;
+    int64_t stuck_since_ms;
+    int64_t stuck_after_ms; /* a reply awaited longer is stuck [2000] */
+    int64_t busy_since_ms;
     int readonly_logged;    /* READONLY without Sentinels: said once */
     redis_conn_fn on_up;    /* connected, authenticated, db selected */
     redis_conn_fn on_down;  /* connection lost; pending callbacks got NULL */
@@ -120,7 +128,20 @@ void redis_conn_start(redis_conn_t *c);
 void redis_conn_close(redis_conn_t *c, uv_close_cb on_closed);
 /* With --sentinel, while up: every SENTINEL_CHECK_MS asks the Sentinels
  * where the primary is (in the thread pool) and reconnects when they name
- * another one. Call it from a periodic tick; nothing without Sentinels. */
+ * another one. With --cluster, while up: asks the cluster where the slot
+ * is when the oldest reply awaited has been so for c->stuck_after_ms (a
+ * primary frozen or cut off, whose replica may be promoted meanwhile;
+ * set it above what a blocking command of c may take) or
+ * the node has answered CLUSTERDOWN / TRYAGAIN for over a second (a
+ * primary on the minority side of a partition), and reconnects when the
+ * map names another primary. Call it from a periodic tick. */
+#define REDIS_STUCK_AFTER_MS 2000
+
+/* With --cluster, while up and not asking already: asks the cluster now
+ * where c's slot is, as a check would (call it for the other connections
+ * of a queue when one of them went down: the slot may have moved, and a
+ * blocked read would notice late). Nothing otherwise. */
+void redis_conn_recheck(redis_conn_t *c);
 void redis_conn_sentinel_check(redis_conn_t *c, int64_t now_ms);
 
 /* With --cluster: the slot whose primary c connects to (call before

@@ -57,8 +57,6 @@ assert_exit 2 "--cluster with db 1" "$JOBRT_BIN" stats --cluster \
     -r "redis://127.0.0.1:$SEED/1"
 assert_exit 2 "--cluster with --sentinel" "$JOBRT_BIN" stats --cluster \
     --sentinel "127.0.0.1:$SEED" --master-name m -r "redis://127.0.0.1"
-# a plain --redis at a cluster node: the keys of a queue on another shard
-# are refused (MOVED), --cluster reads them
 assert_exit 0 "stats --cluster on an empty cluster" J stats
 
 # ---- 20 000 jobs, NDJSON, one enqueue per queue, all at once ------------------
@@ -90,6 +88,12 @@ for q in "${QUEUES[@]}"; do
     assert_eq "${NQ[$q]}" "$(wc -l <"$E2E_WORK/enq-$q.out")" "ids printed by the enqueue on $q"
 done
 log "enqueued $N jobs over 6 queues in $(($(now_ms) - t0)) ms"
+# a plain --redis at a cluster node: a queue on another shard is refused
+# with the redirection named; --cluster reads it (below)
+qo=${QB[0]}
+run_cmd "$JOBRT_BIN" status "c-$qo-1" -q "$qo" -r "redis://127.0.0.1:$XP"
+assert_ne 0 "$RC" "status without --cluster of a queue on another shard"
+assert_contains "$ERR" "MOVED" "the refusal names the redirection"
 # each queue's stream is whole on the primary that serves its slot
 for q in "${QUEUES[@]}"; do
     assert_eq "${NQ[$q]}" "$(ccli "${CLUSTER_QUEUE_PORT[$q]}" XLEN "$NS:{$q}:stream")" \
@@ -154,6 +158,7 @@ for q in "${QUEUES[@]}"; do
 done
 runs_total=$(runs)
 repeats=$(sort "$JOBRT_TESTKIT_RECORD" | uniq -d | wc -l)
+assert_eq 0 "$repeats" "jobs that ran more than once (no failure, no restart)"
 sort -u "$JOBRT_TESTKIT_RECORD" >"$E2E_WORK/ran-ids.txt"
 cmp -s "$E2E_WORK/all-ids.txt" "$E2E_WORK/ran-ids.txt" ||
     fail "the ids that ran are not the ids enqueued: $(comm -3 \
@@ -465,8 +470,8 @@ run_cmd "$JOBRT_BIN" enqueue "$QACL" ok -v 1 --payload '{}' --id acl-2 --cluster
 assert_ne 0 "$RC" "enqueue --cluster as a user without +cluster|slots"
 assert_contains "$ERR" "CLUSTER" "the refusal names the command"
 log "without +cluster|slots: $(head -1 <<<"$ERR")"
-# a worker as jobrt-worker on a queue of its own
-QW=${QA[0]}
+# a worker as jobrt-worker on a queue no other worker serves
+QW=aclq
 assert_exit 0 "enqueue acl-3" J enqueue "$QW" ok -v 1 --payload '{}' --id acl-3
 start_worker w3 --plugin-dir "$JOBRT_TESTKIT_DIR" --cluster --workers 0 \
     -r "redis://jobrt-worker:pw-worker@127.0.0.1:$SEED" --queue "$QW"
