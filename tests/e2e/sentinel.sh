@@ -9,7 +9,9 @@
 # is demoted: the worker moves back. Every job enqueued (with
 # --wait-replicas 1 while there is a replica) ends succeeded on the final
 # primary, each run counted: the log says how many ran again (a
-# completion lost in a failover runs its job again: at least once).
+# completion lost in a failover runs its job again: at least once). Last,
+# with no WAIT and the replica frozen, a SIGKILLed primary: the loss is
+# counted and is exactly what the replica had not received.
 . "$(dirname "$0")/lib.sh"
 
 e2e_setup --tcp
@@ -138,4 +140,46 @@ log "900 jobs, $runs runs: $repeats job(s) ran again (completions lost in the ki
     fail "not every job ran: $(sort -u "$JOBRT_TESTKIT_RECORD" | wc -l) of 900"
 stop_worker w1
 assert_eq 0 "$WORKER_RC" "w1 exit code"
+
+# ---- no WAIT and a lagging replica: what a failover loses, counted -----------------
+# (docs/delivery.md, "Replicas and failover") port $P2, the replica, is
+# frozen (SIGSTOP: connected, reading nothing); 400 jobs of 128 KiB are
+# enqueued with no WAIT (each acknowledged by the primary) and one with
+# --wait-replicas 1 (exit 3: reported short); the primary is SIGKILLed,
+# the replica thawed and promoted. What it had not received is lost: the
+# survivors are a prefix of the enqueue order, and at least one
+# acknowledged enqueue is gone.
+wait_for "port $P2 to be in sync before the freeze" 20 in_sync "$P2"
+K=400
+"$E2E_PY" - "$K" >"$E2E_WORK/lag.ndjson" <<'PY'
+import json, sys
+pad = "x" * (128 * 1024)
+for i in range(1, int(sys.argv[1]) + 1):
+    print(json.dumps({"job": "record", "v": 1, "id": "lag-%d" % i,
+                      "payload": {"pad": pad}}, separators=(",", ":")))
+PY
+R2_PID=$(cat "$E2E_WORK/r2.pid")
+kill -STOP "$R2_PID"
+trap 'rc=$?; trap - ERR; kill -CONT "$R2_PID" 2>/dev/null; kill_all; (exit $rc);
+    e2e_cleanup' EXIT
+assert_exit 0 "enqueue $K jobs of 128 KiB, no WAIT, replica frozen" S enqueue $Q \
+    <"$E2E_WORK/lag.ndjson"
+assert_exit 3 "enqueue one with --wait-replicas 1, replica frozen" S enqueue $Q \
+    record -v 1 --payload '{}' --id waited-1 --wait-replicas 1 --wait-timeout 300ms
+kill -9 "$(redis_pid)"
+kill -CONT "$R2_PID"
+log "killed the primary (port $P1) with its replica frozen, then thawed it"
+wait_for "a Sentinel to promote port $P2" 30 eval "[ \"\$(primary_port)\" = $P2 ]"
+mapfile -t HELD < <(redis-cli -h 127.0.0.1 -p "$P2" XRANGE "jobrt:{$Q}:stream" - + |
+    grep -E '^(lag|waited)-[0-9]+$' || true)
+held=0
+for id in "${HELD[@]}"; do
+    case $id in
+    lag-*) held=$((held + 1)); [ "$id" = "lag-$held" ] ||
+        fail "the survivors are not a prefix of the enqueue order: $id is survivor $held" ;;
+    waited-*) [ "$held" = "$K" ] || fail "waited-1 survived while lag-$((held + 1)), written before it, did not" ;;
+    esac
+done
+[ "$held" -lt "$K" ] || fail "no acknowledged enqueue was lost: the replica was not behind"
+log "without --wait-replicas: $((K - held)) of $K acknowledged enqueues lost in the Sentinel failover (port $P2 had lag-1..lag-$held)"
 pass
