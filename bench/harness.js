@@ -149,13 +149,16 @@ function median(xs) {
 // ---- workers ---------------------------------------------------------------
 
 // Starts `procs` jobrt workers; resolves once each logged "jobrt worker".
-async function startJobrt(cfg, queue, pluginDir, env) {
+async function startJobrt(cfg, queue, pluginDir, env, keep = false) {
   const kids = [];
   for (let i = 0; i < cfg.procs; i++) {
     // --workers 0: each configuration's processes are the ones measured
     // (pids, RSS, CPU); the supervisor's own row is bench/workers.js.
+    // keep: the defaults (outcome records kept for --result-ttl 1h); else
+    // --result-ttl 0, as the peers' removeOnComplete / removeOnSuccess
     const args = ['run', '--workers', '0', '--plugin-dir', pluginDir, '--redis', URL,
-      '--queue', queue, '--concurrency', String(cfg.concurrency), '--result-ttl', '0'];
+      '--queue', queue, '--concurrency', String(cfg.concurrency)];
+    if (!keep) args.push('--result-ttl', '0');
     const child = spawn(JOBRT, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     const k = { child, log: '', exited: false };
     k.exit = new Promise((res) => child.on('exit', (code, sig) => { k.exited = true; res({ code, sig }); }));
@@ -226,8 +229,8 @@ async function startPeer(system, cfg, queue, workload) {
 
 function startWorkers(system, cfg, queue, workload, env) {
   if (system === 'jobrt') {
-    const dir = workload === 'noop' ? NOOP_PLUGINS : BENCH_PLUGINS;
-    return startJobrt(cfg, queue, dir, env);
+    const dir = workload === 'noop' || workload === 'kept' ? NOOP_PLUGINS : BENCH_PLUGINS;
+    return startJobrt(cfg, queue, dir, env, workload === 'kept');
   }
   return startPeer(system, cfg, queue, workload);
 }
@@ -268,7 +271,11 @@ async function failedCount(system, queue) {
 
 // ---- enqueueing ------------------------------------------------------------
 
-const JOB_NAME = { noop: 'noop', json: 'bench_json', retry: 'bench_retry' };
+// 'kept': no-op jobs with every system's default retention of completed
+// jobs (jobrt: outcome records for 1 h; BullMQ: removeOnComplete false,
+// every completed job kept; bee-queue: removeOnSuccess false); the other
+// workloads remove them (jobrt --result-ttl 0)
+const JOB_NAME = { noop: 'noop', kept: 'noop', json: 'bench_json', retry: 'bench_retry' };
 const ndjsonCache = new Map();
 function ndjsonFile(kind, n) {
   const key = `${kind}-${n}`;
@@ -315,8 +322,7 @@ async function enqueueBulk(system, queue, kind, n) {
         name,
         data: d,
         opts: {
-          removeOnComplete: true,
-          removeOnFail: 1000,
+          ...(kind === 'kept' ? {} : { removeOnComplete: true, removeOnFail: 1000 }),
           ...(retry ? { attempts: 2, backoff: { type: 'fixed', delay: 1 } } : {}),
         },
       })));
@@ -346,10 +352,16 @@ async function enqueueBulk(system, queue, kind, n) {
 let queueSeq = 0;
 
 // Pre-enqueue n jobs, start the workers, time worker-ready -> all done.
+async function usedMemory() {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+}
+
 async function drain(system, cfg, kind, n) {
   await redis.flushall();
   const queue = `b${++queueSeq}`;
+  const mem0 = await usedMemory();
   const enqS = await enqueueBulk(system, queue, kind, n);
+  const memQueued = await usedMemory();
   const w = await startWorkers(system, cfg, queue, kind, {});
   const t0 = performance.now();
   const cpu0 = await redisCpuS();
@@ -370,6 +382,8 @@ async function drain(system, cfg, kind, n) {
   const cs1 = w.pids.reduce((a, p) => a + ctxSwitches(p), 0);
   const peakKb = rss.stop();
   const res = await w.stop();
+  await sleep(1500); // jobrt trims finished entries about once a second
+  const memDone = await usedMemory();
   const failed = await failedCount(system, queue);
   if (left !== 0) log(`${system} ${kind} drain did not finish: ${left} job(s) left`);
   if (res.processed !== n || failed) log(`${system} ${kind}: processed ${res.processed} of ${n}, failed ${failed}`);
@@ -384,6 +398,10 @@ async function drain(system, cfg, kind, n) {
     worker_us_per_job: (((tick1 - tick0) / CLK_TCK) * 1e6) / n,
     ctx_switches_per_job: (cs1 - cs0) / n,
     peak_rss_mib: peakKb / 1024,
+    // Redis memory: per job queued (after the enqueue) and per job done
+    // (after the drain: what the system keeps of a finished job)
+    queued_bytes_per_job: (memQueued - mem0) / n,
+    done_bytes_per_job: (memDone - mem0) / n,
     processed: res.processed,
     failed,
   };
@@ -580,7 +598,11 @@ async function main() {
     // rotate who goes first each round, so no system always runs on a
     // freshly started (or an already warm) redis-server
     const order = SYSTEMS.map((_, i) => SYSTEMS[(i + r) % SYSTEMS.length]);
-    const R = { order, drain: {}, json: {}, retry: {}, latency: {}, ceiling: null };
+    const R = { order, kept: {}, drain: {}, json: {}, retry: {}, latency: {}, ceiling: null };
+    for (const s of order) {
+      R.kept[s] = await drain(s, best[s], 'kept', opt.jobs);
+      log(`round ${r + 1} kept    ${LABEL[s].padEnd(9)} ${fmt(R.kept[s].jobs_per_s)} jobs/s, redis ${fmt(R.kept[s].redis_us_per_job, 2)} us/job, ${fmt(R.kept[s].done_bytes_per_job)} B kept per job`);
+    }
     for (const s of order) {
       R.drain[s] = await drain(s, best[s], 'noop', opt.jobs);
       log(`round ${r + 1} drain   ${LABEL[s].padEnd(9)} ${fmt(R.drain[s].jobs_per_s)} jobs/s, enqueue ${fmt(R.drain[s].enqueue_jobs_per_s)} jobs/s, redis ${fmt(R.drain[s].redis_us_per_job, 2)} us/job`);
@@ -618,6 +640,12 @@ async function main() {
     const v = Object.fromEntries(SYSTEMS.map((s) => [s, med((R) => f(R, s))]));
     rows.push({ name, v, d, better });
   };
+  // the headline: every system as shipped, completed jobs kept
+  row('drain noop, defaults (results kept), jobs/s', (R, s) => R.kept[s].jobs_per_s, 0, 'higher');
+  row('Redis CPU per job, defaults, us', (R, s) => R.kept[s].redis_us_per_job, 2, 'lower');
+  row('Redis memory per completed job kept, B', (R, s) => R.kept[s].done_bytes_per_job, 0, 'lower');
+  row('Redis memory per queued job, B', (R, s) => R.drain[s].queued_bytes_per_job, 0, 'lower');
+  row('worker CPU per job, defaults, us', (R, s) => R.kept[s].worker_us_per_job, 2, 'lower');
   row('drain noop, jobs/s', (R, s) => R.drain[s].jobs_per_s, 0, 'higher');
   row('realistic 1 KiB JSON, jobs/s', (R, s) => R.json[s].jobs_per_s, 0, 'higher');
   row('pickup p50, ms', (R, s) => R.latency[s].p50_ms, 3, 'lower');
@@ -649,7 +677,7 @@ async function main() {
   };
 
   const lines = [];
-  const W = 36;
+  const W = Math.max(36, ...rows.map((r) => r.name.length + 1));
   lines.push(`jobrt benchmark: medians of ${opt.rounds} round(s); drain ${opt.jobs} jobs; ${opt.quick ? 'QUICK smoke run, not a result; ' : ''}${new Date().toISOString()}`);
   lines.push(`configs: ${SYSTEMS.map((s) => `${LABEL[s]} ${cfgName(best[s])}`).join('; ')}`);
   lines.push('');
@@ -663,21 +691,30 @@ async function main() {
   lines.push(`  cycle   XADD x100 + XREADGROUP + XACK + XTRIM ${fmt(ceil.cycle).padStart(9)} jobs/s  Redis ${fmt(ceil.cycle_us, 2)} us/job`);
   lines.push(`  produce XADD x100                         ${fmt(ceil.produce).padStart(9)} jobs/s  Redis ${fmt(ceil.produce_us, 2)} us/job`);
   lines.push(`  consume XREADGROUP + XACK + XTRIM MINID   ${fmt(ceil.consume).padStart(9)} jobs/s  Redis ${fmt(ceil.consume_us, 2)} us/job  (the commands jobrt sends, one trim per batch)`);
-  const drainJ = rows[0].v.jobrt;
+  const by = (name) => rows.find((r) => r.name === name).v;
+  const drainJ = by('drain noop, jobs/s').jobrt;
   lines.push(`  consume, XDEL per entry instead of trim ${fmt(ceil.consume_xdel).padStart(9)} jobs/s  Redis ${fmt(ceil.consume_xdel_us, 2)} us/job  (the issue's ceiling; what jobrt did before d5391dc)`);
   lines.push(`  jobrt drain = ${fmt((100 * drainJ) / ceil.consume, 0)}% of the consume ceiling, ${fmt((100 * drainJ) / ceil.cycle, 0)}% of the cycle ceiling`);
-  lines.push(`  jobrt bulk enqueue = ${fmt((100 * rows[5].v.jobrt) / ceil.produce, 0)}% of the produce ceiling`);
+  lines.push(`  jobrt bulk enqueue = ${fmt((100 * by('bulk enqueue noop, jobs/s').jobrt) / ceil.produce, 0)}% of the produce ceiling`);
   lines.push('');
   const idleJ = med((R) => R.latency.jobrt.idle_rss_per_proc_mib);
   const idle8 = med((R) => R.jobrt_idle_rss_c8_mib);
   lines.push(`jobrt idle RSS at the default --concurrency 8: ${fmt(idle8, 1)} MiB (at ${best.jobrt.concurrency}: ${fmt(idleJ, 1)} MiB per process)`);
   lines.push('');
+  const kept = by('drain noop, defaults (results kept), jobs/s');
+  const keptCpu = by('Redis CPU per job, defaults, us').jobrt;
+  const keptMem = by('Redis memory per completed job kept, B');
   const targets = [
-    ['drain >= 3.5x bee-queue', drainJ / rows[0].v.bee >= 3.5, `${(drainJ / rows[0].v.bee).toFixed(2)}x`],
-    ['drain >= 5x BullMQ', drainJ / rows[0].v.bullmq >= 5, `${(drainJ / rows[0].v.bullmq).toFixed(2)}x`],
+    // issue 15: the default configuration
+    ['defaults: drain >= 10x BullMQ', kept.jobrt / kept.bullmq >= 10, `${(kept.jobrt / kept.bullmq).toFixed(2)}x`],
+    ['defaults: drain >= 6x bee-queue', kept.jobrt / kept.bee >= 6, `${(kept.jobrt / kept.bee).toFixed(2)}x`],
+    ['defaults: Redis CPU <= 3 us per job', keptCpu <= 3, `${fmt(keptCpu, 2)} us`],
+    ['defaults: memory per kept job <= BullMQ / 2', keptMem.jobrt <= keptMem.bullmq / 2, `${fmt(keptMem.jobrt)} B against ${fmt(keptMem.bullmq)} B`],
+    ['drain >= 3.5x bee-queue', drainJ / by('drain noop, jobs/s').bee >= 3.5, `${(drainJ / by('drain noop, jobs/s').bee).toFixed(2)}x`],
+    ['drain >= 5x BullMQ', drainJ / by('drain noop, jobs/s').bullmq >= 5, `${(drainJ / by('drain noop, jobs/s').bullmq).toFixed(2)}x`],
     ['drain >= 60% of the consume ceiling', drainJ / ceil.consume >= 0.6, `${fmt((100 * drainJ) / ceil.consume, 0)}%`],
-    ['Redis CPU <= 5 us per job (noop drain)', rows[10].v.jobrt <= 5, `${fmt(rows[10].v.jobrt, 2)} us`],
-    ['pickup p99 < 0.5 ms at 1 000 jobs/s', rows[3].v.jobrt < 0.5, `${fmt(rows[3].v.jobrt, 3)} ms`],
+    ['Redis CPU <= 5 us per job (noop drain)', by('Redis CPU per job, noop drain, us').jobrt <= 5, `${fmt(by('Redis CPU per job, noop drain, us').jobrt, 2)} us`],
+    ['pickup p99 < 0.5 ms at 1 000 jobs/s', by('pickup p99, ms').jobrt < 0.5, `${fmt(by('pickup p99, ms').jobrt, 3)} ms`],
     [`idle RSS < 10 MiB (jobrt, --concurrency ${best.jobrt.concurrency})`, idleJ < 10, `${fmt(idleJ, 1)} MiB`],
     ['idle RSS < 10 MiB (jobrt, --concurrency 8)', idle8 < 10, `${fmt(idle8, 1)} MiB`],
   ];

@@ -56,8 +56,8 @@ async function main() {
       connection: conn,
       concurrency: cfg.concurrency,
       autorun: false,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 1000 },
+      // 'kept': BullMQ's defaults (every completed job kept)
+      ...(cfg.workload === 'kept' ? {} : { removeOnComplete: { count: 0 }, removeOnFail: { count: 1000 } }),
     });
     w.on('failed', () => { failed++; });
     w.on('error', (e) => { process.stderr.write(`bullmq worker error: ${e.message}\n`); });
@@ -73,7 +73,8 @@ async function main() {
       getEvents: false,
       sendEvents: false,
       storeJobs: false,
-      removeOnSuccess: true,
+      // 'kept': bee-queue's default (each succeeded job's hash kept)
+      removeOnSuccess: cfg.workload !== 'kept',
       // retries with backoff wait in the delayed set; check it as often as
       // jobrt does (every 100 ms; bee-queue's default debounce is 1 s)
       activateDelayedJobs: cfg.workload === 'retry',
