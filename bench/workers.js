@@ -358,7 +358,11 @@ async function drain(cfg, n) {
   const st = await w.stop();
   const other = otherCores(cpu0, cpuSnap());
   const dlq = await redis.call('XLEN', `jobrt:{${queue}}:dlq`);
-  let records = 0; // success records kept (jobrt:{q}:job:<id>)
+  // success records kept: fields of the record buckets (jobrt:{q}:done:<start>)
+  // and, from an older worker, record keys of their own (jobrt:{q}:job:<id>)
+  let records = 0;
+  for (const start of await redis.call('ZRANGE', `jobrt:{${queue}}:done`, 0, -1))
+    records += await redis.call('HLEN', `jobrt:{${queue}}:done:${start}`);
   let cursor = '0';
   do {
     const [next, keys] = await redis.call('SCAN', cursor, 'MATCH', `jobrt:{${queue}}:job:*`, 'COUNT', 10000);

@@ -238,10 +238,12 @@ Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
     const char *completed = "[{\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
                             "\"attempt\":2},{\"id\":\"2-1\",\"job\":\"ok\","
                             "\"v\":1,\"attempt\":1}]";
-    const char *args[] = {"s", "ev", "g", "3600", "2", "1-1", "2-1",
+    const char *args[] = {"s", "b", "b:builds", "idx", "ev", "g", "2000000000",
+                          "2000000100", "2000000200", "2000000050", "2", "1-1", "2-1", "0", "0",
                           "100", "w1", "1", started, "2", completed, "[]"};
-    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 14, args)->integer,
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 5, 22, args)->integer,
                  2);
+    cr_assert_eq(count("EXISTS", "idx"), 0, "no records: no bucket");
     cr_assert_eq(count("XLEN", "ev"), 2, "one entry per array");
     cr_assert_str_eq(ev_field(0, "type"), "started");
     cr_assert_str_eq(ev_field(0, "jobs"), started);
@@ -252,10 +254,11 @@ Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
     cr_assert_str_eq(ev_field(1, "id"), "(none)");
     cr_assert_eq(cmd("XPENDING s g")->element[0]->integer, 0, "acked");
     /* started events alone (n = 0): nothing acked */
-    const char *only[] = {"s", "ev", "g", "3600", "0", "100", "w1", "1",
+    const char *only[] = {"s", "b", "b:builds", "idx", "ev", "g", "2000000000",
+                          "2000000100", "2000000200", "2000000050", "0", "0", "0", "100", "w1", "1",
                           "[{\"id\":\"j-9\",\"job\":\"ok\",\"v\":1,"
                           "\"attempt\":1}]", "0"};
-    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 2, 10, only)->integer,
+    cr_assert_eq(eval(queue_scripts[SCRIPT_COMPLETE], 5, 18, only)->integer,
                  0);
     cr_assert_eq(count("XLEN", "ev"), 3);
     cr_assert(strstr(ev_field(2, "jobs"), "\"j-9\"") != NULL);
@@ -265,12 +268,13 @@ Test(event_scripts, complete_writes_started_then_completed_before_the_ack)
 Test(event_scripts, complete_with_records_and_events_writes_both)
 {
     setup();
-    const char *args[] = {"s", "rec", "ev", "g", "3600", "1", "1-1",
-                          "{\"ok\":1}", "100", "w1", "0", "1",
+    const char *args[] = {"s", "b", "b:builds", "idx", "ev", "g", "2000000000",
+                          "2000000100", "2000000200", "2000000050", "1", "1-1", "1", "j-1",
+                          "[1]{\"ok\":1}", "0", "100", "w1", "0", "1",
                           "[{\"id\":\"j-1\",\"job\":\"resize\",\"v\":2,"
                           "\"attempt\":2}]"};
-    eval(queue_scripts[SCRIPT_COMPLETE], 3, 13, args);
-    cr_assert_str_eq(cmd("GET rec")->str, "{\"ok\":1}");
+    eval(queue_scripts[SCRIPT_COMPLETE], 5, 21, args);
+    cr_assert_str_eq(cmd("HGET b j-1")->str, "[1]{\"ok\":1}");
     cr_assert_eq(count("XLEN", "ev"), 1);
     cr_assert_str_eq(ev_field(0, "type"), "completed");
     cr_assert(strstr(ev_field(0, "jobs"), "\"j-1\"") != NULL);
@@ -280,8 +284,9 @@ Test(event_scripts, complete_with_records_and_events_writes_both)
 Test(event_scripts, scripts_with_events_off_write_no_stream)
 {
     setup();
-    const char *c[] = {"s", "rec", "g", "3600", "1", "1-1", "{}"};
-    eval(queue_scripts[SCRIPT_COMPLETE], 2, 7, c);
+    const char *c[] = {"s", "b", "b:builds", "idx", "g", "2000000000",
+                       "2000000100", "2000000200", "2000000050", "1", "1-1", "1", "j-1", "[1]", "0"};
+    eval(queue_scripts[SCRIPT_COMPLETE], 4, 15, c);
     const char *d[] = {"s", "d", "g", "2-1", "poison", "boom", "w1", "5",
                        "100"};
     cr_assert_eq(eval(queue_scripts[SCRIPT_DLQ], 2, 9, d)->integer, 1);

@@ -2,7 +2,9 @@
  * test_outcome.c - unit tests for outcome_decide (ack / retry / dead-letter
  * rules and reason codes) and outcome_record (the JSON status record that
  * `jobrt status` reads): it must be valid JSON with the job's fields, the
- * handler's result embedded as raw JSON and the error string escaped.
+ * handler's result embedded as raw JSON and the error string escaped;
+ * and the compact succeeded record, which a reader must expand into
+ * exactly that record.
  */
 #include <criterion/criterion.h>
 
@@ -15,6 +17,7 @@
 #include "core/json_check.h"
 #include "exec/outcome.h"
 #include "plugin/host_api.h"
+#include "queue/records.h"
 
 static struct jobrt_job *new_job(const char *const *fv, size_t n)
 {
@@ -456,4 +459,100 @@ Test(outcome_record, records_the_delivery_count)
     cJSON_Delete(o);
     buf_free(&b);
     free_job(job);
+}
+
+/* ---- the compact succeeded record ---- */
+
+/* A succeeded record written compact and expanded by a reader is, byte
+ * for byte, the record outcome_record writes for the same job. */
+static void same_record_both_ways(struct jobrt_job *job)
+{
+    buf_t full = {0}, compact = {0}, expanded = {0};
+    outcome_builds_t builds = {0};
+    cr_assert_eq(outcome_record(&full, job, "emails", "web-1-4242",
+                                "succeeded", NULL, NULL), 0);
+    const outcome_build_t *bd =
+        outcome_build_of(&builds, job->handler->plugin, "web-1-4242");
+    cr_assert_not_null(bd);
+    cr_assert_eq(strlen(bd->key), 16u);
+    cr_assert_eq(outcome_success_record(&compact, job, bd->key), 0);
+    char err[256] = "";
+    cr_assert_eq(records_expand(compact.data, compact.len,
+                                bd->json.data, bd->json.len, job->id,
+                                "emails",
+                                &expanded, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(expanded.data, full.data, "compact form: %s",
+                     compact.data);
+    cr_assert_lt(compact.len, full.len / 2,
+                 "compact is %zu of %zu bytes", compact.len, full.len);
+    buf_free(&full);
+    buf_free(&compact);
+    buf_free(&expanded);
+    outcome_builds_free(&builds);
+}
+
+Test(outcome_success_record, expands_to_the_full_record_exactly)
+{
+    const char *fv[] = {"job", "invoice_email", "v", "2", "payload", "{}",
+                        "id", "inv-1", "attempt", "2", "enqueued_at",
+                        "1795442850626"};
+    struct jobrt_job *job = new_job(fv, 12);
+    job->handler = &handler;
+    job->deliveries = 3;
+    job->dispatched_ms = 1795442850627;
+    job->started_ms = 1795442850628;
+    job->finished_ms = 1795442850699;
+    const char *result = "{\"n\":12345678901234567890, \"s\":\"x\"}";
+    job->has_result = 1;
+    cr_assert_eq(buf_append(&job->result, result, strlen(result)), 0);
+    same_record_both_ways(job);
+    /* no result, no enqueue time: nulls alike */
+    job->has_result = 0;
+    job->env.enqueued_at_ms = 0;
+    same_record_both_ways(job);
+    free_job(job);
+}
+
+Test(outcome_success_record, a_build_is_hashed_once_and_told_apart)
+{
+    outcome_builds_t builds = {0};
+    struct jobrt_plugin p2 = plugin;
+    const outcome_build_t *a = outcome_build_of(&builds, &plugin, "w");
+    char key_a[17];
+    snprintf(key_a, sizeof key_a, "%s", a->key);
+    cr_assert_eq(outcome_build_of(&builds, &plugin, "w"), a, "cached");
+    p2.generation = plugin.generation + 1; /* a reload of the same file */
+    const outcome_build_t *b = outcome_build_of(&builds, &p2, "w");
+    cr_assert_neq(b, a);
+    cr_assert_str_neq(b->key, key_a, "another generation, another key");
+    cr_assert(strstr(b->json.data, "\"generation\":") != NULL);
+    cr_assert(strstr(a->json.data, "\"worker\":\"w\"") != NULL, "%s",
+              a->json.data);
+    /* more builds than slots: the oldest is recomputed, with its key */
+    struct jobrt_plugin many[OUTCOME_BUILDS];
+    for (int i = 0; i < OUTCOME_BUILDS; i++) {
+        many[i] = plugin;
+        many[i].generation = 100 + (unsigned long long)i;
+        cr_assert_not_null(outcome_build_of(&builds, &many[i], "w"));
+    }
+    const outcome_build_t *again = outcome_build_of(&builds, &plugin, "w");
+    cr_assert_str_eq(again->key, key_a);
+    outcome_builds_free(&builds);
+}
+
+Test(outcome_success_record, a_reader_refuses_what_is_not_a_compact_record)
+{
+    buf_t out = {0};
+    char err[256];
+    const char *bad[] = {"{\"id\":1}", "[2,\"k\",\"j\",1,1,1,1,1,1,1]",
+                         "[1,\"k\"]", "not json", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        cr_assert_eq(records_expand(bad[i], strlen(bad[i]), NULL, 0, "j-1",
+                                    "q", &out, err, sizeof err),
+                     -1, "accepted %s", bad[i]);
+        cr_assert(strstr(err, "job j-1") != NULL, "%s", err);
+    }
+    buf_free(&out);
 }

@@ -487,9 +487,11 @@ Test(queue_scripts, writes_denied_under_maxmemory_leave_entries_pending)
     cmd("XGROUP CREATE s g 0");
     cmd("XREADGROUP GROUP g c COUNT 10 STREAMS s >");
     cmd("CONFIG SET maxmemory 1");
-    /* COMPLETE: the record first, so a denied SET acks nothing */
-    const char *done[] = {"s", "rec", "g", "60", "1", "1-1", "{}"};
-    redisReply *r = evalv(1, queue_scripts[SCRIPT_COMPLETE], 2, 7, done);
+    /* COMPLETE: the record first, so a denied HSET acks nothing */
+    const char *done[] = {"s", "b", "b:builds", "idx", "g", "2000000000",
+                          "2000000060", "2000000120", "2000000000", "1",
+                          "1-1", "1", "a", "[1]", "0"};
+    redisReply *r = evalv(1, queue_scripts[SCRIPT_COMPLETE], 4, 15, done);
     cr_assert(strstr(r->str, "OOM"), "%s", r->str);
     cr_assert(is_pending("1-1"), "COMPLETE acked without its record");
     const char *args[12];
@@ -499,10 +501,10 @@ Test(queue_scripts, writes_denied_under_maxmemory_leave_entries_pending)
     cr_assert(strstr(r->str, "OOM"), "%s", r->str);
     cr_assert(is_pending("2-1") && exists("2-1"), "DLQ lost the entry");
     cmd("CONFIG SET maxmemory 0");
-    cr_assert_eq(evalv(0, queue_scripts[SCRIPT_COMPLETE], 2, 7,
+    cr_assert_eq(evalv(0, queue_scripts[SCRIPT_COMPLETE], 4, 15,
                        done)->integer, 1);
     cr_assert(!is_pending("1-1"));
-    cr_assert_eq(count("EXISTS", "rec"), 1);
+    cr_assert_eq(count("HLEN", "b"), 1);
     stop_redis();
 }
 

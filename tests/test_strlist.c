@@ -136,37 +136,50 @@ static queue_redis_t *make_queue(void)
 Test(strlist, a_completion_that_cannot_be_batched_leaves_the_batch_aligned)
 {
     cr_assert_eq(uv_loop_init(&loop), 0);
-    /* On a fresh queue the first completion with a record needs six
-     * reallocs, two per list (offsets, then bytes): ids, keys, records.
-     * Whichever fails, the whole completion stays out of the batch. */
-    for (int k = 0; k < 6; k++) {
+    const queue_build_t bd = {"00000000000000aa", "{\"plugin\":\"p\"}", 14};
+    /* On a fresh queue the first completion with a record and a build
+     * needs several reallocs (offsets, then bytes, of the ids, records
+     * and builds lists). Whichever fails, the whole completion stays out
+     * of the batch. */
+    int k;
+    for (k = 0; k < 64; k++) {
         queue_redis_t *q = make_queue();
         fail_after = k;
-        queue_redis_complete(q, "1-1", "job-a", "{\"a\":1}", 7);
-        cr_assert_eq(fail_after, -1, "realloc %d was never called", k + 1);
+        queue_redis_complete(q, "1-1", "job-a", "[1]", 3, &bd);
+        int failed = fail_after == -1;
+        fail_after = -1;
+        if (!failed) { /* all k reallocs it needs went through */
+            cr_assert_eq(q->b_ids.n, 1u);
+            cr_assert_eq(q->b_recs.n, 2u);
+            cr_assert_eq(q->b_builds.n, 2u);
+            queue_redis_destroy(q);
+            break;
+        }
         cr_assert_eq(q->b_ids.n, 0u, "realloc %d failed: the id stays out",
                      k + 1);
-        cr_assert_eq(q->b_keys.n, 0u, "realloc %d failed", k + 1);
         cr_assert_eq(q->b_recs.n, 0u, "realloc %d failed", k + 1);
+        cr_assert_eq(q->b_builds.n, 0u, "realloc %d failed", k + 1);
         queue_redis_destroy(q);
     }
+    cr_assert_geq(k, 6, "only %d reallocs: some list was never grown", k);
     /* A completion that fits, then one whose record cannot be added, then
-     * one that fits: record i must still belong to key i. */
+     * one that fits: record i must still belong to job i, and the build
+     * the three share is in the batch once. */
     queue_redis_t *q = make_queue();
-    queue_redis_complete(q, "1-2", "job-b", "{\"b\":2}", 7);
+    queue_redis_complete(q, "1-2", "job-b", "{\"b\":2}", 7, &bd);
     static char big[100 * 1024];
     memset(big, 'r', sizeof big);
-    fail_after = 0; /* id and key fit; only the record's buffer must grow */
-    queue_redis_complete(q, "1-3", "job-c", big, sizeof big);
+    fail_after = 0; /* id and job id fit; only the record's buffer grows */
+    queue_redis_complete(q, "1-3", "job-c", big, sizeof big, &bd);
     cr_assert_eq(fail_after, -1, "the record's realloc was never called");
-    queue_redis_complete(q, "1-4", "job-d", "{\"d\":4}", 7);
+    queue_redis_complete(q, "1-4", "job-d", "{\"d\":4}", 7, &bd);
     cr_assert_eq(q->b_ids.n, 2u);
-    cr_assert_eq(q->b_keys.n, 2u);
-    cr_assert_eq(q->b_recs.n, 2u);
+    cr_assert_eq(q->b_recs.n, 4u);
+    cr_assert_eq(q->b_builds.n, 2u, "one build, once");
     cr_assert(equals(&q->b_ids, 1, "1-4"));
-    cr_assert(equals(&q->b_keys, 1, "jobrt:{q}:job:job-d"));
-    cr_assert(equals(&q->b_recs, 1, "{\"d\":4}"),
-              "job-d's record sits next to job-d's key");
+    cr_assert(equals(&q->b_recs, 2, "job-d"));
+    cr_assert(equals(&q->b_recs, 3, "{\"d\":4}"),
+              "job-d's record sits next to job-d's id");
     queue_redis_destroy(q);
     run_closed(&loop);
 }

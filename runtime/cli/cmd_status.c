@@ -26,6 +26,7 @@
 #include "fleet/registry.h"
 #include "queue/dlq.h"
 #include "queue/job_locate.h"
+#include "queue/records.h"
 
 #define EXIT_DEAD 3                /* --wait: dead-lettered or cancelled */
 #define EXIT_NO_OUTCOME 4          /* --wait: finished, outcome not recorded */
@@ -371,35 +372,21 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-/* The GET of the record alone, for --wait between full looks. 1 found (in
- * l), 0 not, -1 error. */
+/* The record alone, for --wait between full looks. 1 found (in l), 0
+ * not, -1 error. */
 static int poll_record(redisContext *c, const queue_keys_t *k,
                        const char *id, job_locate_t *l, char *err,
                        size_t err_len)
 {
-    redisReply *r = redisCommand(c, "GET %s%s", k->job_prefix, id);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, err_len, "job %s: GET of its record: %s", id,
-                 r ? r->str : c->errstr);
-        if (r)
-            freeReplyObject(r);
-        return -1;
-    }
-    int found = r->type == REDIS_REPLY_STRING;
-    if (found) {
+    char *rec = NULL;
+    size_t len = 0;
+    int found = records_get(c, k, k->name, id, &rec, &len, err, err_len);
+    if (found == 1) {
         job_locate_free(l);
-        l->record = malloc(r->len + 1);
-        if (l->record) {
-            memcpy(l->record, r->str, r->len);
-            l->record[r->len] = '\0';
-            l->record_len = r->len;
-            l->state = JOB_FINISHED;
-        } else {
-            found = -1;
-            snprintf(err, err_len, "out of memory");
-        }
+        l->record = rec;
+        l->record_len = len;
+        l->state = JOB_FINISHED;
     }
-    freeReplyObject(r);
     return found;
 }
 

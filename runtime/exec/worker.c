@@ -288,13 +288,24 @@ static void on_done(void *arg, struct jobrt_job *done)
                                       job->env.job.len, job->env.version,
                                       job->env.attempt);
                 if (w->cfg->result_ttl_ms > 0) {
-                    outcome_record(&w->record, job, job->queue, w->consumer,
-                                   "succeeded", NULL, NULL);
+                    const outcome_build_t *bd =
+                        job->handler
+                            ? outcome_build_of(&w->builds,
+                                               job->handler->plugin,
+                                               w->consumer)
+                            : NULL;
+                    outcome_success_record(&w->record, job,
+                                           bd ? bd->key : "");
+                    queue_build_t qb = {0};
+                    if (bd)
+                        qb = (queue_build_t){bd->key, bd->json.data,
+                                             bd->json.len};
                     queue_redis_complete(q, job->stream_id, job->id,
-                                         w->record.data, w->record.len);
+                                         w->record.data, w->record.len,
+                                         bd ? &qb : NULL);
                 } else { /* --result-ttl 0: no record to build */
                     queue_redis_complete(q, job->stream_id, job->id, NULL,
-                                         0);
+                                         0, NULL);
                 }
                 w->n_ok++;
                 w->queues[job->queue_index].n_ok++;
@@ -717,6 +728,7 @@ int worker_run(const worker_config_t *cfg)
             job_free_buffers(&w.slots[i]);
         free(w.slots);
         buf_free(&w.record);
+        outcome_builds_free(&w.builds);
         buf_free(&w.heartbeat);
         buf_free(&w.outcome);
     }

@@ -30,6 +30,7 @@
 #include "core/util.h"
 #include "exec/executor.h"
 #include "exec/fetch_plan.h"
+#include "exec/outcome.h"
 #include "exec/worker.h"
 #include "plugin/generations.h"
 #include "plugin/loader.h"
@@ -81,6 +82,7 @@ typedef struct worker {
     size_t n_free;
 
     buf_t record;
+    outcome_builds_t builds; /* what succeeded records name */
     char consumer[256];
     char host[256];
     int64_t started_ms;

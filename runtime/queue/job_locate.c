@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "queue/records.h"
 #include "queue/scripts_lua.h"
 
 /* The first id, job, v and attempt field of field list f, as locals. */
@@ -202,26 +203,10 @@ static int delayed_hit(const redisReply *r, job_locate_t *l)
 /* 1 if the record exists (copied into l), 0 if not, -1 on error. */
 static int get_record(ctx_t *x, job_locate_t *l)
 {
-    char key[1024];
-    snprintf(key, sizeof key, "%s%s", x->k->job_prefix, x->id);
-    const char *argv[] = {"GET", key};
-    redisReply *r = call(x, "GET of its record", 2, argv);
-    if (r == NULL)
-        return -1;
-    int found = r->type == REDIS_REPLY_STRING;
-    if (found) {
-        l->record = malloc(r->len + 1);
-        if (l->record == NULL) {
-            freeReplyObject(r);
-            snprintf(x->err, x->err_len, "out of memory");
-            return -1;
-        }
-        memcpy(l->record, r->str, r->len);
-        l->record[r->len] = '\0';
-        l->record_len = r->len;
+    int found = records_get(x->c, x->k, x->k->name, x->id, &l->record,
+                            &l->record_len, x->err, x->err_len);
+    if (found == 1)
         l->state = JOB_FINISHED;
-    }
-    freeReplyObject(r);
     return found;
 }
 

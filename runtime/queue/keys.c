@@ -30,9 +30,11 @@ int queue_keys_init(queue_keys_t *k, const char *ns, const char *queue,
                  queue);
         return -1;
     }
+    snprintf(k->name, sizeof k->name, "%s", queue);
     snprintf(k->stream, sizeof k->stream, "%s:{%s}:stream", ns, queue);
     snprintf(k->dlq, sizeof k->dlq, "%s:{%s}:dlq", ns, queue);
     snprintf(k->job_prefix, sizeof k->job_prefix, "%s:{%s}:job:", ns, queue);
+    snprintf(k->done, sizeof k->done, "%s:{%s}:done", ns, queue);
     snprintf(k->delayed, sizeof k->delayed, "%s:{%s}:delayed", ns, queue);
     snprintf(k->seq, sizeof k->seq, "%s:{%s}:seq", ns, queue);
     snprintf(k->cancelled, sizeof k->cancelled, "%s:{%s}:cancelled", ns,

@@ -2,7 +2,7 @@
  * keys.h - the Redis key names of one queue. The queue name is the
  * hash tag, so every key of a queue lives in one cluster slot and a script
  * may touch them together:  <ns>:{<queue>}:stream, :dlq, :job:<id>,
- * :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
+ * :done and :done:<start>[:builds] (succeeded records), :delayed, :seq, :cancelled, :idem:<key>, and for the fleet registry
  * :workers, :worker:<consumer>, :reload, :reload:<request id>, and
  * :paused (set while `jobrt pause` holds the queue), :disabled (the job
  * types `jobrt disable` holds) and :progress:<job id> (a running job's
@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 typedef struct {
+    char name[512];  /* the queue's own name */
     char stream[512];
     char dlq[512];
     char job_prefix[512]; /* append the job id */
@@ -60,6 +61,11 @@ typedef struct {
                               heartbeat (ms); not in the queue's slot */
     char events[512];      /* stream of lifecycle events (queue/events.h),
                               written only while events are on */
+    char done[512];        /* sorted set: record bucket start (s) ->
+                              when the bucket may go (s); the bucket
+                              <done>:<start> is a hash job id -> compact
+                              succeeded record, <done>:<start>:builds its
+                              build table (queue/records.h) */
     char events_config[512]; /* hash: max_len, at, by while `jobrt events
                                 on` holds; absent: events off */
 } queue_keys_t;

@@ -16,25 +16,41 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "queue/events.h"
+#include "queue/records.h"
+
+/* 1 if the batch already carries the build named key. */
+static int batch_has_build(const queue_redis_t *q, const char *key)
+{
+    size_t len, n = strlen(key);
+    for (size_t i = q->b_builds.n; i >= 2; i -= 2) { /* newest first */
+        const char *k = strlist_get(&q->b_builds, i - 2, &len);
+        if (len == n && memcmp(k, key, n) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           const char *job_id, const char *record,
-                          size_t record_len)
+                          size_t record_len, const queue_build_t *build)
 {
-    size_t n_ids = q->b_ids.n, n_keys = q->b_keys.n, n_recs = q->b_recs.n;
+    size_t n_ids = q->b_ids.n, n_recs = q->b_recs.n, n_b = q->b_builds.n;
     int rc = strlist_adds(&q->b_ids, stream_id);
     if (rc == 0 && record && q->o.result_ttl_s > 0) {
-        char key[700];
-        int n = snprintf(key, sizeof key, "%s%s", q->keys.job_prefix, job_id);
-        rc = strlist_add(&q->b_keys, key, (size_t)n);
+        rc = strlist_adds(&q->b_recs, job_id);
         if (rc == 0)
             rc = strlist_add(&q->b_recs, record, record_len);
+        if (rc == 0 && build && !batch_has_build(q, build->key)) {
+            rc = strlist_adds(&q->b_builds, build->key);
+            if (rc == 0)
+                rc = strlist_add(&q->b_builds, build->json, build->json_len);
+        }
     }
     if (rc != 0) {
-        /* All three lists must stay aligned: record i belongs to key i. */
+        /* The lists must stay aligned: records and builds in pairs. */
         strlist_truncate(&q->b_ids, n_ids);
-        strlist_truncate(&q->b_keys, n_keys);
         strlist_truncate(&q->b_recs, n_recs);
+        strlist_truncate(&q->b_builds, n_b);
         log_job_t lj = {.id = job_id, .stream_id = stream_id,
                         .queue = q->o.queue};
         LOGJE("queue", &lj, "out of memory acking job %s (entry %s); it "
@@ -126,7 +142,7 @@ static void flush_batch(queue_redis_t *q, int with_started)
         const char *id = strlist_get(&q->b_ids, i, &len);
         stream_sweep_add(&q->sweep, id, len); /* on failure trims alone */
     }
-    if (q->b_keys.n == 0 && !ev) { /* nothing to record: a plain XACK */
+    if (q->b_recs.n == 0 && !ev) { /* nothing to record: a plain XACK */
         outbox_arg(q, q->keys.stream);
         outbox_arg(q, q->o.group);
         for (size_t i = 0; i < n; i++) {
@@ -137,34 +153,56 @@ static void flush_batch(queue_redis_t *q, int with_started)
         strlist_reset(&q->b_ids);
         return;
     }
-    char num[24];
-    snprintf(num, sizeof num, "%zu", 1 + q->b_keys.n + (ev ? 1 : 0));
-    outbox_arg(q, num);
+    /* the record bucket of now (queue/records.h) */
+    char num[24], bucket[600], builds[620], start_s[24], gone_s[24],
+        expire_s[24], now_s[24];
+    int64_t now = util_now_ms() / 1000;
+    int64_t width = records_bucket_width_s(q->o.result_ttl_s);
+    int64_t start = now - now % width;
+    snprintf(bucket, sizeof bucket, "%s:%lld", q->keys.done, (long long)start);
+    snprintf(builds, sizeof builds, "%s:builds", bucket);
+    snprintf(start_s, sizeof start_s, "%lld", (long long)start);
+    snprintf(gone_s, sizeof gone_s, "%lld",
+             (long long)(start + width + q->o.result_ttl_s));
+    snprintf(expire_s, sizeof expire_s, "%lld",
+             (long long)(start + 2 * width + q->o.result_ttl_s));
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    outbox_arg(q, ev ? "5" : "4");
     outbox_arg(q, q->keys.stream);
-    for (size_t i = 0; i < q->b_keys.n; i++) {
-        const char *k = strlist_get(&q->b_keys, i, &len);
-        outbox_arg_len(q, k, len);
-    }
+    outbox_arg(q, bucket);
+    outbox_arg(q, builds);
+    outbox_arg(q, q->keys.done);
     if (ev)
         outbox_arg(q, q->keys.events);
     outbox_arg(q, q->o.group);
-    outbox_arg(q, q->result_ttl);
+    outbox_arg(q, start_s);
+    outbox_arg(q, gone_s);
+    outbox_arg(q, expire_s);
+    outbox_arg(q, now_s);
     snprintf(num, sizeof num, "%zu", n);
     outbox_arg(q, num);
     for (size_t i = 0; i < n; i++) {
         const char *id = strlist_get(&q->b_ids, i, &len);
         outbox_arg_len(q, id, len);
     }
+    snprintf(num, sizeof num, "%zu", q->b_recs.n / 2);
+    outbox_arg(q, num);
     for (size_t i = 0; i < q->b_recs.n; i++) {
         const char *rec = strlist_get(&q->b_recs, i, &len);
         outbox_arg_len(q, rec, len);
+    }
+    snprintf(num, sizeof num, "%zu", q->b_builds.n / 2);
+    outbox_arg(q, num);
+    for (size_t i = 0; i < q->b_builds.n; i++) {
+        const char *b = strlist_get(&q->b_builds, i, &len);
+        outbox_arg_len(q, b, len);
     }
     if (ev)
         started_args(q); /* with none: the block says 0 */
     outbox_submit(q, SCRIPT_COMPLETE, label);
     strlist_reset(&q->b_ids);
-    strlist_reset(&q->b_keys);
     strlist_reset(&q->b_recs);
+    strlist_reset(&q->b_builds);
 }
 
 void ops_flush_started(queue_redis_t *q)

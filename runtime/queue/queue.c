@@ -203,8 +203,8 @@ static void free_queue(queue_redis_t *q)
     outbox_free(q);
     periodic_free(q);
     strlist_free(&q->b_ids);
-    strlist_free(&q->b_keys);
     strlist_free(&q->b_recs);
+    strlist_free(&q->b_builds);
     free(q->fv);
     free(q);
 }

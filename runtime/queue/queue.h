@@ -157,11 +157,20 @@ void queue_redis_start_writer_only(queue_redis_t *q);
 /* Capacity may have grown: fetch if no read is outstanding. */
 void queue_redis_poke(queue_redis_t *q);
 
-/* Batches an ack of stream_id with an optional result record (JSON). The
- * batch goes out at the next queue_redis_flush(). */
+/* The build table entry a succeeded record names (exec/outcome.h). */
+typedef struct {
+    const char *key; /* 16 hex digits */
+    const char *json;
+    size_t json_len;
+} queue_build_t;
+
+/* Batches an ack of stream_id with an optional succeeded record (the
+ * compact form, exec/outcome.h) naming build (NULL: none). The batch
+ * goes out at the next queue_redis_flush(), which writes the records
+ * into the queue's current record bucket (queue/records.h). */
 void queue_redis_complete(queue_redis_t *q, const char *stream_id,
                           const char *job_id, const char *record,
-                          size_t record_len);
+                          size_t record_len, const queue_build_t *build);
 /* Lifecycle events (queue/events.h): a job started, or (called right
  * before its queue_redis_complete) succeeded. With events on, the event is batched
  * with the job's id, name, version and attempt as given (no script looks

@@ -142,7 +142,8 @@ struct queue_redis {
     strlist_t args;            /* the op being built */
 
     /* the completion batch being built */
-    strlist_t b_ids, b_keys, b_recs;
+    strlist_t b_ids, b_recs; /* b_recs: job id, record pairs */
+    strlist_t b_builds;      /* build key, json pairs, each once */
 
     /* periodic work */
     uv_timer_t tick_timer;

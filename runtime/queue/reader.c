@@ -187,7 +187,7 @@ void reader_handle_entry(queue_redis_t *q, const redisReply *e,
         return; /* already running here (our own lease was reclaimed) */
     if (f->type != REDIS_REPLY_ARRAY) {
         /* Pending but deleted from the stream: nothing left to run. */
-        queue_redis_complete(q, id, id, NULL, 0);
+        queue_redis_complete(q, id, id, NULL, 0, NULL);
         return;
     }
     if (f->elements > q->fv_cap) {

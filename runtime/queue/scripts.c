@@ -7,62 +7,14 @@
  * in scripts.h.
  */
 #include "queue/scripts.h"
+#include "queue/scripts_complete.h"
 #include "queue/scripts_limits.h"
 #include "queue/scripts_lua.h"
 #include "queue/scripts_schedule.h"
 
 const char *const queue_scripts[SCRIPT_COUNT] = {
-    /* COMPLETE: KEYS[1] stream, KEYS[2..] record keys.
-     * ARGV: group, ttl_s, n, id_1..id_n, record_1..record_(#KEYS-1).
-     * Writes the records, then acks. Acked entries stay in the stream
-     * until TRIM cuts below them. A batch with no records is sent as a
-     * plain XACK instead. A resend writes the same records again.
-     * Events on (queue/events.h): the last KEY is the events stream and
-     * ARGV goes on after the records with events max len, worker, s,
-     * then s started entries, then c, then c completed entries, each a
-     * JSON array of jobs {"id","job","v","attempt"} ("[]": skipped): so
-     * ARGV is longer than 3 + n + #KEYS - 1, which is how the script
-     * tells. It writes one stream entry per array (type, jobs, at,
-     * worker), the started ones first, all before the ack, then trims the
-     * events stream once (MAXLEN ~ max len); a resend writes them again.
-     * n may be 0 (started events only). */
-    [SCRIPT_COMPLETE] =
-        "local n = tonumber(ARGV[3])\n"
-        "local ev = #ARGV > 3 + n + #KEYS - 1\n"
-        "local nrec = #KEYS - 1\n"
-        "if ev then nrec = nrec - 1 end\n"
-        "for i = 2, 1 + nrec do\n"
-        "  redis.call('SET', KEYS[i], ARGV[3 + n + i - 1], 'EX', ARGV[2])\n"
-        "end\n"
-        "if ev then\n"
-        "  local b = 3 + n + nrec\n"
-        "  local ek, ml, wk = KEYS[#KEYS], ARGV[b + 1], ARGV[b + 2]\n"
-        "  local t = redis.call('TIME')\n"
-        "  local at = t[1] .. string.sub(string.format('%06d', "
-        "tonumber(t[2])), 1, 3)\n"
-        "  local o, k = b + 3, 0\n"
-        "  for _, typ in ipairs({'started', 'completed'}) do\n"
-        "    for _ = 1, tonumber(ARGV[o]) do\n"
-        "      o = o + 1\n"
-        "      if ARGV[o] ~= '[]' then\n"
-        "        redis.call('XADD', ek, '*', 'type', typ, 'jobs', ARGV[o],\n"
-        "          'at', at, 'worker', wk)\n"
-        "        k = k + 1\n"
-        "      end\n"
-        "    end\n"
-        "    o = o + 1\n"
-        "  end\n"
-        "  -- one trim for the call, not one per XADD\n"
-        "  if k > 0 then redis.call('XTRIM', ek, 'MAXLEN', '~', ml) end\n"
-        "end\n"
-        "local ids = {}\n"
-        "for i = 1, n do\n"
-        "  ids[#ids + 1] = ARGV[3 + i]\n"
-        "  if #ids == 1000 or i == n then\n"
-        "    redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)); ids = {}\n"
-        "  end\n"
-        "end\n"
-        "return n\n",
+    /* COMPLETE: scripts_complete.h */
+    [SCRIPT_COMPLETE] = LUA_COMPLETE,
 
     /* REQUEUE: KEYS[1] stream, KEYS[2] delayed set.
      * ARGV: group, id, delay_ms, due_ms (absolute, server clock; 0 =

@@ -168,13 +168,12 @@ log "$N jobs, $runs_total runs: $repeats job(s) ran more than once"
 # and how many say succeeded (a record is one key per job id, so this
 # counts jobs, not runs); the queue's own primary must hold all of them
 records() { # PORT QUEUE -> "records succeeded"
-    ccli "$1" EVAL "local n, ok = 0, 0
-        for _, k in ipairs(redis.call('KEYS', ARGV[1])) do
+    ccli "$1" EVAL "$RECORDS_LUA local n, ok = 0, 0
+        for _, r in pairs(records(ARGV[1], ARGV[2])) do
             n = n + 1
-            if string.find(redis.call('GET', k), '\"status\":\"succeeded\"',
-                1, true) then ok = ok + 1 end
+            if r.status == 'succeeded' then ok = ok + 1 end
         end
-        return {n, ok}" 0 "$NS:{$2}:job:c-$2-*" | tr '\n' ' ' | sed 's/ $//'
+        return {n, ok}" 0 "$NS:{$2}:" "c-$2-" | tr '\n' ' ' | sed 's/ $//'
 }
 total=0
 for q in "${QUEUES[@]}"; do
@@ -192,7 +191,13 @@ done
 assert_eq "$N" "$total" "succeeded outcome records over the cluster"
 # the same count with SCAN on every node: the primaries' sum is N, and
 # each replica has its primary's (so nothing was written past the cluster)
-scan_count() { ccli "$1" --scan --pattern "$NS:{*}:job:c-*" | wc -l; }
+# (the records in every record bucket on a node; READONLY for a replica)
+scan_count() {
+    local k keys
+    keys=$(ccli "$1" --scan --pattern "$NS:{*}:done:*" | grep -v ':builds$')
+    { echo READONLY; for k in $keys; do echo "HLEN $k"; done; } |
+        ccli "$1" | tail -n +2 | awk '{ s += $1 } END { print s + 0 }'
+}
 sum=0
 for p in "${CLUSTER_PRIMARIES[@]}"; do
     n=$(scan_count "$p")

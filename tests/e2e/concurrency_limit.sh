@@ -17,11 +17,7 @@ N=60
 J() { "$JOBRT_BIN" "$@" -r "$REDIS_URL"; }
 export JOBRT_TESTKIT_OVERLAP_DIR=$E2E_WORK/overlap
 mkdir -p "$JOBRT_TESTKIT_OVERLAP_DIR"
-done_count()
-{
-    rcli EVAL "return #redis.call('KEYS', 'jobrt:{' .. ARGV[1] .. '}:job:*')" \
-        0 "$Q"
-}
+done_count() { record_count "$Q"; }
 max_seen() { cat "$JOBRT_TESTKIT_OVERLAP_DIR/max" 2>/dev/null || echo 0; }
 
 for ((i = 1; i <= N; i++)); do
@@ -51,10 +47,7 @@ log "the most overlap jobs running at once: $max"
 [ "$max" -le 4 ] || fail "$max overlap jobs ran at once under a limit of 4"
 assert_eq 4 "$max" "the most running at once (the limit was used)"
 assert_eq "$N" "$(done_count)" "outcome records"
-bad=$(rcli EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS',
-    'jobrt:{' .. ARGV[1] .. '}:job:*')) do
-    if not string.find(redis.call('GET', k), '\"status\":\"succeeded\"', 1,
-    true) then n = n + 1 end end return n" 0 $Q)
+bad=$(($(record_count "$Q") - $(record_count "$Q" "" succeeded)))
 assert_eq 0 "$bad" "records that are not succeeded"
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
 assert_exit 0 "limit list --json" J limit list -q $Q --json

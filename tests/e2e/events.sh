@@ -144,9 +144,9 @@ assert_contains "$OUT" "lifecycle events off for queue $Q" "off output"
 wait_for "1 s to pass" 3 eval '[ $(($(now_ms) - t0)) -ge 1000 ]'
 last() { rcli XREVRANGE "$EV" + - COUNT 1 | head -1; }
 l1=$(last)
-done1=$(rcli --raw KEYS "jobrt:{$Q}:job:s-*" | wc -l)
+done1=$(record_count "$Q" s-)
 wait_for "1 more second" 3 eval '[ $(($(now_ms) - t0)) -ge 2000 ]'
-done2=$(rcli --raw KEYS "jobrt:{$Q}:job:s-*" | wc -l)
+done2=$(record_count "$Q" s-)
 log "sleepers done 1 s after off: $done1, 2 s after: $done2"
 [ "$done2" -gt "$done1" ] || fail "no sleeper finished between 1 s and 2 s"
 assert_eq "$l1" "$(last)" "the newest event between 1 s and 2 s after off"

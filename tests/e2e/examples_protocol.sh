@@ -31,13 +31,8 @@ else
     log "no python3-redis: skipping docs/protocol.md's Python snippet and produce.py"
 fi
 
-# record_ids: the job ids that have an outcome record in the queue.
-record_ids()
-{
-    rcli --scan --pattern "jobrt:{$Q}:job:*" | sed "s/^jobrt:{$Q}:job://" |
-        sort
-}
-n_records() { record_ids | wc -l | tr -d ' '; }
+# n_records: how many jobs have an outcome record in the queue.
+n_records() { record_count "$Q"; }
 
 # check_handled ID PLUGIN_VERSION: ID succeeded, by handler v<its v> of
 # invoice-email PLUGIN_VERSION.
@@ -157,7 +152,7 @@ wait_for "stream $S to drain with nothing pending" 10 stream_empty $Q
 assert_eq "$expected" "$(n_records)" "outcome records"
 assert_eq 0 "$(dlq_len $Q)" "dead letters with the 2.0.0 plugin"
 # Every job, of either schema, by the matching handler of 2.0.0.
-for id in $(record_ids); do
+for id in $(record_ids "$Q"); do
     check_handled "$id" 2.0.0
 done
 for i in 0 1 2; do

@@ -51,13 +51,15 @@ wait_for "the queue to drain" 30 queue_idle $Q
 
 # Every record, checked in one pass.
 "$E2E_PY" - "$REDIS_URL" "$Q" "$N" <<'PY' || fail "records (see above)"
-import json, sys, redis
+import json, os, sys, redis
+sys.path.insert(0, os.path.join(os.environ["JOBRT_SOURCE_DIR"], "tests/e2e"))
+from e2e_records import all_records
 r = redis.Redis.from_url(sys.argv[1], decode_responses=True)
 q, n = sys.argv[2], int(sys.argv[3])
 bad = []
-keys = ["jobrt:{%s}:job:n%d" % (q, i) for i in range(n)]
-for k, v in zip(keys, r.mget(keys)):
-    rec = json.loads(v) if v else None
+records = all_records(r, q)
+for k in ["n%d" % i for i in range(n)]:
+    rec = records.get(k)
     if not rec or rec["status"] != "succeeded" or rec["deliveries"] != 1:
         bad.append((k, rec))
 if bad:
@@ -66,7 +68,7 @@ if bad:
     sys.exit(1)
 dlq = r.xrange("jobrt:{%s}:dlq" % q)
 for _, f in dlq:
-    rec = json.loads(r.get("jobrt:{%s}:job:%s" % (q, f["id"])))
+    rec = records[f["id"]]
     how = f["id"].split("-")[1]
     want = {"segv": "SIGSEGV", "abort": "SIGABRT"}.get(how)
     ok = (f["dlq_reason"] == "poison" and rec["reason"] == "poison"

@@ -424,6 +424,75 @@ stream_key() { echo "jobrt:{$1}:stream"; }
 dlq_key() { echo "jobrt:{$1}:dlq"; }
 job_key() { echo "jobrt:{$1}:job:$2"; }
 
+# RECORDS_LUA: a Lua prelude for EVAL that defines records(base, prefix),
+# the outcome records of the queue whose keys start with base
+# ("jobrt:{QUEUE}:") for job ids starting with prefix, as a table id ->
+# {status, attempts, dispatched_at, started_at, finished_at}: each job's
+# own record key (dead, cancelled) and the succeeded records of the record
+# buckets (docs/protocol.md, "Outcome records"), the later one winning.
+# Then n_of(t) counts a table's entries. Job names in tests hold no ']'.
+RECORDS_LUA="local function n_of(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+local function records(base, prefix)
+  local out = {}
+  local function put(id, r)
+    local o = out[id]
+    if o == nil or (r.finished_at or 0) >= (o.finished_at or 0) then out[id] = r end
+  end
+  local function num(v) if type(v) == 'number' then return v end end
+  for _, k in ipairs(redis.call('KEYS', base .. 'job:' .. prefix .. '*')) do
+    local v = cjson.decode(redis.call('GET', k))
+    put(string.sub(k, #base + 5), {status = v.status, attempts = num(v.attempts),
+      dispatched_at = num(v.dispatched_at), started_at = num(v.started_at),
+      finished_at = num(v.finished_at)})
+  end
+  local idx = redis.call('KEYS', base .. 'done') -- none on another cluster node
+  for _, s in ipairs(#idx > 0 and redis.call('ZRANGE', base .. 'done', 0, -1) or {}) do
+    local h = redis.call('HGETALL', base .. 'done:' .. s)
+    for i = 1, #h, 2 do
+      if string.sub(h[i], 1, #prefix) == prefix then
+        local v = h[i + 1]
+        local a = cjson.decode(string.sub(v, 1, string.find(v, ']', 1, true)))
+        local fin = num(a[7])
+        local function at(d) if fin and num(d) then return fin - d end end
+        put(h[i], {status = 'succeeded', attempts = num(a[5]),
+          dispatched_at = at(a[9]), started_at = at(a[10]), finished_at = fin})
+      end
+    end
+  end
+  return out
+end
+"
+# SUCCEEDED_LUA: with ARGV base, prefix, n: how many of the jobs
+# <prefix>1..<prefix>n have a succeeded record (EVAL_RO it on a replica).
+SUCCEEDED_LUA="$RECORDS_LUA
+local m, rs = 0, records(ARGV[1], ARGV[2])
+for i = 1, tonumber(ARGV[3]) do
+  local r = rs[ARGV[2] .. i]
+  if r and r.status == 'succeeded' then m = m + 1 end
+end
+return m"
+# record_count QUEUE [PREFIX] [STATUS]: how many jobs (ids starting with
+# PREFIX) have an outcome record (of STATUS).
+record_count()
+{
+    rcli EVAL "$RECORDS_LUA
+        local n = 0
+        for _, r in pairs(records(ARGV[1], ARGV[2])) do
+            if ARGV[3] == '' or r.status == ARGV[3] then n = n + 1 end
+        end
+        return n" 0 "jobrt:{$1}:" "${2:-}" "${3:-}"
+}
+# record_ids QUEUE [PREFIX]: the ids with an outcome record, sorted.
+record_ids()
+{
+    rcli --raw EVAL "$RECORDS_LUA
+        local ids = {}
+        for id in pairs(records(ARGV[1], ARGV[2])) do ids[#ids + 1] = id end
+        return ids" 0 "jobrt:{$1}:" "${2:-}" | sort
+}
+# has_record QUEUE ID: 0 if job ID has an outcome record.
+has_record() { record_ids "$1" "$2" | grep -qxF "$2"; }
+
 xlen() { rcli XLEN "$(stream_key "$1")"; }
 dlq_len() { rcli XLEN "$(dlq_key "$1")"; }
 

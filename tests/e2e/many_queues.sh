@@ -21,8 +21,8 @@ J() { "$JOBRT_BIN" "$@" -r "$REDIS_URL"; }
 # count once the stream has been trimmed: Redis estimates it then.)
 done_counts()
 {
-    rcli EVAL "local r = {} for _, q in ipairs(ARGV) do
-        r[#r + 1] = #redis.call('KEYS', 'jobrt:{' .. q .. '}:job:*') end
+    rcli EVAL "$RECORDS_LUA local r = {} for _, q in ipairs(ARGV) do
+        r[#r + 1] = n_of(records('jobrt:{' .. q .. '}:', '')) end
         return r" 0 "$@" | tr '\n' ' '
 }
 done_count() { done_counts "$1" | tr -d ' '; }
@@ -38,10 +38,7 @@ all_succeeded() # QUEUE N: N outcome records (one per job id), all
 {                 # succeeded, and no dead letter
     assert_eq "$2" "$(done_count "$1")" "outcome records on $1"
     local bad
-    bad=$(rcli EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS',
-        'jobrt:{' .. ARGV[1] .. '}:job:*')) do
-        if not string.find(redis.call('GET', k), '\"status\":\"succeeded\"',
-        1, true) then n = n + 1 end end return n" 0 "$1")
+    bad=$(($(record_count "$1") - $(record_count "$1" "" succeeded)))
     assert_eq 0 "$bad" "records on $1 that are not succeeded"
     assert_eq 0 "$(dlq_len "$1")" "dead letters on $1"
 }
@@ -116,14 +113,13 @@ wait_for "lower to drain" 60 queue_idle lower
 # From the records: lower jobs handed to a handler before the last high
 # one was. Only the lower queue's idle probe at the start may bring one
 # (and one handed back and read again).
-early=$(rcli EVAL "local function at(k) return tonumber(string.match(
-        redis.call('GET', k), '\"dispatched_at\":(%d+)')) end
+early=$(rcli EVAL "$RECORDS_LUA
     local last = 0
-    for _, k in ipairs(redis.call('KEYS', 'jobrt:{high}:job:*')) do
-        local t = at(k) if t > last then last = t end end
+    for _, r in pairs(records('jobrt:{high}:', '')) do
+        local t = r.dispatched_at if t > last then last = t end end
     local n = 0
-    for _, k in ipairs(redis.call('KEYS', 'jobrt:{lower}:job:*')) do
-        if at(k) < last then n = n + 1 end end
+    for _, r in pairs(records('jobrt:{lower}:', '')) do
+        if r.dispatched_at < last then n = n + 1 end end
     return n" 0)
 log "lower jobs dispatched before the last high one: $early"
 [ "$early" -le 2 ] || fail "lower ran $early jobs while high had work"

@@ -97,11 +97,11 @@ assert_contains "$OUT" '"paused":false' "stats --json after resume"
 # every job ran once: a record each, all succeeded, nothing dead
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
 # (one script counts the records missing of p-1..p-N: one round trip)
-missing=$(rcli EVAL "local m = 0
+missing=$(rcli EVAL "$RECORDS_LUA local m, r = 0, records(ARGV[1], 'p-')
     for i = 1, tonumber(ARGV[2]) do
-        if redis.call('EXISTS', ARGV[1] .. i) == 0 then m = m + 1 end
+        if r['p-' .. i] == nil then m = m + 1 end
     end
-    return m" 0 "$(job_key $Q p-)" $N)
+    return m" 0 "jobrt:{$Q}:" $N)
 assert_eq 0 "$missing" "jobs without an outcome record"
 job_has_status $Q p-late succeeded || fail "p-late: $(job_status $Q p-late)"
 

@@ -15,11 +15,7 @@ e2e_require "$JOBRT_TESTKIT_DIR/testkit.so" "build the testkit target"
 Q=rl
 N=1300
 J() { "$JOBRT_BIN" "$@" -r "$REDIS_URL"; }
-done_count()
-{
-    rcli EVAL "return #redis.call('KEYS', 'jobrt:{' .. ARGV[1] .. '}:job:*')" \
-        0 "$Q"
-}
+done_count() { record_count "$Q"; }
 
 for ((i = 1; i <= N; i++)); do
     printf '{"job":"ok","v":1,"payload":{},"id":"r-%d"}\n' $i
@@ -45,15 +41,14 @@ wait_for "1200 jobs to finish" 40 eval '[ "$(done_count)" -ge 1200 ]'
 took=$(($(now_ms) - t0))
 log "1200 jobs took $took ms"
 # started in the first 10 s after the first start, from the records
-counts=$(rcli EVAL "local function at(k) return tonumber(string.match(
-        redis.call('GET', k), '\"started_at\":(%d+)')) end
+counts=$(rcli EVAL "$RECORDS_LUA
     local ts, first = {}, nil
-    for _, k in ipairs(redis.call('KEYS', 'jobrt:{' .. ARGV[1] .. '}:job:*')) do
-        local t = at(k) ts[#ts + 1] = t
+    for _, r in pairs(records(ARGV[1], '')) do
+        local t = r.started_at ts[#ts + 1] = t
         if first == nil or t < first then first = t end end
     local n = 0
     for _, t in ipairs(ts) do if t < first + 10000 then n = n + 1 end end
-    return n" 0 $Q)
+    return n" 0 "jobrt:{$Q}:")
 log "jobs started in the first 10 s: $counts (want 900-1100)"
 [ "$counts" -ge 900 ] && [ "$counts" -le 1100 ] ||
     fail "$counts jobs started in 10 s under a 100/s limit (want 1000 +- 10%)"
@@ -69,11 +64,10 @@ done
 wait_for "every job to finish" 30 eval '[ "$(done_count)" -ge '$N' ]'
 wait_for "the queue to be idle" 10 queue_idle $Q
 assert_eq "$N" "$(done_count)" "outcome records"
-bad=$(rcli EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS',
-    'jobrt:{' .. ARGV[1] .. '}:job:*')) do local v = redis.call('GET', k)
-    if not string.find(v, '\"status\":\"succeeded\"', 1, true) or
-       not string.find(v, '\"attempts\":1,', 1, true) then n = n + 1 end end
-    return n" 0 $Q)
+bad=$(rcli EVAL "$RECORDS_LUA local n = 0
+    for _, r in pairs(records(ARGV[1], '')) do
+        if r.status ~= 'succeeded' or r.attempts ~= 1 then n = n + 1 end end
+    return n" 0 "jobrt:{$Q}:")
 assert_eq 0 "$bad" "records not succeeded on the first attempt"
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
 # no polling: a job held back by the rate goes back to the stream once, at

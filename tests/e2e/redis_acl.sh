@@ -116,7 +116,7 @@ wait_for "dead-1 dead-lettered again" 15 eval '[ "$(dlq_len $Q)" -ge 1 ]'
 assert_exit 0 "enable (operator)" OP enable versioned -q $Q
 wait_for "off-1 to run once enabled" 15 done_ok off-1
 wait_for "the schedule to fire" 10 eval \
-    "[ \"\$(rcli --scan --pattern 'jobrt:{$Q}:job:sched-tick-*' | wc -l)\" -ge 2 ]"
+    "[ \"\$(record_count $Q sched-tick-)\" -ge 2 ]"
 assert_exit 0 "schedule remove (operator)" OP schedule remove tick -q $Q
 assert_exit 0 "limit clear (operator)" OP limit clear $Q ok
 assert_exit 0 "events off (operator)" OP events off $Q

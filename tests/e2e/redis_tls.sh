@@ -122,7 +122,7 @@ for ((i = 1; i <= N / 2; i++)); do
     printf '{"job":"sleep","v":1,"payload":{"ms":20},"id":"t-%d"}\n' "$i"
 done | J enqueue $Q >/dev/null || fail "the first half did not enqueue"
 wait_for "some jobs to run" 15 eval \
-    "[ \"\$(rcli --scan --pattern 'jobrt:{$Q}:job:t-*' | wc -l)\" -ge 20 ]"
+    "[ \"\$(record_count $Q t-)\" -ge 20 ]"
 stop_tunnel good
 wait_for "a worker to see Redis gone" 15 grep -q "lost\|unreachable\|closed" \
     "$(worker_log w1)"
@@ -131,15 +131,14 @@ for ((i = N / 2 + 1; i <= N; i++)); do
     printf '{"job":"sleep","v":1,"payload":{"ms":20},"id":"t-%d"}\n' "$i"
 done | J enqueue $Q >/dev/null || fail "the second half did not enqueue"
 wait_for "every job to finish" 60 eval \
-    "[ \"\$(rcli --scan --pattern 'jobrt:{$Q}:job:t-*' | wc -l)\" -ge $N ]"
+    "[ \"\$(record_count $Q t-)\" -ge $N ]"
 wait_for "the queue to drain" 20 queue_idle $Q
-failed=$(rcli EVAL "local m = 0
+failed=$(rcli EVAL "$RECORDS_LUA local m, rs = 0, records(ARGV[1], 't-')
     for i = 1, tonumber(ARGV[2]) do
-        local r = redis.call('GET', ARGV[1] .. i)
-        if not r or not string.find(r, '\"status\":\"succeeded\"', 1, true)
-        then m = m + 1 end
+        local r = rs['t-' .. i]
+        if not r or r.status ~= 'succeeded' then m = m + 1 end
     end
-    return m" 0 "jobrt:{$Q}:job:t-" $N)
+    return m" 0 "jobrt:{$Q}:" $N)
 assert_eq 0 "$failed" "jobs without a succeeded record"
 assert_eq 0 "$(dlq_len $Q)" "dead letters"
 grep -q "restored\|connected" "$(worker_log w1)" ||

@@ -71,9 +71,11 @@ assert_eq 0 "$(dlq_len $Q)" "dead letters"
 # Every job ran on its generation's code: the record's generation ->
 # the build that generation was loaded from (log) == the build that ran.
 "$E2E_PY" - "$REDIS_URL" "$Q" "$N" "$L" <<'EOF' || fail "records do not match generations"
-import json, re, sys, redis
+import json, os, re, sys, redis
+sys.path.insert(0, os.path.join(os.environ["JOBRT_SOURCE_DIR"], "tests/e2e"))
+from e2e_records import all_records
 url, q, n, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-r = redis.Redis.from_url(url)
+r = redis.Redis.from_url(url, decode_responses=True)
 import datetime
 def ms(line):
     t = datetime.datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -87,13 +89,13 @@ for line in open(log, errors="replace"):
         gen_build[last_gen] = m.group(1)
     if "reload (SIGHUP): reloaded" in line and last_gen is not None:
         swapped[last_gen] = ms(line)  # logged just after the swap
-keys = [f"jobrt:{{{q}}}:job:j-{i}" for i in range(1, n + 1)]
+records = all_records(r, q)
 bad, gens = [], {}
 for i in range(0, n, 1000):
-    for k, v in zip(keys[i:i + 1000], r.mget(keys[i:i + 1000])):
-        if v is None:
+    for k in [f"j-{j}" for j in range(i + 1, min(n, i + 1000) + 1)]:
+        rec = records.get(k)
+        if rec is None:
             bad.append(f"{k}: no record"); continue
-        rec = json.loads(v)
         g = rec.get("generation")
         gens[g] = gens.get(g, 0) + 1
         loaded = gen_build.get(g)           # the log: generation -> build

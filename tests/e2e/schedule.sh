@@ -44,8 +44,7 @@ fired_count() { rcli HGET "$FIRED_KEY" "$1" | awk '{ print $1 + 0 }'; }
 # tick_ids QUEUE NAME: the tick times of NAME's job records, sorted
 tick_ids()
 {
-    rcli --scan --pattern "jobrt:{$1}:job:sched-$2-*" |
-        sed "s/.*:sched-$2-//" | sort -n
+    record_ids "$1" "sched-$2-" | sed "s/^sched-$2-//" | sort -n
 }
 entries_added()
 {

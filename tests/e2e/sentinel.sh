@@ -79,13 +79,8 @@ enqueue_range() { # from to WAIT: enqueues r-from..r-to with
 }
 # succeeded N: how many of r-1..r-N have a succeeded record on the primary
 succeeded() {
-    redis-cli -h 127.0.0.1 -p "$(primary_port)" EVAL "local m = 0
-        for i = 1, tonumber(ARGV[2]) do
-            local r = redis.call('GET', ARGV[1] .. i)
-            if r and string.find(r, '\"status\":\"succeeded\"', 1, true)
-            then m = m + 1 end
-        end
-        return m" 0 "jobrt:{$Q}:job:r-" "$1"
+    redis-cli -h 127.0.0.1 -p "$(primary_port)" EVAL "$SUCCEEDED_LUA" 0 \
+        "jobrt:{$Q}:" r- "$1"
 }
 all_succeeded() { [ "$(succeeded "$1")" = "$1" ]; }
 

@@ -100,7 +100,7 @@ release_check()
         assert_eq "$(expected_fields $i)" "$(entry_fields_before "$e" -)" \
             "fields of sl-$i as released by $w"
         # (`jobrt status` exits 0 for a queued job too: ask for the record)
-        if [ "$(rcli EXISTS "$(job_key $Q "sl-$i")")" != 0 ]; then
+        if has_record $Q "sl-$i"; then
             fail "sl-$i has an outcome record, but it never finished"
         fi
     done

@@ -69,13 +69,7 @@ wait_for "the replica to catch up" 10 eval '[ "$(replica XLEN "$S")" = 53 ]'
 start_worker w1 --plugin-dir "$JOBRT_TESTKIT_DIR" -r "$REDIS_URL" -q $Q \
     --concurrency 4 --wait-replicas 1 --wait-timeout 300ms
 all_done() { # n: r-1..r-n succeeded
-    [ "$(rcli EVAL "local m = 0
-        for i = 1, tonumber(ARGV[2]) do
-            local r = redis.call('GET', ARGV[1] .. i)
-            if r and string.find(r, '\"status\":\"succeeded\"', 1, true)
-            then m = m + 1 end
-        end
-        return m" 0 "jobrt:{$Q}:job:r-" "$1")" = "$1" ]
+    [ "$(rcli EVAL "$SUCCEEDED_LUA" 0 "jobrt:{$Q}:" r- "$1")" = "$1" ]
 }
 wait_for "r-1..r-53 to succeed" 20 all_done 53
 grep -q "reached 0 of 1 replica" "$(worker_log w1)" &&
@@ -94,7 +88,7 @@ wait_for "w1 to log the recovery" 10 grep -q \
     "writes to queue $Q reach 1 replica(s) again" "$(worker_log w1)"
 wait_for "r-61 to succeed" 10 all_done 61
 wait_for "the replica to have every record" 10 eval \
-    "[ \"\$(replica --scan --pattern 'jobrt:{$Q}:job:r-*' | wc -l)\" = 61 ]"
+    "[ \"\$(replica EVAL_RO \"\$SUCCEEDED_LUA\" 0 'jobrt:{$Q}:' r- 61)\" = 61 ]"
 stop_worker w1
 assert_eq 0 "$WORKER_RC" "w1 exit code"
 

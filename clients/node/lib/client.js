@@ -15,6 +15,7 @@ const path = require('node:path');
 const { connect } = require('./connect');
 const validate = require('./validate');
 const dlq = require('./dlq');
+const records = require('./records');
 
 const BATCH = 1000; /* jobs per round trip, as `jobrt enqueue` */
 const WAIT_FIRST_MS = 50;
@@ -102,14 +103,7 @@ class Client {
   /* The outcome record of job id, parsed, or null while there is none. */
   async status(queue, id) {
     const key = this._key(queue, 'job:') + validate.checkId('id', id);
-    const text = await this.redis.get(key);
-    if (text === null) return null;
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new SyntaxError(`the outcome record at ${key} is not JSON: ` +
-        e.message);
-    }
+    return records.get(this.redis, key, this._key(queue, 'done'), queue, id);
   }
 
   /* Polls status() (50 ms, rising to 500 ms) until the record exists;

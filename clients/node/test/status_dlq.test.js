@@ -37,6 +37,45 @@ test('status: null with no record, the parsed record once written',
       'another queue\'s key');
   });
 
+const BUILD = { plugin: 'mail', plugin_version: '2.0.0', build_id: 'b-7',
+  sha256: 'a41c09e2b7d3', generation: 3, worker: 'host-1-42' };
+
+/* A succeeded record as the worker's COMPLETE script writes it. */
+async function putSucceeded(start, id, compact) {
+  await srv.raw.hset(`jobrt:{st}:done:${start}`, id, compact);
+  await srv.raw.hset(`jobrt:{st}:done:${start}:builds`, '00ab',
+    JSON.stringify(BUILD));
+  await srv.raw.zadd('jobrt:{st}:done', start + 3600, String(start));
+}
+
+test('status: a bucket record expands to the full record', async () => {
+  await putSucceeded(1000, 'inv-9', '[1,"00ab","invoice_email",2,3,1,' +
+    '1795442850699,73,72,71]{"ok":[1,"]"]}');
+  const got = await client.status('st', 'inv-9');
+  assert.deepEqual(got, { id: 'inv-9', queue: 'st', job: 'invoice_email',
+    v: 2, status: 'succeeded', attempts: 3, deliveries: 1, reason: null,
+    result: { ok: [1, ']'] }, error: null, plugin: 'mail',
+    plugin_version: '2.0.0', build_id: 'b-7', sha256: 'a41c09e2b7d3',
+    generation: 3, enqueued_at: 1795442850626,
+    dispatched_at: 1795442850627, started_at: 1795442850628,
+    finished_at: 1795442850699, worker: 'host-1-42' });
+  assert.deepEqual(Object.keys(got).slice(0, 5),
+    ['id', 'queue', 'job', 'v', 'status']);
+});
+
+test('status: the record that finished later wins', async () => {
+  await putSucceeded(1000, 're-1', '[1,"00ab","echo",1,1,1,5000,3,2,1]');
+  const dead = Object.assign({}, RECORD, { status: 'dead', finished_at: 4000 });
+  await srv.raw.set('jobrt:{st}:job:re-1', JSON.stringify(dead));
+  assert.equal((await client.status('st', 're-1')).status, 'succeeded');
+  dead.finished_at = 6000;
+  await srv.raw.set('jobrt:{st}:job:re-1', JSON.stringify(dead));
+  assert.equal((await client.status('st', 're-1')).status, 'dead');
+  await putSucceeded(1000, 'bad-1', '[2,3]');
+  await assert.rejects(client.status('st', 'bad-1'),
+    /record of job bad-1 is not a compact record of format 1/);
+});
+
 test('wait: resolves when the record appears', async () => {
   setTimeout(() => srv.raw.set('jobrt:{st}:job:late', '{"status":"dead"}'),
     300);

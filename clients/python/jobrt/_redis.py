@@ -26,6 +26,7 @@ class QueueKeys:
     dlq: str
     idem_prefix: str
     job_prefix: str
+    done: str  # the record buckets' index (docs/protocol.md)
 
     @classmethod
     def of(cls, namespace: str, queue: str) -> "QueueKeys":
@@ -36,7 +37,8 @@ class QueueKeys:
         base = f"{namespace}:{{{queue}}}:"
         return cls(stream=base + "stream", delayed=base + "delayed",
                    seq=base + "seq", dlq=base + "dlq",
-                   idem_prefix=base + "idem:", job_prefix=base + "job:")
+                   idem_prefix=base + "idem:", job_prefix=base + "job:",
+                   done=base + "done")
 
 
 class Script:

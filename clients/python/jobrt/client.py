@@ -7,7 +7,6 @@ or an idempotency key; dead letters go back through its DLQ_RETRY script.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence, Union
 
 import redis as redis_lib
 
-from . import _check, _job, _redis
+from . import _check, _job, _records, _redis
 
 PIPELINE_BATCH = 1000  # jobs per round trip, as the CLI
 DLQ_PAGE = 500  # entries per XREVRANGE
@@ -243,18 +242,7 @@ class Client:
         unknown, or its record expired."""
         keys = self._keys(queue)
         _check.ident("id", id)
-        raw = self._r.get(keys.job_prefix + id)
-        if raw is None:
-            return None
-        try:
-            record = json.loads(_redis.text(raw))
-        except ValueError as e:
-            raise ValueError(f"the outcome record {keys.job_prefix + id} is "
-                             f"not JSON: {e}") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"the outcome record {keys.job_prefix + id} is "
-                             "not a JSON object")
-        return record
+        return _records.get(self._r, keys, queue, id)
 
     def wait(self, queue: str, id: str,
              timeout: Duration = 30) -> dict[str, Any]:

@@ -47,6 +47,55 @@ def test_status_is_none_then_the_record(client, r):
     assert client.status(Q, "job-2") is None
 
 
+BUILD = {"plugin": "mail", "plugin_version": "2.0.0", "build_id": "b-7",
+         "sha256": "a41c09e2b7d3", "generation": 3, "worker": "host-1-42"}
+
+
+def put_succeeded(r: redis.Redis, start: int, job_id: str,
+                  compact: str) -> None:
+    """A succeeded record as the worker's COMPLETE script writes it: into
+    the bucket of start, with its build and the bucket in the index."""
+    r.hset(f"jobrt:{{work}}:done:{start}", job_id, compact)
+    r.hset(f"jobrt:{{work}}:done:{start}:builds", "00ab", json.dumps(BUILD))
+    r.zadd("jobrt:{work}:done", {str(start): start + 3600})
+
+
+def test_status_expands_a_bucket_record_to_the_full_record(client, r):
+    put_succeeded(r, 1000, "inv-9", '[1,"00ab","invoice_email",2,3,1,'
+                  '1795442850699,73,72,71]{"n":12345678901234567890}')
+    got = client.status(Q, "inv-9")
+    assert got == {
+        "id": "inv-9", "queue": Q, "job": "invoice_email", "v": 2,
+        "status": "succeeded", "attempts": 3, "deliveries": 1,
+        "reason": None, "result": {"n": 12345678901234567890},
+        "error": None, "plugin": "mail", "plugin_version": "2.0.0",
+        "build_id": "b-7", "sha256": "a41c09e2b7d3", "generation": 3,
+        "enqueued_at": 1795442850626, "dispatched_at": 1795442850627,
+        "started_at": 1795442850628, "finished_at": 1795442850699,
+        "worker": "host-1-42"}
+    assert list(got) == ["id", "queue", "job", "v", "status", "attempts",
+                         "deliveries", "reason", "result", "error", "plugin",
+                         "plugin_version", "build_id", "sha256",
+                         "generation", "enqueued_at", "dispatched_at",
+                         "started_at", "finished_at", "worker"]
+
+
+def test_status_takes_the_record_that_finished_later(client, r):
+    put_succeeded(r, 1000, "re-1", '[1,"00ab","echo",1,1,1,5000,3,2,1]')
+    dead = dict(record("re-1", "dead"), finished_at=4000)
+    r.set("jobrt:{work}:job:re-1", json.dumps(dead))
+    assert client.status(Q, "re-1")["status"] == "succeeded"  # retried
+    r.set("jobrt:{work}:job:re-1", json.dumps(dict(dead, finished_at=6000)))
+    assert client.status(Q, "re-1")["status"] == "dead"  # ran again, died
+
+
+def test_status_of_a_bucket_record_it_cannot_read(client, r):
+    put_succeeded(r, 1000, "bad-1", "[2,3]")
+    with pytest.raises(ValueError, match="record of job bad-1 is not a "
+                       "compact record of format 1"):
+        client.status(Q, "bad-1")
+
+
 def test_status_of_a_record_that_is_not_json(client, r):
     r.set("jobrt:{work}:job:x", "{nope")
     with pytest.raises(ValueError, match=r"jobrt:\{work\}:job:x is not JSON"):
