@@ -123,9 +123,12 @@ static const char *script_name(int s)
         [SCRIPT_LIMIT_RESERVE] = "rate reserve",
         [SCRIPT_LIMIT_ACQUIRE] = "concurrency acquire",
         [SCRIPT_LIMIT_RENEW] = "concurrency renew",
-        [SCRIPT_LIMIT_RELEASE] = "concurrency release"};
+        [SCRIPT_LIMIT_RELEASE] = "concurrency release",
+        [SCRIPT_RECORDS_PRUNE] = "record bucket prune"};
     if (s == OP_XACK)
         return "ack";
+    if (s == OP_MULTI)
+        return "complete";
     return s >= 0 && s < SCRIPT_COUNT ? names[s] : "?";
 }
 
@@ -148,18 +151,32 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         queue_progress(q);
         return;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        if (redis_error_is_config(r->str)) {
+    /* What failed: the reply's error, or for a transaction the error of
+     * the command that failed in it (queueing it, or running it) */
+    const char *err_str = r->type == REDIS_REPLY_ERROR ? r->str : NULL;
+    if (op->script == OP_MULTI) {
+        if (op->part_error[0])
+            err_str = op->part_error;
+        else if (r->type == REDIS_REPLY_NIL)
+            err_str = "EXEC answered nil";
+        for (size_t i = 0; err_str == NULL && r->type == REDIS_REPLY_ARRAY &&
+                           i < r->elements;
+             i++)
+            if (r->element[i]->type == REDIS_REPLY_ERROR)
+                err_str = r->element[i]->str;
+    }
+    if (err_str) {
+        if (redis_error_is_config(err_str)) {
             char line[1536];
             snprintf(line, sizeof line, "redis at %s: writer connection: %s "
                      "failed: %s", q->o.target->display,
-                     script_name(op->script), r->str);
+                     script_name(op->script), err_str);
             if (queue_fatal(q, line)) {
                 free(op); /* nothing was fetched: there is nothing to ack */
                 return;
             }
         }
-        switch (redis_conn_route_error(&q->writer, r->str, r->len)) {
+        switch (redis_conn_route_error(&q->writer, err_str, strlen(err_str))) {
         case REDIS_ROUTE_RECONNECT:
             /* MOVED, or demoted by a failover: the writer reconnects where
              * the slot's primary is now, and this is sent again there */
@@ -172,7 +189,7 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             outbox_resend(q, op);
             q->op_hold = 1;
             uv_timer_start(&q->op_retry_timer, on_op_retry_timer,
-                           strncmp(r->str, "READONLY", 8) == 0
+                           strncmp(err_str, "READONLY", 8) == 0
                                ? REDIS_ROUTE_READONLY_RETRY_MS
                                : REDIS_ROUTE_RETRY_MS,
                            0);
@@ -180,7 +197,7 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         case REDIS_ROUTE_NONE:
             break;
         }
-        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        if (strncmp(err_str, "NOSCRIPT", 8) == 0) {
             q->scripts_ready = 0;
             outbox_resend(q, op);
             /* scripts reload when the writer reconnects; force it */
@@ -192,7 +209,7 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             if (op->tries == 1) {
                 log_job_t lj = {.id = op->job_id, .queue = q->o.queue};
                 LOGJW("queue", &lj, "%s for job %s failed: %s; retrying",
-                      script_name(op->script), op->job_id, r->str);
+                      script_name(op->script), op->job_id, err_str);
             }
             /* Hold everything, not just this op, so nothing overtakes it,
              * and give what failed (OOM, BUSY, LOADING) time to pass. */
@@ -204,7 +221,8 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         log_job_t lj = {.id = op->job_id, .queue = q->o.queue};
         LOGJE("queue", &lj, "%s for job %s failed %d times: %s; giving up, "
               "the entry stays pending in Redis and will be redelivered",
-              script_name(op->script), op->job_id, op->tries, r->str);
+              script_name(op->script), op->job_id, op->tries,
+              err_str);
     } else {
         queue_write_confirmed(q);
         if (op->script != OP_XACK && !q->write_ok) {
@@ -230,10 +248,52 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
         reader_fetch(q); /* the re-read was waiting for this */
 }
 
+/* The reply to MULTI and to each command queued in a transaction
+ * ("QUEUED", or an error that makes EXEC answer EXECABORT; on a cluster a
+ * MOVED or ASK). Keeps the first error, for on_op_reply. */
+static void on_multi_part(redisAsyncContext *ac, void *reply, void *priv)
+{
+    op_t *op = priv;
+    redisReply *r = reply;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_ERROR && op->part_error[0] == '\0')
+        snprintf(op->part_error, sizeof op->part_error, "%s", r->str);
+}
+
+/* Sends an OP_MULTI: MULTI, its commands, EXEC (whose reply is the op's).
+ * Returns 0, or -1 when it could not be sent now (nothing or only part
+ * of it went out: a MULTI left open is discarded when the connection
+ * drops, which is what makes hiredis refuse more). */
+static int send_multi(queue_redis_t *q, op_t *op)
+{
+    op->part_error[0] = '\0';
+    if (redisAsyncCommand(q->writer.ac, on_multi_part, op, "MULTI") !=
+        REDIS_OK)
+        return -1;
+    int i = 0;
+    while (i < op->argc) {
+        int n = atoi(op->argv[i]);
+        if (n <= 0 || i + 1 + n > op->argc ||
+            redisAsyncCommandArgv(q->writer.ac, on_multi_part, op, n,
+                                  op->argv + i + 1,
+                                  op->lens + i + 1) != REDIS_OK) {
+            redisAsyncCommand(q->writer.ac, NULL, NULL, "DISCARD");
+            return -1;
+        }
+        i += 1 + n;
+    }
+    if (redisAsyncCommand(q->writer.ac, on_op_reply, op, "EXEC") != REDIS_OK)
+        return -1;
+    q->ops_inflight++;
+    return 0;
+}
+
 /* Sends op (it stays where it is in its FIFO until this succeeds).
  * Returns 0, or -1 when it could not be sent now. */
 static int send_op(queue_redis_t *q, op_t *op)
 {
+    if (op->script == OP_MULTI)
+        return send_multi(q, op);
     size_t prefix = op->script == OP_XACK ? 1 : 2;
     size_t argc = (size_t)op->argc + prefix;
     if (argc > q->send_cap) {

@@ -45,6 +45,8 @@
 #define MAX_BATCH 256  /* completions per XACK / COMPLETE call */
 #define OP_MAX_TRIES 20
 #define OP_XACK (-1)   /* an op that is a plain XACK, not a script */
+#define OP_MULTI (-2)  /* commands in one MULTI/EXEC: argv is, per
+                          command, its argc in decimal then its args */
 
 /* The kinds of periodic call (periodic.c, fleet_tick.c), for their error
  * state. */
@@ -70,6 +72,9 @@ typedef struct op {
     const char **argv;
     size_t *lens;
     char job_id[ENVELOPE_MAX_ID + 1]; /* for log lines */
+    char part_error[256]; /* OP_MULTI: the first error a command in the
+                             transaction got (EXEC then answers only
+                             EXECABORT) */
 } op_t;
 
 typedef struct {
@@ -144,6 +149,7 @@ struct queue_redis {
     /* the completion batch being built */
     strlist_t b_ids, b_recs; /* b_recs: job id, record pairs */
     strlist_t b_builds;      /* build key, json pairs, each once */
+    int64_t records_start;   /* the record bucket last written (s) */
 
     /* periodic work */
     uv_timer_t tick_timer;

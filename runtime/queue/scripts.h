@@ -65,6 +65,7 @@ enum {
     SCRIPT_LIMIT_ACQUIRE, /* take concurrency slots, if free */
     SCRIPT_LIMIT_RENEW,   /* extend the leases of held slots */
     SCRIPT_LIMIT_RELEASE, /* give held slots back */
+    SCRIPT_RECORDS_PRUNE, /* free record buckets whose time has come */
     SCRIPT_COUNT
 };
 

@@ -7,7 +7,9 @@
 #ifndef JOBRT_QUEUE_SCRIPTS_COMPLETE_H
 #define JOBRT_QUEUE_SCRIPTS_COMPLETE_H
 
-/* COMPLETE: KEYS[1] stream, KEYS[2] the record bucket of now (a hash
+/* COMPLETE, the form used while events are on (without events, ops.c
+ * sends the same writes as one MULTI/EXEC and RECORDS_PRUNE below).
+ * KEYS[1] stream, KEYS[2] the record bucket of now (a hash
  * job id -> compact record), KEYS[3] its build table (a hash build key
  * -> JSON), KEYS[4] the queue's bucket index (queue/records.h).
  * ARGV: group, bucket start, when it may go, when its keys expire,
@@ -87,5 +89,20 @@
     "  end\n"                                                                \
     "end\n"                                                                  \
     "return n\n"
+
+/* RECORDS_PRUNE: KEYS[1] the queue's bucket index. ARGV: now (s).
+ * UNLINKs (freed off the main thread) up to 64 record buckets whose time
+ * has come, with their build tables, and takes them out of the index.
+ * Sent by a worker when it opens a new bucket (ops.c; the events form of
+ * COMPLETE does the same itself). Returns how many it freed. */
+#define LUA_RECORDS_PRUNE                                                    \
+    "local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"             \
+    "  '(' .. ARGV[1], 'LIMIT', 0, 64)\n"                                    \
+    "for _, start in ipairs(old) do\n"                                       \
+    "  local bk = KEYS[1] .. ':' .. start\n"                                 \
+    "  redis.call('UNLINK', bk, bk .. ':builds')\n"                          \
+    "  redis.call('ZREM', KEYS[1], start)\n"                                 \
+    "end\n"                                                                  \
+    "return #old\n"
 
 #endif
