@@ -207,6 +207,40 @@ Test(enqueue_parse, worker_fields_are_refused)
     teardown();
 }
 
+/* A payload of 16 bytes or more is not parsed into a tree (the line is
+ * parsed with it stubbed): its bytes, the other members and every check
+ * stay as they are, wherever it stands and however it is spelled. */
+Test(enqueue_parse, long_payloads_are_kept_raw_and_checked_alike)
+{
+    setup();
+    static const struct {
+        const char *line, *payload;
+    } cases[] = {
+        {"{\"payload\":{\"a\":\"}\\\"]\",\"b\":[[1,2],{\"c\":null}]},"
+         "\"job\":\"a\",\"v\":3}",
+         "{\"a\":\"}\\\"]\",\"b\":[[1,2],{\"c\":null}]}"},
+        {"{\"job\":\"a\", \"payload\" : \"0123456789abcdef\\u00e9\" ,"
+         "\"v\":1, \"id\":\"j-1\"}",
+         "\"0123456789abcdef\\u00e9\""},
+        {"{\"job\":\"a\",\"v\":1,\"pay\\u006coad\":[1,2,3,4,5,6,7,8,9]}",
+         "[1,2,3,4,5,6,7,8,9]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(parse_line(cases[i].line, 0), 0, "%s: %s", cases[i].line,
+                     why);
+        expect_field("payload", cases[i].payload);
+        expect_worker_accepts();
+        if (i == 1) /* the members after it */
+            expect_field("id", "j-1");
+    }
+    expect_rejected("{\"job\":\"a\",\"v\":1,\"payload\":[1,2,3,4,5,6,7,8],"
+                    "\"payload\":[1,2,3,4,5,6,7,8]}",
+                    "field 'payload' appears more than once");
+    expect_rejected("{\"job\":\"a\",\"v\":\"x\",\"payload\":[1,2,3,4,5,6,7,8]}",
+                    "\"v\" must be an integer");
+    teardown();
+}
+
 Test(enqueue_parse, repeated_key_is_an_error)
 {
     setup();
