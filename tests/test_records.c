@@ -61,9 +61,11 @@ static void teardown(void)
 }
 
 /* COMPLETE of entry sid with the record of job id in the bucket of start
- * (gone and expire as the worker computes them), build key bk. */
+ * (gone, and the keys' expiry in seconds from now, as the worker computes
+ * them; now is the worker's clock, which the script does not use), build
+ * key bk. */
 static void complete(const char *sid, const char *id, const char *record,
-                     long long start, long long gone, long long expire,
+                     long long start, long long gone, long long expire_in,
                      long long now, const char *bk, const char *build)
 {
     char bucket[600], builds[620], s[24], g[24], e[24], n[24];
@@ -71,7 +73,7 @@ static void complete(const char *sid, const char *id, const char *record,
     snprintf(builds, sizeof builds, "%s:builds", bucket);
     snprintf(s, sizeof s, "%lld", start);
     snprintf(g, sizeof g, "%lld", gone);
-    snprintf(e, sizeof e, "%lld", expire);
+    snprintf(e, sizeof e, "%lld", expire_in);
     snprintf(n, sizeof n, "%lld", now);
     const char *argv[] = {"EVAL",    queue_scripts[SCRIPT_COMPLETE],
                           "4",       keys.stream,
@@ -96,27 +98,37 @@ static void complete(const char *sid, const char *id, const char *record,
     "{\"plugin\":\"p\",\"plugin_version\":\"1.0\",\"build_id\":"              \
     "\"b-1\",\"sha256\":\"abc\",\"generation\":2,\"worker\":\"w-1\"}"
 
+/* The server's clock, in seconds. */
+static long long server_now(void)
+{
+    return strtoll(cmd("TIME")->element[0]->str, NULL, 10);
+}
+
 Test(records, complete_writes_the_bucket_its_builds_and_the_index)
 {
     setup();
-    long long t = 2000000000; /* a start in the future: nothing expires */
+    long long t = 2000000000; /* bucket start and times: any */
     complete("1-1", "job-a", "[1,\"k1\",\"ok\",1,1,1,1000,3,2,1]{\"r\":1}", t,
-             t + 120, t + 180, t - 5, "k1", BUILD);
+             t + 120, 180, t - 5, "k1", BUILD);
     char bucket[600];
     snprintf(bucket, sizeof bucket, "%s:%lld", keys.done, t);
     cr_assert_str_eq(cmd("HGET %s job-a", bucket)->str,
                      "[1,\"k1\",\"ok\",1,1,1,1000,3,2,1]{\"r\":1}");
     cr_assert_str_eq(cmd("HGET %s:builds k1", bucket)->str, BUILD);
-    cr_assert_eq(cmd("EXPIRETIME %s", bucket)->integer, t + 180);
-    cr_assert_eq(cmd("EXPIRETIME %s:builds", bucket)->integer, t + 180);
-    cr_assert_eq(cmd("EXPIRETIME %s", keys.done)->integer, t + 180);
+    /* the expiry is relative to when the call ran: a late one goes later */
+    long long ttl = cmd("TTL %s", bucket)->integer;
+    cr_assert(ttl > 170 && ttl <= 180, "TTL %lld", ttl);
+    ttl = cmd("TTL %s:builds", bucket)->integer;
+    cr_assert(ttl > 170 && ttl <= 180, "TTL %lld", ttl);
+    cr_assert_eq(cmd("TTL %s", keys.done)->integer, -1, "the index has none");
     cr_assert_str_eq(cmd("ZSCORE %s %lld", keys.done, t)->str, "2000000120");
     cr_assert_eq(cmd("XPENDING %s g", keys.stream)->element[0]->integer, 2,
                  "acked after writing");
     /* a worker with a shorter TTL: the bucket keeps the later expiry */
     complete("2-1", "job-b", "[1,\"k1\",\"ok\",1,1,1,1000,3,2,1]", t, t + 60,
-             t + 90, t - 5, "k1", NULL);
-    cr_assert_eq(cmd("EXPIRETIME %s", bucket)->integer, t + 180);
+             90, t - 5, "k1", NULL);
+    ttl = cmd("TTL %s", bucket)->integer;
+    cr_assert(ttl > 170, "TTL %lld: shortened", ttl);
     cr_assert_str_eq(cmd("ZSCORE %s %lld", keys.done, t)->str, "2000000120");
     cr_assert_eq(cmd("HLEN %s", bucket)->integer, 2);
     teardown();
@@ -125,19 +137,31 @@ Test(records, complete_writes_the_bucket_its_builds_and_the_index)
 Test(records, a_new_bucket_frees_those_whose_time_has_come)
 {
     setup();
-    long long t = 2000000000;
-    complete("1-1", "old", "[1,\"\",\"ok\",1,1,1,1,null,null,null]", t, t + 10,
-             t + 20, t, "", NULL);
-    complete("2-1", "mid", "[1,\"\",\"ok\",1,1,1,1,null,null,null]", t + 5,
-             t + 15, t + 25, t + 5, "", NULL);
-    /* opened at t + 12: the first bucket's time (t + 10) has come */
-    complete("3-1", "new", "[1,\"\",\"ok\",1,1,1,1,null,null,null]", t + 12,
-             t + 22, t + 32, t + 12, "", NULL);
-    cr_assert_eq(cmd("EXISTS %s:%lld", keys.done, t)->integer, 0,
+    long long now = server_now();
+    /* two buckets an earlier writer left: one whose time (by the server's
+     * clock) has come, one whose time has not */
+    cmd("HSET %s:%lld old [1]", keys.done, now - 100);
+    cmd("HSET %s:%lld:builds k {}", keys.done, now - 100);
+    cmd("ZADD %s %lld %lld", keys.done, now - 10, now - 100);
+    cmd("HSET %s:%lld mid [1]", keys.done, now - 50);
+    cmd("ZADD %s %lld %lld", keys.done, now + 3600, now - 50);
+    /* a worker whose clock is far behind: the server's clock decides */
+    complete("3-1", "new", "[1,\"\",\"ok\",1,1,1,1,null,null,null]", now,
+             now + 3600, 3700, 0, "", NULL);
+    cr_assert_eq(cmd("EXISTS %s:%lld", keys.done, now - 100)->integer, 0,
                  "the old bucket was unlinked");
+    cr_assert_eq(cmd("EXISTS %s:%lld:builds", keys.done, now - 100)->integer,
+                 0, "with its build table");
     cr_assert_eq(cmd("ZCARD %s", keys.done)->integer, 2);
-    cr_assert_eq(cmd("EXISTS %s:%lld", keys.done, t + 5)->integer, 1,
+    cr_assert_eq(cmd("EXISTS %s:%lld", keys.done, now - 50)->integer, 1,
                  "a bucket whose time has not come stays");
+    /* RECORDS_PRUNE, what a worker sends without events, does the same */
+    cmd("ZADD %s %lld %lld", keys.done, now - 1, now - 50);
+    cr_assert_eq(cmd("EVAL %s 1 %s", queue_scripts[SCRIPT_RECORDS_PRUNE],
+                     keys.done)->integer,
+                 1);
+    cr_assert_eq(cmd("EXISTS %s:%lld", keys.done, now - 50)->integer, 0);
+    cr_assert_eq(cmd("ZCARD %s", keys.done)->integer, 1);
     teardown();
 }
 
@@ -151,10 +175,10 @@ Test(records, get_finds_the_own_key_first_then_the_newest_bucket)
         records_get(rc, &keys, "q", "job-a", &out, &len, err, sizeof err), 0,
         "no record yet: %s", err);
     complete("1-1", "job-a", "[1,\"k1\",\"ok\",1,1,1,1000,3,2,1]", t, t + 60,
-             t + 90, t - 5, "k1", BUILD);
+             90, t - 5, "k1", BUILD);
     /* a later run of the same id (a re-enqueue after the first finished) */
     complete("2-1", "job-a", "[1,\"k1\",\"ok\",1,2,1,2000,3,2,1]\"second\"",
-             t + 30, t + 90, t + 120, t - 5, "k1", BUILD);
+             t + 30, t + 90, 120, t - 5, "k1", BUILD);
     cr_assert_eq(
         records_get(rc, &keys, "q", "job-a", &out, &len, err, sizeof err), 1,
         "%s", err);
@@ -194,7 +218,7 @@ Test(records, get_finds_the_own_key_first_then_the_newest_bucket)
     free(out);
     /* a build table without the entry: the record still reads, worker null */
     complete("3-1", "job-c", "[1,\"k9\",\"ok\",1,1,1,5,null,null,null]", t,
-             t + 60, t + 90, t - 5, "k1", NULL);
+             t + 60, 90, t - 5, "k1", NULL);
     cr_assert_eq(
         records_get(rc, &keys, "q", "job-c", &out, &len, err, sizeof err), 1,
         "%s", err);
@@ -210,7 +234,7 @@ Test(records, get_names_the_job_of_a_record_it_cannot_read)
 {
     setup();
     long long t = 2000000000;
-    complete("1-1", "job-x", "garbage", t, t + 60, t + 90, t - 5, "k1", NULL);
+    complete("1-1", "job-x", "garbage", t, t + 60, 90, t - 5, "k1", NULL);
     char *out = NULL, err[256] = "";
     size_t len = 0;
     cr_assert_eq(
@@ -219,10 +243,10 @@ Test(records, get_names_the_job_of_a_record_it_cannot_read)
     teardown();
 }
 
-Test(records, bucket_width_is_a_64th_of_the_ttl_within_bounds)
+Test(records, bucket_width_is_a_64th_of_the_ttl_at_least_a_second)
 {
     cr_assert_eq(records_bucket_width_s(0), 1);
     cr_assert_eq(records_bucket_width_s(10), 1);
     cr_assert_eq(records_bucket_width_s(3600), 56);
-    cr_assert_eq(records_bucket_width_s(7 * 86400), 600);
+    cr_assert_eq(records_bucket_width_s(7 * 86400), 9450);
 }

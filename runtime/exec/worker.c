@@ -294,15 +294,16 @@ static void on_done(void *arg, struct jobrt_job *done)
                                                job->handler->plugin,
                                                w->consumer)
                             : NULL;
-                    outcome_success_record(&w->record, job,
-                                           bd ? bd->key : "");
+                    /* out of memory: acked without a record */
+                    int rec = outcome_success_record(&w->record, job,
+                                                     bd ? bd->key : "") == 0;
                     queue_build_t qb = {0};
                     if (bd)
                         qb = (queue_build_t){bd->key, bd->json.data,
                                              bd->json.len};
                     queue_redis_complete(q, job->stream_id, job->id,
-                                         w->record.data, w->record.len,
-                                         bd ? &qb : NULL);
+                                         rec ? w->record.data : NULL,
+                                         w->record.len, bd ? &qb : NULL);
                 } else { /* --result-ttl 0: no record to build */
                     queue_redis_complete(q, job->stream_id, job->id, NULL,
                                          0, NULL);

@@ -164,14 +164,15 @@ static void records_multi(queue_redis_t *q, const char *bucket,
             outbox_arg_len(q, b, len);
         }
     }
-    const char *keys[] = {bucket, builds, q->keys.done};
-    for (size_t k = 0; k < 3; k++) {
-        if (k == 2)
-            multi_cmd(q, 5, "ZADD", q->keys.done, "GT", gone_s, start_s);
-        /* EXPIREAT of a key that is not there (no builds) does nothing */
-        multi_cmd(q, 4, "EXPIREAT", keys[k], expire_s, "NX");
-        multi_cmd(q, 4, "EXPIREAT", keys[k], expire_s, "GT");
+    /* relative: an op sent late (Redis was away) only expires later */
+    const char *keys[] = {bucket, builds};
+    for (size_t k = 0; k < 2; k++) {
+        /* EXPIRE of a key that is not there (no builds) does nothing */
+        multi_cmd(q, 4, "EXPIRE", keys[k], expire_s, "NX");
+        multi_cmd(q, 4, "EXPIRE", keys[k], expire_s, "GT");
     }
+    /* the index has no TTL: it is small, and pruned as buckets go */
+    multi_cmd(q, 5, "ZADD", q->keys.done, "GT", gone_s, start_s);
     snprintf(num, sizeof num, "%zu", 3 + n);
     outbox_arg(q, num);
     outbox_arg(q, "XACK");
@@ -236,8 +237,8 @@ static void flush_batch(queue_redis_t *q, int with_started)
     snprintf(start_s, sizeof start_s, "%lld", (long long)start);
     snprintf(gone_s, sizeof gone_s, "%lld",
              (long long)(start + width + q->o.result_ttl_s));
-    snprintf(expire_s, sizeof expire_s, "%lld",
-             (long long)(start + 2 * width + q->o.result_ttl_s));
+    snprintf(expire_s, sizeof expire_s, "%lld", /* seconds from now */
+             (long long)(start + 2 * width + q->o.result_ttl_s - now));
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     if (!ev) {
         records_multi(q, bucket, builds, start_s, gone_s, expire_s, label);
@@ -245,7 +246,6 @@ static void flush_batch(queue_redis_t *q, int with_started)
             q->records_start = start;
             outbox_arg(q, "1");
             outbox_arg(q, q->keys.done);
-            outbox_arg(q, now_s);
             outbox_submit(q, SCRIPT_RECORDS_PRUNE, label);
         }
         return;

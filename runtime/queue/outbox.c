@@ -159,6 +159,12 @@ static void on_op_reply(redisAsyncContext *ac, void *reply, void *priv)
             err_str = op->part_error;
         else if (r->type == REDIS_REPLY_NIL)
             err_str = "EXEC answered nil";
+        else if (err_str && strncmp(err_str, "EXECABORT ", 10) == 0) {
+            /* "... discarded because of: READONLY ...": route by that */
+            const char *why = strstr(err_str, "because of: ");
+            if (why)
+                err_str = why + 12;
+        }
         for (size_t i = 0; err_str == NULL && r->type == REDIS_REPLY_ARRAY &&
                            i < r->elements;
              i++)
@@ -272,20 +278,27 @@ static int send_multi(queue_redis_t *q, op_t *op)
         return -1;
     int i = 0;
     while (i < op->argc) {
-        int n = atoi(op->argv[i]);
+        /* the count: digits, not NUL-terminated (strlist data) */
+        int n = 0;
+        for (size_t k = 0; k < op->lens[i] && n < 1000000; k++)
+            n = n * 10 + (op->argv[i][k] - '0');
         if (n <= 0 || i + 1 + n > op->argc ||
             redisAsyncCommandArgv(q->writer.ac, on_multi_part, op, n,
                                   op->argv + i + 1,
-                                  op->lens + i + 1) != REDIS_OK) {
-            redisAsyncCommand(q->writer.ac, NULL, NULL, "DISCARD");
-            return -1;
-        }
+                                  op->lens + i + 1) != REDIS_OK)
+            goto partial;
         i += 1 + n;
     }
     if (redisAsyncCommand(q->writer.ac, on_op_reply, op, "EXEC") != REDIS_OK)
-        return -1;
+        goto partial;
     q->ops_inflight++;
     return 0;
+partial:
+    /* A transaction left open would take the next commands in: drop the
+     * connection (the server discards it; every callback gets NULL, and
+     * the op, still in its FIFO, is sent again once it is back). */
+    redisAsyncDisconnect(q->writer.ac);
+    return -1;
 }
 
 /* Sends op (it stays where it is in its FIFO until this succeeds).
@@ -430,7 +443,8 @@ static void scripts_failed(queue_redis_t *q)
     if (config) {
         char line[1536];
         snprintf(line, sizeof line, "redis at %s: writer connection: SCRIPT "
-                 "LOAD failed: %s", q->o.target->display, e);
+                 "LOAD or a check of the commands it needs failed: %s",
+                 q->o.target->display, e);
         if (queue_fatal(q, line))
             return;
     }
@@ -453,6 +467,32 @@ static void scripts_failed(queue_redis_t *q)
     reader_unblock(q); /* no blocked read may hand us jobs meanwhile */
 }
 
+/* After the SCRIPT LOADs of a round, the commands the worker sends
+ * outside scripts, tried where they change nothing (a key of the queue's
+ * slot no one uses): a user whose ACL rule lacks one (a rule from before
+ * completions became MULTI/EXEC, docs/redis-security.md) fails here, at
+ * start, with NOPERM naming it, not at its first completion. */
+#define PROBES 4
+static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv);
+static int send_probe(queue_redis_t *q, int i)
+{
+    char key[600];
+    snprintf(key, sizeof key, "%s:probe", q->keys.done);
+    switch (i) {
+    case 0:
+        return redisAsyncCommand(q->writer.ac, on_script_loaded, q, "MULTI");
+    case 1:
+        return redisAsyncCommand(q->writer.ac, on_script_loaded, q,
+                                 "DISCARD");
+    case 2:
+        return redisAsyncCommand(q->writer.ac, on_script_loaded, q,
+                                 "EXPIRE %s 1 NX", key);
+    default:
+        return redisAsyncCommand(q->writer.ac, on_script_loaded, q,
+                                 "UNLINK %s", key);
+    }
+}
+
 static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
 {
     queue_redis_t *q = priv;
@@ -461,7 +501,12 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
     if (r == NULL || q->scripts_replies >= q->scripts_sent)
         return; /* disconnected: the next writer_up starts a new round */
     int i = q->scripts_replies++;
-    if (r->type == REDIS_REPLY_STRING && r->len < sizeof q->sha[0])
+    if (i >= SCRIPT_COUNT) { /* a probe: only a permission error counts
+                                (a replica's READONLY is for the ops) */
+        if (r->type == REDIS_REPLY_ERROR && redis_error_is_config(r->str) &&
+            q->script_error[0] == '\0')
+            snprintf(q->script_error, sizeof q->script_error, "%s", r->str);
+    } else if (r->type == REDIS_REPLY_STRING && r->len < sizeof q->sha[0])
         memcpy(q->sha[i], r->str, r->len + 1);
     else if (q->script_error[0] == '\0')
         snprintf(q->script_error, sizeof q->script_error, "%.*s",
@@ -469,7 +514,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv)
                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     if (q->scripts_replies < q->scripts_sent)
         return;
-    if (q->script_error[0] || q->scripts_sent < SCRIPT_COUNT)
+    if (q->script_error[0] || q->scripts_sent < SCRIPT_COUNT + PROBES)
         scripts_failed(q);
     else
         scripts_ready(q);
@@ -482,13 +527,15 @@ static void start_script_round(queue_redis_t *q)
     q->scripts_replies = 0;
     q->scripts_sent = 0;
     q->script_error[0] = '\0';
-    for (int i = 0; i < SCRIPT_COUNT; i++) {
-        if (redisAsyncCommand(q->writer.ac, on_script_loaded, q,
-                              "SCRIPT LOAD %s", queue_scripts[i]) != REDIS_OK)
+    for (int i = 0; i < SCRIPT_COUNT + PROBES; i++) {
+        if ((i < SCRIPT_COUNT
+                 ? redisAsyncCommand(q->writer.ac, on_script_loaded, q,
+                                     "SCRIPT LOAD %s", queue_scripts[i])
+                 : send_probe(q, i - SCRIPT_COUNT)) != REDIS_OK)
             break;
         q->scripts_sent++;
     }
-    if (q->scripts_sent < SCRIPT_COUNT) {
+    if (q->scripts_sent < SCRIPT_COUNT + PROBES) {
         snprintf(q->script_error, sizeof q->script_error, "cannot send "
                  "SCRIPT LOAD");
         if (q->scripts_sent == 0)

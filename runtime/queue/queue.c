@@ -99,8 +99,6 @@ queue_redis_t *queue_redis_create(uv_loop_t *loop,
     snprintf(q->self_pid, sizeof q->self_pid, "%d", (int)getpid());
     snprintf(q->self_host, sizeof q->self_host, "host");
     gethostname(q->self_host, sizeof q->self_host - 1);
-    snprintf(q->result_ttl, sizeof q->result_ttl, "%lld",
-             (long long)opts->result_ttl_s);
     snprintf(q->failure_ttl, sizeof q->failure_ttl, "%lld",
              (long long)opts->failure_ttl_s);
     snprintf(q->dlq_max_len, sizeof q->dlq_max_len, "%ld", opts->dlq_max_len);

@@ -86,7 +86,7 @@ struct queue_redis {
     queue_redis_opts_t o;
     queue_callbacks_t cb;
     queue_keys_t keys;
-    char result_ttl[24], failure_ttl[24], dlq_max_len[24];
+    char failure_ttl[24], dlq_max_len[24];
     redis_conn_t reader, writer;
     /* --cluster: the namespace's queue index (keys.queues) is in a slot
      * of its own, maybe on another primary: its ZADD goes here */

@@ -15,7 +15,7 @@
 int64_t records_bucket_width_s(int64_t ttl_s)
 {
     int64_t w = ttl_s / 64;
-    return w < 1 ? 1 : w > 600 ? 600 : w;
+    return w < 1 ? 1 : w;
 }
 
 /* Appends item (a JSON number or null) as "key":value. */
@@ -168,8 +168,19 @@ static int bucket_starts(redisContext *c, const queue_keys_t *k,
     return n;
 }
 
-/* The compact record of id from the newest bucket that has one, pipelined
- * HGETs: 1 (reply in *hit, *start its bucket), 0 none, -1 error. */
+/* finished_at of a compact record (header item 6), or -1. */
+static double finished_of(const redisReply *r)
+{
+    cJSON *h = cJSON_ParseWithLengthOpts(r->str, r->len, NULL, 0);
+    const cJSON *f = cJSON_GetArrayItem(h, 6);
+    double v = cJSON_IsNumber(f) ? f->valuedouble : -1;
+    cJSON_Delete(h);
+    return v;
+}
+
+/* The compact record of id that finished last of those the buckets hold
+ * (one, unless the id ran again), pipelined HGETs: 1 (reply in *hit,
+ * *start its bucket), 0 none, -1 error. */
 static int find_in_buckets(redisContext *c, const queue_keys_t *k,
                            const char *id, redisReply **hit, long long *start,
                            char *err, size_t err_len)
@@ -197,13 +208,16 @@ static int find_in_buckets(redisContext *c, const queue_keys_t *k,
             found = -1;
             break;
         }
-        if (found == 0 && r->type == REDIS_REPLY_STRING) {
+        if (found >= 0 && r->type == REDIS_REPLY_STRING &&
+            (*hit == NULL || finished_of(r) > finished_of(*hit))) {
+            if (*hit)
+                freeReplyObject(*hit);
             *hit = r;
             *start = starts[i];
             found = 1;
             continue;
         }
-        if (found == 0 && r->type == REDIS_REPLY_ERROR) {
+        if (found >= 0 && r->type == REDIS_REPLY_ERROR) {
             snprintf(err, err_len, "job %s: HGET of its record: %s", id,
                      r->str);
             found = -1;

@@ -5,13 +5,15 @@
  * TTL. A succeeded job's record goes, in a compact form (exec/outcome.h),
  * into the hash of the queue's record bucket for the time it was written:
  * <done>:<start>, start a multiple of the bucket width in seconds since
- * the epoch; the bucket's build table <done>:<start>:builds holds the
+ * the epoch (the worker's clock); the bucket's build table <done>:<start>:builds holds the
  * build each record names once. The sorted set <done> lists the buckets,
- * scored by when each may go (start + width + the result TTL): a worker
- * that opens a new bucket UNLINKs those past their time (freed off the
- * main thread), and each bucket key expires one width later anyway. So a
- * record lives at least the result TTL and at most one width more, and
- * costs a hash field, not a key with a TTL.
+ * scored by when each may go (start + width + the result TTL), and has
+ * no TTL of its own: a worker that opens a new bucket UNLINKs those past
+ * their time by the server's clock (freed off the main thread), and each
+ * bucket key expires one width later anyway (a TTL set relative to when
+ * the batch reaches Redis). So a record lives at least the result TTL and
+ * at most about two widths more, and costs a hash field, not a key with
+ * a TTL.
  */
 #ifndef JOBRT_QUEUE_RECORDS_H
 #define JOBRT_QUEUE_RECORDS_H
@@ -26,7 +28,8 @@
 /* Most buckets a reader looks in (newest first). */
 #define RECORDS_MAX_BUCKETS 4096
 
-/* The bucket width for a result TTL: a 64th of it, 1 s to 600 s. */
+/* The bucket width for a result TTL: a 64th of it, at least 1 s (so a
+ * queue has at most about 66 buckets, whatever the TTL). */
 int64_t records_bucket_width_s(int64_t ttl_s);
 
 /* The full JSON record of job id of queue (docs/protocol.md) from its

@@ -12,11 +12,13 @@
  * KEYS[1] stream, KEYS[2] the record bucket of now (a hash
  * job id -> compact record), KEYS[3] its build table (a hash build key
  * -> JSON), KEYS[4] the queue's bucket index (queue/records.h).
- * ARGV: group, bucket start, when it may go, when its keys expire,
- * now (seconds), n, id_1..id_n, m, m pairs job id, record, b, b pairs
+ * ARGV: group, bucket start, when it may go (s since the epoch), in how
+ * many seconds its keys expire, the worker's now (s; unused: buckets go
+ * by the server's clock), n, id_1..id_n, m, m pairs job id, record, b, b pairs
  * build key, JSON. Writes the records and builds, sets the bucket's
- * expiry (only ever later), and when the bucket is new in the index,
- * UNLINKs the buckets whose time has come; then acks. Acked entries
+ * expiry relative to now (EXPIRE NX, then GT: only ever later, and a
+ * batch sent late expires later, never at once), and when the bucket is
+ * new in the index, UNLINKs the buckets whose time has come; then acks. Acked entries
  * stay in the stream until TRIM cuts below them. A batch with no
  * records and no events is sent as a plain XACK instead. A resend
  * writes the same records again.
@@ -43,21 +45,19 @@
     "o = o + 2 * nb\n"                                                       \
     "if m > 0 then\n"                                                        \
     "  if redis.call('ZADD', KEYS[4], 'GT', ARGV[3], ARGV[2]) == 1 then\n"   \
-    "    -- a new bucket: free those whose time has come\n"                  \
+    "    -- a new bucket: free those whose time has come (server clock)\n"   \
     "    local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf',\n"         \
-    "      '(' .. ARGV[5], 'LIMIT', 0, 64)\n"                                \
+    "      '(' .. redis.call('TIME')[1], 'LIMIT', 0, 64)\n"                  \
     "    for _, start in ipairs(old) do\n"                                   \
     "      local bk = KEYS[4] .. ':' .. start\n"                             \
     "      redis.call('UNLINK', bk, bk .. ':builds')\n"                      \
     "      redis.call('ZREM', KEYS[4], start)\n"                             \
     "    end\n"                                                              \
     "  end\n"                                                                \
-    "  local exp = tonumber(ARGV[4])\n"                                      \
-    "  for i = 2, 4 do\n"                                                    \
-    "    local t = redis.call('EXPIRETIME', KEYS[i])\n"                      \
-    "    if t ~= -2 and t < exp then\n"                                      \
-    "      redis.call('EXPIREAT', KEYS[i], exp)\n"                           \
-    "    end\n"                                                              \
+    "  -- relative, only ever later; the index has no TTL\n"                 \
+    "  for i = 2, 3 do\n"                                                    \
+    "    redis.call('EXPIRE', KEYS[i], ARGV[4], 'NX')\n"                     \
+    "    redis.call('EXPIRE', KEYS[i], ARGV[4], 'GT')\n"                     \
     "  end\n"                                                                \
     "end\n"                                                                  \
     "if #KEYS >= 5 then\n"                                                   \
@@ -90,14 +90,15 @@
     "end\n"                                                                  \
     "return n\n"
 
-/* RECORDS_PRUNE: KEYS[1] the queue's bucket index. ARGV: now (s).
- * UNLINKs (freed off the main thread) up to 64 record buckets whose time
+/* RECORDS_PRUNE: KEYS[1] the queue's bucket index. By the server's
+ * clock (TIME), UNLINKs (freed off the main thread) up to 64 record buckets whose time
  * has come, with their build tables, and takes them out of the index.
  * Sent by a worker when it opens a new bucket (ops.c; the events form of
  * COMPLETE does the same itself). Returns how many it freed. */
 #define LUA_RECORDS_PRUNE                                                    \
-    "local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"             \
-    "  '(' .. ARGV[1], 'LIMIT', 0, 64)\n"                                    \
+    "local now = redis.call('TIME')[1]\n"                                    \
+    "local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now,\n" \
+    "  'LIMIT', 0, 64)\n"                                                    \
     "for _, start in ipairs(old) do\n"                                       \
     "  local bk = KEYS[1] .. ':' .. start\n"                                 \
     "  redis.call('UNLINK', bk, bk .. ':builds')\n"                          \

@@ -194,4 +194,22 @@ acl_log_empty || fail "ACL DRYRUN wrote to ACL LOG"
 stop_worker w1
 assert_eq 0 "$WORKER_RC" "w1 exit code"
 grep -q NOPERM "$(worker_log w1)" && fail "a worker logged NOPERM"
+
+# ---- a worker rule from before completions were MULTI/EXEC --------------------
+# (without +multi the commands of a transaction would run one by one): the
+# worker stops at start with the refusal, before it takes any job
+old=$(grep -E "^ACL SETUSER jobrt-worker " "$DOC")
+old=${old//CHANGE-ME-worker/pw-old}
+old=${old/ +multi +exec +discard/}
+old=${old/ +unlink/}
+old=${old/jobrt-worker/jobrt-old-worker}
+# shellcheck disable=SC2086 # the rule is words, as redis-cli takes it
+assert_eq OK "$(rcli ${old})" "loading the old rule"
+rcli XADD "$S" '*' job ok v 1 payload '{}' id old-1 >/dev/null
+assert_exit 1 "a worker under the old rule" timeout 20 "$JOBRT_BIN" run \
+    --plugin-dir "$JOBRT_TESTKIT_DIR" -q $Q \
+    -r "redis://jobrt-old-worker:pw-old@$HP"
+assert_contains "$ERR" "NOPERM" "the old rule's refusal"
+assert_contains "$ERR" "'multi'" "the command it names"
+has_record $Q old-1 && fail "old-1 ran under the old rule"
 pass

@@ -111,17 +111,22 @@ async function fromBuckets(redis, done, queue, id) {
   const pipe = redis.pipeline();
   for (const s of starts) pipe.hget(`${done}:${s}`, id);
   const replies = await pipe.exec();
+  /* the one that finished last (more than one only if the id ran again) */
+  let best = null;
   for (let i = 0; i < starts.length; i++) {
     const [err, value] = replies[i];
     if (err) throw err;
     if (value === null) continue;
     const p = parseHead(value);
-    let build = null;
-    if (p !== null && typeof p.head[1] === 'string' && p.head[1] !== '')
-      build = await redis.hget(`${done}:${starts[i]}:builds`, p.head[1]);
-    return expand(value, build, id, queue);
+    const fin = p !== null && Number.isInteger(p.head[6]) ? p.head[6] : -1;
+    if (best === null || fin > best.fin) best = { start: starts[i], value, p, fin };
   }
-  return null;
+  if (best === null) return null;
+  let build = null;
+  if (best.p !== null && typeof best.p.head[1] === 'string' &&
+      best.p.head[1] !== '')
+    build = await redis.hget(`${done}:${best.start}:builds`, best.p.head[1]);
+  return expand(best.value, build, id, queue);
 }
 
 module.exports = { expand, get, MAX_BUCKETS };

@@ -92,18 +92,25 @@ def _from_buckets(r: redis_lib.Redis, keys: _redis.QueueKeys, queue: str,
     pipe = r.pipeline(transaction=False)
     for start in starts:
         pipe.hget(f"{keys.done}:{start}", id)
+    # the one that finished last (more than one only if the id ran again)
+    best, best_fin, best_head = None, None, None
     for start, value in zip(starts, pipe.execute()):
         if value is None:
             continue
         compact = _redis.text(value)
-        build = None
         try:
             head, _ = _DECODER.raw_decode(compact)
-            if isinstance(head, list) and len(head) > 1 and head[1]:
-                raw_build = r.hget(f"{keys.done}:{start}:builds",
-                                   str(head[1]))
-                build = _redis.text(raw_build) if raw_build else None
         except ValueError:
-            pass  # expand() says what is wrong with it
-        return expand(compact, build, id, queue)
-    return None
+            head = None
+        fin = head[6] if isinstance(head, list) and len(head) > 6 and \
+            isinstance(head[6], int) else -1
+        if best is None or fin > best_fin:
+            best, best_fin, best_head = (start, compact), fin, head
+    if best is None:
+        return None
+    start, compact = best
+    build = None
+    if isinstance(best_head, list) and len(best_head) > 1 and best_head[1]:
+        raw_build = r.hget(f"{keys.done}:{start}:builds", str(best_head[1]))
+        build = _redis.text(raw_build) if raw_build else None
+    return expand(compact, build, id, queue)  # says what is wrong, if any
