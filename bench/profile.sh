@@ -5,20 +5,26 @@
 # second perf attaches to redis-server, until the stream is drained.
 # Writes flat self-time profiles (by DSO and symbol) and Redis'
 # INFO commandstats to bench/.peers/profile/ and prints their heads.
+# Then drains N and N/10 jobs under a counting allocator (alloc_count.c,
+# LD_PRELOAD) and prints the allocations per job on the hot path (the
+# difference of the two runs, so start-up does not count) by call site.
 #
 # Usage: bench/profile.sh [--build DIR] [--jobs N] [--concurrency C]
-#   (defaults: build-bench, 200000, 256; run ./scripts/bench --quick first
-#    so build-bench exists). Falls back to valgrind --tool=callgrind on
-#    N/10 jobs when perf cannot sample here.
+#                         [--records-off]
+#   (defaults: build-bench, 200000, 256, the worker's defaults: outcome
+#    records kept; --records-off adds --result-ttl 0. Run
+#    ./scripts/bench --quick first so build-bench exists). Falls back to
+#    valgrind --tool=callgrind on N/10 jobs when perf cannot sample here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench jobs=200000 conc=256
+build=build-bench jobs=200000 conc=256 ttl=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --concurrency) conc=$2; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --records-off) ttl=(--result-ttl 0); shift ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -60,7 +66,7 @@ c0=$(cpu)
 t0=$(date +%s.%N)
 
 worker=("$jobrt" run --plugin-dir "$build/plugins" --redis "redis://127.0.0.1:$port"
-        --queue prof --concurrency "$conc" --result-ttl 0)
+        --queue prof --concurrency "$conc" ${ttl[@]+"${ttl[@]}"})
 if [ $use_perf = 1 ]; then
     perf record -e cpu-clock -F 1999 -o "$tmp/redis.data" -p "$redis_pid" \
         >/dev/null 2>&1 &
@@ -79,10 +85,10 @@ fi
 # jobs not yet finished: the group's lag (not yet delivered) + pending.
 # Not XLEN: finished entries stay in the stream until the next trim.
 left() {
-    local lag pend
-    lag=$(rc xinfo groups 'jobrt:{prof}:stream' 2>/dev/null |
+    local lag pend q=${1:-prof}
+    lag=$(rc xinfo groups "jobrt:{$q}:stream" 2>/dev/null |
         awk 'f {print; exit} $0 == "lag" {f = 1}')
-    pend=$(rc xpending 'jobrt:{prof}:stream' jobrt 2>/dev/null | head -n 1)
+    pend=$(rc xpending "jobrt:{$q}:stream" jobrt 2>/dev/null | head -n 1)
     case "$lag" in ''|*[!0-9]*) lag=1 ;; esac  # no group yet, or lag unknown
     case "$pend" in ''|*[!0-9]*) pend=1 ;; esac
     echo $((lag + pend))
@@ -130,4 +136,58 @@ else
 fi
 echo "== redis commandstats"
 sort -t= -k3 -rn "$out/commandstats.txt" | grep cmdstat | head -n 8
+
+# Allocations per job: drain N and N/10 jobs under the counting allocator;
+# the difference over the difference in jobs is what each job costs,
+# start-up and shutdown cancel out.
+cmake --build "$build" --target bench_alloc_count >/dev/null
+shim=$build/bench/bench_alloc_count.so
+alloc_run() { # N -> $tmp/alloc-N.txt: every jobrt process's report, joined
+    local n=$1 q=alloc$1 w
+    head -n "$n" "$tmp/jobs.ndjson" |
+        "$jobrt" enqueue "$q" --redis "redis://127.0.0.1:$port" \
+        >/dev/null 2>&1
+    JOBRT_ALLOC_COUNT_FILE="$tmp/alloc-$n" LD_PRELOAD="$shim" \
+        "$jobrt" run --plugin-dir "$build/plugins" \
+        --redis "redis://127.0.0.1:$port" --queue "$q" \
+        --concurrency "$conc" ${ttl[@]+"${ttl[@]}"} \
+        2>"$tmp/alloc-worker.log" >/dev/null &
+    w=$!
+    pids+=("$w")
+    for _ in $(seq 1 30000); do
+        [ "$(left "$q")" = 0 ] && break
+        sleep 0.02
+    done
+    kill -INT "$w" 2>/dev/null || true
+    wait "$w" 2>/dev/null || true
+    cat "$tmp/alloc-$n".* > "$tmp/alloc-$n.txt" 2>/dev/null || true
+    grep -q '^total' "$tmp/alloc-$n.txt" ||
+        { echo "profile.sh: the counting allocator wrote no report" >&2; return 1; }
+}
+small=$((jobs / 10))
+alloc_run "$small"
+alloc_run "$jobs"
+{
+    awk -v n="$jobs" -v m="$small" '
+        $1 == "total" && FILENAME ~ /alloc-'"$small"'\.txt$/ { a0 += $2; f0 += $3 }
+        $1 == "total" && FILENAME ~ /alloc-'"$jobs"'\.txt$/ { a1 += $2; f1 += $3 }
+        END { printf "allocations per job: %.2f (frees %.2f); %d allocations draining %d jobs, %d draining %d (all jobrt processes)\n",
+                     (a1 - a0) / (n - m), (f1 - f0) / (n - m), a1, n, a0, m }' \
+        "$tmp/alloc-$small.txt" "$tmp/alloc-$jobs.txt"
+    echo "call sites, allocations per job (draining $jobs jobs):"
+    awk '$1 == "site" { c[$3 " " $4 " " $5] += $2 }
+         END { for (k in c) print c[k], k }' "$tmp/alloc-$jobs.txt" |
+    sort -rn | head -n 20 |
+    while read -r count dso off sym; do
+        per=$(awk -v c="$count" -v n="$jobs" 'BEGIN{printf "%.2f", c / n}')
+        [ "$per" = 0.00 ] && continue
+        where=$sym
+        if [ -f "$dso" ] && command -v addr2line >/dev/null; then
+            # the return address minus one: the call instruction itself
+            where=$(addr2line -f -s -e "$dso" "$(printf '%x' $((0x$off - 1)))" |
+                paste -sd ' ')
+        fi
+        printf '  %6s  %s  %s\n' "$per" "$(basename "$dso")" "$where"
+    done
+} | tee "$out/allocations.txt"
 echo "(full reports in $out/)"
