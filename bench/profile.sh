@@ -167,6 +167,7 @@ alloc_run() { # N -> $tmp/alloc-N.txt: every jobrt process's report, joined
 small=$((jobs / 10))
 alloc_run "$small"
 alloc_run "$jobs"
+cp "$tmp/alloc-$jobs.txt" "$out/allocations-raw.txt"
 {
     awk -v n="$jobs" -v m="$small" '
         $1 == "total" && FILENAME ~ /alloc-'"$small"'\.txt$/ { a0 += $2; f0 += $3 }
@@ -181,11 +182,14 @@ alloc_run "$jobs"
     while read -r count dso off sym; do
         per=$(awk -v c="$count" -v n="$jobs" 'BEGIN{printf "%.2f", c / n}')
         [ "$per" = 0.00 ] && continue
-        where=$sym
+        # without debug symbols dladdr names only the nearest exported
+        # symbol before the call (a static function's caller shows as it)
+        where="+0x$off, after $sym"
         if [ -f "$dso" ] && command -v addr2line >/dev/null; then
             # the return address minus one: the call instruction itself
-            where=$(addr2line -f -s -e "$dso" "$(printf '%x' $((0x$off - 1)))" |
-                paste -sd ' ')
+            line=$(addr2line -f -s -e "$dso" "$(printf '%x' $((0x$off - 1)))" \
+                2>/dev/null | paste -sd ' ') || line='??'
+            case "$line" in '??'*) ;; *) where=$line ;; esac
         fi
         printf '  %6s  %s  %s\n' "$per" "$(basename "$dso")" "$where"
     done

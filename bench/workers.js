@@ -11,7 +11,8 @@
 // operations endpoint costs: one process and the default supervisor
 // (--workers 0 and 2, results kept), each with and without --http,
 // /metrics scraped every second during the drain, alternating, ratio
-// against the same without --http.
+// against the same without --http; and the supervisor with --http and
+// events on against one process with neither (within 10 %: issue 15).
 //
 // --events-row (./scripts/bench --part events) measures what job lifecycle
 // events cost (docs/events.md): one process, with `jobrt events` off and on
@@ -99,6 +100,10 @@ if (opt.eventsRow) {
       CONFIGS.push({ key: `w${workers}c${C}-ttldefault${http ? '-http' : ''}`, workers, concurrency: C, ttl: 'default', http });
     }
   }
+  // everything on (issue 15): the supervisor, /metrics scraped, lifecycle
+  // events written; against the one process with none of it
+  CONFIGS.push({ key: `w2c${C}-ttldefault-http-events`, workers: 2, concurrency: C, ttl: 'default', http: true, events: true,
+    baseKey: `w0c${C}-ttldefault` });
 } else {
   for (const ttl of ['default', '0']) {
     for (const [workers, concurrency] of [[0, C], [2, C], [2, Math.floor(C / 2)]]) {
@@ -493,7 +498,7 @@ async function main() {
     };
   }
   // the row's own baseline: one process, or (--http-row) --http off
-  const base = (c) => med[opt.httpRow || opt.eventsRow ? `w${c.workers}c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`];
+  const base = (c) => med[c.baseKey || (opt.httpRow || opt.eventsRow ? `w${c.workers}c${C}-ttldefault` : `w0c${C}-ttl${c.ttl}`)];
   const allOk = rounds.every((R) => Object.values(R.drains).every((d) => d.ok));
   const others = rounds.flatMap((R) => Object.values(R.drains).map((d) => d.other_cores));
   const noisy = others.filter((x) => x > QUIET_CORES).length;
@@ -507,7 +512,7 @@ async function main() {
   L.push(opt.eventsRow
     ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same with events off and no limit, this run; events on: an enqueued event per job (outside the clock), then one completed entry per completion batch (no started ones: a no-op job ends within 100 ms), MAXLEN ~ 10000; rate limit: noop at 100 000/s, burst 10 000 (the most jobrt limit takes; above this drain, so it holds back few jobs if any: the cost of the reservations)'
     : opt.httpRow
-    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run; /metrics scraped every 1 s with --http'
+    ? 'clock: first job taken -> queue empty; ratio = jobs/s / the same without --http, this run (the last row: / --workers 0 without --http or events); /metrics scraped every 1 s with --http'
     : 'clock: first job taken -> queue empty; ratio = jobs/s / --workers 0 with the same result setting, this run');
   L.push('RSS: VmRSS at the end of the drain, summed over the worker processes; the supervisor\'s own beside it');
   L.push('');
@@ -524,6 +529,12 @@ async function main() {
         + `${fmt(x.redis_us_per_job, 2).padStart(8)}${fmt(x.jobrt_us_per_job, 2).padStart(8)}${fmt(x.jobs_per_read, 0).padStart(7)}`
         + `${fmt(x.spawn_to_first_job_ms, 0).padStart(9)}${(c.workers ? fmt(x.all_taking_after_first_ms, 0) : '-').padStart(8)}`);
     }
+  }
+  if (opt.httpRow) {
+    const all = CONFIGS.find((c) => c.baseKey);
+    const r = med[all.key].jobs_per_s / base(all).jobs_per_s;
+    L.push('');
+    L.push(`target: ${r >= 0.9 ? 'MET ' : 'MISS'}  ${cfgName(all)} within 10% of one process (--workers 0, no --http, no events): ${fmt(r, 2)}x`);
   }
   L.push('');
   L.push('redis us/job = Redis CPU; jobrt us/job = CPU of every jobrt process (workers + supervisor), both over the drain;');

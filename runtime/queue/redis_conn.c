@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "queue/redis_uv.h"
+#include "queue/reply_arena.h"
 #include "queue/cluster.h"
 #include "queue/sentinel.h"
 
@@ -735,6 +736,7 @@ static void connect_addr(redis_conn_t *c)
         mark_down(c, copy);
         return;
     }
+    reply_arena_install(ac->c.reader); /* before it parses anything */
     ac->data = c;
     if (redis_uv_attach(ac, c->loop) != REDIS_OK) {
         redisAsyncFree(ac);
