@@ -10,21 +10,24 @@
 # difference of the two runs, so start-up does not count) by call site.
 #
 # Usage: bench/profile.sh [--build DIR] [--jobs N] [--concurrency C]
-#                         [--records-off]
+#                         [--records-off] [--json]
 #   (defaults: build-bench, 200000, 256, the worker's defaults: outcome
-#    records kept; --records-off adds --result-ttl 0. Run
+#    records kept; --records-off adds --result-ttl 0; --json drains the
+#    benchmark's ~1 KiB invoice jobs (bench_json, needs node) instead of
+#    no-op ones. Run
 #    ./scripts/bench --quick first so build-bench exists). Falls back to
 #    valgrind --tool=callgrind on N/10 jobs when perf cannot sample here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-bench jobs=200000 conc=256 ttl=()
+build=build-bench jobs=200000 conc=256 ttl=() kind=noop
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --concurrency) conc=$2; shift 2 ;;
         --records-off) ttl=(--result-ttl 0); shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --json) kind=json; shift ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -57,15 +60,25 @@ use_perf=1
 perf record -e cpu-clock -o "$tmp/probe.data" true >/dev/null 2>&1 || use_perf=0
 [ $use_perf = 1 ] || jobs=$((jobs / 10))
 
-awk -v n="$jobs" 'BEGIN{for(i=0;i<n;i++) print "{\"job\":\"noop\",\"v\":1,\"payload\":{}}"}' \
-    > "$tmp/jobs.ndjson"
+plugins=$build/plugins
+if [ "$kind" = json ]; then
+    plugins=$build/bench/plugins
+    node -e 'const { invoice } = require("./bench/common");
+        const n = Number(process.argv[1]); const out = [];
+        for (let i = 0; i < n; i++)
+            out.push(JSON.stringify({ job: "bench_json", v: 1, payload: invoice(i) }));
+        process.stdout.write(out.join("\n") + "\n");' "$jobs" > "$tmp/jobs.ndjson"
+else
+    awk -v n="$jobs" 'BEGIN{for(i=0;i<n;i++) print "{\"job\":\"noop\",\"v\":1,\"payload\":{}}"}' \
+        > "$tmp/jobs.ndjson"
+fi
 "$jobrt" enqueue prof --redis "redis://127.0.0.1:$port" < "$tmp/jobs.ndjson" >/dev/null
 rc config resetstat >/dev/null
 cpu() { rc info cpu | awk -F: '/^used_cpu_(sys|user):/{s+=$2} END{printf "%.3f", s}'; }
 c0=$(cpu)
 t0=$(date +%s.%N)
 
-worker=("$jobrt" run --plugin-dir "$build/plugins" --redis "redis://127.0.0.1:$port"
+worker=("$jobrt" run --plugin-dir "$plugins" --redis "redis://127.0.0.1:$port"
         --queue prof --concurrency "$conc" ${ttl[@]+"${ttl[@]}"})
 if [ $use_perf = 1 ]; then
     perf record -e cpu-clock -F 1999 -o "$tmp/redis.data" -p "$redis_pid" \
@@ -148,7 +161,7 @@ alloc_run() { # N -> $tmp/alloc-N.txt: every jobrt process's report, joined
         "$jobrt" enqueue "$q" --redis "redis://127.0.0.1:$port" \
         >/dev/null 2>&1
     JOBRT_ALLOC_COUNT_FILE="$tmp/alloc-$n" LD_PRELOAD="$shim" \
-        "$jobrt" run --plugin-dir "$build/plugins" \
+        "$jobrt" run --plugin-dir "$plugins" \
         --redis "redis://127.0.0.1:$port" --queue "$q" \
         --concurrency "$conc" ${ttl[@]+"${ttl[@]}"} \
         2>"$tmp/alloc-worker.log" >/dev/null &
