@@ -59,6 +59,7 @@ const HOST = '127.0.0.1';
 const URL = `redis://${HOST}:${opt.port}`;
 const JOBRT = path.join(opt.build, 'jobrt');
 const CEILING = path.join(opt.build, 'bench', 'bench_ceiling');
+const FLOOR = path.join(opt.build, 'bench', 'bench_pickup_floor');
 const NOOP_PLUGINS = path.join(opt.build, 'plugins');
 const BENCH_PLUGINS = path.join(opt.build, 'bench', 'plugins');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrt-bench-'));
@@ -230,7 +231,32 @@ async function startPeer(system, cfg, queue, workload) {
   };
 }
 
+// The pickup floor (bench/pickup_floor.c): one hiredis client in
+// XREADGROUP on jobrt's stream key, no handler; its samples go where
+// bench_latency's do.
+async function startFloor(queue, env) {
+  const child = spawn(FLOOR, ['--port', String(opt.port), '--stream', `jobrt:{${queue}}:stream`,
+    '--out', env.JOBRT_BENCH_LATENCY_OUT], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const k = { log: '', exited: false };
+  k.exit = new Promise((res) => child.on('exit', () => { k.exited = true; res(); }));
+  const ready = new Promise((res, rej) => {
+    child.stderr.on('data', (d) => { k.log += d; if (k.log.includes('ready')) res(); });
+    k.exit.then(() => rej(new Error(`bench_pickup_floor exited early:\n${k.log}`)));
+  });
+  await within(ready, 15000, 'bench_pickup_floor start');
+  return {
+    pids: [child.pid],
+    async stop() {
+      if (!k.exited) child.kill('SIGTERM');
+      await within(k.exit, 5000, 'bench_pickup_floor stop').catch(() => child.kill('SIGKILL'));
+      const m = /stopped: (\d+) succeeded/.exec(k.log);
+      return { processed: m ? Number(m[1]) : 0, lat: [] };
+    },
+  };
+}
+
 function startWorkers(system, cfg, queue, workload, env) {
+  if (system === 'floor') return startFloor(queue, env);
   if (system === 'jobrt') {
     const dir = workload === 'noop' || workload === 'kept' ? NOOP_PLUGINS : BENCH_PLUGINS;
     return startJobrt(cfg, queue, dir, env, workload === 'kept');
@@ -240,7 +266,7 @@ function startWorkers(system, cfg, queue, workload, env) {
 
 // Jobs not yet finished (waiting or running), read straight from Redis.
 async function remaining(system, queue) {
-  if (system === 'jobrt') {
+  if (system === 'jobrt' || system === 'floor') {
     // Finished entries stay in the stream until the next trim (up to about
     // a second), so XLEN overcounts: use the group's lag (entries not yet
     // delivered) plus its pending count; XLEN only if Redis cannot tell
@@ -423,7 +449,7 @@ async function latency(system, cfg) {
   const periodMs = 1000 / opt.latRate;
   let add;
   let close = async () => {};
-  if (system === 'jobrt') {
+  if (system === 'jobrt' || system === 'floor') {
     const key = `jobrt:{${queue}}:stream`;
     const p = new Redis({ host: HOST, port: opt.port });
     add = (t) => p.xadd(key, '*', 'job', 'bench_latency', 'v', '1', 'payload', `{"t_us":${t}}`);
@@ -461,7 +487,7 @@ async function latency(system, cfg) {
   await close();
   const res = await w.stop();
   let lat = res.lat;
-  if (system === 'jobrt') {
+  if (system === 'jobrt' || system === 'floor') {
     lat = fs.existsSync(outFile)
       ? fs.readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
   }
@@ -626,6 +652,9 @@ async function main() {
     // the same probe through the supervisor and 2 worker processes
     R.latency_sup = await latency('jobrt', { ...best.jobrt, procs: 1, workers: 2 });
     log(`round ${r + 1} latency jobrt --workers 2 p50 ${fmt(R.latency_sup.p50_ms, 3)} p99 ${fmt(R.latency_sup.p99_ms, 3)} p999 ${fmt(R.latency_sup.p999_ms, 3)} ms at ${fmt(R.latency_sup.rate)}/s`);
+    // and its floor: the same producer and stream, a bare blocked reader
+    R.latency_floor = await latency('floor', {});
+    log(`round ${r + 1} latency floor     p50 ${fmt(R.latency_floor.p50_ms, 3)} p99 ${fmt(R.latency_floor.p99_ms, 3)} p999 ${fmt(R.latency_floor.p999_ms, 3)} ms at ${fmt(R.latency_floor.rate)}/s`);
     {
       await redis.flushall();
       const w = await startJobrt({ procs: 1, concurrency: 8 }, `b${++queueSeq}`, NOOP_PLUGINS, {});
@@ -709,6 +738,7 @@ async function main() {
     p999: med((R) => R.latency_sup.p999_ms),
   };
   lines.push(`jobrt pickup through the supervisor (--workers 2 --concurrency ${best.jobrt.concurrency}): p50 ${fmt(sup.p50, 3)}, p99 ${fmt(sup.p99, 3)}, p999 ${fmt(sup.p999, 3)} ms`);
+  lines.push(`pickup floor (bench_pickup_floor: the same producer, one hiredis client in XREADGROUP, no handler): p50 ${fmt(med((R) => R.latency_floor.p50_ms), 3)}, p99 ${fmt(med((R) => R.latency_floor.p99_ms), 3)}, p999 ${fmt(med((R) => R.latency_floor.p999_ms), 3)} ms`);
   lines.push('');
   const idleJ = med((R) => R.latency.jobrt.idle_rss_per_proc_mib);
   const idle8 = med((R) => R.jobrt_idle_rss_c8_mib);
